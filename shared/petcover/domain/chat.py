@@ -1,0 +1,69 @@
+"""Chat alert formats (DingTalk custom robot, Slack incoming webhook). Pure: builds, never sends."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any, Literal
+from urllib.parse import quote_plus, urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk robot "加签": base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")), URL-encoded."""
+    string_to_sign = f"{timestamp_ms}\n{secret}"
+    digest = hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).digest()
+    return quote_plus(base64.b64encode(digest))
+
+
+def _with_query(url: str, extra: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{extra}"
+
+
+def dingtalk_request(
+    webhook_url: str, secret: str | None, text: str, mention_mobiles: list[str], *, now_ms: int
+) -> tuple[str, dict[str, Any]]:
+    url = webhook_url
+    if secret:
+        # sign is already URL-encoded, so it is appended as is (not passed through urlencode again).
+        url = _with_query(url, f"{urlencode({'timestamp': now_ms})}&sign={dingtalk_sign(secret, now_ms)}")
+    body = {
+        "msgtype": "text",
+        "text": {"content": text},
+        "at": {"atMobiles": list(mention_mobiles), "isAtAll": False},
+    }
+    return url, body
+
+
+def slack_request(
+    webhook_url: str, text: str, mention: str | Sequence[str] | None
+) -> tuple[str, dict[str, Any]]:
+    """Slack incoming webhook; mentions are user ids rendered as ``<@U123>`` before the text."""
+    mentions = [mention] if isinstance(mention, str) else list(mention or [])
+    prefix = " ".join(f"<@{m}>" for m in mentions if m)
+    return webhook_url, {"text": f"{prefix} {text}" if prefix else text}
+
+
+class ChatTarget(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["dingtalk", "slack"]
+    url: str
+    secret: str | None = Field(default=None, repr=False)  # keep out of logs
+    mention: list[str] = Field(default_factory=list)  # DingTalk: mobiles; Slack: user ids
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("url must start with http:// or https://")
+        return value
+
+
+def render(target: ChatTarget, text: str, now_ms: int) -> tuple[str, dict[str, Any]]:
+    if target.kind == "dingtalk":
+        return dingtalk_request(target.url, target.secret, text, target.mention, now_ms=now_ms)
+    return slack_request(target.url, text, target.mention)

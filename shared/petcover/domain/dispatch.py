@@ -1,0 +1,514 @@
+"""Smart dispatch: choose the provider for a service order from ops-maintained share rules.
+
+Pure domain code. The caller passes the rule set in effect, today's counts for the resolved
+region+service type (see ``counter_scope``), the active providers and the random source, and
+persists the decision and the counter increment itself.
+
+Steps, in order: ``exclusive`` (one eligible exclusive provider takes everything), ``deviation``
+(the provider furthest below its target share), ``weighted_random`` (random, weighted by remaining
+allocation and tilted by partner weight), ``manual`` (nobody can take it: operations queue plus a
+coverage gap).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from petcover.errors import InvalidInput
+
+NATIONAL_REGION = "000000"
+REGION_CODE = r"^\d{6}$"
+# Floor of the remaining allocation: a provider past its daily plan keeps a tiny chance instead of
+# a zero weight (which would break the draw when everybody is past plan).
+EPSILON = 1e-3
+# Float slack when comparing shares, so an exact tie is not read as "ahead".
+_TOLERANCE = 1e-9
+
+Step = Literal["exclusive", "deviation", "weighted_random", "manual"]
+Scope = Literal["national", "regional"]
+
+
+class ProviderShare(BaseModel):
+    """One provider's entry in a region+service type rule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider_id: str = Field(min_length=1)
+    share_pct: int = Field(ge=0, le=100)
+    weight: int = Field(ge=0, le=10)  # strategic-partner tilt in the random step
+    exclusive: bool = False
+    daily_capacity: int = Field(ge=1)  # per region+service type counter, per day
+    scope: Scope
+
+
+class RegionRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    region_code: str = Field(pattern=REGION_CODE)  # province, city, district or "000000"
+    service_type: str = Field(min_length=1)
+    providers: list[ProviderShare]
+
+
+class RuleSet(BaseModel):
+    """A versioned set of rules; always valid once built (``validate_rules`` runs on construction)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = Field(ge=1)
+    effective_at: AwareDatetime
+    rules: list[RegionRule]
+    deviation_threshold_pct: Decimal | float = 0.5
+    daily_target: int = Field(default=1000, ge=1)  # expected orders a day per region+service type
+
+    _index: dict[tuple[str, str], RegionRule] = PrivateAttr(default_factory=dict)
+
+    @field_validator("deviation_threshold_pct")
+    @classmethod
+    def _threshold_in_range(cls, v: Decimal | float) -> Decimal | float:
+        if not 0 <= v < 100:
+            raise ValueError("deviation threshold must be between 0 and 100 percentage points")
+        return v
+
+    @model_validator(mode="after")
+    def _validate_and_index(self) -> RuleSet:
+        validate_rules(self.rules)
+        self._index = {(r.region_code, r.service_type): r for r in self.rules}
+        return self
+
+    def rule_for(self, region_code: str, service_type: str) -> RegionRule | None:
+        return self._index.get((region_code, service_type))
+
+
+class OrderFacts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_id: str = Field(min_length=1)
+    service_type: str = Field(min_length=1)
+    province: str = Field(pattern=REGION_CODE)
+    city: str | None = Field(default=None, pattern=REGION_CODE)
+    district: str | None = Field(default=None, pattern=REGION_CODE)
+    national: bool = False  # national orders may only go to national-scope providers
+
+
+class Candidate(BaseModel):
+    """A provider considered for the order, with the figures the decision used.
+
+    Shares are relative to the providers that could take the order (the pool): when nobody is
+    excluded they are the rule's shares and today's actual shares in the region+service type.
+    """
+
+    provider_id: str
+    target_pct: float
+    actual_pct: float
+    assigned_today: int
+    remaining_capacity: int
+    weight: int
+    scope: Scope
+
+
+class Decision(BaseModel):
+    order_id: str
+    provider_id: str | None
+    step: Step
+    rule_version: int
+    region_code: str | None  # the resolved rule's region; None when no rule covers the order
+    service_type: str
+    candidates: list[Candidate]
+    excluded: dict[str, str] = Field(default_factory=dict)  # provider_id -> why it was left out
+    coverage_gap: bool
+    reason: str
+
+
+class ProviderOutcome(BaseModel):
+    counter_scope: str
+    provider_id: str
+    assigned: int
+    target_pct: float
+    final_pct: float
+    worst_abs_deviation_pp: float  # worst |actual - target| once the scope had `warmup` orders
+
+
+class SimulationResult(BaseModel):
+    orders: int
+    manual: int
+    coverage_gaps: int
+    gap_scopes: list[str]
+    steps: dict[str, int]
+    providers: list[ProviderOutcome]
+
+    @property
+    def max_final_deviation_pp(self) -> float:
+        return max((abs(p.final_pct - p.target_pct) for p in self.providers), default=0.0)
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def validate_rules(rules: Sequence[RegionRule]) -> None:
+    """Refuse a rule set whose shares do not add up, or that is ambiguous.
+
+    Raises InvalidInput whose details list one field error per problem, each naming the region and
+    service type (and the actual sum for a share error).
+    """
+    errors: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, rule in enumerate(rules):
+        where = f"rules[{i}]"
+        ctx = {"region_code": rule.region_code, "service_type": rule.service_type}
+        label = f"region {rule.region_code} service {rule.service_type}"
+        key = (rule.region_code, rule.service_type)
+        if key in seen:
+            errors.append(
+                {
+                    "field": where,
+                    "code": "DUPLICATE_RULE",
+                    "message": f"{label} is already defined at rules[{seen[key]}]",
+                    **ctx,
+                }
+            )
+        else:
+            seen[key] = i
+        total = sum(p.share_pct for p in rule.providers)
+        if total != 100:
+            errors.append(
+                {
+                    "field": f"{where}.providers",
+                    "code": "SHARES_NOT_100",
+                    "message": f"shares of {label} add up to {total}, not 100",
+                    "actual_sum": total,
+                    **ctx,
+                }
+            )
+        exclusives = [p.provider_id for p in rule.providers if p.exclusive]
+        if len(exclusives) > 1:
+            errors.append(
+                {
+                    "field": f"{where}.providers",
+                    "code": "MULTIPLE_EXCLUSIVE",
+                    "message": f"{label} has {len(exclusives)} exclusive providers, at most one is allowed",
+                    "provider_ids": exclusives,
+                    **ctx,
+                }
+            )
+        ids = [p.provider_id for p in rule.providers]
+        duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
+        if duplicates:
+            errors.append(
+                {
+                    "field": f"{where}.providers",
+                    "code": "DUPLICATE_PROVIDER",
+                    "message": f"{label} lists provider(s) {', '.join(duplicates)} more than once",
+                    "provider_ids": duplicates,
+                    **ctx,
+                }
+            )
+    if errors:
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise InvalidInput(f"Dispatch rules refused: {errors[0]['message']}{more}.", details=errors)
+
+
+def parse_rules(data: Iterable[Mapping[str, Any]]) -> list[RegionRule]:
+    """Build and validate rules from raw input; every problem comes back as one InvalidInput."""
+    rules: list[RegionRule] = []
+    errors: list[dict[str, Any]] = []
+    for i, raw in enumerate(data):
+        try:
+            rules.append(RegionRule.model_validate(raw))
+        except ValidationError as exc:
+            errors.extend(
+                {
+                    "field": ".".join([f"rules[{i}]", *(str(part) for part in err["loc"])]),
+                    "code": "INVALID_FIELD",
+                    "message": err["msg"],
+                }
+                for err in exc.errors()
+            )
+    if errors:
+        raise InvalidInput(f"Dispatch rules refused: {errors[0]['field']}: {errors[0]['message']}.", details=errors)
+    validate_rules(rules)
+    return rules
+
+
+def ruleset_in_effect(rulesets: Iterable[RuleSet], at: datetime) -> RuleSet | None:
+    """The latest rule set already in effect at `at` (highest version wins a tie)."""
+    live = [rs for rs in rulesets if rs.effective_at <= at]
+    return max(live, key=lambda rs: (rs.effective_at, rs.version), default=None)
+
+
+def region_chain(order: OrderFacts) -> list[str]:
+    """Region codes to try, most specific first: district, city, province, national."""
+    chain: list[str] = []
+    for code in (order.district, order.city, order.province, NATIONAL_REGION):
+        if code and code not in chain:
+            chain.append(code)
+    return chain
+
+
+def resolve_rule(ruleset: RuleSet, order: OrderFacts) -> RegionRule | None:
+    for code in region_chain(order):
+        rule = ruleset.rule_for(code, order.service_type)
+        if rule is not None:
+            return rule
+    return None
+
+
+def counter_scope(rule: RegionRule) -> str:
+    """Name of the daily counter the caller reads (and increments) for this rule."""
+    return f"{rule.region_code}#{rule.service_type}"
+
+
+# --- decision ----------------------------------------------------------------------------------
+
+
+def decide(
+    ruleset: RuleSet,
+    order: OrderFacts,
+    counts: Mapping[str, int],
+    active_providers: Collection[str] | None,
+    rng: random.Random,
+) -> Decision:
+    """Choose a provider for `order`.
+
+    counts: provider_id -> orders assigned today within the resolved rule's ``counter_scope``.
+    active_providers: ids allowed to take work now; None means every provider is active.
+    """
+    rule = resolve_rule(ruleset, order)
+    if rule is None:
+        return Decision(
+            order_id=order.order_id,
+            provider_id=None,
+            step="manual",
+            rule_version=ruleset.version,
+            region_code=None,
+            service_type=order.service_type,
+            candidates=[],
+            coverage_gap=True,
+            reason=(
+                f"No dispatch rule covers {order.service_type} in region {region_chain(order)[0]} "
+                "or any region above it, so the order goes to the operations queue."
+            ),
+        )
+    return _decide_for_rule(ruleset, rule, order, counts, active_providers, rng)
+
+
+def _decide_for_rule(
+    ruleset: RuleSet,
+    rule: RegionRule,
+    order: OrderFacts,
+    counts: Mapping[str, int],
+    active_providers: Collection[str] | None,
+    rng: random.Random,
+) -> Decision:
+    where = f"{rule.service_type} in region {rule.region_code}"
+    excluded: dict[str, str] = {}
+    eligible: list[ProviderShare] = []
+    for p in rule.providers:
+        if active_providers is not None and p.provider_id not in active_providers:
+            excluded[p.provider_id] = "inactive"
+        elif _assigned(counts, p) >= p.daily_capacity:
+            excluded[p.provider_id] = "at full daily capacity"
+        elif order.national and p.scope != "national":
+            excluded[p.provider_id] = "regional provider cannot take a national order"
+        else:
+            eligible.append(p)
+
+    # A 0% provider is a standby: it only works when nobody with a share can.
+    pool = [p for p in eligible if p.share_pct > 0] or eligible
+    for p in eligible:
+        if p not in pool:
+            excluded[p.provider_id] = "standby (0% share)"
+
+    def made(provider_id: str | None, step: Step, candidates: list[Candidate], reason: str) -> Decision:
+        return Decision(
+            order_id=order.order_id,
+            provider_id=provider_id,
+            step=step,
+            rule_version=ruleset.version,
+            region_code=rule.region_code,
+            service_type=rule.service_type,
+            candidates=candidates,
+            excluded=excluded,
+            coverage_gap=provider_id is None,
+            reason=reason,
+        )
+
+    # 1. exclusive: validation allows at most one, but stay safe if handed an unvalidated rule.
+    exclusives = [p for p in eligible if p.exclusive]
+    if len(exclusives) == 1:
+        chosen = exclusives[0]
+        return made(
+            chosen.provider_id,
+            "exclusive",
+            _candidates(eligible, counts),
+            f"{chosen.provider_id} is the exclusive provider for {where} and has "
+            f"{chosen.daily_capacity - _assigned(counts, chosen)} orders of capacity left today.",
+        )
+
+    if not pool:
+        return made(
+            None,
+            "manual",
+            [],
+            f"No provider can take {where} (all full, inactive or out of scope), "
+            "so the order goes to the operations queue.",
+        )
+
+    candidates = _candidates(pool, counts)
+    threshold = float(ruleset.deviation_threshold_pct)
+
+    # Local orders prefer regional providers: rank 0 sorts first.
+    def preference(c: Candidate) -> int:
+        return 0 if order.national or c.scope == "regional" else 1
+
+    # 2. deviation: the provider furthest below target, if beyond the threshold.
+    due = [c for c in candidates if c.target_pct - c.actual_pct > threshold]
+    if due:
+        best = min(
+            due, key=lambda c: (c.actual_pct - c.target_pct, preference(c), -c.weight, c.provider_id)
+        )
+        return made(
+            best.provider_id,
+            "deviation",
+            candidates,
+            f"{best.provider_id} was furthest below its target share for {where} "
+            f"({best.actual_pct:.2f}% against {best.target_pct:.2f}%).",
+        )
+
+    # 3. weighted random among providers not ahead of target (so the partner tilt cannot push
+    # anyone past it), preferring regional ones for a local order.
+    draw = [c for c in candidates if c.actual_pct <= c.target_pct + _TOLERANCE] or candidates
+    preferred = [c for c in draw if preference(c) == 0]
+    draw = preferred or draw
+    weights = [
+        max(ruleset.daily_target * c.target_pct / 100 - c.assigned_today, EPSILON) * (1 + c.weight / 10)
+        for c in draw
+    ]
+    chosen_c = rng.choices(draw, weights=weights, k=1)[0]
+    return made(
+        chosen_c.provider_id,
+        "weighted_random",
+        candidates,
+        f"No provider was more than {threshold:g} pp below target for {where}, so "
+        f"{chosen_c.provider_id} was drawn at random weighted by remaining allocation and partner weight.",
+    )
+
+
+def _assigned(counts: Mapping[str, int], p: ProviderShare) -> int:
+    return max(0, counts.get(p.provider_id, 0))
+
+
+def _candidates(pool: Sequence[ProviderShare], counts: Mapping[str, int]) -> list[Candidate]:
+    """Target and actual shares relative to the pool, so excluded providers' shares are spread
+    over the rest in proportion to their own shares."""
+    share_sum = sum(p.share_pct for p in pool)
+    total = sum(_assigned(counts, p) for p in pool)
+    out: list[Candidate] = []
+    for p in pool:
+        assigned = _assigned(counts, p)
+        out.append(
+            Candidate(
+                provider_id=p.provider_id,
+                target_pct=100 * p.share_pct / share_sum if share_sum else 100 / len(pool),
+                actual_pct=100 * assigned / total if total else 0.0,
+                assigned_today=assigned,
+                remaining_capacity=p.daily_capacity - assigned,
+                weight=p.weight,
+                scope=p.scope,
+            )
+        )
+    return out
+
+
+def weighted_random_choice(rule: RegionRule, rng: random.Random) -> str:
+    """Baseline: pick a provider at random by share only (no counts, capacity or weight)."""
+    providers = rule.providers
+    return rng.choices(providers, weights=[p.share_pct for p in providers], k=1)[0].provider_id
+
+
+# --- simulation --------------------------------------------------------------------------------
+
+
+def simulate(
+    ruleset: RuleSet,
+    orders: Iterable[OrderFacts],
+    rng: random.Random,
+    *,
+    active_providers: Collection[str] | None = None,
+    warmup: int = 100,
+) -> SimulationResult:
+    """Run `decide` over `orders` one after another with in-memory daily counts.
+
+    Worst deviation is measured against the rule's share once a counter scope holds `warmup`
+    orders, since a handful of orders cannot match a percentage.
+    """
+    counts: dict[str, dict[str, int]] = {}
+    rules: dict[str, RegionRule] = {}
+    worst: dict[tuple[str, str], float] = {}
+    steps = {"exclusive": 0, "deviation": 0, "weighted_random": 0, "manual": 0}
+    n = manual = gaps = 0
+    gap_scopes: set[str] = set()
+    for order in orders:
+        n += 1
+        rule = resolve_rule(ruleset, order)
+        if rule is None:
+            decision = decide(ruleset, order, {}, active_providers, rng)
+        else:
+            scope = counter_scope(rule)
+            rules[scope] = rule
+            scope_counts = counts.setdefault(scope, {})
+            decision = _decide_for_rule(ruleset, rule, order, scope_counts, active_providers, rng)
+        steps[decision.step] += 1
+        if decision.provider_id is None:
+            manual += 1
+        if decision.coverage_gap:
+            gaps += 1
+            gap_scopes.add(f"{decision.region_code or region_chain(order)[0]}#{order.service_type}")
+        if rule is None or decision.provider_id is None:
+            continue
+        scope_counts[decision.provider_id] = scope_counts.get(decision.provider_id, 0) + 1
+        total = sum(scope_counts.values())
+        if total >= warmup:
+            for p in rule.providers:
+                dev = abs(100 * scope_counts.get(p.provider_id, 0) / total - p.share_pct)
+                key = (scope, p.provider_id)
+                worst[key] = max(worst.get(key, 0.0), dev)
+
+    outcomes: list[ProviderOutcome] = []
+    for scope, rule in sorted(rules.items()):
+        scope_counts = counts[scope]
+        total = sum(scope_counts.values())
+        for p in rule.providers:
+            assigned = scope_counts.get(p.provider_id, 0)
+            outcomes.append(
+                ProviderOutcome(
+                    counter_scope=scope,
+                    provider_id=p.provider_id,
+                    assigned=assigned,
+                    target_pct=float(p.share_pct),
+                    final_pct=100 * assigned / total if total else 0.0,
+                    worst_abs_deviation_pp=worst.get((scope, p.provider_id), 0.0),
+                )
+            )
+    return SimulationResult(
+        orders=n,
+        manual=manual,
+        coverage_gaps=gaps,
+        gap_scopes=sorted(gap_scopes),
+        steps=steps,
+        providers=outcomes,
+    )

@@ -1,0 +1,1 @@
+"""API shapes: request and response models; the OpenAPI document is generated from them."""

@@ -1,0 +1,132 @@
+"""Ports: what domain services need from the outside world, as small protocols.
+
+Domain code receives a ``Ports`` bundle; handlers build it from the AWS adapters, unit tests
+from the in-memory fakes in ``petcover.storage.memory`` and ``petcover.messaging``.
+
+Items are plain dicts of top-level attributes (the key ``pk``/``sk``, index keys, ``kind``,
+``state``, ``version``, counters) plus ``data``: the entity's own JSON document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+Item = dict[str, Any]
+CondOp = Literal["=", "<>", "<", "<=", ">", ">=", "exists", "not_exists"]
+# (attribute, operator, value); value is ignored for exists / not_exists.
+Cond = tuple[str, CondOp, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Put:
+    item: Item
+    if_absent: bool = False
+    expect: Sequence[Cond] = ()
+
+
+@dataclass(frozen=True)
+class Update:
+    pk: str
+    sk: str
+    set: Mapping[str, Any] = field(default_factory=dict)
+    add: Mapping[str, int | float] = field(default_factory=dict)
+    expect: Sequence[Cond] = ()
+    must_exist: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    pk: str
+    sk: str
+    expect: Sequence[Cond] = ()
+    must_exist: bool = True
+
+
+@dataclass(frozen=True)
+class Delete:
+    pk: str
+    sk: str
+    expect: Sequence[Cond] = ()
+
+
+WriteOp = Put | Update | Check | Delete
+
+
+class Store(Protocol):
+    """Key-value access to the main table. Every failed condition raises ``StaleWrite``."""
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None: ...
+
+    def put(self, item: Item, *, if_absent: bool = False, expect: Sequence[Cond] = ()) -> None: ...
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        set: Mapping[str, Any] | None = None,
+        add: Mapping[str, int | float] | None = None,
+        expect: Sequence[Cond] = (),
+        must_exist: bool = False,
+    ) -> Item: ...
+
+    def delete(self, pk: str, sk: str, *, expect: Sequence[Cond] = ()) -> None: ...
+
+    def query(
+        self,
+        pk: str,
+        *,
+        index: str | None = None,
+        sk_prefix: str | None = None,
+        sk_lte: str | None = None,
+        sk_gte: str | None = None,
+        limit: int = 100,
+        descending: bool = False,
+        cursor: str | None = None,
+    ) -> Page: ...
+
+    def transact(self, ops: Sequence[WriteOp]) -> None: ...
+
+
+class Publisher(Protocol):
+    """Queues and the event bus. Raises when any entry was not accepted."""
+
+    def send(self, queue: str, bodies: Sequence[Mapping[str, Any]], *, delay_seconds: int = 0) -> None: ...
+
+    def emit(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+class BlobStore(Protocol):
+    def presign_put(self, key: str, content_type: str, expires_in: int = 900) -> str: ...
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None: ...
+
+    def get_bytes(self, key: str) -> bytes | None: ...
+
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Ports:
+    store: Store
+    publisher: Publisher
+    clock: Clock = utcnow
+    blobs: BlobStore | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()

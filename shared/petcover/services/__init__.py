@@ -1,0 +1,1 @@
+"""Application services: domain rules applied through the ports (store, publisher, clock)."""

@@ -1,0 +1,129 @@
+"""Who is calling: partner signatures (channels, providers, insurers) and staff tokens.
+
+Key records and partner status are cached per container for a few seconds: a revoked key
+or closed channel is refused within ``CACHE_SECONDS`` everywhere, and each signed call costs
+one nonce write and one rate-limit counter write instead of four round trips.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from petcover import signing, tokens
+from petcover.api import Principal
+from petcover.config import get_settings
+from petcover.errors import Forbidden, StaleWrite, Throttled, Unauthenticated
+from petcover.ports import Ports
+from petcover.services import keys
+
+CACHE_SECONDS = 5
+_cache: dict[tuple[str, str], tuple[float, Any]] = {}
+
+
+def _cached(pk: str, sk: str, p: Ports) -> dict[str, Any] | None:
+    hit = _cache.get((pk, sk))
+    now = time.monotonic()
+    if hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]  # type: ignore[no-any-return]
+    item = p.store.get(pk, sk, consistent=False)
+    _cache[(pk, sk)] = (now, item)
+    return item
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def lookup_key(key_id: str, p: Ports) -> signing.KeyRecord | None:
+    item = _cached(*keys.partner_key(key_id), p)
+    if not item:
+        return None
+    d = json.loads(item["data"])
+    return signing.KeyRecord(
+        key_id=key_id,
+        secret=d["secret"],
+        owner_id=d["owner_id"],
+        owner_kind=d["owner_kind"],
+        status=item.get("state", "active"),
+    )
+
+
+def remember_nonce(key_id: str, value: str, ttl: int, p: Ports) -> bool:
+    pk, sk = keys.nonce(key_id, value)
+    try:
+        p.store.put({"pk": pk, "sk": sk, "expires_at": int(time.time()) + ttl}, if_absent=True)
+        return True
+    except StaleWrite:
+        return False
+
+
+def partner_principal(
+    headers: Mapping[str, str], method: str, path: str, query: Mapping[str, Any], body: bytes, p: Ports
+) -> Principal:
+    s = get_settings()
+    record = signing.verify(
+        headers,
+        method,
+        path,
+        query,
+        body,
+        lookup_key=lambda k: lookup_key(k, p),
+        remember_nonce=lambda k, n, ttl: remember_nonce(k, n, ttl, p),
+        now=int(p.now().timestamp()),
+        window_seconds=s.signature_window_seconds,
+    )
+    kind = record.owner_kind
+    if kind == "channel":
+        item = _cached(*keys.channel(record.owner_id), p)
+        if not item:
+            raise Unauthenticated("The key belongs to no channel.", code="UNKNOWN_KEY")
+        state = item.get("state")
+        if state == "closed":
+            raise Forbidden("This channel is closed; its calls are refused.", code="CHANNEL_CLOSED")
+        if state == "suspended":
+            raise Forbidden("This channel is suspended.", code="CHANNEL_SUSPENDED")
+        limit = int(json.loads(item["data"]).get("rate_limit", 50))
+        enforce_rate(f"channel:{record.owner_id}", limit, p)
+    else:
+        item = _cached(*keys.partner(record.owner_id), p)
+        if not item:
+            raise Unauthenticated("The key belongs to no partner.", code="UNKNOWN_KEY")
+        if item.get("state") in ("closed", "suspended"):
+            raise Forbidden("This partner account is not active.", code="PARTNER_INACTIVE")
+    return Principal(kind, record.owner_id, (), record.key_id)  # type: ignore[arg-type]
+
+
+def enforce_rate(owner: str, per_second: int, p: Ports) -> None:
+    """Fixed one-second window counter: one conditional ADD per call."""
+    now = p.now().timestamp()
+    second = int(now)
+    pk, sk = keys.rate(owner, second)
+    try:
+        p.store.update(
+            pk, sk, add={"n": 1}, set={"expires_at": second + 60}, expect=[("n", "<", per_second)]
+        )
+    except StaleWrite:
+        raise Throttled(
+            f"Rate limit of {per_second} requests per second exceeded.", retry_after=1, code="RATE_LIMITED"
+        ) from None
+
+
+def staff_principal(authorization: str | None, authorizer: Mapping[str, Any], p: Ports) -> Principal:
+    """Ops staff: a bearer token minted by the CLI, or claims from an API Gateway authorizer."""
+    claims = authorizer.get("claims") if isinstance(authorizer, Mapping) else None
+    if claims and claims.get("sub"):
+        roles = tuple(r for r in str(claims.get("custom:roles", "")).split(",") if r)
+        return Principal("ops", str(claims["sub"]), roles)
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("A bearer token is required for ops calls.", code="TOKEN_MISSING")
+    token = authorization.split(" ", 1)[1].strip()
+    secret = get_settings().ops_token_secret.get_secret_value()
+    c = tokens.verify(secret, token, now=int(p.now().timestamp()))
+    return Principal("ops", c.sub, tuple(c.roles))
+
+
+def role_allows(have: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
+    return "admin" in have or any(r in have for r in allowed)

@@ -1,0 +1,1 @@
+"""Storage adapters: DynamoDB through pynamodb, and an in-memory twin for unit tests."""

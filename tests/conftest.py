@@ -1,0 +1,65 @@
+"""Shared fixtures: fakes for unit tests, moto built from template.yaml for integration tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Petcover")
+os.environ.setdefault("POWERTOOLS_DEV", "false")
+
+
+@pytest.fixture
+def fake_ports() -> Iterator[object]:
+    """Unit level: in-memory store and publisher, no sockets."""
+    from petcover import runtime
+    from petcover.messaging import MemoryPublisher
+    from petcover.ports import Ports
+    from petcover.services import access
+    from petcover.storage.memory import MemoryStore
+
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher())
+    runtime.install(p)
+    access.clear_cache()
+    yield p
+    runtime.install(None)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Integration level: moto in-process, resources created from template.yaml."""
+    from moto import mock_aws
+
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with mock_aws():
+        from tests.support import moto_cloud
+
+        names = moto_cloud.build()
+        for k, v in moto_cloud.env_for(names).items():
+            monkeypatch.setenv(k, v)
+        from petcover import api, runtime
+        from petcover.config import reset_settings
+        from petcover.services import access
+
+        reset_settings()
+        runtime.install(None)
+        api._persistence_layer = None
+        access.clear_cache()
+        yield names
+        runtime.install(None)
+        reset_settings()
+
+
+@pytest.fixture
+def fixed_now() -> datetime:
+    return datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
