@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from infra import template
@@ -32,7 +31,12 @@ def api_event(method: str, path: str) -> dict[str, Any]:
         "multiValueQueryStringParameters": None,
         "pathParameters": params or None,
         "stageVariables": None,
-        "requestContext": {"stage": "v1", "requestId": "sample-request", "httpMethod": method, "resourcePath": path},
+        "requestContext": {
+            "stage": "v1",
+            "requestId": "sample-request",
+            "httpMethod": method,
+            "resourcePath": path,
+        },
         "body": None,
         "isBase64Encoded": False,
     }

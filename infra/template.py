@@ -108,7 +108,12 @@ def schedules() -> list[Schedule]:
             if ev["Type"] in ("ScheduleV2", "Schedule"):
                 p = ev["Properties"]
                 out.append(
-                    Schedule(name, p["ScheduleExpression"], p.get("ScheduleExpressionTimezone"), fn["Properties"]["Handler"])
+                    Schedule(
+                        name,
+                        p["ScheduleExpression"],
+                        p.get("ScheduleExpressionTimezone"),
+                        fn["Properties"]["Handler"],
+                    )
                 )
     return out
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -158,7 +157,9 @@ def _query(event: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def authenticate(auth: Auth, event: Mapping[str, Any], headers: dict[str, str], raw: bytes, p: Ports) -> Principal:
+def authenticate(
+    auth: Auth, event: Mapping[str, Any], headers: dict[str, str], raw: bytes, p: Ports
+) -> Principal:
     if auth.kind == "public":
         return Principal("anonymous", "anonymous")
     from petcover.services import access
@@ -216,7 +217,10 @@ def api(
             except Exception:
                 logger.exception("unhandled error")
                 return error_response(
-                    DomainError("Something went wrong on our side; it has been logged.", details={"correlation_id": cid}),
+                    DomainError(
+                        "Something went wrong on our side; it has been logged.",
+                        details={"correlation_id": cid},
+                    ),
                     cid,
                 )
             finally:
@@ -255,7 +259,9 @@ def _run(
         try:
             parsed_body = spec.body.model_validate(payload)
         except ValidationError as exc:
-            raise InvalidInput("Some fields are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)) from None
+            raise InvalidInput(
+                "Some fields are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
+            ) from None
     parsed_query: Any = None
     if spec.query is not None:
         try:
@@ -269,7 +275,9 @@ def _run(
     if spec.idempotent and not idem_key:
         raise InvalidInput("This call needs an Idempotency-Key header.", code="IDEMPOTENCY_KEY_REQUIRED")
     if idem_key is not None and not (1 <= len(idem_key) <= 128):
-        raise InvalidInput("The Idempotency-Key header must be 1 to 128 characters.", code="INVALID_IDEMPOTENCY_KEY")
+        raise InvalidInput(
+            "The Idempotency-Key header must be 1 to 128 characters.", code="INVALID_IDEMPOTENCY_KEY"
+        )
 
     call: Call[Any] = Call(
         body=parsed_body,
@@ -330,7 +338,7 @@ def _idempotent(
         event_key_jmespath="[scope, operation, key]",
         payload_validation_jmespath="body_sha",
         expires_after_seconds=24 * 3600,
-        response_hook=mark_replayed,
+        response_hook=mark_replayed,  # type: ignore[arg-type]
     )
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         cfg.register_lambda_context(context)

@@ -16,7 +16,9 @@ def boto_client(service: str) -> Any:
 
     s = get_settings()
     cfg = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
-    return boto3.client(service, region_name=s.region, endpoint_url=s.endpoint_url or None, config=cfg)
+    return boto3.client(  # type: ignore[call-overload]
+        service, region_name=s.region, endpoint_url=s.endpoint_url or None, config=cfg
+    )
 
 
 class S3Blobs:

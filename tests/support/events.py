@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from infra import template
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Any]:
     return json.loads((template.ROOT / "events" / f"{name}.json").read_text())  # type: ignore[no-any-return]
 

@@ -5,10 +5,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from petcover.domain.catalog import InsuredFacts, ProductSpec, ProductVersion
 from petcover.errors import NotFound
 from petcover.seed.products import SEED_PRODUCTS
-from pydantic import ValidationError
 
 
 def spec_dict(**over: Any) -> dict[str, Any]:

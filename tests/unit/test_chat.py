@@ -6,8 +6,9 @@ import hmac
 import urllib.parse
 
 import pytest
-from petcover.domain import chat
 from pydantic import ValidationError
+
+from petcover.domain import chat
 
 DING_URL = "https://oapi.dingtalk.com/robot/send?access_token=abc123"
 SECRET = "SEC0123456789abcdef"

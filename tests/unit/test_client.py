@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from petcover import signing
 from petcover.client import OpsClient, PetcoverClient, Response
 from petcover.errors import Unauthenticated

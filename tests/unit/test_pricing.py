@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from petcover.domain.catalog import InsuredFacts, ProductSpec, ProductVersion
 from petcover.domain.pricing import premium_difference, quote
 from petcover.errors import InvalidInput, NotFound

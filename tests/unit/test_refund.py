@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from petcover.domain.catalog import RefundKind, RefundRule
 from petcover.domain.refund import refund_amount, unearned_fraction
 from petcover.errors import InvalidInput

@@ -5,6 +5,7 @@ import hmac
 import json
 
 import pytest
+
 from petcover import signing
 from petcover.errors import Unauthenticated
 from petcover.signing import KeyRecord

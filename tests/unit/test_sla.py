@@ -102,7 +102,10 @@ def test_no_limit_means_none() -> None:
 def test_service_specific_limit_wins_over_wildcard() -> None:
     config = SlaConfig(
         version=2,
-        limits=[SlaLimit(node="accepted", minutes=30), SlaLimit(node="accepted", service_type="vaccine", minutes=10)],
+        limits=[
+            SlaLimit(node="accepted", minutes=30),
+            SlaLimit(node="accepted", service_type="vaccine", minutes=10),
+        ],
     )
     assert due_at(config, "assigned", "vaccine", T0, **PLAIN) == ("accepted", T0 + timedelta(minutes=10))
     assert due_at(config, "assigned", "checkup", T0, **PLAIN) == ("accepted", T0 + timedelta(minutes=30))
@@ -209,7 +212,10 @@ def test_parse_valid_config() -> None:
     config = parse_sla_config(
         {
             "version": 3,
-            "limits": [{"node": "accepted", "minutes": 20}, {"node": "shipped", "service_type": "food", "minutes": 90}],
+            "limits": [
+                {"node": "accepted", "minutes": 20},
+                {"node": "shipped", "service_type": "food", "minutes": 90},
+            ],
             "remote_regions": [" cn-xz ", "CN-XZ"],
         }
     )
@@ -392,7 +398,7 @@ def report_events() -> list[NodeEvent]:
     events.append(ev("B0", "P2", "assigned", local(9), region="CN-XZ"))
     events.append(ev("B0", "P2", "accepted", local(9, 5), region="CN-XZ"))
     # P3: assigned the day before, accepted today 00:30 local (= 16:30 UTC the day before).
-    events.append(ev("C0", "P3", "assigned", local(23, 0, day=30 - 30 + 1) - timedelta(days=1)))
+    events.append(ev("C0", "P3", "assigned", datetime(2024, 4, 30, 23, 0, tzinfo=SH)))
     events.append(ev("C0", "P3", "accepted", local(0, 30)))
     # Other day: ignored.
     events.append(ev("D0", "P4", "accepted", local(0, 30, day=2)))

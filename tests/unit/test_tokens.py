@@ -6,6 +6,7 @@ import hmac
 import json
 
 import pytest
+
 from petcover import tokens
 from petcover.errors import Unauthenticated
 

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+
 from petcover.domain.catalog import InsuredFacts, ProductVersion
 from petcover.domain.underwriting import assert_insurable, benefit_available_from, check
 from petcover.errors import BusinessRuleViolation, NotFound

@@ -10,6 +10,7 @@ import math
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
+from typing import TypeGuard
 
 Colour = tuple[int, int, int]
 
@@ -66,8 +67,11 @@ class _Canvas:
         # Filter byte 0 (none) before every scanline.
         raw = b"".join(b"\x00" + self.pixels[y * row : (y + 1) * row] for y in range(self.height))
         ihdr = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(
-            b"IEND", b""
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + _chunk(b"IHDR", ihdr)
+            + _chunk(b"IDAT", zlib.compress(raw, 9))
+            + _chunk(b"IEND", b"")
         )
 
 
@@ -122,7 +126,7 @@ def line_chart_png(
         previous: tuple[int, int] | None = None
         for i, value in enumerate(values):
             if not _finite(value):
-                previous = None
+                previous = None  # a gap breaks the line
                 continue
             point = (x_of(i), y_of(value))
             if previous is None:
@@ -133,5 +137,5 @@ def line_chart_png(
     return canvas.png()
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)

@@ -239,7 +239,9 @@ def parse_rules(data: Iterable[Mapping[str, Any]]) -> list[RegionRule]:
                 for err in exc.errors()
             )
     if errors:
-        raise InvalidInput(f"Dispatch rules refused: {errors[0]['field']}: {errors[0]['message']}.", details=errors)
+        raise InvalidInput(
+            f"Dispatch rules refused: {errors[0]['field']}: {errors[0]['message']}.", details=errors
+        )
     validate_rules(rules)
     return rules
 
@@ -378,9 +380,7 @@ def _decide_for_rule(
     # 2. deviation: the provider furthest below target, if beyond the threshold.
     due = [c for c in candidates if c.target_pct - c.actual_pct > threshold]
     if due:
-        best = min(
-            due, key=lambda c: (c.actual_pct - c.target_pct, preference(c), -c.weight, c.provider_id)
-        )
+        best = min(due, key=lambda c: (preference(c), c.actual_pct - c.target_pct, -c.weight, c.provider_id))
         return made(
             best.provider_id,
             "deviation",

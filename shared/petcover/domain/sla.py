@@ -47,7 +47,9 @@ NODES: tuple[str, ...] = (
 )
 
 # Nodes a limit can target: a node that follows another one.
-LimitNode = Literal["accepted", "appointment_confirmed", "shipped", "served", "completed", "exception_handled"]
+LimitNode = Literal[
+    "accepted", "appointment_confirmed", "shipped", "served", "completed", "exception_handled"
+]
 
 ANY_SERVICE = "*"
 MAX_LIMIT_MINUTES = 30 * 24 * 60  # a limit longer than 30 days is a typo, not an SLA

@@ -108,7 +108,7 @@ class MemoryStore:
             key = (op.pk, op.sk)
             current = self._items.get(key)
             self._check(current, op.expect, op.must_exist)
-            new = copy.deepcopy(current) if current else {"pk": op.pk, "sk": op.sk}
+            new: Item = copy.deepcopy(current) if current else {"pk": op.pk, "sk": op.sk}
             for k, v in op.set.items():
                 if v is None:
                     new.pop(k, None)

@@ -1,0 +1,90 @@
+# petcover: two commands on a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+TOOLS := .tools/venv
+BIN := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)/shared:$(CURDIR)/functions:$(CURDIR)
+export PETCOVER_TOOLS_BIN := $(CURDIR)/$(TOOLS)/bin
+export SAM_CLI_TELEMETRY := 0
+# ministack pins botocore, so it and the SAM CLI live in their own virtualenv.
+MINISTACK_VERSION := 1.5.33
+SAM_VERSION := 1.167.0
+
+.PHONY: help install tools run up stop test unit integration e2e lint validate openapi bench events fire sink \
+        deploy robustness clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/activate: pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "python3.11 is required"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+$(TOOLS)/bin/sam:
+	$(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q "ministack==$(MINISTACK_VERSION)" "aws-sam-cli==$(SAM_VERSION)"
+
+install: $(BIN)/activate ## project virtualenv with dev tools
+
+tools: $(TOOLS)/bin/sam ## ministack + SAM CLI virtualenv
+
+run: install tools ## start the local cloud with demo data (Ctrl-C or `make stop` to stop)
+	$(BIN)/python -m infra.localcloud up --wait
+
+up: install tools ## start the local cloud in the background and return
+	$(BIN)/python -m infra.localcloud up
+
+stop: ## stop the local cloud
+	-$(BIN)/python -m infra.localcloud down
+
+fire: ## run a scheduled function now: make fire FN=SlaCheckFunction
+	$(BIN)/python -m infra.localcloud fire $(FN)
+
+sink: ## what the local webhook / chat sink received
+	$(BIN)/python -m infra.localcloud sink
+
+events: install ## regenerate events/ from template.yaml
+	$(BIN)/python -m infra.events
+
+openapi: install ## regenerate openapi.json from the handlers' models
+	$(BIN)/python -m infra.openapi
+
+validate: install tools ## cfn-lint and sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
+
+lint: install ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q -n 2
+
+integration: install
+	$(BIN)/pytest tests/integration -q -n 2
+
+e2e: install tools ## deploys to the emulator on free ports and talks HTTP
+	$(BIN)/pytest tests/e2e -q
+
+robustness: install tools ## hostile input, invariants under load, faults, isolation (full size)
+	ROBUSTNESS=full $(BIN)/pytest tests/e2e -q -m robustness
+
+test: install tools validate lint ## everything: validate, lint, unit, integration, e2e
+	$(BIN)/pytest tests/unit tests/integration -q -n 2
+	$(BIN)/pytest tests/e2e -q
+
+bench: install tools ## figures into bench/RESULTS.md
+	$(BIN)/python -m tests.bench.run
+
+deploy: tools ## deploy to AWS (guided the first time)
+	$(TOOLS)/bin/sam build --parallel
+	$(TOOLS)/bin/sam deploy --guided
+
+clean:
+	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache

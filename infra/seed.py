@@ -1,0 +1,42 @@
+"""Demo data after deploy, so the README's first request works."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from infra.localcloud import LocalCloud
+
+
+def _ports(cloud: LocalCloud) -> Any:
+    os.environ.update(cloud.function_env())
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+    )
+    from petcover import runtime
+    from petcover.config import reset_settings
+
+    reset_settings()
+    runtime.install(None)
+    return runtime.ports()
+
+
+def seed(cloud: LocalCloud) -> dict[str, Any]:
+    p = _ports(cloud)
+    from petcover.services import demo
+
+    return demo.seed(p, sink_url=cloud.sink_url)
+
+
+def banner(cloud: LocalCloud, demo: dict[str, Any]) -> str:
+    lines = [
+        "",
+        "petcover is running on the local cloud",
+        f"  API base URL : {cloud.api_base}",
+        f"  health       : curl -s {cloud.api_base}/health",
+        f"  sink         : {cloud.sink_url}/_sink/requests   (make sink)",
+    ]
+    for line in demo.get("banner", []):
+        lines.append(f"  {line}")
+    lines.append("  stop         : make stop")
+    return "\n".join(lines)
