@@ -1,0 +1,32 @@
+"""Helpers to keep pydantic entities in the main table's ``data`` attribute."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from petcover.errors import NotFound
+from petcover.ports import Item, Ports
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def dump(model: BaseModel) -> str:
+    return model.model_dump_json()
+
+
+def load(model: type[M], item: Item) -> M:
+    return model.model_validate(json.loads(item["data"]))
+
+
+def get(p: Ports, model: type[M], pk: str, sk: str, *, missing: str, code: str) -> tuple[M, Item]:
+    item = p.store.get(pk, sk)
+    if item is None:
+        raise NotFound(missing, code=code)
+    return load(model, item), item
+
+
+def item(pk: str, sk: str, model: BaseModel, **attrs: Any) -> Item:
+    return {"pk": pk, "sk": sk, "data": dump(model), **{k: v for k, v in attrs.items() if v is not None}}
