@@ -250,6 +250,14 @@ def test_local_order_prefers_regional_provider_when_both_are_due() -> None:
     assert (d.provider_id, d.step) == ("R", "deviation")
 
 
+def test_larger_deviation_beats_regional_preference() -> None:
+    rs = ruleset(rule([p("R", 50), p("N", 50, scope="national")]))
+    d = decide(rs, order(), {"R": 40, "N": 60}, None, random.Random(1))
+    assert (d.provider_id, d.step) == ("R", "deviation")
+    d = decide(rs, order(), {"R": 60, "N": 40}, None, random.Random(1))
+    assert (d.provider_id, d.step) == ("N", "deviation")
+
+
 def test_local_order_falls_back_to_national_provider() -> None:
     rs = ruleset(rule([p("R", 50, capacity=3), p("N", 50, scope="national")]))
     d = decide(rs, order(), {"R": 3, "N": 9}, None, random.Random(1))

@@ -37,7 +37,7 @@ REGION_CODE = r"^\d{6}$"
 # a zero weight (which would break the draw when everybody is past plan).
 EPSILON = 1e-3
 # Float slack when comparing shares, so an exact tie is not read as "ahead".
-_TOLERANCE = 1e9
+_TOLERANCE = 1e-9
 
 Step = Literal["exclusive", "deviation", "weighted_random", "manual"]
 Scope = Literal["national", "regional"]
@@ -380,7 +380,7 @@ def _decide_for_rule(
     # 2. deviation: the provider furthest below target, if beyond the threshold.
     due = [c for c in candidates if c.target_pct - c.actual_pct > threshold]
     if due:
-        best = min(due, key=lambda c: (c.actual_pct - c.target_pct, preference(c), -c.weight, c.provider_id))
+        best = min(due, key=lambda c: (preference(c), c.actual_pct - c.target_pct, -c.weight, c.provider_id))
         return made(
             best.provider_id,
             "deviation",
