@@ -380,7 +380,7 @@ def _decide_for_rule(
     # 2. deviation: the provider furthest below target, if beyond the threshold.
     due = [c for c in candidates if c.target_pct - c.actual_pct > threshold]
     if due:
-        best = min(due, key=lambda c: (preference(c), c.actual_pct - c.target_pct, -c.weight, c.provider_id))
+        best = min(due, key=lambda c: (c.actual_pct - c.target_pct, preference(c), -c.weight, c.provider_id))
         return made(
             best.provider_id,
             "deviation",

@@ -1,0 +1,116 @@
+"""Signing keys for partners (channels, providers, insurers): at most two active, for rotation.
+
+The secret is returned once, at issue; afterwards only the key id and status are shown.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Literal
+
+from pydantic import BaseModel
+
+from petcover.errors import BusinessRuleViolation, NotFound
+from petcover.ports import Ports, Update
+from petcover.services import keys
+
+MAX_ACTIVE_KEYS = 2
+OwnerKind = Literal["channel", "provider", "insurer"]
+
+
+class IssuedKey(BaseModel):
+    key_id: str
+    secret: str
+    owner_id: str
+    owner_kind: str
+    note: str = "The secret is shown once. Store it now; two keys may be active during rotation."
+
+
+class KeyInfo(BaseModel):
+    key_id: str
+    owner_id: str
+    owner_kind: str
+    status: str
+    created_at: str
+
+
+def _owner_pk(kind: str, owner_id: str) -> str:
+    return f"KEYS#{kind}#{owner_id}"
+
+
+def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
+    """Count of active keys is a guarded counter on the owner's key-set item, moved atomically."""
+    key_id = f"{kind[:2]}k_{secrets.token_hex(8)}"
+    secret = secrets.token_urlsafe(32)
+    now = p.now().isoformat()
+    pk, sk = keys.partner_key(key_id)
+    from petcover.errors import StaleWrite
+    from petcover.ports import Put
+
+    try:
+        p.store.transact(
+            [
+                Update(
+                    _owner_pk(kind, owner_id),
+                    "KEYSET",
+                    add={"n": 1},
+                    expect=[("n", "<", MAX_ACTIVE_KEYS)],
+                ),
+                Put(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "kind": "key",
+                        "state": "active",
+                        "owner": f"{kind}:{owner_id}",
+                        "gsi1pk": _owner_pk(kind, owner_id),
+                        "gsi1sk": now,
+                        "data": json.dumps(
+                            {"secret": secret, "owner_id": owner_id, "owner_kind": kind, "created_at": now}
+                        ),
+                    },
+                    if_absent=True,
+                ),
+            ]
+        )
+    except StaleWrite:
+        raise BusinessRuleViolation(
+            f"{owner_id} already has {MAX_ACTIVE_KEYS} active keys; revoke one before issuing another.",
+            code="TOO_MANY_KEYS",
+        ) from None
+    return IssuedKey(key_id=key_id, secret=secret, owner_id=owner_id, owner_kind=kind)
+
+
+def revoke(p: Ports, kind: OwnerKind, owner_id: str, key_id: str) -> KeyInfo:
+    pk, sk = keys.partner_key(key_id)
+    item = p.store.get(pk, sk)
+    if item is None or item.get("owner") != f"{kind}:{owner_id}":
+        raise NotFound(f"Key {key_id} does not exist for {owner_id}.", code="KEY_NOT_FOUND")
+    if item.get("state") == "active":
+        from petcover.ports import Update as U
+
+        p.store.transact(
+            [
+                U(pk, sk, set={"state": "revoked"}, expect=[("state", "=", "active")]),
+                U(_owner_pk(kind, owner_id), "KEYSET", add={"n": -1}),
+            ]
+        )
+        item["state"] = "revoked"
+    return _info(item)
+
+
+def _info(item: dict[str, object]) -> KeyInfo:
+    d = json.loads(str(item["data"]))
+    return KeyInfo(
+        key_id=str(item["pk"]).removeprefix("KEY#"),
+        owner_id=d["owner_id"],
+        owner_kind=d["owner_kind"],
+        status=str(item.get("state", "active")),
+        created_at=d["created_at"],
+    )
+
+
+def list_keys(p: Ports, kind: OwnerKind, owner_id: str) -> list[KeyInfo]:
+    page = p.store.query(_owner_pk(kind, owner_id), index="gsi1")
+    return [_info(i) for i in page.items]
