@@ -14,18 +14,24 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Petcover")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
+def _clear_caches() -> None:
+    from petcover.services import access, catalog
+
+    access.clear_cache()
+    catalog.clear_caches()
+
+
 @pytest.fixture
 def fake_ports() -> Iterator[object]:
     """Unit level: in-memory store and publisher, no sockets."""
     from petcover import runtime
     from petcover.messaging import MemoryPublisher
     from petcover.ports import Ports
-    from petcover.services import access
     from petcover.storage.memory import MemoryStore
 
     p = Ports(store=MemoryStore(), publisher=MemoryPublisher())
     runtime.install(p)
-    access.clear_cache()
+    _clear_caches()
     yield p
     runtime.install(None)
 
@@ -49,12 +55,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             monkeypatch.setenv(k, v)
         from petcover import api, runtime
         from petcover.config import reset_settings
-        from petcover.services import access
 
         reset_settings()
         runtime.install(None)
         api._persistence_layer = None
-        access.clear_cache()
+        _clear_caches()
         yield names
         runtime.install(None)
         reset_settings()

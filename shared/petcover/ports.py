@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 Item = dict[str, Any]
-CondOp = Literal["=", "<>", "<", "<=", ">", ">=", "exists", "not_exists"]
-# (attribute, operator, value); value is ignored for exists / not_exists.
+CondOp = Literal["=", "<>", "<", "<=", ">", ">=", "exists", "not_exists", "<?", "<=?", "=?"]
+# (attribute, operator, value); value is ignored for exists / not_exists. An operator ending in
+# "?" also holds when the attribute is absent (a counter that was never written counts as fresh).
 Cond = tuple[str, CondOp, Any]
 
 

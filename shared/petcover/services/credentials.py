@@ -55,7 +55,7 @@ def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
                     _owner_pk(kind, owner_id),
                     "KEYSET",
                     add={"n": 1},
-                    expect=[("n", "<", MAX_ACTIVE_KEYS)],
+                    expect=[("n", "<?", MAX_ACTIVE_KEYS)],
                 ),
                 Put(
                     {

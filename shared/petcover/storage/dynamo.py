@@ -113,6 +113,11 @@ def _condition(expect: Sequence[Cond], must_exist: bool = False) -> Condition | 
         parts.append(Record.pk.exists())
     for name, op, value in expect:
         a = _attr(name)
+        if op.endswith("?"):
+            inner = _condition([(name, op[:-1], value)])  # type: ignore[list-item]
+            assert inner is not None
+            parts.append(a.does_not_exist() | inner)
+            continue
         if op == "exists":
             parts.append(a.exists())
         elif op == "not_exists":

@@ -17,6 +17,8 @@ INDEXES = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk"), "gsi3": (
 def _holds(item: Item | None, cond: Cond) -> bool:
     attr, op, value = cond
     present = item is not None and item.get(attr) is not None
+    if op.endswith("?"):
+        return not present or _holds(item, (attr, op[:-1], value))  # type: ignore[arg-type]
     if op == "exists":
         return present
     if op == "not_exists":

@@ -1,0 +1,16 @@
+"""Close a channel: its calls are refused, its policies stay readable by staff."""
+
+from petcover.api import Call, api, ops
+from petcover.models.catalog import Channel
+from petcover.services import catalog
+
+
+@api(
+    summary="Close a channel: its calls are refused, its policies stay readable by staff",
+    auth=ops("sales"),
+    response=Channel,
+    metric="ChannelClosed",
+    tags=("catalogue",),
+)
+def handler(call: Call) -> Channel:
+    return catalog.set_channel_state(call.ports, call.principal, call.path["channelId"], "close")

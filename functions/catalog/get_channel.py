@@ -1,0 +1,16 @@
+"""A channel."""
+
+from petcover.api import Call, api, ops
+from petcover.models.catalog import Channel
+from petcover.services import catalog
+
+
+@api(
+    summary="A channel",
+    auth=ops("sales", "service", "finance"),
+    response=Channel,
+    metric="ChannelRead",
+    tags=("catalogue",),
+)
+def handler(call: Call) -> Channel:
+    return catalog.get_channel(call.ports, call.path["channelId"])

@@ -1,0 +1,141 @@
+"""API shapes of the catalogue: products, channels, contracts, keys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+
+from petcover.domain.catalog import ProductSpec, ProductVersion
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
+Permission = Literal["quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book"]
+ALL_PERMISSIONS: tuple[str, ...] = (
+    "quote",
+    "underwrite",
+    "query",
+    "endorse",
+    "renew",
+    "cancel",
+    "claim",
+    "book",
+)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductHead(BaseModel):
+    code: str
+    name: str
+    kind: str
+    status: Literal["draft", "published", "delisted"]
+    latest_version: int
+    published_version: int | None = None
+
+
+class ProductOut(BaseModel):
+    head: ProductHead
+    version: ProductVersion
+
+
+class ProductList(BaseModel):
+    items: list[ProductHead]
+
+
+class PublishRequest(_In):
+    version: int | None = Field(None, ge=1, description="Version to publish; the latest by default.")
+
+
+class ChannelCreate(_In):
+    id: Slug
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    callback_url: AnyHttpUrl
+    rate_limit: int = Field(50, ge=1, le=10_000, description="Requests per second.")
+
+
+class ChannelUpdate(_In):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
+    callback_url: AnyHttpUrl | None = None
+    rate_limit: int | None = Field(None, ge=1, le=10_000)
+
+
+class Channel(BaseModel):
+    id: str
+    name: str
+    callback_url: str
+    rate_limit: int
+    status: Literal["active", "suspended", "closed"]
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
+class ChannelList(BaseModel):
+    items: list[Channel]
+
+
+class ContractTerms(_In):
+    premium_multiplier: Decimal = Field(Decimal("1"), ge=0, le=10, decimal_places=4)
+    commission_pct: Decimal = Field(Decimal("0"), ge=0, le=100, decimal_places=2)
+    permissions: list[Permission] = Field(min_length=1)
+    effective_from: date
+    effective_to: date | None = None
+
+
+class ContractCreate(ContractTerms):
+    product_code: Slug
+
+
+class Contract(BaseModel):
+    channel_id: str
+    product_code: str
+    version: int
+    premium_multiplier: Decimal
+    commission_pct: Decimal
+    permissions: list[str]
+    effective_from: date
+    effective_to: date | None = None
+    status: Literal["active", "terminated"]
+    created_at: datetime
+    terminated_at: datetime | None = None
+
+
+class ContractList(BaseModel):
+    items: list[Contract]
+
+
+class KeyList(BaseModel):
+    items: list[dict[str, str]]
+
+
+class SignatureCheckRequest(_In):
+    """Describe the request you signed; we answer with the canonical string we computed."""
+
+    method: Annotated[str, StringConstraints(min_length=3, max_length=7)]
+    path: Annotated[str, StringConstraints(pattern=r"^/", max_length=2048)]
+    query: dict[str, str | list[str]] | None = None
+    body: str = ""
+    headers: dict[str, str]
+    canonical: str | None = Field(None, description="Your canonical string, to find which part differs.")
+
+
+class SignatureCheckResult(BaseModel):
+    canonical_string: str
+    canonical_sha256: str
+    key_id: str | None = None
+    key_status: str
+    signature_matches: bool
+    timestamp_in_window: bool
+    server_time: int
+    problems: list[str]
+    differing_components: list[str] | None = None
+
+
+__all__ = ["ProductSpec"]
+
+
+class ProductQuery(BaseModel):
+    version: int | None = Field(None, ge=1)

@@ -1,0 +1,513 @@
+"""The insurer's catalogue: products (versioned), channels, contracts between them.
+
+Products: a HEAD item per product code names the latest and the published version; each
+version is its own item and, once published, never changes. Policies store the product and
+contract versions they were sold under, so a later modify never touches them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import date
+from typing import Any
+
+from petcover.api import Principal
+from petcover.domain import states
+from petcover.domain.catalog import ProductSpec, ProductVersion
+from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, StaleWrite
+from petcover.models.catalog import (
+    Channel,
+    ChannelCreate,
+    ChannelUpdate,
+    Contract,
+    ContractCreate,
+    ContractTerms,
+    ProductHead,
+    ProductOut,
+)
+from petcover.ports import Ports, Put, Update
+from petcover.services import audit, keys
+
+# Published product versions are immutable: cache them per container for the hot quote path.
+_version_cache: dict[tuple[str, int], ProductVersion] = {}
+_head_cache: dict[str, tuple[float, ProductHead]] = {}
+HEAD_CACHE_SECONDS = 5
+
+
+def _vsk(version: int) -> str:
+    return f"V#{version:05d}"
+
+
+def _head_key(code: str) -> tuple[str, str]:
+    return f"PRODUCT#{code}", "HEAD"
+
+
+def _load_head(item: dict[str, Any]) -> ProductHead:
+    return ProductHead.model_validate(json.loads(item["data"]))
+
+
+def get_head(p: Ports, code: str, *, cached: bool = False) -> ProductHead:
+    if cached:
+        hit = _head_cache.get(code)
+        if hit and time.monotonic() - hit[0] < HEAD_CACHE_SECONDS:
+            return hit[1]
+    item = p.store.get(*_head_key(code))
+    if item is None:
+        raise NotFound(f"Product {code} does not exist.", code="PRODUCT_NOT_FOUND")
+    head = _load_head(item)
+    _head_cache[code] = (time.monotonic(), head)
+    return head
+
+
+def get_version(p: Ports, code: str, version: int) -> ProductVersion:
+    hit = _version_cache.get((code, version))
+    if hit:
+        return hit
+    item = p.store.get(f"PRODUCT#{code}", _vsk(version))
+    if item is None:
+        raise NotFound(f"Product {code} has no version {version}.", code="PRODUCT_VERSION_NOT_FOUND")
+    pv = ProductVersion.model_validate(json.loads(item["data"]))
+    if pv.status != "draft":
+        _version_cache[(code, version)] = pv
+    return pv
+
+
+def get_product(p: Ports, code: str, version: int | None = None) -> ProductOut:
+    head = get_head(p, code)
+    return ProductOut(head=head, version=get_version(p, code, version or head.latest_version))
+
+
+def list_products(p: Ports) -> list[ProductHead]:
+    page = p.store.query("PRODUCTS", index="gsi1", limit=500)
+    return [_load_head(i) for i in page.items]
+
+
+def create_product(p: Ports, who: Principal, spec: ProductSpec) -> ProductOut:
+    now = p.now()
+    pv = ProductVersion.from_spec(spec, version=1, status="draft", created_at=now)
+    head = ProductHead(code=spec.code, name=spec.name, kind=spec.kind, status="draft", latest_version=1)
+    pk, sk = _head_key(spec.code)
+    try:
+        p.store.transact(
+            [
+                Put(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "kind": "product",
+                        "state": "draft",
+                        "version": 1,
+                        "gsi1pk": "PRODUCTS",
+                        "gsi1sk": spec.code,
+                        "data": head.model_dump_json(),
+                    },
+                    if_absent=True,
+                ),
+                Put(
+                    {
+                        "pk": pk,
+                        "sk": _vsk(1),
+                        "kind": "product_version",
+                        "state": "draft",
+                        "data": pv.model_dump_json(),
+                    },
+                    if_absent=True,
+                ),
+            ]
+        )
+    except StaleWrite:
+        raise Conflict(
+            f"Product {spec.code} already exists; modify it instead.", code="PRODUCT_EXISTS"
+        ) from None
+    audit.record(p, who, "product", spec.code, "create", after=pv.model_dump(mode="json"))
+    return ProductOut(head=head, version=pv)
+
+
+def modify_product(p: Ports, who: Principal, code: str, spec: ProductSpec) -> ProductOut:
+    """Every modification is a new draft version; published versions never change."""
+    if spec.code != code:
+        raise BusinessRuleViolation("The product code cannot change.", code="PRODUCT_CODE_IMMUTABLE")
+    head = get_head(p, code)
+    states.PRODUCT.next_state(head.status, "modify")
+    new_version = head.latest_version + 1
+    pv = ProductVersion.from_spec(spec, version=new_version, status="draft", created_at=p.now())
+    new_head = head.model_copy(update={"latest_version": new_version, "name": spec.name})
+    pk, sk = _head_key(code)
+    try:
+        p.store.transact(
+            [
+                Update(
+                    pk,
+                    sk,
+                    set={"data": new_head.model_dump_json(), "version": new_version},
+                    expect=[("version", "=", head.latest_version)],
+                ),
+                Put(
+                    {
+                        "pk": pk,
+                        "sk": _vsk(new_version),
+                        "kind": "product_version",
+                        "state": "draft",
+                        "data": pv.model_dump_json(),
+                    },
+                    if_absent=True,
+                ),
+            ]
+        )
+    except StaleWrite:
+        raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
+    audit.record(
+        p,
+        who,
+        "product",
+        code,
+        "modify",
+        before={"version": head.latest_version},
+        after=pv.model_dump(mode="json"),
+    )
+    return ProductOut(head=new_head, version=pv)
+
+
+def publish_product(p: Ports, who: Principal, code: str, version: int | None) -> ProductOut:
+    head = get_head(p, code)
+    if head.status == "delisted":
+        states.PRODUCT.next_state("delisted", "publish")
+    target = version or head.latest_version
+    pv = get_version(p, code, target)
+    if pv.status != "draft":
+        raise Conflict(f"Version {target} of {code} is already {pv.status}.", code="ALREADY_PUBLISHED")
+    now = p.now()
+    published = pv.model_copy(update={"status": "published", "published_at": now})
+    new_head = head.model_copy(update={"status": "published", "published_version": target})
+    pk, sk = _head_key(code)
+    try:
+        p.store.transact(
+            [
+                Update(
+                    pk,
+                    _vsk(target),
+                    set={"state": "published", "data": published.model_dump_json()},
+                    expect=[("state", "=", "draft")],
+                ),
+                Update(
+                    pk,
+                    sk,
+                    set={"state": "published", "data": new_head.model_dump_json()},
+                    expect=[("version", "=", head.latest_version)],
+                ),
+            ]
+        )
+    except StaleWrite:
+        raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
+    _head_cache.pop(code, None)
+    audit.record(
+        p,
+        who,
+        "product",
+        code,
+        "publish",
+        before={"status": head.status},
+        after={"status": "published", "version": target},
+    )
+    return ProductOut(head=new_head, version=published)
+
+
+def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
+    head = get_head(p, code)
+    states.PRODUCT.next_state(head.status, "delist")
+    new_head = head.model_copy(update={"status": "delisted"})
+    pk, sk = _head_key(code)
+    try:
+        p.store.update(
+            pk,
+            sk,
+            set={"state": "delisted", "data": new_head.model_dump_json()},
+            expect=[("state", "=", head.status)],
+        )
+    except StaleWrite:
+        raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
+    _head_cache.pop(code, None)
+    audit.record(
+        p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"}
+    )
+    return new_head
+
+
+def on_sale(p: Ports, code: str) -> ProductVersion:
+    """The version new policies are sold on; refuses unpublished or delisted products."""
+    head = get_head(p, code, cached=True)
+    if head.status != "published" or head.published_version is None:
+        raise BusinessRuleViolation(
+            f"Product {code} is {head.status}; it cannot be sold.",
+            code="PRODUCT_NOT_ON_SALE" if head.status != "delisted" else "PRODUCT_DELISTED",
+        )
+    return get_version(p, code, head.published_version)
+
+
+# ------------------------------------------------------------------ channels
+def _channel_out(item: dict[str, Any]) -> Channel:
+    d = json.loads(item["data"])
+    return Channel.model_validate({**d, "status": item.get("state", "active")})
+
+
+def get_channel(p: Ports, channel_id: str) -> Channel:
+    item = p.store.get(*keys.channel(channel_id))
+    if item is None:
+        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
+    return _channel_out(item)
+
+
+def list_channels(p: Ports) -> list[Channel]:
+    return [_channel_out(i) for i in p.store.query("CHANNELS", index="gsi1", limit=500).items]
+
+
+def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
+    now = p.now()
+    data = {
+        "id": req.id,
+        "name": req.name,
+        "callback_url": str(req.callback_url),
+        "rate_limit": req.rate_limit,
+        "created_at": now.isoformat(),
+        # Secret used to sign the webhooks we send to this channel (never returned by the API).
+        "webhook_secret": secrets.token_urlsafe(32),
+    }
+    pk, sk = keys.channel(req.id)
+    try:
+        p.store.put(
+            {
+                "pk": pk,
+                "sk": sk,
+                "kind": "channel",
+                "state": "active",
+                "gsi1pk": "CHANNELS",
+                "gsi1sk": req.id,
+                "data": json.dumps(data),
+            },
+            if_absent=True,
+        )
+    except StaleWrite:
+        raise Conflict(f"Channel {req.id} already exists.", code="CHANNEL_EXISTS") from None
+    ch = Channel.model_validate({**data, "status": "active"})
+    audit.record(p, who, "channel", req.id, "add", after=ch.model_dump(mode="json"))
+    return ch
+
+
+def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate) -> Channel:
+    pk, sk = keys.channel(channel_id)
+    item = p.store.get(pk, sk)
+    if item is None:
+        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
+    if item.get("state") == "closed":
+        raise Conflict("Channel is closed and cannot be changed.", code="CHANNEL_CLOSED")
+    before = json.loads(item["data"])
+    changes = req.model_dump(mode="json", exclude_none=True)
+    after = {**before, **changes}
+    try:
+        p.store.update(pk, sk, set={"data": json.dumps(after)}, expect=[("data", "=", item["data"])])
+    except StaleWrite:
+        raise Conflict("The channel changed meanwhile; retry.", code="CHANNEL_CHANGED") from None
+    hide = {"webhook_secret"}
+    audit.record(
+        p,
+        who,
+        "channel",
+        channel_id,
+        "update",
+        before={k: v for k, v in before.items() if k not in hide},
+        after={k: v for k, v in after.items() if k not in hide},
+    )
+    return Channel.model_validate({**after, "status": item.get("state")})
+
+
+def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str) -> Channel:
+    pk, sk = keys.channel(channel_id)
+    item = p.store.get(pk, sk)
+    if item is None:
+        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
+    current = item.get("state", "active")
+    new = states.CHANNEL.next_state(current, action)
+    data = json.loads(item["data"])
+    if new == "closed":
+        data["closed_at"] = p.now().isoformat()
+    try:
+        p.store.update(pk, sk, set={"state": new, "data": json.dumps(data)}, expect=[("state", "=", current)])
+    except StaleWrite:
+        raise Conflict("The channel changed meanwhile; retry.", code="CHANNEL_CHANGED") from None
+    audit.record(p, who, "channel", channel_id, action, before={"status": current}, after={"status": new})
+    return Channel.model_validate({**data, "status": new})
+
+
+# ------------------------------------------------------------------ contracts
+def _contract_key(channel_id: str, product_code: str, version: int | None = None) -> tuple[str, str]:
+    sk = f"CONTRACT#{product_code}" if version is None else f"CONTRACT#{product_code}#V#{version:05d}"
+    return f"CHANNEL#{channel_id}", sk
+
+
+def get_contract(p: Ports, channel_id: str, product_code: str, version: int | None = None) -> Contract:
+    item = p.store.get(*_contract_key(channel_id, product_code, version))
+    if item is None:
+        raise NotFound(
+            f"Channel {channel_id} has no contract for product {product_code}.", code="CONTRACT_NOT_FOUND"
+        )
+    return Contract.model_validate({**json.loads(item["data"]), "status": item.get("state", "active")})
+
+
+def list_contracts(p: Ports, channel_id: str) -> list[Contract]:
+    page = p.store.query(f"CHANNEL#{channel_id}", sk_prefix="CONTRACT#", limit=500)
+    return [
+        Contract.model_validate({**json.loads(i["data"]), "status": i.get("state", "active")})
+        for i in page.items
+        if "#V#" not in i["sk"]
+    ]
+
+
+def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCreate) -> Contract:
+    get_channel(p, channel_id)
+    head = get_head(p, req.product_code)
+    if head.status != "published":
+        raise BusinessRuleViolation(
+            f"Product {req.product_code} is {head.status}; only a published product can be authorised.",
+            code="PRODUCT_NOT_PUBLISHED",
+        )
+    contract = Contract(
+        channel_id=channel_id, version=1, status="active", created_at=p.now(), **req.model_dump()
+    )
+    pk, sk = _contract_key(channel_id, req.product_code)
+    _, vsk = _contract_key(channel_id, req.product_code, 1)
+    body = contract.model_dump_json()
+    try:
+        p.store.transact(
+            [
+                Put(
+                    {
+                        "pk": pk,
+                        "sk": sk,
+                        "kind": "contract",
+                        "state": "active",
+                        "version": 1,
+                        "data": body,
+                        "gsi1pk": f"CONTRACTS#{req.product_code}",
+                        "gsi1sk": channel_id,
+                    },
+                    if_absent=True,
+                ),
+                Put(
+                    {"pk": pk, "sk": vsk, "kind": "contract_version", "state": "active", "data": body},
+                    if_absent=True,
+                ),
+            ]
+        )
+    except StaleWrite:
+        raise Conflict(
+            f"Channel {channel_id} already has a contract for {req.product_code}; modify it instead.",
+            code="CONTRACT_EXISTS",
+        ) from None
+    audit.record(
+        p,
+        who,
+        "contract",
+        f"{channel_id}/{req.product_code}",
+        "create",
+        after=contract.model_dump(mode="json"),
+    )
+    return contract
+
+
+def modify_contract(
+    p: Ports, who: Principal, channel_id: str, product_code: str, terms: ContractTerms
+) -> Contract:
+    current = get_contract(p, channel_id, product_code)
+    states.CONTRACT.next_state(current.status, "modify")
+    new = current.model_copy(
+        update={**terms.model_dump(), "version": current.version + 1, "created_at": p.now()}
+    )
+    pk, sk = _contract_key(channel_id, product_code)
+    _, vsk = _contract_key(channel_id, product_code, new.version)
+    body = new.model_dump_json()
+    try:
+        p.store.transact(
+            [
+                Update(
+                    pk,
+                    sk,
+                    set={"data": body, "version": new.version},
+                    expect=[("version", "=", current.version), ("state", "=", "active")],
+                ),
+                Put(
+                    {"pk": pk, "sk": vsk, "kind": "contract_version", "state": "active", "data": body},
+                    if_absent=True,
+                ),
+            ]
+        )
+    except StaleWrite:
+        raise Conflict("The contract changed meanwhile; reload and retry.", code="CONTRACT_CHANGED") from None
+    audit.record(
+        p,
+        who,
+        "contract",
+        f"{channel_id}/{product_code}",
+        "modify",
+        before=current.model_dump(mode="json"),
+        after=new.model_dump(mode="json"),
+    )
+    return new
+
+
+def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: str) -> Contract:
+    current = get_contract(p, channel_id, product_code)
+    states.CONTRACT.next_state(current.status, "terminate")
+    new = current.model_copy(update={"status": "terminated", "terminated_at": p.now()})
+    pk, sk = _contract_key(channel_id, product_code)
+    try:
+        p.store.update(
+            pk,
+            sk,
+            set={"state": "terminated", "data": new.model_dump_json()},
+            expect=[("state", "=", "active")],
+        )
+    except StaleWrite:
+        raise Conflict("The contract changed meanwhile; reload and retry.", code="CONTRACT_CHANGED") from None
+    audit.record(
+        p,
+        who,
+        "contract",
+        f"{channel_id}/{product_code}",
+        "terminate",
+        before={"status": "active"},
+        after={"status": "terminated"},
+    )
+    return new
+
+
+def authorize(p: Ports, channel_id: str, product_code: str, permission: str, today: date) -> Contract:
+    """The contract under which a channel may perform ``permission`` on a product today."""
+    try:
+        contract = get_contract(p, channel_id, product_code)
+    except NotFound:
+        raise Forbidden(
+            f"Your channel is not authorised to sell product {product_code}.", code="NO_CONTRACT"
+        ) from None
+    if contract.status != "active":
+        raise Forbidden(
+            f"The contract for {product_code} is terminated; no new business is accepted.",
+            code="CONTRACT_TERMINATED",
+        )
+    if today < contract.effective_from or (contract.effective_to and today > contract.effective_to):
+        raise Forbidden(
+            f"The contract for {product_code} is not in effect today.", code="CONTRACT_NOT_IN_EFFECT"
+        )
+    if permission not in contract.permissions:
+        raise Forbidden(
+            f"Operation '{permission}' is not in your contract for {product_code}.",
+            code="OPERATION_NOT_IN_CONTRACT",
+        )
+    return contract
+
+
+def clear_caches() -> None:
+    """Per-container caches; tests that swap stores clear them."""
+    _version_cache.clear()
+    _head_cache.clear()
