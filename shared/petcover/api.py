@@ -157,9 +157,7 @@ def _query(event: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def authenticate(
-    auth: Auth, event: Mapping[str, Any], headers: dict[str, str], raw: bytes, p: Ports
-) -> Principal:
+def authenticate(auth: Auth, event: Mapping[str, Any], headers: dict[str, str], raw: bytes, p: Ports) -> Principal:
     if auth.kind == "public":
         return Principal("anonymous", "anonymous")
     from petcover.services import access
@@ -197,9 +195,7 @@ def api(
     errors: tuple[str, ...] = (),
     content_type: str = "application/json",
 ) -> Callable[[Callable[[Call[Any]], Any]], Callable[..., dict[str, Any]]]:
-    spec = OperationSpec(
-        summary, auth, body, query, response, status, idempotent, metric, tags, errors, content_type
-    )
+    spec = OperationSpec(summary, auth, body, query, response, status, idempotent, metric, tags, errors, content_type)
 
     def decorate(op: Callable[[Call[Any]], Any]) -> Callable[..., dict[str, Any]]:
         def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -275,9 +271,7 @@ def _run(
     if spec.idempotent and not idem_key:
         raise InvalidInput("This call needs an Idempotency-Key header.", code="IDEMPOTENCY_KEY_REQUIRED")
     if idem_key is not None and not (1 <= len(idem_key) <= 128):
-        raise InvalidInput(
-            "The Idempotency-Key header must be 1 to 128 characters.", code="INVALID_IDEMPOTENCY_KEY"
-        )
+        raise InvalidInput("The Idempotency-Key header must be 1 to 128 characters.", code="INVALID_IDEMPOTENCY_KEY")
 
     call: Call[Any] = Call(
         body=parsed_body,

@@ -113,9 +113,7 @@ class _BaseClient:
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        return self.request(
-            "POST", path, json=json, query=query, idempotency_key=idempotency_key, headers=headers
-        )
+        return self.request("POST", path, json=json, query=query, idempotency_key=idempotency_key, headers=headers)
 
     def put(
         self,
@@ -126,9 +124,7 @@ class _BaseClient:
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        return self.request(
-            "PUT", path, json=json, query=query, idempotency_key=idempotency_key, headers=headers
-        )
+        return self.request("PUT", path, json=json, query=query, idempotency_key=idempotency_key, headers=headers)
 
     def patch(
         self,
@@ -139,9 +135,7 @@ class _BaseClient:
         idempotency_key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        return self.request(
-            "PATCH", path, json=json, query=query, idempotency_key=idempotency_key, headers=headers
-        )
+        return self.request("PATCH", path, json=json, query=query, idempotency_key=idempotency_key, headers=headers)
 
     def delete(
         self,
@@ -180,9 +174,7 @@ class PetcoverClient(_BaseClient):
         self._clock = clock
 
     def _auth_headers(self, method: str, path: str, query: signing.Query, body: bytes) -> dict[str, str]:
-        return signing.signed_headers(
-            self.key_id, self._secret, method, path, query, body, now=int(self._clock())
-        )
+        return signing.signed_headers(self.key_id, self._secret, method, path, query, body, now=int(self._clock()))
 
 
 class OpsClient(_BaseClient):

@@ -75,9 +75,7 @@ class AwsPublisher:
             ]
             resp = self._events.put_events(Entries=entries)
             if resp.get("FailedEntryCount"):
-                raise PublishFailed(
-                    f"EventBridge refused {resp['FailedEntryCount']} of {len(entries)} events"
-                )
+                raise PublishFailed(f"EventBridge refused {resp['FailedEntryCount']} of {len(entries)} events")
 
 
 class MemoryPublisher:

@@ -185,8 +185,7 @@ def verify(
 
     if abs(now - int(timestamp)) > window_seconds:
         raise Unauthenticated(
-            f"Request timestamp is more than {window_seconds} seconds away from server time; "
-            "check the client clock.",
+            f"Request timestamp is more than {window_seconds} seconds away from server time; check the client clock.",
             code="STALE_TIMESTAMP",
             details={"server_time": now, "timestamp": int(timestamp), "window_seconds": window_seconds},
         )
@@ -199,8 +198,7 @@ def verify(
     expected = sign(record.secret, canonical_string(method, path, query, timestamp, nonce, body))
     if not _same(expected, signature):
         raise Unauthenticated(
-            "Signature does not match the request; compare your canonical string with the "
-            "signature self-check.",
+            "Signature does not match the request; compare your canonical string with the signature self-check.",
             code="BAD_SIGNATURE",
         )
     # Only after the signature is valid, so nobody can burn another partner's nonces.

@@ -219,9 +219,7 @@ class ProductVersion(ProductSpec):
         )
 
     def spec(self) -> ProductSpec:
-        return ProductSpec.model_validate(
-            self.model_dump(exclude={"version", "status", "created_at", "published_at"})
-        )
+        return ProductSpec.model_validate(self.model_dump(exclude={"version", "status", "created_at", "published_at"}))
 
 
 class InsuredFacts(_Input):

@@ -38,9 +38,7 @@ def dingtalk_request(
     return url, body
 
 
-def slack_request(
-    webhook_url: str, text: str, mention: str | Sequence[str] | None
-) -> tuple[str, dict[str, Any]]:
+def slack_request(webhook_url: str, text: str, mention: str | Sequence[str] | None) -> tuple[str, dict[str, Any]]:
     """Slack incoming webhook; mentions are user ids rendered as ``<@U123>`` before the text."""
     mentions = [mention] if isinstance(mention, str) else list(mention or [])
     prefix = " ".join(f"<@{m}>" for m in mentions if m)

@@ -239,9 +239,7 @@ def parse_rules(data: Iterable[Mapping[str, Any]]) -> list[RegionRule]:
                 for err in exc.errors()
             )
     if errors:
-        raise InvalidInput(
-            f"Dispatch rules refused: {errors[0]['field']}: {errors[0]['message']}.", details=errors
-        )
+        raise InvalidInput(f"Dispatch rules refused: {errors[0]['field']}: {errors[0]['message']}.", details=errors)
     validate_rules(rules)
     return rules
 
@@ -395,8 +393,7 @@ def _decide_for_rule(
     preferred = [c for c in draw if preference(c) == 0]
     draw = preferred or draw
     weights = [
-        max(ruleset.daily_target * c.target_pct / 100 - c.assigned_today, EPSILON) * (1 + c.weight / 10)
-        for c in draw
+        max(ruleset.daily_target * c.target_pct / 100 - c.assigned_today, EPSILON) * (1 + c.weight / 10) for c in draw
     ]
     chosen_c = rng.choices(draw, weights=weights, k=1)[0]
     return made(

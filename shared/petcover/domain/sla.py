@@ -47,9 +47,7 @@ NODES: tuple[str, ...] = (
 )
 
 # Nodes a limit can target: a node that follows another one.
-LimitNode = Literal[
-    "accepted", "appointment_confirmed", "shipped", "served", "completed", "exception_handled"
-]
+LimitNode = Literal["accepted", "appointment_confirmed", "shipped", "served", "completed", "exception_handled"]
 
 ANY_SERVICE = "*"
 MAX_LIMIT_MINUTES = 30 * 24 * 60  # a limit longer than 30 days is a typo, not an SLA
@@ -210,9 +208,7 @@ def due_at(
 ) -> tuple[str, datetime] | None:
     """The next required node and when it is due, counted from entering ``current_node``."""
     _require_aware(entered_at, "entered_at")
-    found = limit_for(
-        config, current_node, service_type, region=region, core_provider=core_provider, online=online
-    )
+    found = limit_for(config, current_node, service_type, region=region, core_provider=core_provider, online=online)
     if found is None:
         return None
     node, limit = found
@@ -301,9 +297,7 @@ def _order_due(config: SlaConfig, order: OpenWorkOrder) -> tuple[str, timedelta]
     )
 
 
-def detect_breaches(
-    orders: Iterable[OpenWorkOrder], now: datetime, config: SlaConfig = DEFAULT_SLA
-) -> list[SlaBreach]:
+def detect_breaches(orders: Iterable[OpenWorkOrder], now: datetime, config: SlaConfig = DEFAULT_SLA) -> list[SlaBreach]:
     """Every open order past its due time at ``now``. Alert de-duplication is the caller's job."""
     _require_aware(now, "now")
     found = []
@@ -693,9 +687,7 @@ def _bucket(remaining: timedelta) -> str:
     return "later"
 
 
-def inflight_snapshot(
-    open_orders: Iterable[OpenWorkOrder], now: datetime, config: SlaConfig = DEFAULT_SLA
-) -> Snapshot:
+def inflight_snapshot(open_orders: Iterable[OpenWorkOrder], now: datetime, config: SlaConfig = DEFAULT_SLA) -> Snapshot:
     """Counts of open orders per node and provider, and by time left before the next due."""
     _require_aware(now, "now")
     orders = list(open_orders)

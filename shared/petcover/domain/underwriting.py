@@ -56,9 +56,7 @@ def _missing(fact: str, what: str) -> RuleFailure:
 
 def _sale_failure(product: ProductVersion, today: date) -> RuleFailure | None:
     if product.status == "draft":
-        return RuleFailure(
-            code="PRODUCT_NOT_ON_SALE", message="This product is not on sale yet (it is a draft)."
-        )
+        return RuleFailure(code="PRODUCT_NOT_ON_SALE", message="This product is not on sale yet (it is a draft).")
     if product.status == "delisted":
         return RuleFailure(code="PRODUCT_NOT_ON_SALE", message="This product is no longer on sale.")
     if product.published_at is not None and product.published_at.date() > today:
@@ -114,8 +112,7 @@ def check(
             failures.append(
                 RuleFailure(
                     code="AGE_TOO_LOW",
-                    message=f"The pet is {_months(age)} old; "
-                    f"this product covers pets from {_months(lo)} old.",
+                    message=f"The pet is {_months(age)} old; this product covers pets from {_months(lo)} old.",
                     fact="age_months",
                 )
             )
@@ -123,8 +120,7 @@ def check(
             failures.append(
                 RuleFailure(
                     code="AGE_TOO_HIGH",
-                    message=f"The pet is {_months(age)} old; "
-                    f"this product covers pets up to {_months(hi)} old.",
+                    message=f"The pet is {_months(age)} old; this product covers pets up to {_months(hi)} old.",
                     fact="age_months",
                 )
             )

@@ -137,9 +137,7 @@ ACCOUNT_SECURITY = ProductSpec(
     code="account-security",
     name="Account Security Cover",
     kind="account_security",
-    description=(
-        "Free cover of losses after an account takeover; the upgrade plan raises the limit, also free."
-    ),
+    description=("Free cover of losses after an account takeover; the upgrade plan raises the limit, also free."),
     plans=[
         Plan(
             code="basic",

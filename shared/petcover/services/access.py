@@ -102,9 +102,7 @@ def enforce_rate(owner: str, per_second: int, p: Ports) -> None:
     second = int(now)
     pk, sk = keys.rate(owner, second)
     try:
-        p.store.update(
-            pk, sk, add={"n": 1}, set={"expires_at": second + 60}, expect=[("n", "<?", per_second)]
-        )
+        p.store.update(pk, sk, add={"n": 1}, set={"expires_at": second + 60}, expect=[("n", "<?", per_second)])
     except StaleWrite:
         raise Throttled(
             f"Rate limit of {per_second} requests per second exceeded.", retry_after=1, code="RATE_LIMITED"

@@ -118,9 +118,7 @@ def create_product(p: Ports, who: Principal, spec: ProductSpec) -> ProductOut:
             ]
         )
     except StaleWrite:
-        raise Conflict(
-            f"Product {spec.code} already exists; modify it instead.", code="PRODUCT_EXISTS"
-        ) from None
+        raise Conflict(f"Product {spec.code} already exists; modify it instead.", code="PRODUCT_EXISTS") from None
     audit.record(p, who, "product", spec.code, "create", after=pv.model_dump(mode="json"))
     return ProductOut(head=head, version=pv)
 
@@ -229,9 +227,7 @@ def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
     except StaleWrite:
         raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
     _head_cache.pop(code, None)
-    audit.record(
-        p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"}
-    )
+    audit.record(p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"})
     return new_head
 
 
@@ -349,9 +345,7 @@ def _contract_key(channel_id: str, product_code: str, version: int | None = None
 def get_contract(p: Ports, channel_id: str, product_code: str, version: int | None = None) -> Contract:
     item = p.store.get(*_contract_key(channel_id, product_code, version))
     if item is None:
-        raise NotFound(
-            f"Channel {channel_id} has no contract for product {product_code}.", code="CONTRACT_NOT_FOUND"
-        )
+        raise NotFound(f"Channel {channel_id} has no contract for product {product_code}.", code="CONTRACT_NOT_FOUND")
     return Contract.model_validate({**json.loads(item["data"]), "status": item.get("state", "active")})
 
 
@@ -372,9 +366,7 @@ def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCrea
             f"Product {req.product_code} is {head.status}; only a published product can be authorised.",
             code="PRODUCT_NOT_PUBLISHED",
         )
-    contract = Contract(
-        channel_id=channel_id, version=1, status="active", created_at=p.now(), **req.model_dump()
-    )
+    contract = Contract(channel_id=channel_id, version=1, status="active", created_at=p.now(), **req.model_dump())
     pk, sk = _contract_key(channel_id, req.product_code)
     _, vsk = _contract_key(channel_id, req.product_code, 1)
     body = contract.model_dump_json()
@@ -416,14 +408,10 @@ def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCrea
     return contract
 
 
-def modify_contract(
-    p: Ports, who: Principal, channel_id: str, product_code: str, terms: ContractTerms
-) -> Contract:
+def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str, terms: ContractTerms) -> Contract:
     current = get_contract(p, channel_id, product_code)
     states.CONTRACT.next_state(current.status, "modify")
-    new = current.model_copy(
-        update={**terms.model_dump(), "version": current.version + 1, "created_at": p.now()}
-    )
+    new = current.model_copy(update={**terms.model_dump(), "version": current.version + 1, "created_at": p.now()})
     pk, sk = _contract_key(channel_id, product_code)
     _, vsk = _contract_key(channel_id, product_code, new.version)
     body = new.model_dump_json()
@@ -487,18 +475,14 @@ def authorize(p: Ports, channel_id: str, product_code: str, permission: str, tod
     try:
         contract = get_contract(p, channel_id, product_code)
     except NotFound:
-        raise Forbidden(
-            f"Your channel is not authorised to sell product {product_code}.", code="NO_CONTRACT"
-        ) from None
+        raise Forbidden(f"Your channel is not authorised to sell product {product_code}.", code="NO_CONTRACT") from None
     if contract.status != "active":
         raise Forbidden(
             f"The contract for {product_code} is terminated; no new business is accepted.",
             code="CONTRACT_TERMINATED",
         )
     if today < contract.effective_from or (contract.effective_to and today > contract.effective_to):
-        raise Forbidden(
-            f"The contract for {product_code} is not in effect today.", code="CONTRACT_NOT_IN_EFFECT"
-        )
+        raise Forbidden(f"The contract for {product_code} is not in effect today.", code="CONTRACT_NOT_IN_EFFECT")
     if permission not in contract.permissions:
         raise Forbidden(
             f"Operation '{permission}' is not in your contract for {product_code}.",

@@ -1,0 +1,12 @@
+"""Daily schedule: policies whose term has ended become expired."""
+
+from typing import Any
+
+from petcover.consumers import scheduled
+from petcover.ports import Ports
+from petcover.services import policies
+
+
+@scheduled("PoliciesExpired")
+def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
+    return policies.expire_due(p, p.now().date())

@@ -1,0 +1,173 @@
+"""API shapes of the policy lifecycle."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from petcover.domain.catalog import InsuredFacts
+from petcover.domain.pricing import Quote
+
+OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
+PlanCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+ProductCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class QuoteRequest(_In):
+    product_code: ProductCode
+    plan_code: PlanCode
+    insured: InsuredFacts
+
+
+class QuoteResponse(BaseModel):
+    quote: Quote
+    contract_version: int
+
+
+class Holder(_In):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
+
+
+class UnderwriteRequest(_In):
+    product_code: ProductCode
+    plan_code: PlanCode
+    insured: InsuredFacts
+    channel_order_id: OrderId
+    holder: Holder
+    start_date: date | None = Field(
+        None, description="Cover starts on this day (today by default, up to 90 days ahead)."
+    )
+
+
+class BenefitBalance(BaseModel):
+    code: str
+    name: str
+    kind: str
+    service_type: str
+    quota: int | None = None
+    used: int = 0
+    held: int = 0
+    available: int | None = None
+    amount_limit: Decimal | None = None
+    available_from: date | None = None
+
+
+PolicyStatus = Literal["active", "cancelled", "expired"]
+
+
+class Policy(BaseModel):
+    number: str
+    channel_id: str
+    channel_order_id: str
+    product_code: str
+    product_kind: str
+    product_version: int
+    contract_version: int
+    plan_code: str
+    insured: InsuredFacts
+    holder: Holder
+    start_date: date
+    end_date: date
+    premium: Decimal
+    sum_insured: Decimal
+    remaining_sum_insured: Decimal
+    currency: str = "CNY"
+    status: PolicyStatus
+    version: int
+    benefits: list[BenefitBalance]
+    created_at: datetime
+    renewed_from: str | None = None
+    cancelled_at: datetime | None = None
+    refund: Decimal | None = None
+    quote: Quote | None = None
+
+
+class PolicyVersion(BaseModel):
+    version: int
+    at: datetime
+    action: str
+    plan_code: str
+    premium: Decimal
+    premium_change: Decimal
+    reason: str | None = None
+
+
+class PolicyHistory(BaseModel):
+    number: str
+    versions: list[PolicyVersion]
+
+
+class EndorseRequest(_In):
+    plan_code: PlanCode
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class EndorseResponse(BaseModel):
+    policy: Policy
+    premium_change: Decimal
+
+
+class RenewRequest(_In):
+    channel_order_id: OrderId
+    start_date: date | None = None
+
+
+class CancelRequest(_In):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    goods_shipped: bool = Field(False, description="Return-shipping cover: the goods were already shipped.")
+
+
+class CancelResponse(BaseModel):
+    policy: Policy
+    refund: Decimal
+
+
+class PolicyLookup(BaseModel):
+    by: Literal["number", "channel_order_id", "insured"] | None = None
+    number: str | None = None
+    channel_id: str | None = None
+    channel_order_id: str | None = None
+    insured_id: str | None = None
+
+
+class PolicyList(BaseModel):
+    items: list[Policy]
+
+
+class LookupQuery(BaseModel):
+    channel_id: str | None = None
+    channel_order_id: str | None = None
+    insured_id: str | None = None
+
+
+class StatisticsQuery(BaseModel):
+    channel_id: str | None = Field(None, description="One channel; all channels by default.")
+    product_code: str | None = None
+    granularity: Literal["day", "month"] = "day"
+    start: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+    end: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+
+
+class StatisticsRow(BaseModel):
+    channel_id: str
+    product_code: str
+    plan_code: str
+    period: str
+    policies: int
+    premium: Decimal
+    refunds: Decimal
+    claims: int
+    claim_amount: Decimal
+
+
+class Statistics(BaseModel):
+    rows: list[StatisticsRow]
+    totals: StatisticsRow
