@@ -1,0 +1,17 @@
+"""DELETE /ops/partners/{partnerId}/keys/{keyId}: revoke a signing key."""
+
+from petcover.api import Call, api, ops
+from petcover.services import partners
+from petcover.services.credentials import KeyInfo
+
+
+@api(
+    summary="Revoke a partner's signing key",
+    auth=ops("ops"),
+    response=KeyInfo,
+    metric="PartnerKeyRevoked",
+    tags=("partners",),
+    errors=("PARTNER_NOT_FOUND", "KEY_NOT_FOUND"),
+)
+def handler(call: Call) -> KeyInfo:
+    return partners.revoke_key(call.ports, call.principal, call.path["partnerId"], call.path["keyId"])
