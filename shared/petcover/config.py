@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     webhook_dlq_url: str = Field("", alias="WEBHOOK_DLQ_URL")
     bulk_queue_url: str = Field("", alias="BULK_QUEUE_URL")
     alert_queue_url: str = Field("", alias="ALERT_QUEUE_URL")
+    booking_dlq_url: str = Field("", alias="BOOKING_DLQ_URL")
+    dispatch_dlq_url: str = Field("", alias="DISPATCH_DLQ_URL")
+    quota_dlq_url: str = Field("", alias="QUOTA_DLQ_URL")
+    alert_dlq_url: str = Field("", alias="ALERT_DLQ_URL")
+    bulk_dlq_url: str = Field("", alias="BULK_DLQ_URL")
 
     # HMAC secret for ops bearer tokens minted by the CLI (on AWS: a Cognito/IAM authorizer).
     ops_token_secret: SecretStr = Field(SecretStr("local-ops-secret-change-me"), alias="OPS_TOKEN_SECRET")

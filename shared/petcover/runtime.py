@@ -59,6 +59,11 @@ def aws_ports() -> Ports:
         "webhook_dlq": s.webhook_dlq_url,
         "bulk": s.bulk_queue_url,
         "alert": s.alert_queue_url,
+        "booking_dlq": s.booking_dlq_url,
+        "dispatch_dlq": s.dispatch_dlq_url,
+        "quota_dlq": s.quota_dlq_url,
+        "alert_dlq": s.alert_dlq_url,
+        "bulk_dlq": s.bulk_dlq_url,
     }
     publisher = AwsPublisher(boto_client("sqs"), boto_client("events"), queues, s.event_bus)
     return Ports(store=store, publisher=publisher, blobs=S3Blobs(boto_client("s3"), s.bucket))
