@@ -27,9 +27,9 @@ def fake_ports() -> Iterator[object]:
     from petcover import runtime
     from petcover.messaging import MemoryPublisher
     from petcover.ports import Ports
-    from petcover.storage.memory import MemoryStore
+    from petcover.storage.memory import MemoryBlobs, MemoryStore
 
-    p = Ports(store=MemoryStore(), publisher=MemoryPublisher())
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
     runtime.install(p)
     _clear_caches()
     yield p

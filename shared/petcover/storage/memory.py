@@ -159,3 +159,20 @@ class MemoryStore:
         """Test helper: every item (never used on a request path)."""
         with self._lock:
             return copy.deepcopy(list(self._items.values()))
+
+
+class MemoryBlobs:
+    """In-memory object store for unit tests (pre-signed URLs are opaque strings here)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str]] = {}
+
+    def presign_put(self, key: str, content_type: str, expires_in: int = 900) -> str:
+        return f"memory://upload/{key}?expires_in={expires_in}"
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self.objects[key] = (body, content_type)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        found = self.objects.get(key)
+        return found[0] if found else None

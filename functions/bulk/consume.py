@@ -1,0 +1,17 @@
+"""Bulk-issue queue: split a file into row messages, and issue each row."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from petcover.consumers import sqs_batch
+from petcover.ports import Ports
+from petcover.services import bulk
+
+
+@sqs_batch("BulkMessageProcessed")
+def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
+    if body.get("type") == "split":
+        bulk.split(p, body["job_id"])
+    else:
+        bulk.issue_row(p, body["job_id"], int(body["index"]), body.get("row") or {})
