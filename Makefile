@@ -11,6 +11,8 @@ export SAM_CLI_TELEMETRY := 0
 MINISTACK_VERSION := 1.5.33
 SAM_VERSION := 1.167.0
 
+
+.PHONY: token curl
 .PHONY: help install tools run up stop test unit integration e2e lint validate openapi bench events fire sink \
         deploy robustness clean
 
@@ -44,6 +46,12 @@ stop: ## stop the local cloud
 
 fire: ## run a scheduled function now: make fire FN=SlaCheckFunction
 	$(BIN)/python -m infra.localcloud fire $(FN)
+
+token: ## an ops bearer token: make token ROLES=ops,finance
+	@$(BIN)/python -m infra.cli token --roles $(or $(ROLES),admin)
+
+curl: ## a fresh signed curl line for the demo channel: make curl METHOD=POST PATH_=/quotes BODY='{...}'
+	@$(BIN)/python -m infra.cli curl $(or $(METHOD),GET) $(or $(PATH_),/health) '$(BODY)'
 
 sink: ## what the local webhook / chat sink received
 	$(BIN)/python -m infra.localcloud sink

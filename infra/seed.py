@@ -36,7 +36,19 @@ def banner(cloud: LocalCloud, demo: dict[str, Any]) -> str:
         f"  health       : curl -s {cloud.api_base}/health",
         f"  sink         : {cloud.sink_url}/_sink/requests   (make sink)",
     ]
-    for line in demo.get("banner", []):
-        lines.append(f"  {line}")
-    lines.append("  stop         : make stop")
+    ch = demo["channel"]
+    from infra.cli import curl_line, ops_token
+
+    body = ('{"product_code":"pet-health","plan_code":"basic","insured":{"insured_id":"pet-1","species":"dog",'
+            '"breed_size":"small","age_months":30,"region":"310115"}}')
+    lines += [
+        f"  channel      : {ch['id']}  key id {ch['key_id']}  secret {ch['secret']}",
+        f"  ops token    : {ops_token(['admin'], 'demo-admin')}",
+        "",
+        "  a signed quote (valid 5 minutes, once: the nonce is single-use; `make curl` makes a fresh one):",
+        "  " + curl_line(cloud.api_base, ch["key_id"], ch["secret"], "POST", "/quotes", body),
+        "",
+        "  fire a schedule now : make fire FN=<Function>  (e.g. SlaCheckFunction)",
+        "  stop                : make stop",
+    ]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from infra import template
 from petcover import signing, tokens
@@ -140,8 +141,9 @@ def test_provider_onboarding_end_to_end(aws):
     assert status == 201, up
     assert up["file_key"].startswith(f"partners/{pid}/documents/") and up["method"] == "PUT"
     assert "X-Amz-Signature" in up["upload_url"] or "Signature" in up["upload_url"]
+    put = requests.put(up["upload_url"], data=b"%PDF-1.7", headers=up["headers"], timeout=10)
+    assert put.status_code == 200
     s3 = boto3.client("s3", region_name="us-east-1")
-    s3.put_object(Bucket=aws["DocumentBucket"], Key=up["file_key"], Body=b"%PDF-1.7", ContentType="application/pdf")
     assert s3.get_object(Bucket=aws["DocumentBucket"], Key=up["file_key"])["Body"].read() == b"%PDF-1.7"
 
     # A district outside its city is a field error; nothing is saved.
