@@ -28,9 +28,8 @@ def sqs_batch(metric: str) -> Callable[[RecordFn], Callable[[dict[str, Any], Any
             processor = BatchProcessor(event_type=EventType.SQS)
 
             def one(record: SQSRecord) -> None:
-                attrs = record.message_attributes
-                cid = attrs.get("correlation_id")
-                set_correlation_id(cid.string_value if cid else None)
+                attr = (record.raw_event.get("messageAttributes") or {}).get("correlation_id") or {}
+                set_correlation_id(attr.get("stringValue"))
                 logger.append_keys(message_id=record.message_id)
                 body = json.loads(record.body or "{}")
                 fn(p, body, record)

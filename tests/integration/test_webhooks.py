@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from petcover import signing, tokens
 from petcover.ports import Ports
@@ -61,9 +62,7 @@ class Cloud:
         return [r for r in rows if r["path"].startswith(path_prefix)]
 
     def token(self, *roles: str) -> dict[str, str]:
-        t = tokens.mint(
-            secret="test-ops-secret", subject="alice", roles=list(roles), now=int(self.clock().timestamp())
-        )
+        t = tokens.mint(secret="test-ops-secret", subject="alice", roles=list(roles), now=int(self.clock().timestamp()))
         return {"Authorization": f"Bearer {t}"}
 
     def messages(self, queue: str) -> list[dict[str, Any]]:
@@ -226,14 +225,17 @@ def test_a_dead_lettered_event_alerts_ops_and_is_redriven(cloud: Cloud) -> None:
     [dlq] = cloud.messages("WebhookDLQ")
     assert json.loads(dlq["Body"])["event_id"] == event_id
     attempts = cloud.received()
-    first, last = (datetime.fromtimestamp(int(r["headers"]["X-Pc-Timestamp"]), UTC) for r in (attempts[0], attempts[-1]))
+    first, last = (
+        datetime.fromtimestamp(int(r["headers"]["X-Pc-Timestamp"]), UTC) for r in (attempts[0], attempts[-1])
+    )
     assert last - first >= timedelta(hours=24)
 
     # The ops alert: refused while the chat endpoint answers 503 (SQS will retry it) ...
     [alert] = cloud.messages("AlertQueue")
     assert event_id in json.loads(alert["Body"])["text"]
-    failed = alert_deliver.handler(sqs_event("AlertDeliverFunction", [json.loads(alert["Body"])]), None)
-    assert failed["batchItemFailures"] == [{"itemIdentifier": "m-0"}]
+    # A batch whose every record failed makes the invocation fail (Powertools), so SQS retries it.
+    with pytest.raises(BatchProcessingError, match="HTTP 503"):
+        alert_deliver.handler(sqs_event("AlertDeliverFunction", [json.loads(alert["Body"])]), None)
     # ... and posted once it answers.
     cloud.receiver(200)
     cloud.sqs.change_message_visibility(
@@ -274,7 +276,10 @@ def test_pause_holds_resume_sends_and_replay_resends(cloud: Cloud) -> None:
     )
     assert status == 200 and body["state"] == "paused" and body["changed_by"] == "ops:alice"
     status, body = api(
-        pause.handler, "WebhookPauseFunction", path_params={"channelId": "ch1"}, body={"reason": "again"},
+        pause.handler,
+        "WebhookPauseFunction",
+        path_params={"channelId": "ch1"},
+        body={"reason": "again"},
         headers=cloud.token("ops"),
     )
     assert status == 409 and body["error"]["code"] == "ILLEGAL_TRANSITION"
@@ -290,7 +295,9 @@ def test_pause_holds_resume_sends_and_replay_resends(cloud: Cloud) -> None:
     cloud.pump("WebhookQueue", "WebhookDeliverFunction", deliver.handler)
     assert [json.loads(r["body"])["event_id"] for r in cloud.received()] == [event_id]
 
-    status, body = api(replay.handler, "WebhookReplayFunction", path_params={"ref": event_id}, headers=cloud.token("ops"))
+    status, body = api(
+        replay.handler, "WebhookReplayFunction", path_params={"ref": event_id}, headers=cloud.token("ops")
+    )
     assert status == 202 and (body["previous_state"], body["run"]) == ("delivered", 3)
     cloud.pump("WebhookQueue", "WebhookDeliverFunction", deliver.handler)
     assert [json.loads(r["body"])["event_id"] for r in cloud.received()] == [event_id, event_id]
@@ -301,6 +308,29 @@ def test_pause_holds_resume_sends_and_replay_resends(cloud: Cloud) -> None:
     actions = [r.action for r in audit.by_entity(cloud.ports, "webhook_endpoint", "ch1")]
     assert sorted(actions) == ["pause", "resume"]
     assert [r.action for r in audit.by_entity(cloud.ports, "webhook_event", event_id)] == ["replay"]
+
+
+def test_one_refused_alert_in_a_batch_is_reported_alone_for_retry(cloud: Cloud) -> None:
+    import socket
+
+    from alerts import deliver as alert_deliver
+    from petcover.domain.chat import ChatTarget
+    from petcover.services import alerts
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    dead_port = closed.getsockname()[1]
+    closed.close()
+    nowhere = ChatTarget(kind="slack", url=f"http://127.0.0.1:{dead_port}/hook")
+    assert alerts.raise_alert(cloud.ports, target=None, text="to ops", dedupe_key="a1")
+    assert alerts.raise_alert(cloud.ports, target=nowhere, text="to nowhere", dedupe_key="a2")
+    assert not alerts.raise_alert(cloud.ports, target=None, text="to ops again", dedupe_key="a1")
+    batch = cloud.messages("AlertQueue")
+    bodies = sorted((json.loads(m["Body"]) for m in batch), key=lambda b: b["text"] != "to ops")
+    result = alert_deliver.handler(sqs_event("AlertDeliverFunction", bodies), None)
+    assert result["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
+    chat = cloud.received("/chat/ops")
+    assert [json.loads(r["body"]) for r in chat] == [{"text": "to ops"}]
 
 
 @pytest.mark.xfail(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import re
 import socket
@@ -120,7 +121,7 @@ def pump(p: Ports, clock: Clock, send: Any, *, max_steps: int = 5000) -> list[st
             heapq.heappush(heap, (clock() + timedelta(seconds=m["_delay"]), seq, body_of(m)))
 
     collect()
-    outcomes = []
+    outcomes: list[str] = []
     for _ in range(max_steps):
         if not heap:
             return outcomes
@@ -193,9 +194,7 @@ def test_versions_only_grow_per_object_even_under_concurrent_notifies(fake_ports
 
 def test_notify_refuses_bad_input(fake_ports, clock) -> None:
     with pytest.raises(ValueError):
-        webhooks.notify(
-            fake_ports, channel_id="ch1", object_type="Claim#", object_id="C1", event_type="x", payload={}
-        )
+        webhooks.notify(fake_ports, channel_id="ch1", object_type="Claim#", object_id="C1", event_type="x", payload={})
     with pytest.raises(ValueError):
         webhooks.notify(
             fake_ports,
@@ -355,7 +354,7 @@ def test_failing_for_24_hours_ends_in_the_dlq_with_one_alert(fake_ports, clock, 
     assert attempts[0] - T0 < timedelta(seconds=1)
     assert attempts[-2] - T0 < window <= attempts[-1] - T0  # retried until the window was over
     assert 25 <= len(attempts) <= 40
-    gaps = [(b - a).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 30 and max(gaps) <= 3600 * 1.1 + 1
 
     [dlq] = take(fake_ports, "webhook_dlq")
@@ -446,6 +445,22 @@ def test_manual_pause_and_resume_follow_the_state_machine_and_are_audited(fake_p
     assert (rec.action, rec.actor, rec.reason) == ("pause", "ops:alice", "partner maintenance")
 
 
+def test_a_resume_that_failed_half_way_can_be_retried(fake_ports, clock) -> None:
+    add_channel(fake_ports)
+    webhooks.pause(fake_ports, OPS, "ch1", "maintenance")
+    held = notify(fake_ports)
+    assert pump(fake_ports, clock, Receiver(clock)) == ["held"]
+    # The endpoint went active, then the Lambda died before re-enqueuing the held events.
+    fake_ports.store.update(*webhooks.endpoint_key("ch1"), set={"state": "active"})
+    result = webhooks.resume(fake_ports, OPS, "ch1")
+    assert (result.state, result.requeued) == ("active", 1)
+    receiver = Receiver(clock)
+    assert pump(fake_ports, clock, receiver) == ["delivered"]
+    assert receiver.event_ids() == [held]
+    with pytest.raises(IllegalTransition, match="not paused"):  # nothing left: refused again
+        webhooks.resume(fake_ports, OPS, "ch1")
+
+
 def test_an_event_held_just_after_resume_releases_itself(fake_ports, clock) -> None:
     add_channel(fake_ports)
     event_id = notify(fake_ports)
@@ -463,9 +478,7 @@ def pump_one(p: Ports, msg: dict[str, Any], send: Any) -> str:
     return webhooks.handle_message(p, body_of(msg), send=send)
 
 
-def test_resume_with_more_than_a_batch_continues_in_the_background(
-    fake_ports, clock, monkeypatch
-) -> None:
+def test_resume_with_more_than_a_batch_continues_in_the_background(fake_ports, clock, monkeypatch) -> None:
     monkeypatch.setattr(webhooks, "REQUEUE_BATCH", 3)
     add_channel(fake_ports)
     webhooks.pause(fake_ports, OPS, "ch1", "maintenance")
@@ -510,9 +523,7 @@ def test_replay_resends_a_delivered_event_once_and_is_audited(fake_ports, clock)
         webhooks.replay(fake_ports, OPS, "evt_missing")
 
 
-def test_redrive_sends_every_dead_letter_again_with_a_fresh_window(
-    fake_ports, clock, settings_env
-) -> None:
+def test_redrive_sends_every_dead_letter_again_with_a_fresh_window(fake_ports, clock, settings_env) -> None:
     settings_env(WEBHOOK_MAX_AGE_HOURS="0")
     add_channel(fake_ports)
     receiver = Receiver(clock, status=502)

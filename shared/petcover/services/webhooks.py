@@ -31,6 +31,7 @@ Keys (main table):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import random
@@ -47,7 +48,7 @@ from petcover import signing
 from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain.states import WEBHOOK_ENDPOINT
-from petcover.errors import Conflict, NotFound, StaleWrite
+from petcover.errors import Conflict, IllegalTransition, NotFound, StaleWrite
 from petcover.models.webhooks import (
     DeadLetter,
     DeadLetterList,
@@ -329,18 +330,16 @@ def deliver(p: Ports, message: Mapping[str, Any], *, send: Sender = http_post) -
     }
     result = send(url, body, headers, HTTP_TIMEOUT_SECONDS)
     done = p.now()
-    fields = {"run": msg.run, "attempt": msg.attempt, "status_code": result.status}
+    fields: dict[str, Any] = {"run": msg.run, "attempt": msg.attempt, "status_code": result.status}
     fields |= {"latency_ms": result.latency_ms, "error": None if result.ok else result.describe()}
 
     if result.ok:
-        try:
+        with contextlib.suppress(StaleWrite):  # ops started another run meanwhile; that run decides
             p.store.update(
                 *delivery_key(d.event_id),
                 set={"state": "delivered"},
                 expect=[("fence", "=", msg.run), ("state", "=", "pending")],
             )
-        except StaleWrite:
-            pass  # ops started another run meanwhile; that run decides
         _finish_claim(p, d, msg, _entry(d, done, "delivered", **fields))
         if int(endpoint.get("n") or 0) > 0:
             p.store.update(*endpoint_key(d.channel_id), set={"n": 0})
@@ -408,9 +407,7 @@ def _finish_claim(p: Ports, d: _Delivery, msg: DeliveryMessage, entry: DeliveryL
     p.store.update(delivery_key(d.event_id)[0], sk, set={"state": entry.status, "data": entry.model_dump_json()})
 
 
-def _settle(
-    p: Ports, d: _Delivery, msg: DeliveryMessage, state: EventState, now: datetime, **fields: Any
-) -> bool:
+def _settle(p: Ports, d: _Delivery, msg: DeliveryMessage, state: EventState, now: datetime, **fields: Any) -> bool:
     try:
         p.store.update(
             *delivery_key(d.event_id),
@@ -505,9 +502,7 @@ def _dead(p: Ports, d: _Delivery, msg: DeliveryMessage, result: HttpResult, at: 
 # ---------------------------------------------------------------- endpoint pause / resume
 
 
-def _transition(
-    p: Ports, channel_id: str, action: str, who: Principal | str, reason: str | None
-) -> tuple[str, Item]:
+def _transition(p: Ports, channel_id: str, action: str, who: Principal | str, reason: str | None) -> tuple[str, Item]:
     pk, sk = endpoint_key(channel_id)
     item = p.store.get(pk, sk) or {}
     current = item.get("state") or WEBHOOK_ENDPOINT.initial
@@ -557,8 +552,19 @@ def pause(p: Ports, who: Principal, channel_id: str, reason: str) -> EndpointSta
 
 
 def resume(p: Ports, who: Principal, channel_id: str) -> EndpointStatus:
-    """Deliver again; the held events go back on the queue (first batch now, the rest queued)."""
-    _, item = _transition(p, channel_id, "resume", who, None)
+    """Deliver again; the held events go back on the queue (first batch now, the rest queued).
+
+    On an endpoint that is already active it only releases events still held (a resume that
+    failed half-way is retried this way); with nothing held it is refused as the machine says.
+    """
+    try:
+        _, item = _transition(p, channel_id, "resume", who, None)
+    except IllegalTransition:
+        item = p.store.get(*endpoint_key(channel_id)) or {}
+        leftover = p.store.query(held_pk(channel_id), index="gsi3", limit=1).items
+        if (item.get("state") or "active") != "active" or not leftover:
+            raise
+        audit.record(p, who, "webhook_endpoint", channel_id, "release_held", before={"state": "active"})
     actor = audit.actor_name(who)
     ids, more = _requeue(p, "held", channel_id, actor)
     return _status(channel_id, item, len(ids), more)
@@ -620,9 +626,7 @@ def _requeue_one(p: Ports, d: _Delivery, source: Literal["held", "dead"], actor:
     return True
 
 
-def _requeue(
-    p: Ports, source: Literal["held", "dead"], channel_id: str | None, actor: str
-) -> tuple[list[str], bool]:
+def _requeue(p: Ports, source: Literal["held", "dead"], channel_id: str | None, actor: str) -> tuple[list[str], bool]:
     """Put one batch of held (of a channel) or dead events back on the queue.
 
     Each event is moved (conditional write) before its message is sent, so a crash loses no
@@ -655,9 +659,7 @@ def redrive(p: Ports, who: Principal) -> RequeueResult:
     """Put every dead event back on the queue (attempt 1 of a new run, a fresh retry window)."""
     actor = audit.actor_name(who)
     ids, more = _requeue(p, "dead", None, actor)
-    audit.record(
-        p, who, "webhook_dead_letters", "all", "redrive", after={"requeued": len(ids), "event_ids": ids[:100]}
-    )
+    audit.record(p, who, "webhook_dead_letters", "all", "redrive", after={"requeued": len(ids), "event_ids": ids[:100]})
     return RequeueResult(requeued=len(ids), event_ids=ids, more=more)
 
 
@@ -689,9 +691,7 @@ def delivery_log(
     p: Ports, object_type: str, object_id: str, *, limit: int = 50, cursor: str | None = None
 ) -> DeliveryLog:
     """Every queued / attempt / held / dead / replay entry for one object, newest first."""
-    page = p.store.query(
-        log_pk(object_type, object_id), index="gsi1", limit=limit, cursor=cursor, descending=True
-    )
+    page = p.store.query(log_pk(object_type, object_id), index="gsi1", limit=limit, cursor=cursor, descending=True)
     items = [DeliveryLogEntry.model_validate_json(i["data"]) for i in page.items]
     return DeliveryLog(items=items, cursor=page.cursor)
 

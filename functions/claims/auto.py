@@ -1,0 +1,21 @@
+"""Every 5 minutes (or fired on demand): assess and pay return-shipping claims by rule.
+
+On demand the event's ``detail`` may name one claim (``{"claim_number": "CL..."}``) or cap the
+run (``{"limit": 50}``).
+"""
+
+from typing import Any
+
+from petcover.consumers import scheduled
+from petcover.ports import Ports
+from petcover.services import claims
+
+
+@scheduled("AutoClaimsRun")
+def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    number = detail.get("claim_number")
+    if number:
+        return {"claim_number": number, "outcome": claims.auto_decide(p, str(number))}
+    limit = int(detail.get("limit") or 200)
+    return claims.run_auto_claims(p, limit=max(1, min(limit, 1000))).model_dump()

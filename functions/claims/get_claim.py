@@ -1,0 +1,17 @@
+"""GET /claims/{claimNumber}: a claim of the calling channel."""
+
+from petcover.api import Call, api, channel
+from petcover.models.claims import Claim
+from petcover.services import claims
+
+
+@api(
+    summary="A claim of the calling channel",
+    auth=channel("claim"),
+    response=Claim,
+    metric="ClaimRead",
+    tags=("claims",),
+    errors=("CLAIM_NOT_FOUND",),
+)
+def handler(call: Call) -> Claim:
+    return claims.get(call.ports, call.principal, call.path["claimNumber"])

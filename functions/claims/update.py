@@ -1,0 +1,19 @@
+"""PATCH /claims/{claimNumber}: change an unfinished claim; it is assessed again."""
+
+from petcover.api import Call, api, channel
+from petcover.models.claims import Claim, ClaimUpdate
+from petcover.services import claims
+
+
+@api(
+    summary="Change an unfinished claim (e.g. a wrong return tracking number); it is assessed again",
+    auth=channel("claim"),
+    body=ClaimUpdate,
+    response=Claim,
+    idempotent=True,
+    metric="ClaimUpdated",
+    tags=("claims",),
+    errors=("CLAIM_NOT_FOUND", "ILLEGAL_TRANSITION", "CLAIM_CHANGED", "NOTHING_TO_CHANGE"),
+)
+def handler(call: Call[ClaimUpdate]) -> Claim:
+    return claims.update(call.ports, call.principal, call.path["claimNumber"], call.body)

@@ -1,0 +1,26 @@
+"""DispatchQueue consumer: decide, count and assign one appointment per message (idempotent by appointment)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from petcover.consumers import sqs_batch
+from petcover.observability import logger
+from petcover.ports import Ports
+from petcover.services import dispatching
+
+
+@sqs_batch("AppointmentDispatched")
+def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
+    rec = dispatching.dispatch_one(p, body)
+    d = rec.decision
+    logger.info(
+        "dispatched",
+        extra={
+            "appointment_id": rec.appointment_id,
+            "state": rec.state,
+            "provider_id": d.provider_id if d else None,
+            "step": d.step if d else None,
+            "rule_version": d.rule_version if d else None,
+        },
+    )

@@ -1,0 +1,12 @@
+"""Midnight (Asia/Shanghai): today's dispatch counters at 0 for every rule scope (put if absent)."""
+
+from typing import Any
+
+from petcover.consumers import scheduled
+from petcover.ports import Ports
+from petcover.services import dispatching
+
+
+@scheduled("DispatchCountersInitialised")
+def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
+    return dispatching.init_counters(p)

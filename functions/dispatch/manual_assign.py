@@ -1,0 +1,26 @@
+"""POST /ops/appointments/{appointmentId}/assign: ops assign an appointment to a provider by hand."""
+
+from petcover.api import Call, api, ops
+from petcover.models.dispatch import DispatchRecord, ManualAssignRequest
+from petcover.services import dispatching
+
+
+@api(
+    summary="Assign an appointment by hand (from the operations queue, or away from the chosen provider); "
+    "audited, and recorded as step manual_override",
+    auth=ops("ops"),
+    body=ManualAssignRequest,
+    response=DispatchRecord,
+    metric="DispatchManuallyAssigned",
+    tags=("dispatch",),
+    errors=(
+        "DISPATCH_NOT_FOUND",
+        "DISPATCH_IN_PROGRESS",
+        "ALREADY_ASSIGNED",
+        "PROVIDER_NOT_ACTIVE",
+        "PROVIDER_CANNOT_SERVE",
+        "STALE_WRITE",
+    ),
+)
+def handler(call: Call[ManualAssignRequest]) -> DispatchRecord:
+    return dispatching.manual_assign(call.ports, call.principal, call.path["appointmentId"], call.body)

@@ -1,0 +1,20 @@
+"""POST /policies/{number}/appointments: a pet owner books a service benefit (dispatch runs async)."""
+
+from petcover.api import Call, api, channel
+from petcover.models.fulfilment import BookingRequest, BookingResponse
+from petcover.services import fulfilment
+
+
+@api(
+    summary="Book a service benefit of an active policy (quota held; answers with the appointment id)",
+    auth=channel("book"),
+    body=BookingRequest,
+    response=BookingResponse,
+    status=201,
+    idempotent=True,
+    metric="AppointmentBooked",
+    tags=("fulfilment",),
+    errors=("DUPLICATE_BOOKING", "QUOTA_EXHAUSTED", "POLICY_NOT_ACTIVE", "BENEFIT_NOT_FOUND"),
+)
+def handler(call: Call[BookingRequest]) -> BookingResponse:
+    return fulfilment.book_appointment(call.ports, call.principal, call.path["number"], call.body)

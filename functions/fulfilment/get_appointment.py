@@ -1,0 +1,16 @@
+"""GET /appointments/{appointmentId}: the channel's own appointment, with the owner's check-in code."""
+
+from petcover.api import Call, api, channel
+from petcover.models.fulfilment import Appointment
+from petcover.services import fulfilment
+
+
+@api(
+    summary="An appointment of the calling channel",
+    auth=channel(),
+    response=Appointment,
+    metric="AppointmentRead",
+    tags=("fulfilment",),
+)
+def handler(call: Call) -> Appointment:
+    return fulfilment.get_for_channel(call.ports, call.principal, call.path["appointmentId"])

@@ -1,0 +1,12 @@
+"""Daily schedule: reconcile yesterday's quota activity; mismatches are stored and sent to ops chat."""
+
+from typing import Any
+
+from petcover.consumers import scheduled
+from petcover.ports import Ports
+from petcover.services import quota
+
+
+@scheduled("QuotaReconciled")
+def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
+    return quota.reconcile_and_alert(p).model_dump(mode="json")

@@ -1,0 +1,18 @@
+"""POST /work-orders/{appointmentId}/tracking: a tracking update of a shipped service."""
+
+from petcover.api import Call, api, provider
+from petcover.models.fulfilment import TrackingRequest, WorkOrder
+from petcover.services import fulfilment
+
+
+@api(
+    summary="Add a tracking update to a shipped service",
+    auth=provider(),
+    body=TrackingRequest,
+    response=WorkOrder,
+    metric="WorkOrderTracked",
+    tags=("work-orders",),
+    errors=("ILLEGAL_TRANSITION", "WRONG_SERVICE_MODE", "ORDER_LOCKED"),
+)
+def handler(call: Call[TrackingRequest]) -> WorkOrder:
+    return fulfilment.track(call.ports, call.principal, call.path["appointmentId"], call.body)

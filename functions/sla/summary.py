@@ -1,0 +1,12 @@
+"""22:00 Asia/Shanghai: the open work orders to each provider's group and the ops group, kept as CSV."""
+
+from typing import Any
+
+from petcover.consumers import scheduled
+from petcover.ports import Ports
+from petcover.services import sla_monitor
+
+
+@scheduled("SlaSummarySent")
+def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
+    return sla_monitor.nightly_summary(p)

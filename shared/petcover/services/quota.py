@@ -1,0 +1,385 @@
+"""Quota ledger of service benefits: hold, release, deduct, reconcile.
+
+The balance lives on the policy's quota item ``POLICY#{n} / QUOTA#{benefit}`` (written by
+policies.py) as top-level counters moved only by atomic ADD under conditions:
+``available = quota - used - held``. A booking *holds* one use, a cancellation *releases* it,
+and a fulfilled appointment turns the hold into *used* through the QuotaQueue consumer.
+Benefits without a quota (unlimited) keep ``held`` and ``used`` but no ``available``.
+
+Keys this module writes:
+  DEDUCT#{appointment} / DEDUCT       the deduction marker (conditional put: once per appointment);
+                                      gsi2 DEDUCTED#{policy} / {benefit}#{appointment}
+  RECON#{day} / {policy}#{benefit}    quota activity of a business day: what the daily
+                                      reconciliation checks (TTL 90 days)
+  RECONREPORT#{day} / {at}            a reconciliation report with mismatches (TTL 90 days)
+
+Deduction is idempotent per appointment: the marker and the counter move are one transaction,
+so the same message twice (even concurrently) deducts once. A failed deduction is retried by SQS
+with a growing visibility timeout, then lands in QuotaDLQ; ops are alerted on the last attempt
+and ``POST /ops/quota/redrive`` moves the DLQ back (``redrive_dlq``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from petcover.api import Principal
+from petcover.config import get_settings
+from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite, Unavailable
+from petcover.models.fulfilment import QuotaMismatch, ReconcileReport, RedriveResult
+from petcover.observability import logger
+from petcover.ports import Check, Item, Ports, Put, Update, WriteOp
+from petcover.services import audit
+
+QUOTA_QUEUE = "quota"
+QUOTA_DLQ = "quota_dlq"
+MAX_RECEIVE_COUNT = 5  # QuotaQueue's redrive maxReceiveCount in template.yaml
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 900
+RECON_TTL_DAYS = 90
+OPEN_STATES = ("pending", "booking", "booked", "fulfilling")
+
+
+def quota_key(policy_number: str, benefit_code: str) -> tuple[str, str]:
+    return f"POLICY#{policy_number}", f"QUOTA#{benefit_code}"
+
+
+def deduct_key(appointment_id: str) -> tuple[str, str]:
+    return f"DEDUCT#{appointment_id}", "DEDUCT"
+
+
+def business_day(p: Ports, at: datetime | None = None) -> str:
+    return (at or p.now()).astimezone(ZoneInfo(get_settings().timezone)).date().isoformat()
+
+
+# ---------------------------------------------------------------- counter operations
+
+
+def hold_op(policy_number: str, benefit_code: str, limited: bool) -> Update:
+    """One more use held; refused (StaleWrite) when nothing is available."""
+    pk, sk = quota_key(policy_number, benefit_code)
+    if limited:
+        return Update(pk, sk, add={"held": 1, "available": -1}, expect=[("available", ">=", 1)], must_exist=True)
+    return Update(pk, sk, add={"held": 1}, must_exist=True)
+
+
+def release_op(policy_number: str, benefit_code: str, limited: bool) -> Update:
+    pk, sk = quota_key(policy_number, benefit_code)
+    if limited:
+        return Update(pk, sk, add={"held": -1, "available": 1}, expect=[("held", ">=", 1)])
+    return Update(pk, sk, add={"held": -1}, expect=[("held", ">=", 1)])
+
+
+def activity_op(p: Ports, policy_number: str, benefit_code: str) -> Put:
+    """Marks the policy+benefit for the daily reconciliation of this business day."""
+    day = business_day(p)
+    return Put(
+        {
+            "pk": f"RECON#{day}",
+            "sk": f"{policy_number}#{benefit_code}",
+            "kind": "quota_activity",
+            "ref": policy_number,
+            "expires_at": int(p.now().timestamp()) + RECON_TTL_DAYS * 86400,
+        }
+    )
+
+
+def is_limited(quota_item: Item | None) -> bool:
+    return quota_item is not None and quota_item.get("quota") is not None
+
+
+def balance(p: Ports, policy_number: str, benefit_code: str) -> Item | None:
+    return p.store.get(*quota_key(policy_number, benefit_code))
+
+
+# ---------------------------------------------------------------- deduction (QuotaQueue consumer)
+
+
+def deduction_message(appointment_id: str, policy_number: str, benefit_code: str) -> dict[str, Any]:
+    return {"appointment_id": appointment_id, "policy_number": policy_number, "benefit_code": benefit_code}
+
+
+def deduct(p: Ports, message: dict[str, Any]) -> str:
+    """Turn the appointment's hold into one use: ``deducted``, or ``duplicate`` if already done.
+
+    Only a fulfilled appointment is deducted. Anything else raises, so SQS retries it and the
+    DLQ keeps it for ops.
+    """
+    appointment_id = str(message.get("appointment_id") or "")
+    if not appointment_id:
+        raise BusinessRuleViolation("The deduction message names no appointment.", code="BAD_QUOTA_MESSAGE")
+    if p.store.get(*deduct_key(appointment_id)) is not None:
+        return "duplicate"
+    appt = p.store.get(f"APPT#{appointment_id}", "APPT")
+    if appt is None:
+        raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
+    if appt.get("state") != "fulfilled":
+        raise BusinessRuleViolation(
+            f"Appointment {appointment_id} is {appt.get('state')}; only a fulfilled service uses quota.",
+            code="NOT_FULFILLED",
+        )
+    doc = json.loads(appt["data"])
+    policy_number, benefit_code = doc["policy_number"], doc["benefit_code"]
+    now = p.now()
+    qpk, qsk = quota_key(policy_number, benefit_code)
+    ops: list[WriteOp] = [
+        Put(
+            {
+                "pk": deduct_key(appointment_id)[0],
+                "sk": "DEDUCT",
+                "kind": "quota_deduction",
+                "ref": appointment_id,
+                "owner": policy_number,
+                "gsi2pk": f"DEDUCTED#{policy_number}",
+                "gsi2sk": f"{benefit_code}#{appointment_id}",
+                "data": json.dumps({"at": now.isoformat(), "benefit_code": benefit_code}),
+            },
+            if_absent=True,
+        ),
+        Update(qpk, qsk, add={"held": -1, "used": 1}, expect=[("held", ">=", 1)], must_exist=True),
+        Check(f"APPT#{appointment_id}", "APPT", expect=[("state", "=", "fulfilled")]),
+        activity_op(p, policy_number, benefit_code),
+    ]
+    try:
+        p.store.transact(ops)
+    except StaleWrite:
+        if p.store.get(*deduct_key(appointment_id)) is not None:
+            return "duplicate"
+        raise BusinessRuleViolation(
+            f"Quota of {policy_number}/{benefit_code} holds nothing for appointment {appointment_id}; "
+            "the ledger needs reconciliation.",
+            code="NOTHING_HELD",
+        ) from None
+    return "deducted"
+
+
+def deduction_of(p: Ports, appointment_id: str) -> datetime | None:
+    item = p.store.get(*deduct_key(appointment_id))
+    if item is None:
+        return None
+    return datetime.fromisoformat(json.loads(item["data"])["at"])
+
+
+def backoff_seconds(receive_count: int) -> int:
+    """Visibility timeout before the next attempt: 30 s, 60 s, 120 s, 240 s ... (cap 15 min)."""
+    return int(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1)))
+
+
+def is_last_attempt(receive_count: int) -> bool:
+    return receive_count >= MAX_RECEIVE_COUNT
+
+
+def delay_retry(sqs: Any, queue_url: str, receipt_handle: str, receive_count: int) -> bool:
+    """Adapter: push the failed message's next attempt out (exponential backoff). Best effort."""
+    if not queue_url or not receipt_handle:
+        return False
+    try:
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=backoff_seconds(receive_count)
+        )
+        return True
+    except Exception as exc:  # the default visibility timeout still applies
+        logger.warning("could not delay the retry", extra={"error": str(exc)})
+        return False
+
+
+def redrive(p: Ports, who: Principal, sqs: Any) -> RedriveResult:
+    """POST /ops/quota/redrive: QuotaDLQ back to QuotaQueue, audited."""
+    s = get_settings()
+    if not s.quota_dlq_url or not s.quota_queue_url:
+        raise Unavailable("The quota queues are not configured here.", code="QUEUE_NOT_CONFIGURED")
+    moved = redrive_dlq(sqs, s.quota_dlq_url, s.quota_queue_url)
+    audit.record(p, who, "queue", "QuotaDLQ", "redrive", after={"moved": moved, "target": "QuotaQueue"})
+    return RedriveResult(moved=moved, source="QuotaDLQ", target="QuotaQueue")
+
+
+def redrive_dlq(sqs: Any, source_url: str, target_url: str, *, max_messages: int = 10_000) -> int:
+    """Adapter: move messages from the DLQ back to the queue; returns how many moved.
+
+    Each message is sent to the target first and deleted from the DLQ only once the send was
+    accepted, so a crash in between duplicates a message (deduction is idempotent) but never
+    loses one.
+    """
+    moved = 0
+    while moved < max_messages:
+        resp = sqs.receive_message(
+            QueueUrl=source_url,
+            MaxNumberOfMessages=min(10, max_messages - moved),
+            WaitTimeSeconds=0,
+            VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+        )
+        messages = resp.get("Messages") or []
+        if not messages:
+            return moved
+        entries = []
+        for i, m in enumerate(messages):
+            entry: dict[str, Any] = {"Id": str(i), "MessageBody": m["Body"]}
+            if m.get("MessageAttributes"):
+                entry["MessageAttributes"] = m["MessageAttributes"]
+            entries.append(entry)
+        sent = sqs.send_message_batch(QueueUrl=target_url, Entries=entries)
+        ok = {int(s["Id"]) for s in sent.get("Successful") or []}
+        if ok:
+            sqs.delete_message_batch(
+                QueueUrl=source_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": messages[i]["ReceiptHandle"]} for i in sorted(ok)],
+            )
+        moved += len(ok)
+        if len(ok) < len(messages):
+            logger.error("some DLQ messages were not moved", extra={"failed": sent.get("Failed")})
+            return moved
+    return moved
+
+
+# ---------------------------------------------------------------- reconciliation
+
+
+def _appointments(p: Ports, policy_number: str, benefit_code: str) -> list[Item]:
+    out: list[Item] = []
+    cursor = None
+    while True:
+        page = p.store.query(
+            f"POLAPPT#{policy_number}", index="gsi2", sk_prefix=f"{benefit_code}#", limit=200, cursor=cursor
+        )
+        out.extend(page.items)
+        cursor = page.cursor
+        if not cursor:
+            return out
+
+
+def _deducted(p: Ports, policy_number: str, benefit_code: str) -> set[str]:
+    out: set[str] = set()
+    cursor = None
+    while True:
+        page = p.store.query(
+            f"DEDUCTED#{policy_number}", index="gsi2", sk_prefix=f"{benefit_code}#", limit=200, cursor=cursor
+        )
+        out.update(str(i["ref"]) for i in page.items)
+        cursor = page.cursor
+        if not cursor:
+            return out
+
+
+def check(p: Ports, policy_number: str, benefit_code: str) -> QuotaMismatch | None:
+    """Prove used == fulfilled appointments (and held == open ones) for one policy and benefit."""
+    q = balance(p, policy_number, benefit_code)
+    if q is None:
+        return None
+    appts = _appointments(p, policy_number, benefit_code)
+    fulfilled = {str(a["ref"]) for a in appts if a.get("state") == "fulfilled"}
+    open_ = sum(1 for a in appts if a.get("state") in OPEN_STATES)
+    deducted = _deducted(p, policy_number, benefit_code)
+    used, held = int(q.get("used", 0)), int(q.get("held", 0))
+    quota = int(q["quota"]) if q.get("quota") is not None else None
+    available = int(q["available"]) if q.get("available") is not None else None
+    undeducted = sorted(fulfilled - deducted)
+    problems: list[str] = []
+    if used != len(fulfilled):
+        problems.append(f"used is {used} but {len(fulfilled)} appointment(s) are fulfilled")
+    if used != len(deducted):
+        problems.append(f"used is {used} but {len(deducted)} deduction(s) were recorded")
+    if undeducted:
+        problems.append(f"{len(undeducted)} fulfilled appointment(s) not deducted yet: {', '.join(undeducted)}")
+    stray = sorted(deducted - fulfilled)
+    if stray:
+        problems.append(f"deducted but not fulfilled: {', '.join(stray)}")
+    expected_held = open_ + len(undeducted)
+    if held != expected_held:
+        problems.append(f"held is {held} but {expected_held} use(s) should be held")
+    if quota is not None and available != quota - used - held:
+        problems.append(f"available is {available} but quota - used - held is {quota - used - held}")
+    if not problems:
+        return None
+    return QuotaMismatch(
+        policy_number=policy_number,
+        benefit_code=benefit_code,
+        quota=quota,
+        used=used,
+        held=held,
+        available=available,
+        fulfilled=len(fulfilled),
+        deducted=len(deducted),
+        open=open_,
+        problems=problems,
+        undeducted=undeducted,
+    )
+
+
+def _targets_of_day(p: Ports, day: str) -> Iterable[tuple[str, str]]:
+    cursor = None
+    while True:
+        page = p.store.query(f"RECON#{day}", limit=500, cursor=cursor)
+        for i in page.items:
+            policy_number, _, benefit = str(i["sk"]).partition("#")
+            yield policy_number, benefit
+        cursor = page.cursor
+        if not cursor:
+            return
+
+
+def _targets_of_policy(p: Ports, policy_number: str) -> list[tuple[str, str]]:
+    page = p.store.query(f"POLICY#{policy_number}", sk_prefix="QUOTA#", limit=100)
+    if not page.items and p.store.get(f"POLICY#{policy_number}", "POLICY") is None:
+        raise NotFound(f"Policy {policy_number} does not exist.", code="POLICY_NOT_FOUND")
+    return [(policy_number, str(i["sk"]).removeprefix("QUOTA#")) for i in page.items]
+
+
+def reconcile(
+    p: Ports, *, policy_number: str | None = None, day: str | None = None, repair: bool = False
+) -> ReconcileReport:
+    """Check one policy, or every policy+benefit whose quota moved on ``day`` (default: yesterday)."""
+    if policy_number:
+        targets = _targets_of_policy(p, policy_number)
+        scope = f"policy {policy_number}"
+    else:
+        if day is None:
+            day = (date.fromisoformat(business_day(p)) - timedelta(days=1)).isoformat()
+        targets = list(_targets_of_day(p, day))
+        scope = f"day {day}"
+    mismatches: list[QuotaMismatch] = []
+    resent = 0
+    for pol, benefit in targets:
+        m = check(p, pol, benefit)
+        if m is None:
+            continue
+        mismatches.append(m)
+        if repair and m.undeducted:
+            p.publisher.send(QUOTA_QUEUE, [deduction_message(a, pol, benefit) for a in m.undeducted])
+            resent += len(m.undeducted)
+    now = p.now()
+    report = ReconcileReport(scope=scope, checked=len(targets), mismatches=mismatches, resent=resent, at=now)
+    if mismatches:
+        p.store.put(
+            {
+                "pk": f"RECONREPORT#{business_day(p)}",
+                "sk": now.isoformat(),
+                "kind": "quota_reconciliation",
+                "n": len(mismatches),
+                "expires_at": int(now.timestamp()) + RECON_TTL_DAYS * 86400,
+                "data": report.model_dump_json(),
+            }
+        )
+    return report
+
+
+def reconcile_and_alert(p: Ports) -> ReconcileReport:
+    """The daily job: yesterday's activity; any mismatch goes to the ops chat (once per day)."""
+    report = reconcile(p)
+    if report.mismatches:
+        lines = [f"{m.policy_number}/{m.benefit_code}: {'; '.join(m.problems)}" for m in report.mismatches[:20]]
+        more = len(report.mismatches) - len(lines)
+        text = f"Quota reconciliation ({report.scope}): {len(report.mismatches)} mismatch(es)\n" + "\n".join(lines)
+        if more > 0:
+            text += f"\n... and {more} more (POST /ops/reconciliation for the full report)"
+        try:
+            from petcover.services import alerts
+
+            alerts.raise_alert(p, target=None, text=text, dedupe_key=f"quota-recon:{report.scope}")
+        except Exception:
+            logger.exception("reconciliation alert not raised")
+    return report
