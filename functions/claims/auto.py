@@ -13,7 +13,8 @@ from petcover.services import claims
 
 @scheduled("AutoClaimsRun")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    raw = event.get("detail")
+    detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
     number = detail.get("claim_number")
     if number:
         return {"claim_number": number, "outcome": claims.auto_decide(p, str(number))}

@@ -36,7 +36,7 @@ def sqs_batch(metric: str) -> Callable[[RecordFn], Callable[[dict[str, Any], Any
                 count(metric)
 
             try:
-                return process_partial_response(event=event, record_handler=one, processor=processor)
+                return dict(process_partial_response(event=event, record_handler=one, processor=processor))
             finally:
                 metrics.flush_metrics(raise_on_empty_metrics=False)
 

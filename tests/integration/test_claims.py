@@ -64,17 +64,20 @@ def test_channel_applies_idempotently_and_another_channel_gets_404(shop):
         "amount": "12.00",
         "evidence": {"tracking_number": "WRONG1"},
     }
-    status, first, headers = call("SubmitClaimFunction", path={"number": pol.number}, body=body, key=key_a,
-                                  idem="apply-1")
+    status, first, headers = call(
+        "SubmitClaimFunction", path={"number": pol.number}, body=body, key=key_a, idem="apply-1"
+    )
     assert status == 201, first
     number = first["claim_number"]
     assert number.startswith("CL") and first["status"] == "submitted" and "Idempotency-Replayed" not in headers
 
-    status, again, headers = call("SubmitClaimFunction", path={"number": pol.number}, body=body, key=key_a,
-                                  idem="apply-1")
+    status, again, headers = call(
+        "SubmitClaimFunction", path={"number": pol.number}, body=body, key=key_a, idem="apply-1"
+    )
     assert status == 201 and again["claim_number"] == number and headers.get("Idempotency-Replayed") == "true"
-    status, err, _ = call("SubmitClaimFunction", path={"number": pol.number}, body={**body, "amount": "13.00"},
-                          key=key_a, idem="apply-1")
+    status, err, _ = call(
+        "SubmitClaimFunction", path={"number": pol.number}, body={**body, "amount": "13.00"}, key=key_a, idem="apply-1"
+    )
     assert status == 409 and err["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
     status, err, _ = call("SubmitClaimFunction", path={"number": pol.number}, body=body, key=key_a)
     assert status == 400 and err["error"]["code"] == "IDEMPOTENCY_KEY_REQUIRED"
@@ -88,29 +91,45 @@ def test_channel_applies_idempotently_and_another_channel_gets_404(shop):
     assert status == 404 and err["error"]["code"] == "CLAIM_NOT_FOUND"
     status, err, _ = call("ListPolicyClaimsFunction", path={"number": pol.number}, key=key_b)
     assert status == 404 and err["error"]["code"] == "POLICY_NOT_FOUND"
-    status, err, _ = call("UpdateClaimFunction", path={"claimNumber": number}, key=key_b, idem="u-b",
-                          body={"reason": "x", "tracking_number": "SF000000"})
+    status, err, _ = call(
+        "UpdateClaimFunction",
+        path={"claimNumber": number},
+        key=key_b,
+        idem="u-b",
+        body={"reason": "x", "tracking_number": "SF000000"},
+    )
     assert status == 404
     status, listed, _ = call("ListPolicyClaimsFunction", path={"number": pol.number}, key=key_a)
     assert status == 200 and [c["claim_number"] for c in listed["items"]] == [number]
 
-    status, updated, _ = call("UpdateClaimFunction", path={"claimNumber": number}, key=key_a, idem="u-1",
-                              body={"reason": "wrong return tracking number", "tracking_number": "SF123456789"})
+    status, updated, _ = call(
+        "UpdateClaimFunction",
+        path={"claimNumber": number},
+        key=key_a,
+        idem="u-1",
+        body={"reason": "wrong return tracking number", "tracking_number": "SF123456789"},
+    )
     assert status == 200, updated
     assert updated["status"] == "assessing" and updated["version"] == 2 and updated["changes"] == 1
     status, detail, _ = call("OpsGetClaimFunction", path={"claimNumber": number}, ops=("service",))
     assert status == 200 and detail["history"][0]["after"] == {"tracking_number": "SF123456789"}
-    status, err, _ = call("UpdateClaimFunction", path={"claimNumber": number}, key=key_a, idem="u-2",
-                          body={"reason": "nothing"})
+    status, err, _ = call(
+        "UpdateClaimFunction", path={"claimNumber": number}, key=key_a, idem="u-2", body={"reason": "nothing"}
+    )
     assert status == 400 and err["error"]["code"] == "VALIDATION_FAILED"
 
 
 def test_ops_assess_approve_and_pay_through_the_api(shop):
     key_a = shop["keys"]["shop-a"]
-    pol = _policy("pet-health", "basic", "p-1",
-                  {"insured_id": "pet-1", "species": "cat", "breed_size": "small", "age_months": 40})
-    body = {"incident_date": _today(), "incident_type": "illness", "amount": "1200.00",
-            "evidence": {"documents": ["docs/invoice.pdf"]}}
+    pol = _policy(
+        "pet-health", "basic", "p-1", {"insured_id": "pet-1", "species": "cat", "breed_size": "small", "age_months": 40}
+    )
+    body = {
+        "incident_date": _today(),
+        "incident_type": "illness",
+        "amount": "1200.00",
+        "evidence": {"documents": ["docs/invoice.pdf"]},
+    }
     status, claim, _ = call("SubmitClaimFunction", path={"number": pol.number}, body=body, key=key_a, idem="c-1")
     assert status == 201, claim
     n = claim["claim_number"]
@@ -125,16 +144,19 @@ def test_ops_assess_approve_and_pay_through_the_api(shop):
     assert status == 403 and err["error"]["code"] == "ROLE_REQUIRED"
     status, err, _ = call("ApproveClaimFunction", path=path, body={"amount": "6000.00"}, ops=("underwriter",))
     assert status == 422 and err["error"]["code"] == "AMOUNT_ABOVE_CLAIMED"
-    status, approved, _ = call("ApproveClaimFunction", path=path, body={"amount": "1000.00", "note": "co-pay"},
-                               ops=("underwriter",))
+    status, approved, _ = call(
+        "ApproveClaimFunction", path=path, body={"amount": "1000.00", "note": "co-pay"}, ops=("underwriter",)
+    )
     assert status == 200 and approved["status"] == "approved" and approved["approved_amount"] == "1000.00"
 
-    status, paid, headers = call("PayClaimFunction", path=path, body={"reference": "TX-9"}, ops=("finance",),
-                                 idem="pay-1")
+    status, paid, headers = call(
+        "PayClaimFunction", path=path, body={"reference": "TX-9"}, ops=("finance",), idem="pay-1"
+    )
     assert status == 200, paid
     assert paid["status"] == "paid" and paid["paid_amount"] == "1000.00"
-    status, replay, headers = call("PayClaimFunction", path=path, body={"reference": "TX-9"}, ops=("finance",),
-                                   idem="pay-1")
+    status, replay, headers = call(
+        "PayClaimFunction", path=path, body={"reference": "TX-9"}, ops=("finance",), idem="pay-1"
+    )
     assert status == 200 and headers.get("Idempotency-Replayed") == "true" and replay == paid
     status, err, _ = call("PayClaimFunction", path=path, body={"reference": "TX-9"}, ops=("finance",), idem="pay-2")
     assert status == 409 and err["error"]["message"] == "Claim already paid, cannot pay."
@@ -151,25 +173,40 @@ def test_ops_assess_approve_and_pay_through_the_api(shop):
 
 def test_service_staff_open_a_claim_and_the_payout_above_remaining_is_422(shop):
     pol = _policy("account-security", "basic", "a-1", {"insured_id": "acct-1"})  # sum insured 1000
-    body = {"incident_date": _today(), "incident_type": "account_takeover", "amount": "800.00",
-            "caller_name": "Han Meimei", "identity_verified": True}
+    body = {
+        "incident_date": _today(),
+        "incident_type": "account_takeover",
+        "amount": "800.00",
+        "caller_name": "Han Meimei",
+        "identity_verified": True,
+    }
     numbers = []
     for i in range(2):
-        status, claim, _ = call("OpsOpenClaimFunction", path={"number": pol.number}, body=body, ops=("service",),
-                                idem=f"open-{i}")
+        status, claim, _ = call(
+            "OpsOpenClaimFunction", path={"number": pol.number}, body=body, ops=("service",), idem=f"open-{i}"
+        )
         assert status == 201 and claim["source"] == "ops", claim
         numbers.append(claim["claim_number"])
         call("AssessClaimFunction", path={"claimNumber": claim["claim_number"]}, body={}, ops=("underwriter",))
-        status, _, _ = call("ApproveClaimFunction", path={"claimNumber": claim["claim_number"]},
-                            body={"amount": "800.00"}, ops=("underwriter",))
+        status, _, _ = call(
+            "ApproveClaimFunction",
+            path={"claimNumber": claim["claim_number"]},
+            body={"amount": "800.00"},
+            ops=("underwriter",),
+        )
         assert status == 200
     status, _, _ = call("PayClaimFunction", path={"claimNumber": numbers[0]}, body={}, ops=("finance",), idem="p0")
     assert status == 200
     status, err, _ = call("PayClaimFunction", path={"claimNumber": numbers[1]}, body={}, ops=("finance",), idem="p1")
     assert status == 422 and err["error"]["code"] == "SUM_INSURED_EXCEEDED"
     assert _remaining(pol.number) == 20000
-    status, err, _ = call("OpsOpenClaimFunction", path={"number": pol.number},
-                          body={**body, "identity_verified": False}, ops=("service",), idem="open-x")
+    status, err, _ = call(
+        "OpsOpenClaimFunction",
+        path={"number": pol.number},
+        body={**body, "identity_verified": False},
+        ops=("service",),
+        idem="open-x",
+    )
     assert status == 422 and err["error"]["code"] == "IDENTITY_NOT_VERIFIED"
 
 
@@ -178,8 +215,13 @@ def test_the_auto_claims_schedule_pays_eligible_claims_once(shop):
     paid_pol = _policy("return-shipping", "standard", "r-1", {"insured_id": "order-r1"})
     held_pol = _policy("return-shipping", "standard", "r-2", {"insured_id": "order-r2"})
     claim = {"incident_date": _today(), "incident_type": "return_shipment", "amount": "18.00"}
-    _, ok, _ = call("SubmitClaimFunction", path={"number": paid_pol.number}, key=key_a, idem="a-1",
-                    body={**claim, "evidence": {"tracking_number": "SF100200300"}})
+    _, ok, _ = call(
+        "SubmitClaimFunction",
+        path={"number": paid_pol.number},
+        key=key_a,
+        idem="a-1",
+        body={**claim, "evidence": {"tracking_number": "SF100200300"}},
+    )
     _, held, _ = call("SubmitClaimFunction", path={"number": held_pol.number}, key=key_a, idem="a-2", body=claim)
 
     auto = handler_of("AutoClaimsFunction")
@@ -194,13 +236,19 @@ def test_the_auto_claims_schedule_pays_eligible_claims_once(shop):
     status, got, _ = call("GetClaimFunction", path={"claimNumber": held["claim_number"]}, key=key_a)
     assert got["status"] == "assessing" and got["decision"]["rule"] == "tracking_number_present"
 
-    status, _, _ = call("UpdateClaimFunction", path={"claimNumber": held["claim_number"]}, key=key_a, idem="a-3",
-                        body={"reason": "tracking number added", "tracking_number": "YT99887766"})
+    status, _, _ = call(
+        "UpdateClaimFunction",
+        path={"claimNumber": held["claim_number"]},
+        key=key_a,
+        idem="a-3",
+        body={"reason": "tracking number added", "tracking_number": "YT99887766"},
+    )
     assert status == 200
     fired = auto({"detail": {"claim_number": held["claim_number"]}}, None)  # fired on demand for one claim
     assert fired == {"claim_number": held["claim_number"], "outcome": "paid"}
     assert auto(events.schedule("AutoClaimsFunction"), None)["examined"] == 0
     assert _remaining(held_pol.number) == 2500 - 1800
-    rows = ledger.statistics(runtime.ports(), ["shop-a"], {"return-shipping": ["standard"]}, "day",
-                             "2000-01-01", "2999-12-31")
+    rows = ledger.statistics(
+        runtime.ports(), ["shop-a"], {"return-shipping": ["standard"]}, "day", "2000-01-01", "2999-12-31"
+    )
     assert sum(r.claims for r in rows) == 2 and sum(ledger.cents(r.claim_amount) for r in rows) == 3600

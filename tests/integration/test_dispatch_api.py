@@ -2,21 +2,28 @@
 
 Providers are onboarded through the partner service (their own flow is tested elsewhere); rules are
 published, appointments delivered, explained, simulated and assigned by hand through the handlers.
-``fulfilment.assign`` belongs to the fulfilment engineer, so a recorder stands in for it here.
+Most tests put a recorder in place of ``fulfilment.assign`` to see exactly what dispatch hands over;
+the last one runs the real fulfilment on both sides (booking -> DispatchQueue -> consumer -> assign).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from petcover import runtime
-from petcover.services import audit, dispatching
+from petcover.config import get_settings
+from petcover.services import audit, dispatching, fulfilment
 from tests.support import events
 from tests.support.calls import call, handler_of
+from tests.support.fixtures import catalogue
 from tests.unit.test_dispatching import Assigned, message, onboard_provider, rule
+from tests.unit.test_fulfilment import SHOP, Clock, issue_policy, offline
 
 HANGZHOU = {"province": "330000", "city": "330100", "district": "330106"}
 
@@ -47,9 +54,7 @@ def deliver(bodies: list[Any], receive_count: int = 1) -> dict[str, Any]:
 
 def test_ops_publish_rules_dispatch_appointments_and_ask_why(clinics, assigned):
     a, b, c = clinics
-    status, body, _ = call(
-        "PublishDispatchRulesFunction", body={"rules": [rule({a: 50, b: 30, c: 10})]}, ops=("ops",)
-    )
+    status, body, _ = call("PublishDispatchRulesFunction", body={"rules": [rule({a: 50, b: 30, c: 10})]}, ops=("ops",))
     assert status == 400 and body["error"]["code"] == "DISPATCH_RULES_INVALID"
     assert body["error"]["details"][0]["actual_sum"] == 90
     assert "add up to 90, not 100" in body["error"]["message"]
@@ -185,3 +190,33 @@ def test_midnight_schedule_initialises_the_counters(clinics, assigned):
         (b, 0, 30.0),
         (c, 0, 20.0),
     ]
+
+
+def test_a_booking_travels_through_the_dispatch_queue_to_its_provider(clinics):
+    """Real fulfilment on both sides: book, read DispatchQueue in moto, consume, provider assigned."""
+    a, b, _ = clinics
+    p = runtime.ports()
+    now = datetime.now(UTC)
+    clock = Clock(now - timedelta(days=60))
+    p.clock = clock
+    catalogue(p, ("shop-a",))
+    clock.now = now
+    number = issue_policy(p, clock)
+    assert call("PublishDispatchRulesFunction", body={"rules": [rule({a: 50, b: 50})]}, ops=("ops",))[0] == 201
+
+    aid = fulfilment.book_appointment(p, SHOP, number, offline(clock)).appointment_id
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    got = sqs.receive_message(QueueUrl=get_settings().dispatch_queue_url, MaxNumberOfMessages=10)
+    (m,) = got["Messages"]
+    body = json.loads(m["Body"])
+    assert body["appointment_id"] == aid
+    assert deliver([body])["batchItemFailures"] == []
+    appt = fulfilment.get_for_staff(p, aid).appointment
+    assert appt.status == "booking" and appt.provider_id in (a, b)
+    status, why, _ = call("DispatchExplainFunction", path={"appointmentId": aid}, ops=("ops",))
+    assert status == 200 and why["decision"]["provider_id"] == appt.provider_id
+    assert deliver([body], receive_count=2)["batchItemFailures"] == []  # again: fulfilment no-op, no count
+    status, view, _ = call(
+        "DispatchCountersFunction", query={"region_code": "310115", "service_type": "checkup"}, ops=("ops",)
+    )
+    assert view["total"] == 1

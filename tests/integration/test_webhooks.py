@@ -90,7 +90,7 @@ class Cloud:
                     return handled
                 self.clock.advance(step)
                 continue
-            result = handler(sqs_event(function, [json.loads(m["Body"]) for m in batch]), None)
+            result = handler(events.sqs(function, [json.loads(m["Body"]) for m in batch]), None)
             assert result["batchItemFailures"] == []
             self.sqs.delete_message_batch(
                 QueueUrl=self.names[queue],
@@ -126,19 +126,6 @@ def cloud(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     finally:
         server.shutdown()
         server.server_close()
-
-
-def sqs_event(function: str, bodies: list[Any]) -> dict[str, Any]:
-    """An SQS batch event for the handler.
-
-    The correlation_id message attribute is left out: petcover.consumers reads it with
-    ``message_attributes.get(...)``, which returns a plain dict under Powertools 3, so
-    ``.string_value`` raises for every record (see the xfail test at the end of this file).
-    """
-    ev = events.sqs(function, bodies)
-    for record in ev["Records"]:
-        record["messageAttributes"] = {}
-    return ev
 
 
 def notify(p: Ports, object_type: str, object_id: str, status: str) -> str:
@@ -235,7 +222,7 @@ def test_a_dead_lettered_event_alerts_ops_and_is_redriven(cloud: Cloud) -> None:
     assert event_id in json.loads(alert["Body"])["text"]
     # A batch whose every record failed makes the invocation fail (Powertools), so SQS retries it.
     with pytest.raises(BatchProcessingError, match="HTTP 503"):
-        alert_deliver.handler(sqs_event("AlertDeliverFunction", [json.loads(alert["Body"])]), None)
+        alert_deliver.handler(events.sqs("AlertDeliverFunction", [json.loads(alert["Body"])]), None)
     # ... and posted once it answers.
     cloud.receiver(200)
     cloud.sqs.change_message_visibility(
@@ -327,17 +314,12 @@ def test_one_refused_alert_in_a_batch_is_reported_alone_for_retry(cloud: Cloud) 
     assert not alerts.raise_alert(cloud.ports, target=None, text="to ops again", dedupe_key="a1")
     batch = cloud.messages("AlertQueue")
     bodies = sorted((json.loads(m["Body"]) for m in batch), key=lambda b: b["text"] != "to ops")
-    result = alert_deliver.handler(sqs_event("AlertDeliverFunction", bodies), None)
+    result = alert_deliver.handler(events.sqs("AlertDeliverFunction", bodies), None)
     assert result["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
     chat = cloud.received("/chat/ops")
     assert [json.loads(r["body"]) for r in chat] == [{"text": "to ops"}]
 
 
-@pytest.mark.xfail(
-    reason="petcover.consumers: message_attributes.get('correlation_id') is a dict under Powertools 3, "
-    "so .string_value raises for every real SQS record (shared file, reported)",
-    strict=False,
-)
 def test_the_consumer_accepts_the_correlation_attribute_every_published_message_carries(cloud: Cloud) -> None:
     from webhooks import deliver
 

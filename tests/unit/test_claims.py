@@ -183,29 +183,59 @@ def test_submission_refusals(p):
     pol = pet_policy(p)
     future = (p.now() + timedelta(days=2)).date().isoformat()
     with pytest.raises(InvalidInput):
-        claims.submit(p, SHOP_A, pol.number, ClaimCreate.model_validate(
-            {"incident_date": future, "incident_type": "illness", "amount": "10"}))
+        claims.submit(
+            p,
+            SHOP_A,
+            pol.number,
+            ClaimCreate.model_validate({"incident_date": future, "incident_type": "illness", "amount": "10"}),
+        )
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.submit(p, SHOP_A, pol.number, ClaimCreate.model_validate(
-            {"incident_date": p.now().date().isoformat(), "incident_type": "x", "amount": "10",
-             "benefit_code": "annual-checkup"}))
+        claims.submit(
+            p,
+            SHOP_A,
+            pol.number,
+            ClaimCreate.model_validate(
+                {
+                    "incident_date": p.now().date().isoformat(),
+                    "incident_type": "x",
+                    "amount": "10",
+                    "benefit_code": "annual-checkup",
+                }
+            ),
+        )
     assert err.value.code == "BENEFIT_NOT_CLAIMABLE"
     with pytest.raises(NotFound):
         claims.submit(p, SHOP_A, "PC0000", vet_claim(p, "1"))
 
 
 def test_service_staff_open_a_claim_for_a_caller_only_after_the_identity_check(p):
-    pol = policies.underwrite(p, SHOP_A, UnderwriteRequest.model_validate({
-        "product_code": "account-security", "plan_code": "basic", "insured": {"insured_id": "acct-1"},
-        "channel_order_id": "acc-1", "holder": {"name": "Han Meimei"}}))
-    body = {"incident_date": p.now().date().isoformat(), "incident_type": "account_takeover", "amount": "300.00",
-            "caller_name": "Han Meimei"}
+    pol = policies.underwrite(
+        p,
+        SHOP_A,
+        UnderwriteRequest.model_validate(
+            {
+                "product_code": "account-security",
+                "plan_code": "basic",
+                "insured": {"insured_id": "acct-1"},
+                "channel_order_id": "acc-1",
+                "holder": {"name": "Han Meimei"},
+            }
+        ),
+    )
+    body = {
+        "incident_date": p.now().date().isoformat(),
+        "incident_type": "account_takeover",
+        "amount": "300.00",
+        "caller_name": "Han Meimei",
+    }
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.open_for_customer(p, SERVICE, pol.number, OpsClaimCreate.model_validate(
-            {**body, "identity_verified": False}))
+        claims.open_for_customer(
+            p, SERVICE, pol.number, OpsClaimCreate.model_validate({**body, "identity_verified": False})
+        )
     assert err.value.code == "IDENTITY_NOT_VERIFIED"
-    c = claims.open_for_customer(p, SERVICE, pol.number, OpsClaimCreate.model_validate(
-        {**body, "identity_verified": True}))
+    c = claims.open_for_customer(
+        p, SERVICE, pol.number, OpsClaimCreate.model_validate({**body, "identity_verified": True})
+    )
     assert c.source == "ops" and c.opened_by == "ops:sam" and c.channel_id == "shop-a" and not c.auto
     assert claims.get(p, SHOP_A, c.claim_number).benefit_code == "account-recovery"
     assert audit.by_entity(p, "claim", c.claim_number)[0].actor == "ops:sam"
@@ -577,37 +607,41 @@ class Jitter:
         return call
 
 
+def _race(p: Ports, number: str, delay: float) -> dict[str, Any]:
+    """The job and a channel update at the same time; the update starts ``delay`` seconds late."""
+    result: dict[str, Any] = {}
+    barrier = threading.Barrier(2)
+
+    def job() -> None:
+        barrier.wait()
+        claims.run_auto_claims(p)
+
+    def change() -> None:
+        barrier.wait()
+        time.sleep(delay)
+        try:
+            result["update"] = claims.update(p, SHOP_A, number, ClaimUpdate(reason="fix", amount=Decimal("8.00")))
+        except Conflict as exc:
+            result["refused"] = exc.code
+
+    threads = [threading.Thread(target=job), threading.Thread(target=change)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return result
+
+
 def test_updates_racing_the_job_have_exactly_one_outcome_and_never_pay_twice(p):
     outcomes: dict[str, int] = {"update_won": 0, "job_won": 0}
     delays = [i * 0.006 for i in range(11)] + [0.3]
     inner = p.store
-    for trial in range(12):
+    for trial, delay in enumerate(delays):
         p.store = inner
         pol = rs_policy(p, f"race-{trial}")
         c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
         p.store = Jitter(inner, trial)  # type: ignore[assignment]
-        result: dict[str, Any] = {}
-        barrier = threading.Barrier(2)
-
-        def job() -> None:
-            barrier.wait()
-            claims.run_auto_claims(p)
-
-        def change(number: str = c.claim_number, delay: float = delays[trial]) -> None:
-            barrier.wait()
-            time.sleep(delay)
-            try:
-                result["update"] = claims.update(
-                    p, SHOP_A, number, ClaimUpdate(reason="fix", amount=Decimal("8.00"))
-                )
-            except Conflict as exc:
-                result["refused"] = exc.code
-
-        threads = [threading.Thread(target=job), threading.Thread(target=change)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        result = _race(p, c.claim_number, delay)
         p.store = inner
         claims.run_auto_claims(p)  # an update that came last re-queued the claim
         got = claims.get(p, SHOP_A, c.claim_number)

@@ -56,7 +56,14 @@ def onboard_provider(
             "services": [{"service_type": s, "mode": "offline_store"} for s in services],
             "regions": list(regions),
             "daily_capacity": 500,
-            "contacts": [{"name": "Desk", "channel": "dingtalk", "webhook_url": "https://oapi.dingtalk.com/robot/x", "mention": "13800000000"}],
+            "contacts": [
+                {
+                    "name": "Desk",
+                    "channel": "dingtalk",
+                    "webhook_url": "https://oapi.dingtalk.com/robot/x",
+                    "mention": "13800000000",
+                }
+            ],
             "documents": [
                 {"type": "business_licence", "number": f"L-{name}", "expires_on": "2030-01-01", "file_key": up.file_key}
             ],
@@ -297,7 +304,7 @@ def test_a_claim_left_by_a_dead_worker_is_taken_over_after_the_lease(p, clinics)
 
 
 def test_no_rule_goes_to_the_ops_queue_with_a_coverage_gap_and_ops_assign_it_by_hand(p, clinics):
-    a, b, _ = clinics
+    a, *_ = clinics
     publish(p, rule({a: 100}))
     assigned = Assigned()
     hangzhou = {"province": "330000", "city": "330100", "district": "330106"}
@@ -384,9 +391,7 @@ def test_simulation_runs_a_draft_without_touching_the_store(p):
     before = dict(p.store.calls)
     out = dispatch_rules.simulate_draft(
         p,
-        SimulationRequest.model_validate(
-            {"rules": [rule({"a": 50, "b": 30, "c": 20})], "orders": 10_000, "seed": 3}
-        ),
+        SimulationRequest.model_validate({"rules": [rule({"a": 50, "b": 30, "c": 20})], "orders": 10_000, "seed": 3}),
     )
     assert p.store.calls == before
     assert out.orders == 10_000 and out.manual == 0 and out.max_final_deviation_pp <= 0.5

@@ -462,3 +462,35 @@ def test_another_providers_order_is_not_found_and_closed_orders_refuse(p):
         sla_monitor.raise_exception(p, Principal("provider", "prov-b"), "WO-1", ExceptionRaise(reason="x"))
     with pytest.raises(NotFound):
         sla_monitor.handle_exception(p, STAFF, "WO-NONE", ExceptionHandled(resolution="x"))
+
+
+def test_exceptions_wait_for_the_orders_fulfilment_lock(p, monkeypatch):
+    from petcover.services import fulfilment, locks
+
+    assert sla_monitor.WORK_ORDER_LOCK == fulfilment.MODULE
+    monkeypatch.setattr(locks, "sleep", lambda _s: None)
+    record(p, "WO-1", sla.ASSIGNED, T0)
+    held = locks.acquire(p, "WO-1", fulfilment.MODULE)  # fulfilment is changing the order right now
+    with pytest.raises(Conflict) as exc:
+        sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
+    assert exc.value.code == "ORDER_LOCKED"
+    assert [n.node for n in sla_monitor.work_order_timeline(p, "WO-1").nodes] == ["assigned"]
+    locks.release(p, held)
+    sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
+    lock = locks.current(p, "WO-1", fulfilment.MODULE)
+    assert lock is not None and lock["expires_at"] <= int(T0.timestamp())  # released
+
+
+def test_one_unreadable_due_item_does_not_stop_the_other_alerts(p):
+    p.store.put(
+        {
+            "pk": "WO#BROKEN",
+            "sk": "OPEN",
+            "gsi3pk": "DUE",
+            "gsi3sk": f"{(T0 + timedelta(minutes=1)).isoformat()}#BROKEN",
+            "data": "{not json",
+        }
+    )
+    record(p, "WO-1", sla.ASSIGNED, T0)
+    result = check_at(p, T0 + timedelta(minutes=31))
+    assert result["alerted"] == 1 and [m["dedupe_key"].split("#")[1] for m in alerts_sent(p)] == ["WO-1"]

@@ -648,6 +648,9 @@ def manual_assign(
         decided_by=actor,
         over_capacity=share is not None and had >= share.daily_capacity,
     )
+    # Fulfilment first: if it refuses (accepted by a provider already, cancelled), nothing here moves.
+    # If the record write below then loses a race, the same request again is a no-op for fulfilment.
+    assign_fn(p, appointment_id, body.provider_id, decision.model_dump(mode="json"))
     new = rec.model_copy(
         update={"state": "overridden", "decision": decision, "history": [*rec.history, cur], "version": rec.version + 1}
     )
@@ -687,5 +690,4 @@ def manual_assign(
         after={"state": "overridden", "provider_id": body.provider_id, "over_capacity": decision.over_capacity},
         reason=body.reason,
     )
-    assign_fn(p, appointment_id, body.provider_id, decision.model_dump(mode="json"))
     return new

@@ -29,6 +29,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain import chart, sla
@@ -54,12 +56,13 @@ from petcover.models.sla import (
 )
 from petcover.observability import logger
 from petcover.ports import BlobStore, Item, Ports, Put
-from petcover.services import alerts, audit, timeline
+from petcover.services import alerts, audit, locks, timeline
 
 CONFIG_PK = "SLACONFIG"
 CURRENT_SK = "CURRENT"
 CHECK_KEY = ("SLACHECK", "STATE")
 DUE_PK = "DUE"  # gsi3 partition the timeline keeps for open orders with a due time
+WORK_ORDER_LOCK = "FUL"  # fulfilment's per-order lock module: a work order's nodes are recorded under it
 
 # The minute check reads what fell due since its last run, minus an overlap for late index
 # writes and back-dated nodes; after an outage it catches up at most this far back.
@@ -355,9 +358,14 @@ def _due_between(p: Ports, since: datetime, until: datetime) -> Iterator[tuple[s
             DUE_PK, index="gsi3", sk_gte=_iso(since), sk_lte=_iso(until), limit=CHECK_PAGE, cursor=c
         )
     ):
-        wo = sla.OpenWorkOrder.model_validate_json(item["data"])
-        due = datetime.fromisoformat(str(item["gsi3sk"]).split("#", 1)[0])
-        late = str(item.get("ref") or "") or sla.next_node(wo.node, online=wo.online) or ""
+        try:
+            wo = sla.OpenWorkOrder.model_validate_json(item["data"])
+            due = datetime.fromisoformat(str(item["gsi3sk"]).split("#", 1)[0])
+            late = str(item.get("ref") or "") or sla.next_node(wo.node, online=wo.online) or ""
+        except (ValidationError, ValueError, KeyError):
+            # One unreadable item must not stop every other alert.
+            logger.exception("unreadable open work order in the due index", extra={"pk": item.get("pk")})
+            continue
         yield wo, late, due
 
 
@@ -549,7 +557,30 @@ def _advance(p: Ports, wo: sla.OpenWorkOrder, node: str, at: datetime) -> None:
 
 def raise_exception(p: Ports, who: Principal, order_id: str, body: ExceptionRaise) -> WorkOrderException:
     """A provider reports a problem with its work order: the order enters ``exception_raised``
-    (ops must handle it within the SLA) and the ops group hears about it at once."""
+    (ops must handle it within the SLA) and the ops group hears about it at once.
+
+    Runs under the order's fulfilment lock, so the node never interleaves with fulfilment's."""
+    with locks.held(p, order_id, WORK_ORDER_LOCK):
+        record, wo = _raise(p, who, order_id, body)
+    try:
+        alerts.raise_alert(
+            p,
+            target=None,
+            text=(
+                f"Work order {order_id} ({wo.service_type}, provider {wo.provider_id}): exception raised at "
+                f"'{wo.node}': {body.reason}"
+            ),
+            dedupe_key=f"woexc#{order_id}#{record.raised_at}",
+        )
+    except Exception:
+        # Recorded anyway: the minute check alerts ops if it is not handled in time.
+        logger.exception("exception alert not queued", extra={"order_id": order_id})
+    return record
+
+
+def _raise(
+    p: Ports, who: Principal, order_id: str, body: ExceptionRaise
+) -> tuple[WorkOrderException, sla.OpenWorkOrder]:
     try:
         wo = _open_order(p, order_id)
     except IllegalTransition:
@@ -584,20 +615,7 @@ def raise_exception(p: Ports, who: Principal, order_id: str, body: ExceptionRais
     )
     _advance(p, wo, sla.EXCEPTION_RAISED, now)
     audit.record(p, who, "work_order", order_id, "exception_raised", after=record.model_dump(mode="json"))
-    try:
-        alerts.raise_alert(
-            p,
-            target=None,
-            text=(
-                f"Work order {order_id} ({wo.service_type}, provider {wo.provider_id}): exception raised at "
-                f"'{wo.node}': {body.reason}"
-            ),
-            dedupe_key=f"woexc#{order_id}#{record.raised_at}",
-        )
-    except Exception:
-        # Recorded anyway: the minute check alerts ops if it is not handled in time.
-        logger.exception("exception alert not queued", extra={"order_id": order_id})
-    return record
+    return record, wo
 
 
 def _belongs_to(p: Ports, order_id: str, provider_id: str) -> bool:
@@ -606,7 +624,12 @@ def _belongs_to(p: Ports, order_id: str, provider_id: str) -> bool:
 
 
 def handle_exception(p: Ports, who: Principal | str, order_id: str, body: ExceptionHandled) -> WorkOrderException:
-    """Ops closes the open exception: the order enters ``exception_handled``."""
+    """Ops closes the open exception: the order enters ``exception_handled`` (under the order's lock)."""
+    with locks.held(p, order_id, WORK_ORDER_LOCK):
+        return _handle(p, who, order_id, body)
+
+
+def _handle(p: Ports, who: Principal | str, order_id: str, body: ExceptionHandled) -> WorkOrderException:
     wo = _open_order(p, order_id)
     if wo.node != sla.EXCEPTION_RAISED:
         raise IllegalTransition(
