@@ -44,11 +44,6 @@ def clinics(aws) -> list[str]:
 
 def deliver(bodies: list[Any], receive_count: int = 1) -> dict[str, Any]:
     ev = events.sqs("DispatchConsumeFunction", bodies, receive_count=receive_count)
-    # petcover.consumers reads the correlation_id attribute with message_attributes.get(...), a plain
-    # dict under Powertools 3, so `.string_value` fails every record that carries it (shared bug,
-    # see test_webhooks.py); the sample event's attribute is left out until consumers.py is fixed.
-    for record in ev["Records"]:
-        record["messageAttributes"] = {}
     return handler_of("DispatchConsumeFunction")(ev, None)  # type: ignore[no-any-return]
 
 

@@ -76,7 +76,7 @@ class World:
         return resp["statusCode"], json.loads(resp["body"] or "null")
 
     def drain(self, logical: str) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             got = self.sqs.receive_message(QueueUrl=self.names[logical], MaxNumberOfMessages=10, WaitTimeSeconds=0)
             msgs = got.get("Messages") or []

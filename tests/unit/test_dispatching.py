@@ -275,6 +275,32 @@ def test_capacity_is_never_exceeded_by_eight_concurrent_workers(p, clinics):
     assert full.excluded == {a: "at full daily capacity", b: "at full daily capacity"} and full.coverage_gap
 
 
+class BlindCounts:
+    """A store whose Query never shows a counter (an eventually consistent read at its worst)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def query(self, pk: str, **kw: Any) -> Any:
+        page = self._inner.query(pk, **kw)
+        return type(page)([], None) if pk.startswith("DCOUNT#") else page
+
+
+def test_stale_counts_cannot_push_a_provider_past_capacity_or_loop(p, clinics):
+    a, b, _ = clinics
+    publish(p, rule({a: 50, b: 50}, capacity=2))
+    blind = Ports(store=BlindCounts(p.store), publisher=p.publisher, clock=p.clock)
+    assigned = Assigned()
+    records = [dispatching.dispatch_one(blind, message(i), assign=assigned, rng=random.Random(i)) for i in range(6)]
+    assert counts(p)[0] == {a: 2, b: 2}
+    assert assigned.providers() == Counter({a: 2, b: 2, None: 2})
+    last = records[-1].decision
+    assert last.excluded == {a: "at full daily capacity", b: "at full daily capacity"} and last.attempts == 3
+
+
 def test_a_redelivered_message_is_assigned_again_but_counted_once(p, clinics):
     a, b, c = clinics
     publish(p, rule({a: 50, b: 30, c: 20}))

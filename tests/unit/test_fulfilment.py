@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -316,9 +317,9 @@ def test_offline_check_in_codes_wrong_reused_and_expired_are_refused_each_with_i
     p = fake_ports
     clock, number = setup_world(p)
     aid = to_booked(p, offline(clock), number)
-    with pytest.raises(Conflict) as err:
+    with pytest.raises(Conflict) as not_issued:
         fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code="12345678"))
-    assert err.value.code == "CHECKIN_CODE_NOT_ISSUED"
+    assert not_issued.value.code == "CHECKIN_CODE_NOT_ISSUED"
 
     when = clock.now + timedelta(days=1)
     fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=when))
@@ -347,9 +348,9 @@ def test_offline_check_in_codes_wrong_reused_and_expired_are_refused_each_with_i
     wo = fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=fresh))
     assert wo.status == "fulfilling" and wo.checked_in
     assert fulfilment.get_for_channel(p, SHOP, aid).checkin is None  # used: no longer shown
-    with pytest.raises(Conflict) as err:
+    with pytest.raises(Conflict) as used:
         fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=fresh))
-    assert err.value.code == "CHECKIN_CODE_USED" and err.value.status == 409
+    assert used.value.code == "CHECKIN_CODE_USED" and used.value.status == 409
 
     clock.advance(minutes=40)
     fulfilment.deliver(p, CLINIC, aid, DeliverRequest(note="All healthy"))
@@ -402,9 +403,9 @@ def test_illegal_moves_are_409_with_a_sentence_a_person_understands(fake_ports):
     with pytest.raises(IllegalTransition) as err:
         fulfilment.confirm_receipt(p, SHOP, aid)
     assert err.value.message == "Service has not started yet, cannot complete it."
-    with pytest.raises(BusinessRuleViolation) as err:
+    with pytest.raises(BusinessRuleViolation) as mode:
         fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
-    assert err.value.code == "WRONG_SERVICE_MODE"
+    assert mode.value.code == "WRONG_SERVICE_MODE"
     fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
     with pytest.raises(IllegalTransition) as err:
         fulfilment.cancel(p, SHOP, aid, "too late")
@@ -442,21 +443,23 @@ def test_providers_see_and_act_only_on_their_own_work_orders(fake_ports):
     aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
     fulfilment.assign(p, aid, "clinic-a", {})
     assert fulfilment.list_work_orders(p, CLINIC_B).items == []
-    for act in (
+    provider_acts: list[Callable[[], object]] = [
         lambda: fulfilment.get_work_order(p, CLINIC_B, aid),
         lambda: fulfilment.accept(p, CLINIC_B, aid),
         lambda: fulfilment.ship(p, CLINIC_B, aid, ShipRequest(carrier="SF", tracking_number="SF0001")),
         lambda: fulfilment.get_work_order(p, CLINIC, "AP-nope"),
-    ):
+    ]
+    for act in provider_acts:
         with pytest.raises(NotFound) as err:
             act()
         assert err.value.code == "WORK_ORDER_NOT_FOUND"
     assert fulfilment.get_for_channel(p, SHOP, aid).status == "booking"  # untouched
-    for act in (
+    channel_acts: list[Callable[[], object]] = [
         lambda: fulfilment.get_for_channel(p, SHOP_B, aid),
         lambda: fulfilment.cancel(p, SHOP_B, aid, "not mine"),
         lambda: fulfilment.confirm_receipt(p, SHOP_B, aid),
-    ):
+    ]
+    for act in channel_acts:
         with pytest.raises(NotFound) as err:
             act()
         assert err.value.code == "APPOINTMENT_NOT_FOUND"

@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -61,16 +62,16 @@ def race(fns: list[Callable[[], Any]]) -> list[str]:
 def test_cancel_against_check_in_on_one_order_exactly_one_wins(fake_ports):
     p = fake_ports
     clock, _ = setup_world(p)
-    winners = Counter()
+    winners: Counter[str] = Counter()
     for round_ in range(3):
         number = issue_policy(p, clock, order=f"race-{round_}", pet=f"pet-r{round_}")
         aid = to_booked(p, offline(clock, pet=f"pet-r{round_}"), number)
         fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(hours=2)))
         code = code_of(p, aid)
         version = fulfilment.get_for_channel(p, SHOP, aid).version
-        cancel = lambda: fulfilment.cancel(p, SHOP, aid, "race")  # noqa: E731
-        check_in = lambda: fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=code))  # noqa: E731
-        fns = [cancel if i % 2 == 0 else check_in for i in range(THREADS)]
+        cancel = partial(fulfilment.cancel, p, SHOP, aid, "race")
+        check_in = partial(fulfilment.check_in, p, CLINIC, aid, CheckInRequest(code=code))
+        fns: list[Callable[[], Any]] = [cancel if i % 2 == 0 else check_in for i in range(THREADS)]
         out = race(fns)
         assert not [o for o in out if o.startswith("crash")], out
         assert out.count("ok") == 1, out

@@ -45,6 +45,7 @@ from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain.dispatch import (
     Candidate,
+    Decision,
     OrderFacts,
     RegionRule,
     counter_scope,
@@ -402,7 +403,13 @@ def dispatch_one(
 
 
 def _decision(
-    msg: DispatchMessage, d: Any, day: str, scope: str | None, now: datetime, attempts: int, excluded: dict[str, str]
+    msg: DispatchMessage,
+    d: Decision,
+    day: str,
+    scope: str | None,
+    now: datetime,
+    attempts: int,
+    excluded: dict[str, str],
 ) -> DispatchDecision:
     return DispatchDecision(
         appointment_id=msg.appointment_id,
@@ -478,9 +485,12 @@ def _decide(
         else:
             allowed.add(share.provider_id)
     dropped: dict[str, str] = {}  # providers found unfit while confirming, this dispatch only
+    full: set[str] = set()  # providers whose conditional ADD failed: at capacity, whatever a stale read says
     capacity = {s.provider_id: s.daily_capacity for s in rule.providers}
-    for attempt in range(1, len(rule.providers) + 4):
+    for attempt in range(1, len(rule.providers) + 2):
         counts, _ = read_counts(p, day, scope)
+        for pid in full:
+            counts[pid] = max(counts.get(pid, 0), capacity[pid])
         d = decide(ruleset, order, counts, allowed - set(dropped), rng)
         excluded = {
             pid: (misfit.get(pid) or dropped.get(pid) or "not an active, reviewed provider")
@@ -502,7 +512,8 @@ def _decide(
         try:
             _count(p, day, scope, d.provider_id, capacity[d.provider_id])
         except StaleWrite:
-            continue  # lost the race for its last slot: decide again with fresh counts
+            full.add(d.provider_id)  # lost the race for its last slot: decide again with fresh counts
+            continue
         _count_total(p, day, scope)
         return _settle(p, rec, "assigned", _decision(msg, d, day, scope, now, attempt, excluded))
     raise Unavailable(

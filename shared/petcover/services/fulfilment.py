@@ -361,7 +361,7 @@ def _release_ops(p: Ports, doc: Appointment) -> list[WriteOp]:
     """A final state frees the benefit for a new booking (and marks the day's quota activity)."""
     opk, osk = open_key(doc.policy_number, doc.benefit_code)
     return [
-        Delete(opk, osk, expect=[("ref", "=", doc.appointment_id)]),
+        Delete(opk, osk, expect=[("ref", "=?", doc.appointment_id)]),  # never another appointment's marker
         quota.activity_op(p, doc.policy_number, doc.benefit_code),
     ]
 
@@ -582,8 +582,10 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
     """The dispatch consumer's result: pending -> booking with the provider (or the ops queue).
 
     ``provider_id=None`` hands the order to platform operations (state booking, manual=True); a
-    later call with a provider from ops is allowed from booking+manual. Repeating the same
-    assignment is a no-op (the dispatch message may arrive twice).
+    later call with a provider from ops is allowed from booking+manual, and ops may also move an
+    order to another provider before it is accepted (decision step ``manual_override``).
+    Repeating the same assignment is a no-op (the dispatch message may arrive twice); an
+    appointment cancelled meanwhile is left alone; anything else illegal is a 409.
     """
     with _locked(p, appointment_id) as lease:
         doc = _load(p, appointment_id)

@@ -343,7 +343,12 @@ def endorse(p: Ports, who: Principal, number: str, req: EndorseRequest) -> Endor
                 "version": new_version,
                 "remaining": ledger.cents(new_remaining),
             },
-            expect=[("version", "=", pol.version), ("state", "=", "active")],
+            # A claim payout moves `remaining` without bumping the version: guard it too.
+            expect=[
+                ("version", "=", pol.version),
+                ("state", "=", "active"),
+                ("remaining", "=", ledger.cents(pol.remaining_sum_insured)),
+            ],
         ),
         Put(
             {

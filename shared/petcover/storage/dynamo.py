@@ -177,6 +177,17 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
+_connections: dict[tuple[str, str | None], Connection] = {}
+
+
+def _connection() -> Connection:
+    """One low-level connection per table binding, reused across transactions (no per-call setup)."""
+    key = (Record.Meta.region, Record.Meta.host)
+    if key not in _connections:
+        _connections[key] = Connection(region=Record.Meta.region, host=Record.Meta.host)
+    return _connections[key]
+
+
 class DynamoStore:
     """Store port on DynamoDB. Construct once per cold start with ``DynamoStore.bind``."""
 
@@ -188,6 +199,7 @@ class DynamoStore:
         Record.Meta.region = region
         Record.Meta.host = host
         Record._connection = None  # rebuilt lazily with the new table name / endpoint
+        _connections.clear()
         return cls()
 
     def _count(self, op: str) -> None:
@@ -284,7 +296,7 @@ class DynamoStore:
 
     def transact(self, ops: Sequence[WriteOp]) -> None:
         self._count("transact")
-        conn = Connection(region=Record.Meta.region, host=Record.Meta.host)
+        conn = _connection()
         try:
             with TransactWrite(connection=conn) as tx:
                 for op in ops:

@@ -1,0 +1,48 @@
+"""`make bench`: every benchmark, then bench/RESULTS.md assembled from bench/results/*.md."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from tests.bench.common import RESULTS, ROOT
+
+BENCHES = [
+    ["tests.bench.bench_platform"],
+    ["tests.bench.bench_dispatch"],
+    ["tests.bench.bench_dispatch_service"],
+]
+ORDER = ["route_latency", "cold_imports", "store_calls", "mixed_load", "bulk_issue", "dispatch", "dispatch_service"]
+
+
+def assemble() -> None:
+    parts = [
+        "# petcover figures",
+        "",
+        "Written by `make bench` (each section says when and how it was measured). Emulator timings are",
+        "for comparison on one machine; store-call counts transfer to AWS.",
+        "",
+    ]
+    files = sorted(RESULTS.glob("*.md"), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else 99, p.stem))
+    for f in files:
+        parts += [f.read_text().strip(), ""]
+    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(parts))
+
+
+def main() -> int:
+    only = os.environ.get("BENCH")
+    for mod in BENCHES:
+        if only and only not in mod[0]:
+            continue
+        t0 = time.time()
+        print(f"== {mod[0]}", flush=True)
+        subprocess.run([sys.executable, "-m", *mod], cwd=ROOT, check=True)
+        print(f"== {mod[0]} took {time.time() - t0:.0f}s", flush=True)
+    assemble()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

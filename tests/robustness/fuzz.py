@@ -1,0 +1,265 @@
+"""Schemathesis against the generated OpenAPI document, with valid credentials on every request.
+
+``infra.openapi.build()`` is the document (the same one ``make openapi`` writes), so every route
+template.yaml declares is exercised, including routes added after openapi.json was last written.
+The four ``X-Pc-*`` signature headers are removed from the operations' parameters: they are the
+``partnerSignature`` security scheme, and the runner signs every prepared request itself (fresh
+nonce), so a generated case reaches the handler instead of stopping at 401.
+
+Checks on every response:
+  - no 5xx,
+  - every refusal (4xx) carries the error body ``{"error": {"code": str, "message": str}}``,
+  - schemathesis: status code documented, content type documented, body matches the documented
+    schema, and negative (schema-invalid) input is refused with a 4xx.
+Failures are collected (not raised one by one) so a run lists every problem it found.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from schemathesis import GenerationMode, Response
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from infra import openapi
+
+SIGNED_HEADERS = {h.lower() for h in openapi.SIGNED_HEADERS}
+SCHEMA_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance,
+                 negative_data_rejection]
+# Refusals negative data may legitimately meet besides 400: auth, not found, conflict, size, rule.
+NEGATIVE_OK = [400, 401, 403, 404, 409, 413, 422]
+
+
+class Sender(Protocol):
+    base_url: str
+
+    def send(self, prepared: requests.PreparedRequest) -> Response | None: ...
+
+
+class HttpSender:
+    """Over HTTP to the local cloud (loopback only), one keep-alive session."""
+
+    def __init__(self, base_url: str, timeout: float = 60) -> None:
+        from tests.robustness.auth import assert_loopback
+
+        assert_loopback(base_url)
+        self.base_url = base_url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.trust_env = False  # never a proxy: the API is on 127.0.0.1
+
+    def send(self, prepared: requests.PreparedRequest) -> Response | None:
+        resp = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+        return Response.from_requests(resp, verify=True)
+
+
+@dataclass
+class Finding:
+    operation: str
+    check: str
+    status: int
+    detail: str
+    request: str
+    response: str
+
+    def key(self) -> tuple[str, str, int]:
+        return (self.operation, self.check, self.status)
+
+
+@dataclass
+class OpStats:
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    unroutable: int = 0
+    generation_errors: list[str] = field(default_factory=list)
+
+    @property
+    def reached_handler(self) -> int:
+        """Answers that were not an authentication refusal (so the handler ran its own checks)."""
+        return self.cases - self.statuses.get(401, 0)
+
+
+@dataclass
+class FuzzResult:
+    label: str
+    stats: dict[str, OpStats] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def cases(self) -> int:
+        return sum(s.cases for s in self.stats.values())
+
+    def unique_findings(self) -> list[Finding]:
+        seen: dict[tuple[str, str, int], Finding] = {}
+        for f in self.findings:
+            seen.setdefault(f.key(), f)
+        return sorted(seen.values(), key=lambda f: f.key())
+
+    def status_totals(self) -> Counter[int]:
+        total: Counter[int] = Counter()
+        for s in self.stats.values():
+            total.update(s.statuses)
+        return total
+
+
+def document() -> dict[str, Any]:
+    """The generated OpenAPI document without the signature headers (the auth adds them)."""
+    doc = copy.deepcopy(openapi.build())
+    for item in doc["paths"].values():
+        for op in item.values():
+            op["parameters"] = [
+                p for p in op.get("parameters", []) if not (p["in"] == "header" and p["name"].lower() in SIGNED_HEADERS)
+            ]
+    return doc
+
+
+def load_schema(doc: dict[str, Any] | None = None) -> Any:
+    config = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {"expected-statuses": NEGATIVE_OK}}})
+    return schemathesis.openapi.from_dict(doc or document(), config=config)
+
+
+def operations(schema: Any) -> list[Any]:
+    out = [r.ok() for r in schema.get_all_operations()]
+    return sorted(out, key=lambda o: (o.path, o.method.upper()))
+
+
+def label(op: Any) -> str:
+    return f"{op.method.upper()} {op.path}"
+
+
+def _excerpt(data: Any, limit: int = 300) -> str:
+    if data is None:
+        return ""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", errors="replace")
+    text = data if isinstance(data, str) else json.dumps(data, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def error_body_problem(resp: Response) -> str | None:
+    """A refusal must use ``{"error": {"code": str, "message": str, "details"?: any}}``."""
+    try:
+        body = json.loads(resp.content or b"")
+    except ValueError:
+        return "the body is not JSON"
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        return "no 'error' object"
+    if not isinstance(err.get("code"), str) or not err["code"]:
+        return "error.code missing or not a string"
+    if not isinstance(err.get("message"), str) or not err["message"]:
+        return "error.message missing or not a string"
+    return None
+
+
+def prepare(case: Any, base_url: str, auth: requests.auth.AuthBase | None) -> requests.PreparedRequest:
+    kw = case.as_transport_kwargs(base_url=base_url)
+    req = requests.Request(
+        method=kw["method"],
+        url=kw["url"],
+        headers=kw.get("headers"),
+        params=kw.get("params"),
+        json=kw.get("json"),
+        data=kw.get("data"),
+        files=kw.get("files"),
+        auth=auth,
+    )
+    return req.prepare()
+
+
+def examine(case: Any, resp: Response, stats: OpStats, findings: list[Finding], prepared: requests.PreparedRequest) -> None:
+    op = label(case.operation)
+    stats.cases += 1
+    stats.statuses[resp.status_code] += 1
+    req_text = f"{prepared.method} {prepared.path_url} body={_excerpt(prepared.body)}"
+    resp_text = _excerpt(resp.content)
+
+    def add(check: str, detail: str) -> None:
+        findings.append(Finding(op, check, resp.status_code, detail, req_text, resp_text))
+
+    if resp.status_code >= 500:
+        add("no 5xx", f"server error {resp.status_code}")
+    if resp.status_code >= 400:
+        problem = error_body_problem(resp)
+        if problem:
+            add("refusal uses the error body", problem)
+    try:
+        case.validate_response(resp, checks=SCHEMA_CHECKS)
+    except FailureGroup as group:
+        for failure in group.exceptions:
+            title = getattr(failure, "title", type(failure).__name__)
+            add(f"schemathesis: {title}", _excerpt(getattr(failure, "message", str(failure)), 400))
+
+
+AuthFor = Callable[[Any], "requests.auth.AuthBase | None"]
+
+
+def run(
+    schema: Any,
+    sender: Sender,
+    auth_for: AuthFor,
+    *,
+    result_label: str,
+    examples: int,
+    modes: Iterable[GenerationMode] = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
+    only: Callable[[Any], bool] | None = None,
+    budget_seconds: float | None = None,
+    derandomize: bool = True,
+    before_operation: Callable[[Any], None] | None = None,
+) -> FuzzResult:
+    """Generate ``examples`` cases per operation and mode, send them, examine every answer."""
+    result = FuzzResult(result_label)
+    t0 = time.monotonic()
+    ops = [op for op in operations(schema) if only is None or only(op)]
+    for op in ops:
+        name = label(op)
+        if budget_seconds is not None and time.monotonic() - t0 > budget_seconds:
+            result.skipped.append(name)
+            continue
+        if before_operation is not None:
+            before_operation(op)
+        stats = result.stats.setdefault(name, OpStats())
+        auth = auth_for(op)
+        for mode in modes:
+
+            def one(case: Any) -> None:
+                prepared = prepare(case, sender.base_url, auth)
+                resp = sender.send(prepared)
+                if resp is None:
+                    stats.unroutable += 1
+                    return
+                examine(case, resp, stats, result.findings, prepared)
+
+            test = given(case=op.as_strategy(generation_mode=mode))(one)
+            test = settings(
+                max_examples=examples,
+                database=None,
+                deadline=None,
+                derandomize=derandomize,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                verbosity=Verbosity.quiet,
+            )(test)
+            try:
+                test()
+            except Exception as exc:  # generation trouble, never a finding about the API
+                stats.generation_errors.append(f"{mode.value}: {type(exc).__name__}: {_excerpt(str(exc), 200)}")
+    result.seconds = time.monotonic() - t0
+    return result
