@@ -1,10 +1,10 @@
 """petcover command line for the local cloud (and any deployed stack with its base URL).
 
-    python -m infra.cli token --roles ops,admin [--sub alice]     mint an ops bearer token
-    python -m infra.cli curl POST /quotes '{"...": 1}'            a signed curl line (demo channel)
-    python -m infra.cli call POST /quotes '{"...": 1}'            sign, send and print the answer
-    python -m infra.cli bulk-issue FILE --channel C --product P --plan PLAN   upload, start, show progress
-    python -m infra.cli redrive-quota                              re-run quota deductions from the DLQ
+python -m infra.cli token --roles ops,admin [--sub alice]     mint an ops bearer token
+python -m infra.cli curl POST /quotes '{"...": 1}'            a signed curl line (demo channel)
+python -m infra.cli call POST /quotes '{"...": 1}'            sign, send and print the answer
+python -m infra.cli bulk-issue FILE --channel C --product P --plan PLAN   upload, start, show progress
+python -m infra.cli redrive-quota                              re-run quota deductions from the DLQ
 """
 
 from __future__ import annotations
@@ -52,14 +52,22 @@ def bulk_issue(args: argparse.Namespace) -> int:
     with open(args.file, "rb") as fh:
         data = fh.read()
     fmt = "jsonl" if args.file.endswith((".jsonl", ".ndjson")) else "csv"
-    req = urllib.request.Request(slot["upload_url"], data=data, method="PUT",
-                                 headers={"Content-Type": slot["content_type"]})
+    req = urllib.request.Request(
+        slot["upload_url"], data=data, method="PUT", headers={"Content-Type": slot["content_type"]}
+    )
     with urllib.request.urlopen(req, timeout=60):
         pass
-    started = ops.post("/ops/bulk-issues", json={"channel_id": args.channel, "product_code": args.product,
-                                                 "plan_code": args.plan, "format": fmt,
-                                                 "upload_id": slot["upload_id"]},
-                       idempotency_key=f"bulk-{slot['upload_id']}")
+    started = ops.post(
+        "/ops/bulk-issues",
+        json={
+            "channel_id": args.channel,
+            "product_code": args.product,
+            "plan_code": args.plan,
+            "format": fmt,
+            "upload_id": slot["upload_id"],
+        },
+        idempotency_key=f"bulk-{slot['upload_id']}",
+    )
     if started.status != 202:
         print(json.dumps(started.json, indent=2))
         return 1
@@ -70,8 +78,10 @@ def bulk_issue(args: argparse.Namespace) -> int:
         done = s["issued"] + s["rejected"]
         total = max(s["accepted"], 1)
         bar = "#" * int(40 * done / total)
-        sys.stdout.write(f"\r[{bar:<40}] {done}/{s['accepted']} issued={s['issued']} rejected={s['rejected']}"
-                         f" {time.time() - t0:5.1f}s")
+        sys.stdout.write(
+            f"\r[{bar:<40}] {done}/{s['accepted']} issued={s['issued']} rejected={s['rejected']}"
+            f" {time.time() - t0:5.1f}s"
+        )
         sys.stdout.flush()
         if s["status"] == "done":
             print()
@@ -109,8 +119,12 @@ def main(argv: list[str]) -> int:
         st = _state()
         ch = st["demo"]["channel"]
         client = PetcoverClient(st["base"], ch["key_id"], ch["secret"])
-        resp = client.request(args.method.upper(), args.path, json=json.loads(args.body) if args.body else None,
-                              idempotency_key=f"cli-{time.time_ns()}" if args.method.upper() == "POST" else None)
+        resp = client.request(
+            args.method.upper(),
+            args.path,
+            json=json.loads(args.body) if args.body else None,
+            idempotency_key=f"cli-{time.time_ns()}" if args.method.upper() == "POST" else None,
+        )
         print(resp.status)
         print(json.dumps(resp.json, indent=2) if resp.json is not None else resp.body.decode())
     elif args.cmd == "bulk-issue":

@@ -50,9 +50,7 @@ def sqs_event(queue: str) -> dict[str, Any]:
                 "receiptHandle": "sample",
                 "body": "{}",
                 "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {
-                    "correlation_id": {"stringValue": "sample-correlation", "dataType": "String"}
-                },
+                "messageAttributes": {"correlation_id": {"stringValue": "sample-correlation", "dataType": "String"}},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
                 "eventSourceARN": f"arn:aws:sqs:us-east-1:000000000000:{queue}",

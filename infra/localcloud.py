@@ -118,9 +118,7 @@ class LocalCloud:
                 ],
             )
         self._wait(
-            f"{self.endpoint}/_ministack/health"
-            if not self.use_localstack
-            else f"{self.endpoint}/_localstack/health",
+            f"{self.endpoint}/_ministack/health" if not self.use_localstack else f"{self.endpoint}/_localstack/health",
             "the emulator",
         )
         _say(f"starting the webhook/chat sink on {self.sink_url}")
@@ -234,9 +232,7 @@ class LocalCloud:
             if isinstance(value, dict) and "Ref" in value and value["Ref"] in self.resources:
                 ref = value["Ref"]
                 phys = self.resources[ref]
-                if template.resources().get(ref, {}).get("Type") == "AWS::SQS::Queue" and not phys.startswith(
-                    "http"
-                ):
+                if template.resources().get(ref, {}).get("Type") == "AWS::SQS::Queue" and not phys.startswith("http"):
                     phys = sqs.get_queue_url(QueueName=phys.rsplit("/", 1)[-1])["QueueUrl"]
                 env[var] = phys
         return env

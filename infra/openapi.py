@@ -72,50 +72,80 @@ def build() -> dict[str, Any]:
         if s.query is not None:
             for name, field in s.query.model_fields.items():
                 op["parameters"].append(
-                    {"name": name, "in": "query", "required": field.is_required(),
-                     "schema": TypeAdapter(field.annotation).json_schema()}
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": field.is_required(),
+                        "schema": TypeAdapter(field.annotation).json_schema(),
+                    }
                 )
         if s.auth.kind in ("channel", "provider", "partner"):
             op["security"] = [{"partnerSignature": []}]
-            op["parameters"] += [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
-                                 for h in SIGNED_HEADERS]
+            op["parameters"] += [
+                {"name": h, "in": "header", "required": True, "schema": {"type": "string"}} for h in SIGNED_HEADERS
+            ]
             if s.auth.permission:
                 op["x-contract-permission"] = s.auth.permission
         elif s.auth.kind == "ops":
             op["security"] = [{"opsBearer": []}]
-            op["x-roles"] = list(s.auth.roles) + ["admin"]
+            op["x-roles"] = [*s.auth.roles, "admin"]
         if s.idempotent:
-            op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": True,
-                                     "schema": {"type": "string", "minLength": 1, "maxLength": 128}})
+            op["parameters"].append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                }
+            )
         if s.body is not None:
-            op["requestBody"] = {"required": True,
-                                 "content": {"application/json": {"schema": ref(s.body, "validation")}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(s.body, "validation")}},
+            }
         if s.content_type == "application/json":
             content = {"application/json": {"schema": ref(s.response, "serialization")}} if s.response else {}
         else:
             content = {s.content_type: {"schema": {"type": "string"}}}
         op["responses"][str(s.status)] = {"description": "OK", "content": content}
-        for status, why in (("400", "Invalid input"), ("401", "Not authenticated"), ("403", "Forbidden"),
-                            ("404", "Not found"), ("409", "Conflict"), ("413", "Body too large"),
-                            ("422", "Business rule"), ("429", "Throttled"), ("500", "Internal error"),
-                            ("503", "Unavailable")):
+        for status, why in (
+            ("400", "Invalid input"),
+            ("401", "Not authenticated"),
+            ("403", "Forbidden"),
+            ("404", "Not found"),
+            ("409", "Conflict"),
+            ("413", "Body too large"),
+            ("422", "Business rule"),
+            ("429", "Throttled"),
+            ("500", "Internal error"),
+            ("503", "Unavailable"),
+        ):
             if s.auth.kind == "public" and status in ("401", "403", "429"):
                 continue
-            op["responses"][status] = {"description": why,
-                                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            op["responses"][status] = {
+                "description": why,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
         paths.setdefault(r.path, {})[r.method.lower()] = op
     return {
         "openapi": "3.0.3",
-        "info": {"title": "petcover API", "version": "1",
-                 "description": "Generated from template.yaml routes and the handlers' pydantic models."},
+        "info": {
+            "title": "petcover API",
+            "version": "1",
+            "description": "Generated from template.yaml routes and the handlers' pydantic models.",
+        },
         "servers": [{"url": "/v1"}],
         "paths": paths,
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "partnerSignature": {"type": "apiKey", "in": "header", "name": "X-Pc-Signature",
-                                     "description": "HMAC-SHA256 over method, path, query, timestamp, nonce and "
-                                                    "body hash, with X-Pc-Key-Id, X-Pc-Timestamp, X-Pc-Nonce."},
+                "partnerSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Pc-Signature",
+                    "description": "HMAC-SHA256 over method, path, query, timestamp, nonce and "
+                    "body hash, with X-Pc-Key-Id, X-Pc-Timestamp, X-Pc-Nonce.",
+                },
                 "opsBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
         },

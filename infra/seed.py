@@ -10,9 +10,7 @@ from infra.localcloud import LocalCloud
 
 def _ports(cloud: LocalCloud) -> Any:
     os.environ.update(cloud.function_env())
-    os.environ.update(
-        {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
-    )
+    os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"})
     from petcover import runtime
     from petcover.config import reset_settings
 
@@ -39,8 +37,10 @@ def banner(cloud: LocalCloud, demo: dict[str, Any]) -> str:
     ch = demo["channel"]
     from infra.cli import curl_line, ops_token
 
-    body = ('{"product_code":"pet-health","plan_code":"basic","insured":{"insured_id":"pet-1","species":"dog",'
-            '"breed_size":"small","age_months":30,"region":"310115"}}')
+    body = (
+        '{"product_code":"pet-health","plan_code":"basic","insured":{"insured_id":"pet-1","species":"dog",'
+        '"breed_size":"small","age_months":30,"region":"310115"}}'
+    )
     lines += [
         f"  channel      : {ch['id']}  key id {ch['key_id']}  secret {ch['secret']}",
         f"  ops token    : {ops_token(['admin'], 'demo-admin')}",

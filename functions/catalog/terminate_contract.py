@@ -13,6 +13,4 @@ from petcover.services import catalog
     tags=("catalogue",),
 )
 def handler(call: Call) -> Contract:
-    return catalog.terminate_contract(
-        call.ports, call.principal, call.path["channelId"], call.path["productCode"]
-    )
+    return catalog.terminate_contract(call.ports, call.principal, call.path["channelId"], call.path["productCode"])

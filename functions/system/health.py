@@ -5,8 +5,6 @@ from petcover.models.system import Health
 from petcover.services import system
 
 
-@api(
-    summary="Liveness and readiness", auth=public(), response=Health, metric="HealthChecked", tags=("system",)
-)
+@api(summary="Liveness and readiness", auth=public(), response=Health, metric="HealthChecked", tags=("system",))
 def handler(call: Call) -> Health:
     return system.health(call.ports)

@@ -297,10 +297,7 @@ def _run(
             result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
         return {"status": spec.status, "body": result}
 
-    if spec.idempotent and idem_key:
-        out = _idempotent(spec, principal, idem_key, raw, context, execute)
-    else:
-        out = execute()
+    out = _idempotent(spec, principal, idem_key, raw, context, execute) if spec.idempotent and idem_key else execute()
     extra = {"Idempotency-Replayed": "true"} if out.get("replayed") else {}
     return _json_response(out["status"], out["body"], extra, out.get("content_type", "application/json"))
 

@@ -43,8 +43,11 @@ def route_latency(base: str, client: Any, n: int = 200) -> str:
         quote.append(ms)
     rows = []
     p50 = summary_ms(ping)["p50"]
-    for name, vals in (("GET /ping (trivial, no I/O)", ping), ("GET /health (one table read)", health),
-                       ("POST /quotes (signed: nonce + rate limit + contract + rating)", quote)):
+    for name, vals in (
+        ("GET /ping (trivial, no I/O)", ping),
+        ("GET /health (one table read)", health),
+        ("POST /quotes (signed: nonce + rate limit + contract + rating)", quote),
+    ):
         s = summary_ms(vals)
         rows.append([name, s["n"], s["p50"], s["p95"], s["p99"], f"{s['p50'] / p50:.2f}x"])
     return table(["route", "calls", "p50 ms", "p95 ms", "p99 ms", "p50 / trivial p50"], rows)
@@ -54,8 +57,12 @@ def cold_imports() -> str:
     from infra import template
 
     py = str(ROOT / ".venv" / "bin" / "python")
-    env = {"PYTHONPATH": f"{ROOT / 'shared'}:{ROOT / 'functions'}:{ROOT}", "PATH": "/usr/bin:/bin",
-           "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+    env = {
+        "PYTHONPATH": f"{ROOT / 'shared'}:{ROOT / 'functions'}:{ROOT}",
+        "PATH": "/usr/bin:/bin",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
 
     def best(code: str, tries: int = 1) -> float:
         runs = []
@@ -72,10 +79,15 @@ def cold_imports() -> str:
     rows = [[m, ms, f"{ms / floor:.2f}x"] for m, ms in measured]
     worst = measured[0][1] / floor
     median = sorted(ms for _, ms in measured)[len(measured) // 2] / floor
-    head = (f"Floor `python -c \"{FLOOR}\"`: {floor:.0f} ms. {len(modules)} handler modules; "
-            f"median ratio {median:.2f}x, worst {worst:.2f}x (process start included on both sides).\n\n")
-    return head + table(["handler module", "cold import ms", "ratio to floor"], rows[:12]) + (
-        f"\n\n(the {len(rows) - 12} lighter modules are omitted)" if len(rows) > 12 else "")
+    head = (
+        f'Floor `python -c "{FLOOR}"`: {floor:.0f} ms. {len(modules)} handler modules; '
+        f"median ratio {median:.2f}x, worst {worst:.2f}x (process start included on both sides).\n\n"
+    )
+    return (
+        head
+        + table(["handler module", "cold import ms", "ratio to floor"], rows[:12])
+        + (f"\n\n(the {len(rows) - 12} lighter modules are omitted)" if len(rows) > 12 else "")
+    )
 
 
 def store_calls() -> str:
@@ -105,21 +117,37 @@ def store_calls() -> str:
     pol: dict[str, Any] = {}
 
     def uw() -> None:
-        pol["p"] = policies.underwrite(p, who, UnderwriteRequest.model_validate(
-            {"product_code": "pet-health", "plan_code": "basic", "insured": PET, "channel_order_id": "b-1",
-             "holder": {"name": "B"}}))
+        pol["p"] = policies.underwrite(
+            p,
+            who,
+            UnderwriteRequest.model_validate(
+                {
+                    "product_code": "pet-health",
+                    "plan_code": "basic",
+                    "insured": PET,
+                    "channel_order_id": "b-1",
+                    "holder": {"name": "B"},
+                }
+            ),
+        )
 
     rows = []
     for name, fn, why in (
         ("quote", lambda: policies.quote(p, who, q), "contract read (products cached per container)"),
-        ("underwrite", uw, "number counter ADD, contract read, active-policies Query, one TransactWriteItems "
-                           "(policy, order-id uniqueness, version, quota items, ledger, 2 statistics counters)"),
+        (
+            "underwrite",
+            uw,
+            "number counter ADD, contract read, active-policies Query, one TransactWriteItems "
+            "(policy, order-id uniqueness, version, quota items, ledger, 2 statistics counters)",
+        ),
         ("query policy", lambda: policies.get_for(p, who, pol["p"].number), "policy GetItem + quota Query"),
     ):
         c = count(fn)
         rows.append([name, sum(c.values()), ", ".join(f"{k} {v}" for k, v in sorted(c.items())), why])
-    signed = "Every signed call adds 2 writes (nonce conditional put, rate-limit ADD); key and channel " \
-             "records are cached for 5 s. Idempotent calls add 2 (Powertools record put + update)."
+    signed = (
+        "Every signed call adds 2 writes (nonce conditional put, rate-limit ADD); key and channel "
+        "records are cached for 5 s. Idempotent calls add 2 (Powertools record put + update)."
+    )
     return table(["operation", "store calls", "by kind", "why"], rows) + "\n\n" + signed
 
 
@@ -136,22 +164,30 @@ def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float) -> s
     numbers: list[str] = []
     lock = threading.Lock()
 
-    def op(kind: str, i: int) -> None:
+    def request(kind: str, i: int) -> Any:
         if kind == "quote":
-            call = lambda: client.post("/quotes", json={"product_code": "pet-health", "plan_code": "basic",  # noqa: E731
-                                                        "insured": PET})
-        elif kind == "underwrite":
-            body = {"product_code": "pet-health", "plan_code": "basic", "insured": {**PET, "insured_id": f"L{i}"},
-                    "channel_order_id": f"load-{i}", "holder": {"name": "Load"}}
-            call = lambda: client.post("/policies", json=body, idempotency_key=uuid.uuid4().hex)  # noqa: E731
-        else:
-            with lock:
-                number = numbers[-1] if numbers else None
-            if number is None:
-                return
-            call = lambda: client.get(f"/policies/{number}")  # noqa: E731
+            return client.post("/quotes", json={"product_code": "pet-health", "plan_code": "basic", "insured": PET})
+        if kind == "underwrite":
+            body = {
+                "product_code": "pet-health",
+                "plan_code": "basic",
+                "insured": {**PET, "insured_id": f"L{i}"},
+                "channel_order_id": f"load-{i}",
+                "holder": {"name": "Load"},
+            }
+            return client.post("/policies", json=body, idempotency_key=uuid.uuid4().hex)
+        with lock:
+            number = numbers[-1] if numbers else None
+        return client.get(f"/policies/{number}") if number else None
+
+    def op(kind: str, i: int) -> None:
+        def call() -> Any:
+            return request(kind, i)
+
         try:
             ms, r = timed(call)
+            if r is None:
+                return
         except OSError as exc:
             with lock:
                 errors[f"{kind}: {type(exc).__name__}"] = errors.get(f"{kind}: {type(exc).__name__}", 0) + 1
@@ -185,9 +221,11 @@ def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float) -> s
     allv = [v for vals in lat.values() for v in vals]
     s = summary_ms(allv)
     rows.append(["all", s["n"], s["p50"], s["p95"], s["p99"]])
-    head = (f"Target {rate:.0f} underwrites/s (10x the 2/s peak) with quote 2 : underwrite 1 : query 1, "
-            f"for {seconds} s: {done} requests in {wall:.0f} s = {done / wall:.1f} req/s; "
-            f"errors: {sum(errors.values())} {json.dumps(errors) if errors else ''}\n\n")
+    head = (
+        f"Target {rate:.0f} underwrites/s (10x the 2/s peak) with quote 2 : underwrite 1 : query 1, "
+        f"for {seconds} s: {done} requests in {wall:.0f} s = {done / wall:.1f} req/s; "
+        f"errors: {sum(errors.values())} {json.dumps(errors) if errors else ''}\n\n"
+    )
     return head + table(["operation", "requests", "p50 ms", "p95 ms", "p99 ms"], rows)
 
 
@@ -198,13 +236,21 @@ def bulk_rows(cloud: Any, rows: int) -> str:
     ops = OpsClient(cloud.api_base, ops_token(["service"]), timeout=60)
     lines = "account_id,holder_name\n" + "\n".join(f"bulk-acc-{i},Holder {i}" for i in range(rows)) + "\n"
     slot = ops.post("/ops/bulk-issues/uploads").json
-    req = urllib.request.Request(slot["upload_url"], data=lines.encode(), method="PUT",
-                                 headers={"Content-Type": slot["content_type"]})
+    req = urllib.request.Request(
+        slot["upload_url"], data=lines.encode(), method="PUT", headers={"Content-Type": slot["content_type"]}
+    )
     urllib.request.urlopen(req, timeout=60).read()
     t0 = time.perf_counter()
-    started = ops.post("/ops/bulk-issues", idempotency_key=uuid.uuid4().hex, json={
-        "channel_id": "demo-shop", "product_code": "account-security", "plan_code": "basic",
-        "upload_id": slot["upload_id"]})
+    started = ops.post(
+        "/ops/bulk-issues",
+        idempotency_key=uuid.uuid4().hex,
+        json={
+            "channel_id": "demo-shop",
+            "product_code": "account-security",
+            "plan_code": "basic",
+            "upload_id": slot["upload_id"],
+        },
+    )
     assert started.status == 202, started.body
     job = started.json["job_id"]
     status: dict[str, Any] = {}
@@ -214,8 +260,10 @@ def bulk_rows(cloud: Any, rows: int) -> str:
             break
         time.sleep(2)
     wall = time.perf_counter() - t0
-    return table(["rows", "issued", "rejected", "status", "wall s", "rows/s"],
-                 [[rows, status["issued"], status["rejected"], status["status"], wall, rows / wall]])
+    return table(
+        ["rows", "issued", "rejected", "status", "wall s", "rows/s"],
+        [[rows, status["issued"], status["rejected"], status["status"], wall, rows / wall]],
+    )
 
 
 def main(argv: list[str]) -> int:
@@ -238,14 +286,23 @@ def main(argv: list[str]) -> int:
             ch = demo["channel"]
             client = PetcoverClient(cloud.api_base, ch["key_id"], ch["secret"], timeout=30)
             if "latency" in only:
-                write("route_latency", "Route latency through the local cloud", route_latency(cloud.api_base, client),
-                      cmd)
+                write(
+                    "route_latency", "Route latency through the local cloud", route_latency(cloud.api_base, client), cmd
+                )
             if "load" in only:
-                write("mixed_load", "Mixed channel workload at 10x peak through the local cloud",
-                      mixed_load(cloud, demo, args.seconds, args.rate), cmd)
+                write(
+                    "mixed_load",
+                    "Mixed channel workload at 10x peak through the local cloud",
+                    mixed_load(cloud, demo, args.seconds, args.rate),
+                    cmd,
+                )
             if "bulk" in only:
-                write("bulk_issue", f"Bulk issue of {args.rows} rows through SQS on the local cloud",
-                      bulk_rows(cloud, args.rows), cmd)
+                write(
+                    "bulk_issue",
+                    f"Bulk issue of {args.rows} rows through SQS on the local cloud",
+                    bulk_rows(cloud, args.rows),
+                    cmd,
+                )
     return 0
 
 

@@ -12,8 +12,13 @@ PET = {"insured_id": "pet-e2e", "species": "dog", "breed_size": "small", "age_mo
 
 
 def _underwrite_body(order: str, pet: str) -> dict:
-    return {"product_code": "pet-health", "plan_code": "basic", "insured": {**PET, "insured_id": pet},
-            "channel_order_id": order, "holder": {"name": "Li Lei"}}
+    return {
+        "product_code": "pet-health",
+        "plan_code": "basic",
+        "insured": {**PET, "insured_id": pet},
+        "channel_order_id": order,
+        "holder": {"name": "Li Lei"},
+    }
 
 
 def test_health_route_answers(stack):
@@ -49,15 +54,31 @@ def test_bad_signature_and_other_channel_are_refused(stack):
     assert r.status == 401 and r.json["error"]["code"] == "BAD_SIGNATURE"
 
     ops = stack.ops_client("sales")
-    assert ops.post("/ops/channels", json={"id": "other-shop", "name": "Other", "callback_url":
-                                           f"{stack.cloud.sink_url}/hooks/other"}, idempotency_key="o1").status == 201
-    assert ops.post("/ops/channels/other-shop/contracts", idempotency_key="o2", json={
-        "product_code": "pet-health", "permissions": ["quote", "underwrite", "query"],
-        "effective_from": "2026-01-01"}).status == 201
+    assert (
+        ops.post(
+            "/ops/channels",
+            json={"id": "other-shop", "name": "Other", "callback_url": f"{stack.cloud.sink_url}/hooks/other"},
+            idempotency_key="o1",
+        ).status
+        == 201
+    )
+    assert (
+        ops.post(
+            "/ops/channels/other-shop/contracts",
+            idempotency_key="o2",
+            json={
+                "product_code": "pet-health",
+                "permissions": ["quote", "underwrite", "query"],
+                "effective_from": "2026-01-01",
+            },
+        ).status
+        == 201
+    )
     key = ops.post("/ops/channels/other-shop/keys").json
     other = stack.channel_client((key["key_id"], key["secret"]))
-    mine = stack.channel_client().post("/policies", json=_underwrite_body("iso-1", "pet-iso"),
-                                       idempotency_key=uuid.uuid4().hex)
+    mine = stack.channel_client().post(
+        "/policies", json=_underwrite_body("iso-1", "pet-iso"), idempotency_key=uuid.uuid4().hex
+    )
     assert mine.status == 201
     seen = other.get(f"/policies/{mine.json['number']}")
     assert seen.status == 404 and seen.json["error"]["code"] == "POLICY_NOT_FOUND"
@@ -71,8 +92,11 @@ def test_ops_roles_are_enforced_over_http(stack):
 def test_bulk_issue_runs_through_sqs(stack):
     ops = stack.ops_client("service")
     rows = "account_id,holder_name\n" + "\n".join(f"e2e-acc-{i},Holder {i}" for i in range(50)) + "\n,missing\n"
-    started = ops.post("/ops/bulk-issues", idempotency_key=uuid.uuid4().hex, json={
-        "channel_id": "demo-shop", "product_code": "account-security", "plan_code": "basic", "content": rows})
+    started = ops.post(
+        "/ops/bulk-issues",
+        idempotency_key=uuid.uuid4().hex,
+        json={"channel_id": "demo-shop", "product_code": "account-security", "plan_code": "basic", "content": rows},
+    )
     assert started.status == 202, started.body
     job = started.json["job_id"]
     deadline = time.time() + 120

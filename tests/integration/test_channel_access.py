@@ -23,16 +23,26 @@ def shop(aws):
 
 
 def test_ops_builds_the_catalogue_through_the_api(aws):
-    status, body, _ = call("CreateProductFunction", body=PET_HEALTH.model_dump(mode="json"), ops=("underwriter",),
-                           idem="p-1")
+    status, body, _ = call(
+        "CreateProductFunction", body=PET_HEALTH.model_dump(mode="json"), ops=("underwriter",), idem="p-1"
+    )
     assert status == 201 and body["version"]["version"] == 1
     status, body, _ = call("PublishProductFunction", path={"code": "pet-health"}, body={}, ops=("underwriter",))
     assert status == 200 and body["head"]["published_version"] == 1
-    status, body, _ = call("AddChannelFunction", body={"id": "shop-a", "name": "Shop A",
-                                                       "callback_url": "http://127.0.0.1:9/h"}, ops=("sales",), idem="c1")
+    status, body, _ = call(
+        "AddChannelFunction",
+        body={"id": "shop-a", "name": "Shop A", "callback_url": "http://127.0.0.1:9/h"},
+        ops=("sales",),
+        idem="c1",
+    )
     assert status == 201 and "webhook_secret" not in body
-    status, body, _ = call("CreateContractFunction", path={"channelId": "shop-a"}, ops=("sales",), idem="k1",
-                           body={"product_code": "pet-health", "permissions": ["quote"], "effective_from": "2026-01-01"})
+    status, body, _ = call(
+        "CreateContractFunction",
+        path={"channelId": "shop-a"},
+        ops=("sales",),
+        idem="k1",
+        body={"product_code": "pet-health", "permissions": ["quote"], "effective_from": "2026-01-01"},
+    )
     assert status == 201 and body["version"] == 1
     status, key, _ = call("IssueChannelKeyFunction", path={"channelId": "shop-a"}, ops=("sales",))
     assert status == 201 and key["secret"]
@@ -100,8 +110,9 @@ def test_revoked_key_closed_channel_and_contract_permission(shop):
     assert _code(quote(_quote_event(key_id, secret), None)) == "REVOKED_KEY"
     assert quote(_quote_event(second.key_id, second.secret), None)["statusCode"] == 200
 
-    status, _, _ = call("TerminateContractFunction", path={"channelId": "shop-a", "productCode": "pet-health"},
-                        ops=("sales",))
+    status, _, _ = call(
+        "TerminateContractFunction", path={"channelId": "shop-a", "productCode": "pet-health"}, ops=("sales",)
+    )
     assert status == 200
     resp = quote(_quote_event(second.key_id, second.secret), None)
     assert resp["statusCode"] == 403 and _code(resp) == "CONTRACT_TERMINATED"
@@ -134,10 +145,13 @@ def test_signature_self_check_names_the_differing_part(shop):
     key_id, secret = shop["shop-a"]
     body = '{"a":1}'
     headers = signing.signed_headers(key_id, secret, "POST", "/quotes", None, body.encode(), now=int(time.time()))
-    theirs = signing.canonical_string("POST", "/quote", None, headers["X-Pc-Timestamp"], headers["X-Pc-Nonce"],
-                                      body.encode())
-    status, out, _ = call("SignatureCheckFunction", body={"method": "POST", "path": "/quotes", "body": body,
-                                                          "headers": headers, "canonical": theirs})
+    theirs = signing.canonical_string(
+        "POST", "/quote", None, headers["X-Pc-Timestamp"], headers["X-Pc-Nonce"], body.encode()
+    )
+    status, out, _ = call(
+        "SignatureCheckFunction",
+        body={"method": "POST", "path": "/quotes", "body": body, "headers": headers, "canonical": theirs},
+    )
     assert status == 200
     assert out["signature_matches"] is True
     assert out["differing_components"] == ["path"]

@@ -34,9 +34,7 @@ def api_path(url: str, base_url: str) -> str:
 class PartnerSignature(requests.auth.AuthBase):
     """HMAC-SHA256 partner signature (key id, timestamp, fresh nonce) over the prepared request."""
 
-    def __init__(
-        self, key_id: str, secret: str, base_url: str, *, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, key_id: str, secret: str, base_url: str, *, clock: Callable[[], float] = time.time) -> None:
         self.key_id = key_id
         self._secret = secret
         self.base_url = base_url

@@ -39,8 +39,12 @@ from schemathesis.specs.openapi.checks import (
 from infra import openapi
 
 SIGNED_HEADERS = {h.lower() for h in openapi.SIGNED_HEADERS}
-SCHEMA_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance,
-                 negative_data_rejection]
+SCHEMA_CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 # Refusals negative data may legitimately meet besides 400: auth, not found, conflict, size, rule.
 NEGATIVE_OK = [400, 401, 403, 404, 409, 413, 422]
 
@@ -119,18 +123,35 @@ class FuzzResult:
         return total
 
 
-def document() -> dict[str, Any]:
-    """The generated OpenAPI document without the signature headers (the auth adds them)."""
+def document(examples: dict[str, str] | None = None) -> dict[str, Any]:
+    """The generated OpenAPI document without the signature headers (the auth adds them).
+
+    ``examples`` gives path parameters an explicit example (an object that exists), so the
+    explicit phase reaches past "not found" into the handler's own rules.
+    """
     doc = copy.deepcopy(openapi.build())
     for item in doc["paths"].values():
         for op in item.values():
-            op["parameters"] = [
-                p for p in op.get("parameters", []) if not (p["in"] == "header" and p["name"].lower() in SIGNED_HEADERS)
-            ]
+            params = []
+            for p in op.get("parameters", []):
+                if p["in"] == "header" and p["name"].lower() in SIGNED_HEADERS:
+                    continue
+                if p["in"] == "path" and examples and p["name"] in examples:
+                    p["example"] = examples[p["name"]]
+                params.append(p)
+            op["parameters"] = params
     return doc
 
 
+def auth_kinds() -> dict[str, str]:
+    """``"POST /quotes" -> "channel"``: who may call each operation (from the handlers' specs)."""
+    from infra import template
+
+    return {f"{r.method} {r.path}": openapi._spec_of(r.handler).auth.kind for r in template.routes()}
+
+
 def load_schema(doc: dict[str, Any] | None = None) -> Any:
+    """A schemathesis schema; negative input may be refused with any of ``NEGATIVE_OK``."""
     config = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {"expected-statuses": NEGATIVE_OK}}})
     return schemathesis.openapi.from_dict(doc or document(), config=config)
 
@@ -184,7 +205,9 @@ def prepare(case: Any, base_url: str, auth: requests.auth.AuthBase | None) -> re
     return req.prepare()
 
 
-def examine(case: Any, resp: Response, stats: OpStats, findings: list[Finding], prepared: requests.PreparedRequest) -> None:
+def examine(
+    case: Any, resp: Response, stats: OpStats, findings: list[Finding], prepared: requests.PreparedRequest
+) -> None:
     op = label(case.operation)
     stats.cases += 1
     stats.statuses[resp.status_code] += 1
@@ -241,7 +264,14 @@ def run(
 
             def one(case: Any) -> None:
                 prepared = prepare(case, sender.base_url, auth)
-                resp = sender.send(prepared)
+                try:
+                    resp = sender.send(prepared)
+                except requests.RequestException as exc:  # no answer at all (timeout, reset)
+                    stats.cases += 1
+                    stats.statuses[0] += 1
+                    req_text = f"{prepared.method} {prepared.path_url} body={_excerpt(prepared.body)}"
+                    result.findings.append(Finding(name, "an answer", 0, type(exc).__name__, req_text, ""))
+                    return
                 if resp is None:
                     stats.unroutable += 1
                     return

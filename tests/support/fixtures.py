@@ -40,9 +40,7 @@ def channel_with_contracts(
     catalog.add_channel(
         p,
         STAFF,
-        ChannelCreate(
-            id=channel_id, name=channel_id.title(), callback_url=callback_url, rate_limit=rate_limit
-        ),
+        ChannelCreate(id=channel_id, name=channel_id.title(), callback_url=callback_url, rate_limit=rate_limit),
     )
     for code in products:
         catalog.create_contract(

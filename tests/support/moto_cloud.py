@@ -73,9 +73,7 @@ def build() -> dict[str, str]:
                 f'{{"deadLetterTargetArn":"{arns[target]}","maxReceiveCount":"{redrive["maxReceiveCount"]}"}}'
             )
         url = sqs.create_queue(QueueName=f"test-{logical}", Attributes=attrs)["QueueUrl"]
-        arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        arns[logical] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         names[logical] = url
     for logical in template.resources("AWS::Events::EventBus"):
         events.create_event_bus(Name=f"test-{logical}")

@@ -23,8 +23,11 @@ def test_csv_rows_are_issued_and_bad_rows_come_back_with_reasons(fake_ports):
     p = fake_ports
     catalogue(p, ("shop-a",))
     content = "account_id,holder_name\nacc-1,Ann\nacc-2,Ben\n,Nobody\nacc-1,Ann again\n"
-    job = bulk.start(p, STAFF, BulkIssueRequest(channel_id="shop-a", product_code="account-security",
-                                                plan_code="basic", content=content))
+    job = bulk.start(
+        p,
+        STAFF,
+        BulkIssueRequest(channel_id="shop-a", product_code="account-security", plan_code="basic", content=content),
+    )
     _drain(p)
     st = bulk.status(p, job.job_id)
     assert (st.accepted, st.issued, st.rejected, st.status) == (4, 2, 2, "done")
@@ -37,8 +40,13 @@ def test_redelivered_rows_do_not_issue_or_count_twice(fake_ports):
     p = fake_ports
     catalogue(p, ("shop-a",))
     lines = "\n".join(f'{{"account_id": "a{i}", "holder_name": "H{i}"}}' for i in range(20))
-    job = bulk.start(p, STAFF, BulkIssueRequest(channel_id="shop-a", product_code="account-security",
-                                                plan_code="basic", format="jsonl", content=lines))
+    job = bulk.start(
+        p,
+        STAFF,
+        BulkIssueRequest(
+            channel_id="shop-a", product_code="account-security", plan_code="basic", format="jsonl", content=lines
+        ),
+    )
     bulk.split(p, job.job_id)
     rows = [m for m in p.publisher.drain("bulk") if m["type"] == "row"]
     for m in rows + rows:  # every row delivered twice

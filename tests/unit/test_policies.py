@@ -18,8 +18,13 @@ def _req(order: str, pet: str = "pet-1", plan: str = "basic", **insured: object)
     facts = {"insured_id": pet, "species": "dog", "breed_size": "medium", "age_months": 30, "region": "110105"}
     facts.update(insured)
     return UnderwriteRequest.model_validate(
-        {"product_code": "pet-health", "plan_code": plan, "insured": facts, "channel_order_id": order,
-         "holder": {"name": "Li Lei"}}
+        {
+            "product_code": "pet-health",
+            "plan_code": plan,
+            "insured": facts,
+            "channel_order_id": order,
+            "holder": {"name": "Li Lei"},
+        }
     )
 
 
@@ -107,8 +112,13 @@ def test_cancel_refunds_pro_rata_and_is_final(p):
 
 def test_return_shipping_is_not_refundable_once_shipped(p):
     req = UnderwriteRequest.model_validate(
-        {"product_code": "return-shipping", "plan_code": "standard", "insured": {"insured_id": "order-77"},
-         "channel_order_id": "rs-1", "holder": {"name": "Han Meimei"}}
+        {
+            "product_code": "return-shipping",
+            "plan_code": "standard",
+            "insured": {"insured_id": "order-77"},
+            "channel_order_id": "rs-1",
+            "holder": {"name": "Han Meimei"},
+        }
     )
     pol = policies.underwrite(p, SHOP_A, req)
     out = policies.cancel(p, SHOP_A, pol.number, CancelRequest(reason="x", goods_shipped=True))

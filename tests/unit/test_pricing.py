@@ -75,9 +75,7 @@ def test_contract_multiplier_applied_once_and_rounded_half_up() -> None:
 
 def test_rounding_happens_once_at_the_end() -> None:
     # 0.05 x 1.1 x 1.1 = 0.0605 -> 0.06; rounding per step would give 0.06 -> 0.07.
-    p = product(
-        D("0.05"), pricing={"factors": {"species": {"dog": D("1.1")}, "breed_size": {"small": D("1.1")}}}
-    )
+    p = product(D("0.05"), pricing={"factors": {"species": {"dog": D("1.1")}, "breed_size": {"small": D("1.1")}}})
     q = quote(p, "basic", facts(species="dog", breed_size="small"))
     assert q.premium == D("0.06")
 

@@ -22,9 +22,7 @@ def rule(kind: RefundKind, fee: str = "0") -> RefundRule:
 
 def test_pro_rata_half_term() -> None:
     # Cancel on day 182 of 365 -> 183 unearned days: 365.00 x 183/365 = 183.00
-    assert refund_amount(rule("pro_rata"), D("365.00"), START, END, START + timedelta(days=182)) == D(
-        "183.00"
-    )
+    assert refund_amount(rule("pro_rata"), D("365.00"), START, END, START + timedelta(days=182)) == D("183.00")
 
 
 def test_pro_rata_with_fee_and_half_up_rounding() -> None:
@@ -32,9 +30,9 @@ def test_pro_rata_with_fee_and_half_up_rounding() -> None:
     cancel = END - timedelta(days=100)
     assert refund_amount(rule("pro_rata", "5"), D("100.00"), START, END, cancel) == D("26.03")
     # 0.05 x 1/2 = 0.025 -> 0.03 with ROUND_HALF_UP (banker's would give 0.02)
-    assert refund_amount(
-        rule("pro_rata"), D("0.05"), START, START + timedelta(days=2), START + timedelta(days=1)
-    ) == D("0.03")
+    assert refund_amount(rule("pro_rata"), D("0.05"), START, START + timedelta(days=2), START + timedelta(days=1)) == D(
+        "0.03"
+    )
 
 
 def test_pro_rata_edges() -> None:
@@ -111,9 +109,7 @@ def test_refund_bounded(
     kind: RefundKind, fee: Decimal, premium: Decimal, term: int, offset: int, shipped: bool
 ) -> None:
     r = RefundRule(kind=kind, fee_pct=fee)
-    amount = refund_amount(
-        r, premium, START, START + timedelta(days=term), START + timedelta(days=offset), shipped
-    )
+    amount = refund_amount(r, premium, START, START + timedelta(days=term), START + timedelta(days=offset), shipped)
     assert 0 <= amount <= premium
     assert amount == amount.quantize(D("0.01"))
     if kind == "none":

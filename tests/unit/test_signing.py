@@ -257,9 +257,7 @@ def _explain(headers: dict[str, str], their: str | None = None, **kw: object) ->
 
 def test_explain_matching_request() -> None:
     headers = _headers()
-    ours = signing.canonical_string(
-        "POST", "/v1/policies", {"a": "1", "b": "2"}, str(NOW), "nonce_0001", BODY
-    )
+    ours = signing.canonical_string("POST", "/v1/policies", {"a": "1", "b": "2"}, str(NOW), "nonce_0001", BODY)
     result = _explain(headers, their=ours)
     assert result["canonical_string"] == ours
     assert result["canonical_sha256"] == hashlib.sha256(ours.encode()).hexdigest()
@@ -273,9 +271,7 @@ def test_explain_matching_request() -> None:
 def test_explain_reports_differing_component() -> None:
     # the partner hashed a different body than the one they sent
     headers = _headers(body=b"{}")
-    their = signing.canonical_string(
-        "POST", "/v1/policies", {"b": "2", "a": "1"}, str(NOW), "nonce_0001", b"{}"
-    )
+    their = signing.canonical_string("POST", "/v1/policies", {"b": "2", "a": "1"}, str(NOW), "nonce_0001", b"{}")
     result = _explain(headers, their=their)
     assert result["signature_matches"] is False
     assert result["differing_components"] == ["body_sha256"]
@@ -295,9 +291,7 @@ def test_explain_short_canonical_and_stale_timestamp() -> None:
 
 def test_explain_never_leaks_secret_or_expected_signature() -> None:
     headers = _headers(secret="wrong-secret-xyz")
-    ours = signing.canonical_string(
-        "POST", "/v1/policies", {"a": "1", "b": "2"}, str(NOW), "nonce_0001", BODY
-    )
+    ours = signing.canonical_string("POST", "/v1/policies", {"a": "1", "b": "2"}, str(NOW), "nonce_0001", BODY)
     expected_sig = hmac.new(SECRET.encode(), ours.encode(), hashlib.sha256).hexdigest()
     dumped = json.dumps(_explain(headers, their="garbage"))
     assert SECRET not in dumped
@@ -331,8 +325,6 @@ def test_webhook_rejections() -> None:
     assert signing.verify_webhook(SECRET, headers, body + b" ", now=NOW) is False
     assert signing.verify_webhook("other", headers, body, now=NOW) is False
     assert signing.verify_webhook(SECRET, headers, body, now=NOW + 301) is False
-    assert (
-        signing.verify_webhook(SECRET, {**headers, signing.EVENT_ID_HEADER: "evt_2"}, body, now=NOW) is False
-    )
+    assert signing.verify_webhook(SECRET, {**headers, signing.EVENT_ID_HEADER: "evt_2"}, body, now=NOW) is False
     assert signing.verify_webhook(SECRET, {signing.TIMESTAMP_HEADER: str(NOW)}, body, now=NOW) is False
     assert signing.verify_webhook(SECRET, {**headers, signing.SIGNATURE_HEADER: "é"}, body, now=NOW) is False

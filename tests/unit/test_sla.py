@@ -187,8 +187,7 @@ def test_alert_text() -> None:
         mention=["alice", "@bob", " "],
     )
     assert text == (
-        "SLA breach: work order WO-7 (checkup) has waited 35m 12s for 'accepted' "
-        "(limit 30m, 5m 12s over). @alice @bob"
+        "SLA breach: work order WO-7 (checkup) has waited 35m 12s for 'accepted' (limit 30m, 5m 12s over). @alice @bob"
     )
     assert alert_text("WO-8", "x", "shipped", timedelta(hours=2, minutes=5), timedelta(hours=2), []).endswith(
         "(limit 2h, 5m over)."
@@ -269,9 +268,7 @@ def test_duplicate_limits_are_refused() -> None:
 
 def test_several_problems_reported_together() -> None:
     with pytest.raises(InvalidInput) as err:
-        parse_sla_config(
-            {"version": 1, "limits": [{"node": "accepted", "minutes": 0}], "core_stricter_pct": 99}
-        )
+        parse_sla_config({"version": 1, "limits": [{"node": "accepted", "minutes": 0}], "core_stricter_pct": 99})
     assert set(fields_of(err.value)) == {"limits.0.minutes", "core_stricter_pct"}
 
 

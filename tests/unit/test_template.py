@@ -64,8 +64,11 @@ def test_every_function_has_its_own_policies_and_a_sample_event():
 
 def test_every_work_queue_has_a_dead_letter_queue():
     queues = template.resources("AWS::SQS::Queue")
-    targets = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-               for q in queues.values() if "RedrivePolicy" in (q.get("Properties") or {})}
+    targets = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in (q.get("Properties") or {})
+    }
     for name, q in queues.items():
         assert name in targets or "RedrivePolicy" in (q.get("Properties") or {}), f"{name} has no DLQ"
 
@@ -85,7 +88,8 @@ def test_layer_requirements_match_pyproject():
     deps = tomllib.loads(Path(ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     runtime = sorted(d for d in deps if not d.startswith("boto3"))
     layer = sorted(
-        line.strip() for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
+        line.strip()
+        for line in (ROOT / "shared" / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     )
     assert layer == runtime

@@ -37,9 +37,7 @@ def test_species_not_covered_message() -> None:
 
 
 def test_cats_message_matches_brief_example() -> None:
-    dog_only = PET.model_copy(
-        update={"underwriting": PET.underwriting.model_copy(update={"species": ["dog"]})}
-    )
+    dog_only = PET.model_copy(update={"underwriting": PET.underwriting.model_copy(update={"species": ["dog"]})})
     [f] = check(dog_only, "basic", facts(species="cat"), 0, TODAY)
     assert f.message == "Cats are not covered by this product; covered species: dog."
 
@@ -71,15 +69,11 @@ def test_age_limits_are_inclusive(age: int) -> None:
 
 
 def test_region_not_covered() -> None:
-    limited = PET.model_copy(
-        update={"underwriting": PET.underwriting.model_copy(update={"regions": ["11", "31"]})}
-    )
+    limited = PET.model_copy(update={"underwriting": PET.underwriting.model_copy(update={"regions": ["11", "31"]})})
     assert check(limited, "basic", facts(region="110105"), 0, TODAY) == []
     [f] = check(limited, "basic", facts(region="440305"), 0, TODAY)
     assert f.code == "REGION_NOT_COVERED"
-    assert (
-        f.message == "Region 440305 is not covered by this product; covered region codes start with: 11, 31."
-    )
+    assert f.message == "Region 440305 is not covered by this product; covered region codes start with: 11, 31."
     [m] = check(limited, "basic", facts(region=None), 0, TODAY)
     assert (m.code, m.fact) == ("MISSING_FACT", "region")
 
