@@ -5,6 +5,7 @@ Real lock waits (100 ms, 200 ms) are used; the clock is controlled only where th
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +37,15 @@ from tests.unit.test_fulfilment import (
 THREADS = 16
 
 
+@pytest.fixture(autouse=True)
+def interleave():
+    """Switch threads every microsecond so the 16 really overlap (the default 5 ms lets one finish first)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(before)
+
+
 def race(fns: list[Callable[[], Any]]) -> list[str]:
     """Run the callables at the same moment; each outcome is "ok" or the refusal's code."""
     barrier = threading.Barrier(len(fns))
@@ -63,6 +73,7 @@ def test_cancel_against_check_in_on_one_order_exactly_one_wins(fake_ports):
     p = fake_ports
     clock, _ = setup_world(p)
     winners: Counter[str] = Counter()
+    outcomes: Counter[str] = Counter()
     for round_ in range(3):
         number = issue_policy(p, clock, order=f"race-{round_}", pet=f"pet-r{round_}")
         aid = to_booked(p, offline(clock, pet=f"pet-r{round_}"), number)
@@ -73,6 +84,7 @@ def test_cancel_against_check_in_on_one_order_exactly_one_wins(fake_ports):
         check_in = partial(fulfilment.check_in, p, CLINIC, aid, CheckInRequest(code=code))
         fns: list[Callable[[], Any]] = [cancel if i % 2 == 0 else check_in for i in range(THREADS)]
         out = race(fns)
+        outcomes.update(out)
         assert not [o for o in out if o.startswith("crash")], out
         assert out.count("ok") == 1, out
         doc = fulfilment.get_for_channel(p, SHOP, aid)
@@ -95,6 +107,8 @@ def test_cancel_against_check_in_on_one_order_exactly_one_wins(fake_ports):
             assert set(check_ins) - {"ok"} <= {"ORDER_LOCKED", "CHECKIN_CODE_USED"}
         assert p.store.get(f"LOCK#{aid}#FUL", "LOCK")["fence"] >= 2
     assert sum(winners.values()) == 3
+    assert outcomes["ORDER_LOCKED"] + outcomes["ILLEGAL_TRANSITION"] + outcomes["CHECKIN_CODE_USED"] == 3 * 15
+    print("cancel vs check-in outcomes:", dict(outcomes), "winners:", dict(winners))
 
 
 def test_two_bookings_of_one_benefit_only_one_is_booked(fake_ports):
