@@ -190,7 +190,7 @@ class LocalCloud:
     def _boto(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",

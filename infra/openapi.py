@@ -52,7 +52,7 @@ def build() -> dict[str, Any]:
     components: dict[str, Any] = dict(schemas.get("$defs", {}))
     components["Error"] = ERROR_SCHEMA
 
-    def ref(model: Any, mode: str) -> dict[str, Any]:
+    def ref(model: Any, mode: Any) -> dict[str, Any]:
         if isinstance(model, type) and issubclass(model, BaseModel):
             return refs[(model, mode)] if (model, mode) in refs else refs[(model, "serialization")]  # type: ignore[return-value]
         return TypeAdapter(model).json_schema()

@@ -38,3 +38,5 @@ def test_every_operation_in_process_against_moto(aws):
     for name, st in result.stats.items():
         if st.generation_errors:
             print(name, st.generation_errors)
+    for name, st in result.stats.items():
+        print(name, dict(st.statuses), st.generation_errors[:1])

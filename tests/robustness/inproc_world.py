@@ -7,7 +7,6 @@ rest of the run off.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,13 +14,14 @@ from petcover.api import Principal
 from petcover.domain.catalog import InsuredFacts
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports
-from petcover.services import credentials, keys, policies
-from tests.support.fixtures import channel_with_contracts, publish_seed_products
+from petcover.models.partners import PartnerCreate
+from petcover.services import partners, policies
+from tests.support.fixtures import STAFF, channel_with_contracts, publish_seed_products
 
 CHANNEL = "fuzz-shop"
 TARGET_CHANNEL = "fuzz-target"
-PROVIDER = "fuzz-clinic"
-TARGET_PARTNER = "fuzz-ops-partner"
+PROVIDER = "Fuzz Clinic"
+TARGET_PARTNER = "Fuzz Ops Partner"
 
 
 @dataclass
@@ -32,27 +32,21 @@ class InprocWorld:
     examples: dict[str, str] = field(default_factory=dict)
 
 
-def provider(p: Ports, provider_id: str) -> tuple[str, str]:
-    pk, sk = keys.partner(provider_id)
-    p.store.put(
-        {
-            "pk": pk,
-            "sk": sk,
-            "kind": "partner",
-            "state": "active",
-            "data": json.dumps({"id": provider_id, "kind": "provider", "name": provider_id.title()}),
-        }
+def provider(p: Ports, name: str) -> tuple[str, tuple[str, str]]:
+    """A provider account opened the way ops open it, with a signing key: (id, (key id, secret))."""
+    acc = partners.create_partner(
+        p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref=f"AGR-{name[:12]}")
     )
-    k = credentials.issue(p, "provider", provider_id)
-    return k.key_id, k.secret
+    k = partners.issue_key(p, STAFF, acc.id)
+    return acc.id, (k.key_id, k.secret)
 
 
 def build(p: Ports) -> InprocWorld:
     publish_seed_products(p)
     channel_key = channel_with_contracts(p, CHANNEL, rate_limit=10_000)
     channel_with_contracts(p, TARGET_CHANNEL, rate_limit=10_000)
-    provider_key = provider(p, PROVIDER)
-    provider(p, TARGET_PARTNER)
+    _, provider_key = provider(p, PROVIDER)
+    target_partner, _ = provider(p, TARGET_PARTNER)
     pol = policies.underwrite(
         p,
         Principal("channel", CHANNEL),
@@ -68,8 +62,8 @@ def build(p: Ports) -> InprocWorld:
         "number": pol.number,
         "orderId": "fuzz-order-1",
         "channelId": TARGET_CHANNEL,
-        "partnerId": TARGET_PARTNER,
-        "providerId": TARGET_PARTNER,
+        "partnerId": target_partner,
+        "providerId": target_partner,
         "code": "account-security",  # ops writes on it leave pet-health (the signed calls' product) alone
         "productCode": "account-security",
     }
