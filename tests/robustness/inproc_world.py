@@ -66,5 +66,7 @@ def build(p: Ports) -> InprocWorld:
         "providerId": target_partner,
         "code": "account-security",  # ops writes on it leave pet-health (the signed calls' product) alone
         "productCode": "account-security",
+        "product_code": "pet-health",
+        "plan_code": "basic",
     }
     return InprocWorld(channel_key, provider_key, pol.number, examples)

@@ -19,7 +19,7 @@ from typing import Any
 
 from petcover.api import Principal
 from petcover.domain import pricing, refund, states, underwriting
-from petcover.domain.catalog import ProductVersion
+from petcover.domain.catalog import Benefit, ProductVersion
 from petcover.errors import BusinessRuleViolation, Conflict, DomainError, InvalidInput, NotFound, StaleWrite
 from petcover.models.catalog import Contract
 from petcover.models.policies import (
@@ -75,21 +75,30 @@ def _active_for_insured(p: Ports, insured_id: str, product_code: str) -> int:
     return sum(1 for i in page.items if i.get("state") == "active")
 
 
+def _balance(product: ProductVersion, b: Benefit, start: date) -> BenefitBalance:
+    return BenefitBalance(
+        code=b.code,
+        name=b.name,
+        kind=b.kind,
+        service_type=b.service_type,
+        quota=b.quota,
+        available=b.quota,
+        amount_limit=b.amount_limit,
+        available_from=underwriting.benefit_available_from(product, b, start),
+    )
+
+
 def _balances(product: ProductVersion, plan_code: str, start: date) -> list[BenefitBalance]:
-    plan = product.plan(plan_code)
-    return [
-        BenefitBalance(
-            code=b.code,
-            name=b.name,
-            kind=b.kind,
-            service_type=b.service_type,
-            quota=b.quota,
-            available=b.quota,
-            amount_limit=b.amount_limit,
-            available_from=underwriting.benefit_available_from(product, b, start),
-        )
-        for b in plan.benefits
-    ]
+    return [_balance(product, b, start) for b in product.plan(plan_code).benefits]
+
+
+def _quota_item(number: str, b: BenefitBalance) -> Item:
+    """A fresh balance: its counters are top-level so bookings can move them with guarded ADDs."""
+    qpk, qsk = quota_key(number, b.code)
+    item: Item = {"pk": qpk, "sk": qsk, "kind": "quota", "data": b.model_dump_json()}
+    if b.quota is not None:
+        item.update({"quota": b.quota, "used": 0, "held": 0, "available": b.quota})
+    return item
 
 
 def _policy_items(pol: Policy) -> list[WriteOp]:
@@ -140,12 +149,7 @@ def _policy_items(pol: Policy) -> list[WriteOp]:
             }
         ),
     ]
-    for b in pol.benefits:
-        qpk, qsk = quota_key(pol.number, b.code)
-        item: Item = {"pk": qpk, "sk": qsk, "kind": "quota", "data": b.model_dump_json()}
-        if b.quota is not None:
-            item.update({"quota": b.quota, "used": 0, "held": 0, "available": b.quota})
-        ops.append(Put(item))
+    ops += [Put(_quota_item(pol.number, b)) for b in pol.benefits]
     return ops
 
 
@@ -374,19 +378,7 @@ def endorse(p: Ports, who: Principal, number: str, req: EndorseRequest) -> Endor
         qpk, qsk = quota_key(number, b.code)
         before = old.get(b.code)
         if before is None:
-            bal = BenefitBalance(
-                code=b.code,
-                name=b.name,
-                kind=b.kind,
-                service_type=b.service_type,
-                quota=b.quota,
-                available=b.quota,
-                amount_limit=b.amount_limit,
-            )
-            item: Item = {"pk": qpk, "sk": qsk, "kind": "quota", "data": bal.model_dump_json()}
-            if b.quota is not None:
-                item.update({"quota": b.quota, "used": 0, "held": 0, "available": b.quota})
-            ops.append(Put(item, if_absent=True))
+            ops.append(Put(_quota_item(number, _balance(product, b, today)), if_absent=True))
         elif b.quota is not None and before.quota is not None and b.quota != before.quota:
             delta = b.quota - before.quota
             guard: list[Cond] = [("available", ">=", -delta)] if delta < 0 else []
