@@ -14,7 +14,6 @@ import threading
 import time
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tests.bench.common import ROOT, local_cloud, summary_ms, table, write
@@ -151,15 +150,18 @@ def store_calls() -> str:
     return table(["operation", "store calls", "by kind", "why"], rows) + "\n\n" + signed
 
 
-def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float) -> str:
-    """quote 2 : underwrite 1 : query 1 (claims join when deployed) at `rate` underwrites per second."""
-    from petcover.client import PetcoverClient
+def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float, workers: int = 16) -> str:
+    """quote 2 : underwrite 1 : query 1 : claim 0.5 at `rate` underwrites per second."""
+    from infra.cli import ops_token
+    from petcover.client import OpsClient, PetcoverClient
 
     ch = demo["channel"]
     base = cloud.api_base
     assert base.startswith("http://127.0.0.1:"), "load only ever targets loopback"
+    # The demo channel's contract allows 50 requests/s; the load needs more than that.
+    OpsClient(base, ops_token(["sales"])).patch(f"/ops/channels/{ch['id']}", json={"rate_limit": 2000})
     client = PetcoverClient(base, ch["key_id"], ch["secret"], timeout=30)
-    lat: dict[str, list[float]] = {"quote": [], "underwrite": [], "query": []}
+    lat: dict[str, list[float]] = {"quote": [], "underwrite": [], "query": [], "claim": []}
     errors: dict[str, int] = {}
     numbers: list[str] = []
     lock = threading.Lock()
@@ -178,7 +180,21 @@ def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float) -> s
             return client.post("/policies", json=body, idempotency_key=uuid.uuid4().hex)
         with lock:
             number = numbers[-1] if numbers else None
-        return client.get(f"/policies/{number}") if number else None
+        if number is None:
+            return None
+        if kind == "claim":
+            return client.post(
+                f"/policies/{number}/claims",
+                idempotency_key=uuid.uuid4().hex,
+                json={
+                    "incident_date": time.strftime("%Y-%m-%d"),
+                    "incident_type": "illness",
+                    "amount": "120.00",
+                    "benefit_code": "treatment",
+                    "description": "load",
+                },
+            )
+        return client.get(f"/policies/{number}")
 
     def op(kind: str, i: int) -> None:
         def call() -> Any:
@@ -199,19 +215,34 @@ def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float) -> s
             elif kind == "underwrite":
                 numbers.append(r.json["number"])
 
-    plan = ["quote", "quote", "underwrite", "query"]
-    total = int(seconds * rate * len(plan))
-    interval = 1.0 / (rate * len(plan))
+    # per two underwrites: 4 quotes, 2 policy queries, 1 claim (quote 2 : underwrite 1 : query 1 : claim 0.5)
+    plan = ["quote", "quote", "underwrite", "query", "quote", "quote", "underwrite", "query", "claim"]
+    per_second = rate * len(plan) / 2
+    total = int(seconds * per_second)
+    interval = 1.0 / per_second
+    ticket = iter(range(total))
+    ticket_lock = threading.Lock()
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=24) as pool:
-        for i in range(total):
-            due = t0 + i * interval
-            delay = due - time.perf_counter()
+    end_at = t0 + seconds
+
+    def worker() -> None:
+        # Closed loop: each worker takes the next slot of the schedule; a slow server makes the
+        # workers fall behind (the achieved rate drops) instead of queueing without bound.
+        while time.perf_counter() < end_at:
+            with ticket_lock:
+                i = next(ticket, None)
+            if i is None:
+                return
+            delay = t0 + i * interval - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            if time.perf_counter() - t0 > seconds * 1.5:
-                break  # never run away: bounded by count and by time
-            pool.submit(op, plan[i % len(plan)], i)
+            op(plan[i % len(plan)], i)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     wall = time.perf_counter() - t0
     done = sum(len(v) for v in lat.values())
     rows = []

@@ -1,0 +1,141 @@
+"""bench/results/robustness.md: written by the suite on every run, in a fixed layout.
+
+Each area (hostile input, load, faults, security) records a section; sections are kept as JSON
+under ``.run/robustness/`` so the unit/integration run (``pytest tests/integration``) and the
+e2e run (``pytest tests/e2e``) of one ``make test`` both land in the same file. The Markdown is
+re-rendered from every stored section after each record, sections in a fixed order, so the
+file's layout does not depend on which tests ran first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "bench" / "results" / "robustness.md"
+STATE = ROOT / ".run" / "robustness"
+
+# (key, title): the order sections appear in, whatever order they were recorded in.
+SECTIONS: list[tuple[str, str]] = [
+    ("fuzz-inprocess", "Hostile input: schemathesis, every operation, in-process against moto"),
+    ("fuzz-http", "Hostile input: schemathesis over HTTP on the local cloud"),
+    ("hostile", "Hostile input: hand-written cases over HTTP"),
+    ("load", "Load with invariants"),
+    ("faults-e2e", "Faults on the local cloud"),
+    ("faults-integration", "Faults at integration level (moto)"),
+    ("security", "Security"),
+    ("logs", "Secrets in logs"),
+]
+_lock = threading.Lock()
+
+
+@dataclass
+class Section:
+    key: str
+    mode: str  # bounded | full
+    command: str
+    cases: int  # requests or scenarios tried
+    failures: int  # product failures found (known bugs included)
+    invariants: int = 0  # invariant checks evaluated
+    data_lost: int = 0  # acknowledged writes not found afterwards, messages lost
+    known_bugs: list[str] = field(default_factory=list)
+    body: str = ""  # Markdown
+
+
+def command() -> str:
+    """The command line that produced this run, relative to the repository."""
+    argv = list(sys.argv)
+    if argv:
+        exe = Path(argv[0])
+        try:
+            argv[0] = str(exe.resolve().relative_to(ROOT))
+        except ValueError:
+            argv[0] = exe.name
+    prefix = "ROBUSTNESS=full " if os.environ.get("ROBUSTNESS", "").lower() == "full" else ""
+    return prefix + " ".join(shlex.quote(a) for a in argv)
+
+
+def record(section: Section) -> None:
+    with _lock:
+        STATE.mkdir(parents=True, exist_ok=True)
+        (STATE / f"{section.key}.json").write_text(json.dumps(asdict(section), indent=1, sort_keys=True))
+        render()
+
+
+def load_all() -> dict[str, Section]:
+    out: dict[str, Section] = {}
+    for key, _ in SECTIONS:
+        path = STATE / f"{key}.json"
+        if path.exists():
+            try:
+                out[key] = Section(**json.loads(path.read_text()))
+            except (ValueError, TypeError):
+                continue
+    return out
+
+
+def table(header: list[str], rows: list[list[Any]], align: str | None = None) -> str:
+    """A Markdown table; ``align`` is one of l/r per column (default: first left, rest right)."""
+    align = align or ("l" + "r" * (len(header) - 1))
+    marks = ["---" if a == "l" else "---:" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(marks) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in r) + " |")
+    return "\n".join(lines)
+
+
+def render() -> None:
+    sections = load_all()
+    lines = [
+        "# Robustness",
+        "",
+        "Written by the robustness suite on every run (`tests/e2e/test_robustness_*.py`, "
+        "`tests/integration/test_faults*.py`); figures are measured, not asserted timings.",
+        "",
+        "- bounded form, part of `make test`: `.venv/bin/pytest tests/integration` and `.venv/bin/pytest tests/e2e`",
+        "- full form: `make robustness` (`ROBUSTNESS=full .venv/bin/pytest tests/e2e -q -m robustness`; the "
+        "integration faults run with `.venv/bin/pytest tests/integration -q -k faults`)",
+        "",
+        "## Summary",
+        "",
+    ]
+    rows = []
+    totals = [0, 0, 0, 0]
+    for key, title in SECTIONS:
+        s = sections.get(key)
+        if s is None:
+            rows.append([title, "not run", "", "", "", "", ""])
+            continue
+        rows.append([title, s.mode, s.cases, s.failures, s.invariants, s.data_lost, f"`{s.command}`"])
+        totals = [totals[0] + s.cases, totals[1] + s.failures, totals[2] + s.invariants, totals[3] + s.data_lost]
+    rows.append(["**total**", "", *(f"**{t}**" for t in totals), ""])
+    lines.append(
+        table(["area", "form", "cases tried", "failures", "invariants checked", "data lost", "command"], rows,
+              "llrrrrl")
+    )
+    lines.append("")
+    bugs = [(key, b) for key, _ in SECTIONS if key in sections for b in sections[key].known_bugs]
+    if bugs:
+        lines += ["## Product bugs found (open)", ""]
+        seen: set[str] = set()
+        for _, b in bugs:
+            if b not in seen:
+                seen.add(b)
+                lines.append(f"- {b}")
+        lines.append("")
+    for key, title in SECTIONS:
+        s = sections.get(key)
+        lines += [f"## {title}", ""]
+        if s is None:
+            lines += ["Not run yet.", ""]
+            continue
+        lines += [f"Form: {s.mode}. Command: `{s.command}`", "", s.body.strip(), ""]
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text("\n".join(lines).rstrip() + "\n")
