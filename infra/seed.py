@@ -43,6 +43,8 @@ def banner(cloud: LocalCloud, demo: dict[str, Any]) -> str:
     )
     lines += [
         f"  channel      : {ch['id']}  key id {ch['key_id']}  secret {ch['secret']}",
+        f"  provider     : {demo['provider']['id']}  key id {demo['provider']['key_id']}  "
+        f"secret {demo['provider']['secret']}",
         f"  ops token    : {ops_token(['admin'], 'demo-admin')}",
         "",
         "  a signed quote (valid 5 minutes, once: the nonce is single-use; `make curl` makes a fresh one):",

@@ -187,6 +187,12 @@ def create_partner(p: Ports, who: Who, body: PartnerCreate) -> PartnerAccount:
     return account
 
 
+def find_by_name(p: Ports, name: str) -> str | None:
+    """The id of the partner with this name (case and spacing ignored), from the name guard item."""
+    item = p.store.get(_name_pk(name), "NAME")
+    return str(item["ref"]) if item else None
+
+
 def issue_key(p: Ports, who: Who, partner_id: str) -> IssuedKey:
     acc = get_account(p, partner_id)
     if acc.status == "closed":
