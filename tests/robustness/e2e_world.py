@@ -135,6 +135,44 @@ def _provider(p: Ports, name: str, sink_url: str) -> Provider:
     return Provider(acc.id, (k.key_id, k.secret))
 
 
+def publish_rules(p: Ports, provider_ids: list[str]) -> int:
+    """Dispatch rules for the suite's region (50/50 between its providers), merged into whatever
+    rule set is in force: the other regions' rules are republished unchanged."""
+    from petcover.domain.dispatch import ProviderShare, RegionRule
+    from petcover.models.dispatch import RulesPublish
+    from petcover.services import dispatch_rules
+
+    mine = {"checkup", "medicine_delivery"}
+    region = REGION["district"]
+    shares = [
+        ProviderShare(provider_id=pid, share_pct=100 // len(provider_ids) + (i < 100 % len(provider_ids)),
+                      weight=1, daily_capacity=100_000, scope="regional")
+        for i, pid in enumerate(provider_ids)
+    ]
+    for _ in range(5):
+        dispatch_rules.clear_cache(p)
+        head = dispatch_rules.overview(p).head_version
+        current = dispatch_rules.in_effect(p)
+        keep = [r for r in (current.rules if current else []) if not (r.region_code == region and r.service_type in mine)]
+        rules = [*keep, *(RegionRule(region_code=region, service_type=st, providers=shares) for st in sorted(mine))]
+        try:
+            published = dispatch_rules.publish(
+                p,
+                STAFF,
+                RulesPublish(
+                    rules=rules,
+                    deviation_threshold_pct=float(current.deviation_threshold_pct) if current else 0.5,
+                    daily_target=current.daily_target if current else 1000,
+                    base_version=head,
+                    note="robustness suite: its region 310115",
+                ),
+            )
+            return published.version
+        except Conflict:
+            continue  # someone published meanwhile: merge again
+    raise AssertionError("could not publish the suite's dispatch rules (the rule set kept changing)")
+
+
 def build(stack: Any) -> RobustWorld:
     """Once per deployed stack (cached): channels, the no-waiting-period product, providers."""
     with _lock:
@@ -154,6 +192,7 @@ def build(stack: Any) -> RobustWorld:
         _channel(p, TARGET, sink, ["pet-health"])
         run = uuid.uuid4().hex[:6]  # partner names are unique: a second session on one stack gets new ones
         providers = [_provider(p, f"Robustness Clinic A {run}", sink), _provider(p, f"Robustness Clinic B {run}", sink)]
+        publish_rules(p, [pv.id for pv in providers])
         target = partners.create_partner(
             p, STAFF, PartnerCreate(kind="provider", name=f"Robustness Ops Target {run}", agreement_ref="AGR-RB-2")
         )

@@ -15,9 +15,20 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
-# An operation returns (status, error code or None); status 0 means no answer (transport error).
-OpFn = Callable[[], "tuple[int, str | None]"]
+
+
+@dataclass
+class Sample:
+    op: str
+    status: int  # 0: no answer at all (timeout, refused connection)
+    code: str | None  # the error body's code, if any
+    ms: float
+
+
+# An operation sends one or more requests and returns one sample per request.
+OpFn = Callable[[], "list[Sample]"]
 
 
 @dataclass
@@ -28,12 +39,17 @@ class Op:
     ready: Callable[[], bool] = lambda: True
 
 
-@dataclass
-class Sample:
-    op: str
-    status: int
-    code: str | None
-    ms: float
+def timed(name: str, call: Callable[[], Any]) -> tuple[Sample, Any]:
+    """Run one client call; (its sample, the response or None when no answer came)."""
+    t = time.perf_counter()
+    try:
+        resp = call()
+    except OSError:  # URLError, timeout, connection reset: no answer
+        return Sample(name, 0, "NO_ANSWER", (time.perf_counter() - t) * 1000), None
+    ms = (time.perf_counter() - t) * 1000
+    body = resp.json if resp.status >= 400 else None
+    code = body.get("error", {}).get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+    return Sample(name, resp.status, code, ms), resp
 
 
 @dataclass
@@ -106,14 +122,12 @@ def run(ops: list[Op], *, rate: float, duration: float, max_requests: int, worke
     mix = _Mix(ops)
 
     def call(op: Op) -> None:
-        t = time.perf_counter()
         try:
-            status, code = op.fn()
+            samples = op.fn()
         except Exception as exc:  # a bug in the driver must not look like a product error
-            status, code = -1, type(exc).__name__
-        ms = (time.perf_counter() - t) * 1000
+            samples = [Sample(op.name, -1, f"{type(exc).__name__}: {exc}", 0.0)]
         with lock:
-            result.samples.append(Sample(op.name, status, code, ms))
+            result.samples.extend(samples)
 
     t0 = time.monotonic()
     pending: set[Future[None]] = set()
