@@ -46,6 +46,27 @@ def wait_for(fn: Callable[[], Any], what: str, timeout: float = 90) -> Any:
     raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
+def make_product_without_waiting_period(stack: Any) -> str:
+    from petcover.seed.products import PET_HEALTH
+
+    code = f"e2e-health-{uuid.uuid4().hex[:6]}"
+    spec = PET_HEALTH.model_dump(mode="json")
+    spec["code"] = code
+    spec["underwriting"]["waiting_period_days"] = 0
+    for plan in spec["plans"]:
+        for b in plan["benefits"]:
+            b["waiting_period_days"] = 0
+    uw = stack.ops_client("underwriter")
+    assert uw.post("/ops/products", json=spec, idempotency_key=uuid.uuid4().hex).status == 201
+    assert uw.post(f"/ops/products/{code}/publish", json={}).status == 200
+    sales = stack.ops_client("sales")
+    made = sales.post("/ops/channels/demo-shop/contracts", idempotency_key=uuid.uuid4().hex, json={
+        "product_code": code, "permissions": ["quote", "underwrite", "query", "claim", "book", "cancel"],
+        "effective_from": "2026-01-01"})
+    assert made.status == 201, made.body
+    return code
+
+
 def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     from petcover.client import PetcoverClient
 
@@ -87,16 +108,19 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
             {"provider_id": provider_id, "share_pct": 100, "weight": 5, "daily_capacity": 100,
              "scope": "regional"}]} for st in ("medicine_delivery", "checkup")]})
     assert published.status in (200, 201), published.body
-    # 4. a pet owner (through the channel) holds a policy and books a medicine delivery
+    # 4. a pet owner (through the channel) holds a policy and books a medicine delivery. The seed
+    #    product has a 15-day waiting period, so the journey uses a copy without one.
+    code = make_product_without_waiting_period(stack)
+    pet_id = f"pet-{uuid.uuid4().hex[:6]}"
     channel = stack.channel_client()
     pol = channel.post("/policies", idempotency_key=uuid.uuid4().hex, json={
-        "product_code": "pet-health", "plan_code": "basic", "channel_order_id": f"j-{uuid.uuid4().hex[:8]}",
-        "insured": {"insured_id": f"pet-{uuid.uuid4().hex[:6]}", "species": "cat", "breed_size": "small",
+        "product_code": code, "plan_code": "basic", "channel_order_id": f"j-{uuid.uuid4().hex[:8]}",
+        "insured": {"insured_id": pet_id, "species": "cat", "breed_size": "small",
                     "age_months": 24, "region": "310115"},
         "holder": {"name": "Han Meimei"}})
     assert pol.status == 201, pol.body
     number = pol.json["number"]
-    booking = {"benefit_code": "medicine-delivery", "pet": {"pet_id": "cat-1", "name": "Mimi", "species": "cat"},
+    booking = {"benefit_code": "medicine-delivery", "pet": {"pet_id": pet_id, "name": "Mimi", "species": "cat"},
                "address": {"contact_name": "Han Meimei", "phone": "13800000000", "line": "1 Century Ave",
                            "province": "310000", "city": "310100", "district": "310115"}}
     booked = channel.post(f"/policies/{number}/appointments", idempotency_key=uuid.uuid4().hex, json=booking)
@@ -109,7 +133,7 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     onboarding_wall = time.perf_counter() - t0
     onboarding_calls = ops.calls + prov.calls
     why = ops.get(f"/ops/appointments/{appt}/dispatch")
-    assert why.status == 200 and why.json["provider_id"] == provider_id, why.body
+    assert why.status == 200 and why.json["decision"]["provider_id"] == provider_id, why.body
     assert wo["appointment_id"] == appt
     # 6. the provider accepts and ships; the owner confirms receipt; fulfilled
     assert prov.post(f"/work-orders/{appt}/accept").status == 200
@@ -117,7 +141,7 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     assert shipped.status == 200, shipped.body
     done = channel.post(f"/appointments/{appt}/receipt")
     assert done.status == 200 and done.json["status"] == "fulfilled", done.body
-    cancel = channel.post(f"/appointments/{appt}/cancel", json={"reason": "too late"})
+    cancel = channel.post(f"/appointments/{appt}/cancel", json={"reason": "too late"}, idempotency_key="c-late")
     assert cancel.status == 409 and "fulfilled" in cancel.json["error"]["message"].lower()
     # 7. the quota deduction (SQS) turns the hold into used
     def used() -> bool:
@@ -139,7 +163,7 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     assert claim.status == 201, claim.body
     n = claim.json["claim_number"]
     uw = stack.ops_client("underwriter")
-    assert uw.post(f"/ops/claims/{n}/assess").status in (200, 409)
+    assert uw.post(f"/ops/claims/{n}/assess", json={}).status in (200, 409)
     assert uw.post(f"/ops/claims/{n}/approve", json={"amount": "300.00", "note": "ok"}).status == 200
     paid = stack.ops_client("finance").post(f"/ops/claims/{n}/pay", idempotency_key=uuid.uuid4().hex, json={})
     assert paid.status == 200, paid.body

@@ -82,9 +82,7 @@ class Workload:
         s, resp = timed(name, lambda: self.shop.post("/policies", json=body, idempotency_key=key))
         number = resp.json.get("number") if resp is not None and resp.status == 201 else None
         with self.lock:
-            self.answers.setdefault(key, []).append(
-                (s.status, number, f"{e2e_world.SHOP}/{body['channel_order_id']}")
-            )
+            self.answers.setdefault(key, []).append((s.status, number, f"{e2e_world.SHOP}/{body['channel_order_id']}"))
             if number and number not in self.policies:
                 self.policies.append(number)
                 self.unbooked.append(number)
@@ -236,9 +234,7 @@ def _settle(stack: Any, work: Workload, seconds: float) -> tuple[list[dict[str, 
     while time.monotonic() - t0 < seconds:
         items = invariants.scan(stack.cloud)
         pending_dispatch = sum(1 for i in items if i.get("kind") == "dispatch_decision" and i.get("state") == "pending")
-        fulfilled = sum(
-            1 for i in items if str(i.get("sk")) == "APPT" and i.get("state") == "fulfilled"
-        )
+        fulfilled = sum(1 for i in items if str(i.get("sk")) == "APPT" and i.get("state") == "fulfilled")
         deducted = sum(1 for i in items if i.get("kind") == "quota_deduction")
         pending_hooks = invariants.pending_webhooks(items, [e2e_world.SHOP])
         if not pending_dispatch and fulfilled == deducted and not pending_hooks:
@@ -264,7 +260,10 @@ def test_mixed_workload_at_ten_times_peak_keeps_every_invariant(stack):
     target_underwrites = DOCUMENTED_PEAK_UNDERWRITES_PER_SECOND * BUDGET.peak_factor
     rate = target_underwrites * sum(WEIGHTS.values()) / WEIGHTS["underwrite"]
     result = load.run(
-        work.ops(), rate=rate, duration=BUDGET.load_seconds, max_requests=BUDGET.load_max_requests,
+        work.ops(),
+        rate=rate,
+        duration=BUDGET.load_seconds,
+        max_requests=BUDGET.load_max_requests,
         workers=BUDGET.load_workers,
     )
     # The async side gets its time, then we read the table.
@@ -315,7 +314,8 @@ def _statistics_api_check(stack: Any, items: list[dict[str, Any]]) -> invariants
     mine = [
         invariants._data(i)
         for i in items
-        if str(i.get("sk")) == "POLICY" and i.get("owner") == e2e_world.SHOP
+        if str(i.get("sk")) == "POLICY"
+        and i.get("owner") == e2e_world.SHOP
         and str(invariants._data(i).get("created_at", "")).startswith(month)
     ]
     totals = resp.json["totals"]
@@ -336,39 +336,71 @@ def _report(
     for op, samples in result.by_op().items():
         ms = [s.ms for s in samples if s.status > 0]
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses(op).items()))
-        rows.append([
-            op, len(samples), sum(1 for s in samples if s.status >= 500 or s.status == 0),
-            f"{load.percentile(ms, 50):.0f}", f"{load.percentile(ms, 95):.0f}", f"{load.percentile(ms, 99):.0f}",
-            statuses,
-        ])
+        rows.append(
+            [
+                op,
+                len(samples),
+                sum(1 for s in samples if s.status >= 500 or s.status == 0),
+                f"{load.percentile(ms, 50):.0f}",
+                f"{load.percentile(ms, 95):.0f}",
+                f"{load.percentile(ms, 99):.0f}",
+                statuses,
+            ]
+        )
     all_ms = [s.ms for s in result.samples if s.status > 0]
-    rows.append([
-        "**all**", result.requests, len(result.errors), f"{load.percentile(all_ms, 50):.0f}",
-        f"{load.percentile(all_ms, 95):.0f}", f"{load.percentile(all_ms, 99):.0f}", "",
-    ])
+    rows.append(
+        [
+            "**all**",
+            result.requests,
+            len(result.errors),
+            f"{load.percentile(all_ms, 50):.0f}",
+            f"{load.percentile(all_ms, 95):.0f}",
+            f"{load.percentile(all_ms, 99):.0f}",
+            "",
+        ]
+    )
     uw = sum(1 for s in result.samples if s.op == "underwrite" and s.status == 201)
-    inv_rows = [[c.name, c.checked, "holds" if c.holds else f"**{len(c.violations)} violation(s)**", c.lost,
-                 c.note or (c.violations[0] if c.violations else "")] for c in checks]
-    body = "\n".join([
-        f"Target: {target_uw:.0f} underwrites/s (10 x the documented peak of "
-        f"{DOCUMENTED_PEAK_UNDERWRITES_PER_SECOND:.0f}/s), {rate:.0f} requests/s in all; bounded by "
-        f"{result.duration_limit:.0f} s and {result.max_requests} requests; {result.workers} client threads on "
-        f"loopback. Stopped by {result.stopped_by}.",
-        "",
-        f"Achieved: {result.requests} requests in {result.elapsed:.1f} s = **{result.achieved_rate:.1f} requests/s**, "
-        f"{uw / result.elapsed if result.elapsed else 0:.1f} new policies/s; {result.late_starts} requests started "
-        f">50 ms behind schedule (the emulator on this machine is the bottleneck, see p99). Async steps settled in "
-        f"{settled:.0f} s.",
-        "",
-        report.table(["operation", "requests", "5xx / no answer", "p50 ms", "p95 ms", "p99 ms", "statuses"], rows,
-                     "lrrrrrl"),
-        "",
-        "Invariants, read from the emulator's DynamoDB after the run:",
-        "",
-        report.table(["invariant", "objects checked", "result", "data lost", "note"], inv_rows, "lrlrl"),
-    ])
-    report.record(report.Section(
-        key="load", mode=BUDGET.mode, command=report.command(), cases=result.requests,
-        failures=len(result.errors) + sum(len(c.violations) for c in checks),
-        invariants=sum(c.checked for c in checks), data_lost=sum(c.lost for c in checks), body=body,
-    ))
+    inv_rows = [
+        [
+            c.name,
+            c.checked,
+            "holds" if c.holds else f"**{len(c.violations)} violation(s)**",
+            c.lost,
+            c.note or (c.violations[0] if c.violations else ""),
+        ]
+        for c in checks
+    ]
+    body = "\n".join(
+        [
+            f"Target: {target_uw:.0f} underwrites/s (10 x the documented peak of "
+            f"{DOCUMENTED_PEAK_UNDERWRITES_PER_SECOND:.0f}/s), {rate:.0f} requests/s in all; bounded by "
+            f"{result.duration_limit:.0f} s and {result.max_requests} requests; {result.workers} client threads on "
+            f"loopback. Stopped by {result.stopped_by}.",
+            "",
+            f"Achieved: {result.requests} requests in {result.elapsed:.1f} s = "
+            f"**{result.achieved_rate:.1f} requests/s**, "
+            f"{uw / result.elapsed if result.elapsed else 0:.1f} new policies/s; {result.late_starts} requests started "
+            f">50 ms behind schedule (the emulator on this machine is the bottleneck, see p99). Async steps settled in "
+            f"{settled:.0f} s.",
+            "",
+            report.table(
+                ["operation", "requests", "5xx / no answer", "p50 ms", "p95 ms", "p99 ms", "statuses"], rows, "lrrrrrl"
+            ),
+            "",
+            "Invariants, read from the emulator's DynamoDB after the run:",
+            "",
+            report.table(["invariant", "objects checked", "result", "data lost", "note"], inv_rows, "lrlrl"),
+        ]
+    )
+    report.record(
+        report.Section(
+            key="load",
+            mode=BUDGET.mode,
+            command=report.command(),
+            cases=result.requests,
+            failures=len(result.errors) + sum(len(c.violations) for c in checks),
+            invariants=sum(c.checked for c in checks),
+            data_lost=sum(c.lost for c in checks),
+            body=body,
+        )
+    )

@@ -32,7 +32,7 @@ class Budget:
 BOUNDED = Budget(
     mode="bounded",
     inprocess_examples=3,
-    http_examples=3,
+    http_examples=8,
     http_all_operations=False,
     http_budget_seconds=60,
     load_seconds=10,

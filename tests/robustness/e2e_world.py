@@ -16,6 +16,7 @@ Objects (all prefixed ``rb-`` / "Robustness", separate from the demo data other 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from petcover.services import catalog, credentials, partners
 STAFF = Principal("ops", "robustness-setup", ("admin",))
 SHOP, OTHER, TARGET = "rb-shop", "rb-other", "rb-target"
 CARE = "rb-care"
+FUZZ_PRODUCT = "rb-fuzz-target"  # the product generated ops calls are pointed at (they may delist it)
 PERMISSIONS = ["quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book"]
 REGION = {"province": "310000", "city": "310100", "district": "310115"}
 ADDRESS = {"contact_name": "Li Lei", "phone": "+86 138 0000 0000", "line": "Room 1, 100 Century Avenue", **REGION}
@@ -53,6 +55,7 @@ class RobustWorld:
     other_key: tuple[str, str]
     providers: list[Provider]
     target_partner: str
+    fuzz_provider: Provider  # signs generated provider calls (not in the dispatch rules)
     secrets: list[str] = field(default_factory=list)  # everything that must never appear in a log
 
 
@@ -72,19 +75,19 @@ def care_spec() -> Any:
 
 
 def _channel(p: Ports, channel_id: str, sink_url: str, products: list[str]) -> tuple[str, str]:
-    try:
+    with contextlib.suppress(Conflict):  # a second session on the same stack
         catalog.add_channel(
             p,
             STAFF,
             ChannelCreate(
-                id=channel_id, name=f"Robustness {channel_id}", callback_url=f"{sink_url}/hooks/{channel_id}",
+                id=channel_id,
+                name=f"Robustness {channel_id}",
+                callback_url=f"{sink_url}/hooks/{channel_id}",
                 rate_limit=10_000,
             ),
         )
-    except Conflict:
-        pass
     for code in products:
-        try:
+        with contextlib.suppress(Conflict):
             catalog.create_contract(
                 p,
                 STAFF,
@@ -97,8 +100,6 @@ def _channel(p: Ports, channel_id: str, sink_url: str, products: list[str]) -> t
                     effective_from=date.today() - timedelta(days=30),
                 ),
             )
-        except Conflict:
-            pass
     for old in credentials.list_keys(p, "channel", channel_id):
         if old.status == "active":  # a second session on the same stack
             credentials.revoke(p, "channel", channel_id, old.key_id)
@@ -145,15 +146,22 @@ def publish_rules(p: Ports, provider_ids: list[str]) -> int:
     mine = {"checkup", "medicine_delivery"}
     region = REGION["district"]
     shares = [
-        ProviderShare(provider_id=pid, share_pct=100 // len(provider_ids) + (i < 100 % len(provider_ids)),
-                      weight=1, daily_capacity=100_000, scope="regional")
+        ProviderShare(
+            provider_id=pid,
+            share_pct=100 // len(provider_ids) + (i < 100 % len(provider_ids)),
+            weight=1,
+            daily_capacity=100_000,
+            scope="regional",
+        )
         for i, pid in enumerate(provider_ids)
     ]
     for _ in range(5):
         dispatch_rules.clear_cache(p)
         head = dispatch_rules.overview(p).head_version
         current = dispatch_rules.in_effect(p)
-        keep = [r for r in (current.rules if current else []) if not (r.region_code == region and r.service_type in mine)]
+        keep = [
+            r for r in (current.rules if current else []) if not (r.region_code == region and r.service_type in mine)
+        ]
         rules = [*keep, *(RegionRule(region_code=region, service_type=st, providers=shares) for st in sorted(mine))]
         try:
             published = dispatch_rules.publish(
@@ -182,17 +190,19 @@ def build(stack: Any) -> RobustWorld:
 
         p = seed._ports(stack.cloud)
         sink = stack.cloud.sink_url
-        try:
-            catalog.create_product(p, STAFF, care_spec())
-            catalog.publish_product(p, STAFF, CARE, None)
-        except Conflict:
-            pass
+        for spec in (care_spec(), care_spec().model_copy(update={"code": FUZZ_PRODUCT, "name": "Robustness Target"})):
+            try:
+                catalog.create_product(p, STAFF, spec)
+                catalog.publish_product(p, STAFF, spec.code, None)
+            except Conflict:
+                pass
         shop = _channel(p, SHOP, sink, ["pet-health", CARE])
         other = _channel(p, OTHER, sink, ["pet-health", CARE])
         _channel(p, TARGET, sink, ["pet-health"])
         run = uuid.uuid4().hex[:6]  # partner names are unique: a second session on one stack gets new ones
         providers = [_provider(p, f"Robustness Clinic A {run}", sink), _provider(p, f"Robustness Clinic B {run}", sink)]
         publish_rules(p, [pv.id for pv in providers])
+        fuzz_provider = _provider(p, f"Robustness Fuzz Provider {run}", sink)
         target = partners.create_partner(
             p, STAFF, PartnerCreate(kind="provider", name=f"Robustness Ops Target {run}", agreement_ref="AGR-RB-2")
         )
@@ -203,27 +213,48 @@ def build(stack: Any) -> RobustWorld:
             other_key=other,
             providers=providers,
             target_partner=target.id,
-            secrets=[shop[1], other[1], *(pv.key[1] for pv in providers), stack.demo["channel"]["secret"]],
+            fuzz_provider=fuzz_provider,
+            secrets=[
+                shop[1],
+                other[1],
+                *(pv.key[1] for pv in (*providers, fuzz_provider)),
+                stack.demo["channel"]["secret"],
+            ],
         )
         _worlds[stack.base] = world
         return world
 
 
 def insured(n: int | str, prefix: str = "rb-pet") -> dict[str, Any]:
-    return {"insured_id": f"{prefix}-{n}", "species": "dog", "breed_size": "small", "age_months": 30,
-            "region": "310115"}
+    return {
+        "insured_id": f"{prefix}-{n}",
+        "species": "dog",
+        "breed_size": "small",
+        "age_months": 30,
+        "region": "310115",
+    }
 
 
 def underwrite_body(order: str, pet: str, product: str = CARE) -> dict[str, Any]:
-    return {"product_code": product, "plan_code": "basic", "insured": insured(pet), "channel_order_id": order,
-            "holder": {"name": "Li Lei"}}
+    return {
+        "product_code": product,
+        "plan_code": "basic",
+        "insured": insured(pet),
+        "channel_order_id": order,
+        "holder": {"name": "Li Lei"},
+    }
 
 
 def online_booking(pet: str) -> dict[str, Any]:
-    return {"benefit_code": "medicine-delivery", "pet": {"pet_id": f"rb-pet-{pet}", "name": "Bobo"},
-            "address": ADDRESS}
+    return {"benefit_code": "medicine-delivery", "pet": {"pet_id": f"rb-pet-{pet}", "name": "Bobo"}, "address": ADDRESS}
 
 
 def claim_body(amount: str = "120.00", **extra: Any) -> dict[str, Any]:
-    return {"benefit_code": "treatment", "incident_date": date.today().isoformat(), "incident_type": "illness",
-            "description": "Vet visit", "amount": amount, **extra}
+    return {
+        "benefit_code": "treatment",
+        "incident_date": date.today().isoformat(),
+        "incident_type": "illness",
+        "description": "Vet visit",
+        "amount": amount,
+        **extra,
+    }

@@ -255,6 +255,40 @@ def use_known(case: Any, known: dict[str, str]) -> None:
         case.body = body
 
 
+def _case_runner(
+    name: str,
+    mode: GenerationMode,
+    sender: Sender,
+    auth: requests.auth.AuthBase | None,
+    stats: OpStats,
+    findings: list[Finding],
+    known: dict[str, str] | None,
+) -> Callable[[Any], None]:
+    """What hypothesis runs for each generated case of one operation and mode."""
+    counter = [0]
+
+    def one(case: Any) -> None:
+        counter[0] += 1
+        if known and counter[0] % 2 == 1:
+            use_known(case, known)
+        prepared = prepare(case, sender.base_url, auth)
+        try:
+            resp = sender.send(prepared)
+        except requests.RequestException as exc:  # no answer at all (timeout, reset)
+            stats.cases += 1
+            stats.statuses[0] += 1
+            req_text = f"{prepared.method} {prepared.path_url} body={_excerpt(prepared.body)}"
+            findings.append(Finding(name, "an answer", 0, type(exc).__name__, req_text, ""))
+            return
+        if resp is None:
+            stats.unroutable += 1
+            return
+        examine(case, resp, stats, findings, prepared)
+
+    del mode  # part of the signature so each runner is built for one mode explicitly
+    return one
+
+
 AuthFor = Callable[[Any], "requests.auth.AuthBase | None"]
 
 
@@ -271,6 +305,7 @@ def run(
     derandomize: bool = True,
     before_operation: Callable[[Any], None] | None = None,
     known: dict[str, str] | None = None,
+    skip_positive: set[str] | frozenset[str] = frozenset(),
 ) -> FuzzResult:
     """Generate ``examples`` cases per operation and mode, send them, examine every answer.
 
@@ -294,27 +329,12 @@ def run(
         for mode in modes:
             if mode == GenerationMode.NEGATIVE and not negatable(op):
                 continue
+            if mode == GenerationMode.POSITIVE and name in skip_positive:
+                continue
 
-            counter = [0]
-
-            def one(case: Any) -> None:
-                counter[0] += 1
-                if known and mode == GenerationMode.POSITIVE and counter[0] % 2 == 1:
-                    use_known(case, known)
-                prepared = prepare(case, sender.base_url, auth)
-                try:
-                    resp = sender.send(prepared)
-                except requests.RequestException as exc:  # no answer at all (timeout, reset)
-                    stats.cases += 1
-                    stats.statuses[0] += 1
-                    req_text = f"{prepared.method} {prepared.path_url} body={_excerpt(prepared.body)}"
-                    result.findings.append(Finding(name, "an answer", 0, type(exc).__name__, req_text, ""))
-                    return
-                if resp is None:
-                    stats.unroutable += 1
-                    return
-                examine(case, resp, stats, result.findings, prepared)
-
+            one = _case_runner(
+                name, mode, sender, auth, stats, result.findings, known if mode == GenerationMode.POSITIVE else None
+            )
             test = given(case=op.as_strategy(generation_mode=mode))(one)
             test = settings(
                 max_examples=examples,
@@ -331,3 +351,44 @@ def run(
                 stats.generation_errors.append(f"{mode.value}: {type(exc).__name__}: {_excerpt(str(exc), 200)}")
     result.seconds = time.monotonic() - t0
     return result
+
+
+def section_body(result: FuzzResult, known: Callable[[Finding], Any], intro: str) -> str:
+    """Markdown for the bench file: coverage, answers, every distinct finding (known bugs marked)."""
+    from tests.robustness import report
+
+    totals = result.status_totals()
+    reached = sum(s.reached_handler for s in result.stats.values())
+    gen_errors = sorted(n for n, s in result.stats.items() if s.generation_errors)
+    lines = [
+        intro,
+        "",
+        f"{len(result.stats)} operations, {result.cases} generated requests in {result.seconds:.0f} s "
+        f"({reached} past authentication); answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(totals.items())) + ".",
+    ]
+    if result.skipped:
+        lines.append(f"Not reached within the time budget: {len(result.skipped)} operations.")
+    if gen_errors:
+        lines.append(f"Schemathesis could not generate for: {', '.join(gen_errors)}.")
+    found = result.unique_findings()
+    lines.append("")
+    if not found:
+        lines.append("No findings: no 5xx, every refusal used the error body, every answer matched its schema.")
+        return "\n".join(lines)
+    rows = []
+    for f in found:
+        bug = known(f)
+        rows.append(
+            [
+                f.operation,
+                f.check,
+                f.status,
+                f"known bug `{bug.id}`" if bug else "**new**",
+                f"`{f.request[:160]}`",
+                f"`{f.response[:160]}`",
+            ]
+        )
+    lines.append(
+        report.table(["operation", "check", "status", "status of the finding", "request", "response"], rows, "llrlll")
+    )
+    return "\n".join(lines)

@@ -12,9 +12,9 @@ from typing import Any
 
 from petcover.api import Principal
 from petcover.domain.catalog import InsuredFacts
+from petcover.models.partners import PartnerCreate
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports
-from petcover.models.partners import PartnerCreate
 from petcover.services import partners, policies
 from tests.support.fixtures import STAFF, channel_with_contracts, publish_seed_products
 
@@ -34,9 +34,7 @@ class InprocWorld:
 
 def provider(p: Ports, name: str) -> tuple[str, tuple[str, str]]:
     """A provider account opened the way ops open it, with a signing key: (id, (key id, secret))."""
-    acc = partners.create_partner(
-        p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref=f"AGR-{name[:12]}")
-    )
+    acc = partners.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref=f"AGR-{name[:12]}"))
     k = partners.issue_key(p, STAFF, acc.id)
     return acc.id, (k.key_id, k.secret)
 
@@ -53,7 +51,9 @@ def build(p: Ports) -> InprocWorld:
         UnderwriteRequest(
             product_code="pet-health",
             plan_code="basic",
-            insured=InsuredFacts(insured_id="fuzz-pet", species="dog", breed_size="small", age_months=30, region="310115"),
+            insured=InsuredFacts(
+                insured_id="fuzz-pet", species="dog", breed_size="small", age_months=30, region="310115"
+            ),
             channel_order_id="fuzz-order-1",
             holder=Holder(name="Fuzz Owner"),
         ),

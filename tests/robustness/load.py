@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 @dataclass
 class Sample:
     op: str

@@ -62,16 +62,99 @@ def command() -> str:
     return prefix + " ".join(shlex.quote(a) for a in argv)
 
 
+def _write(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)
+
+
 def record(section: Section) -> None:
     with _lock:
         STATE.mkdir(parents=True, exist_ok=True)
-        (STATE / f"{section.key}.json").write_text(json.dumps(asdict(section), indent=1, sort_keys=True))
+        _write(STATE / f"{section.key}.json", asdict(section))
         render()
+
+
+@dataclass
+class Row:
+    """One scenario of a row-built section (the fault scenarios): tests record one row each, so
+    parallel workers (pytest -n 2) never overwrite each other's results."""
+
+    scenario: str
+    injected: str
+    caught_by: str
+    outcome: str  # "caught" | "GAP: ..." | "FAILED: ..."
+    mode: str
+    command: str
+    invariants: int = 0
+    data_lost: int = 0
+    known_bug: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome != "caught"
+
+
+ROW_COLUMNS = ["scenario", "fault injected", "what catches it", "outcome", "invariants", "data lost"]
+
+
+def record_row(key: str, row_id: str, row: Row) -> None:
+    with _lock:
+        folder = STATE / key
+        folder.mkdir(parents=True, exist_ok=True)
+        _write(folder / f"{row_id}.json", asdict(row))
+        render()
+
+
+def _rows_section(key: str) -> Section | None:
+    folder = STATE / key
+    if not folder.is_dir():
+        return None
+    rows: list[Row] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            rows.append(Row(**json.loads(path.read_text())))
+        except (ValueError, TypeError):
+            continue
+    if not rows:
+        return None
+    modes = sorted({r.mode for r in rows})
+    commands = sorted({r.command for r in rows})
+    body = table(
+        ROW_COLUMNS,
+        [
+            [
+                r.scenario,
+                r.injected,
+                r.caught_by,
+                r.outcome if not r.failed else f"**{r.outcome}**",
+                r.invariants,
+                r.data_lost,
+            ]
+            for r in rows
+        ],
+        "llllrr",
+    )
+    return Section(
+        key=key,
+        mode="/".join(modes),
+        command=" ; ".join(commands),
+        cases=len(rows),
+        failures=sum(1 for r in rows if r.failed),
+        invariants=sum(r.invariants for r in rows),
+        data_lost=sum(r.data_lost for r in rows),
+        known_bugs=[r.known_bug for r in rows if r.known_bug],
+        body=body,
+    )
 
 
 def load_all() -> dict[str, Section]:
     out: dict[str, Section] = {}
     for key, _ in SECTIONS:
+        rows = _rows_section(key)
+        if rows is not None:
+            out[key] = rows
+            continue
         path = STATE / f"{key}.json"
         if path.exists():
             try:
@@ -117,8 +200,9 @@ def render() -> None:
         totals = [totals[0] + s.cases, totals[1] + s.failures, totals[2] + s.invariants, totals[3] + s.data_lost]
     rows.append(["**total**", "", *(f"**{t}**" for t in totals), ""])
     lines.append(
-        table(["area", "form", "cases tried", "failures", "invariants checked", "data lost", "command"], rows,
-              "llrrrrl")
+        table(
+            ["area", "form", "cases tried", "failures", "invariants checked", "data lost", "command"], rows, "llrrrrl"
+        )
     )
     lines.append("")
     bugs = [(key, b) for key, _ in SECTIONS if key in sections for b in sections[key].known_bugs]
@@ -138,4 +222,6 @@ def render() -> None:
             continue
         lines += [f"Form: {s.mode}. Command: `{s.command}`", "", s.body.strip(), ""]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n".join(lines).rstrip() + "\n")
+    tmp = OUT.with_suffix(f".md.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines).rstrip() + "\n")
+    tmp.replace(OUT)  # atomic: parallel workers never leave a half-written file
