@@ -151,8 +151,21 @@ class LocalCloud:
         env = self.env()
         _say("sam build (no container)")
         t0 = time.time()
+        # Each cloud builds into its own folder, so a test session, a bench and `make run` can build at once.
+        build_dir = self.run_dir / "build"
         subprocess.run(
-            [str(TOOLS_BIN / "sam"), "build", "--parallel", "--cached", "--template", "template.yaml"],
+            [
+                str(TOOLS_BIN / "sam"),
+                "build",
+                "--parallel",
+                "--cached",
+                "--template",
+                "template.yaml",
+                "--build-dir",
+                str(build_dir),
+                "--cache-dir",
+                str(self.run_dir / "cache"),
+            ],
             cwd=ROOT,
             env=env,
             check=True,
@@ -165,6 +178,8 @@ class LocalCloud:
             [
                 str(TOOLS_BIN / "sam"),
                 "deploy",
+                "--template-file",
+                str(build_dir / "template.yaml"),
                 "--stack-name",
                 self.stack,
                 "--resolve-s3",

@@ -11,10 +11,22 @@ from tests.bench.common import RESULTS, ROOT
 
 BENCHES = [
     ["tests.bench.bench_platform"],
+    ["tests.bench.bench_fulfilment"],
     ["tests.bench.bench_dispatch"],
     ["tests.bench.bench_dispatch_service"],
 ]
-ORDER = ["route_latency", "cold_imports", "store_calls", "mixed_load", "bulk_issue", "dispatch", "dispatch_service"]
+ORDER = [
+    "route_latency",
+    "cold_imports",
+    "store_calls",
+    "mixed_load",
+    "bulk_issue",
+    "fulfilment",
+    "onboarding",
+    "dispatch",
+    "dispatch_service",
+    "robustness",
+]
 
 
 def assemble() -> None:

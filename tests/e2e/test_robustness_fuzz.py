@@ -78,8 +78,8 @@ def test_every_operation_in_process_against_moto(aws):
     world = inproc_world.build(runtime.ports())
     sender = LambdaSender()
     kinds = fuzz.auth_kinds()
-    channel = PartnerSignature(*world.channel_key, sender.base_url)
-    provider = PartnerSignature(*world.provider_key, sender.base_url)
+    channel = PartnerSignature(world.channel_key[0], world.channel_key[1], sender.base_url)
+    provider = PartnerSignature(world.provider_key[0], world.provider_key[1], sender.base_url)
     admin = OpsBearer(secret="test-ops-secret")
 
     def auth_for(op: Any) -> Any:
@@ -142,8 +142,8 @@ def known_objects(stack, world) -> dict[str, str]:
 def test_operations_over_http_on_the_local_cloud(stack, world, known_objects):
     kinds = fuzz.auth_kinds()
     sender = fuzz.HttpSender(stack.base)
-    channel = PartnerSignature(*world.shop_key, stack.base)
-    provider = PartnerSignature(*world.fuzz_provider.key, stack.base)
+    channel = PartnerSignature(world.shop_key[0], world.shop_key[1], stack.base)
+    provider = PartnerSignature(world.fuzz_provider.key[0], world.fuzz_provider.key[1], stack.base)
     admin = OpsBearer()
 
     def auth_for(op: Any) -> Any:
@@ -469,9 +469,9 @@ def hostile(stack, world) -> dict[str, Any]:
         "session": session,
         "results": [],
         "signers": {
-            "shop": PartnerSignature(*world.shop_key, stack.base),
+            "shop": PartnerSignature(world.shop_key[0], world.shop_key[1], stack.base),
             "ops": OpsBearer(),
-            "provider": PartnerSignature(*world.fuzz_provider.key, stack.base),
+            "provider": PartnerSignature(world.fuzz_provider.key[0], world.fuzz_provider.key[1], stack.base),
         },
     }
 

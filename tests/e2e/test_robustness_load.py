@@ -274,7 +274,7 @@ def test_mixed_workload_at_ten_times_peak_keeps_every_invariant(stack):
         for r in sink
         if r.get("answered", 500) < 300
     }
-    dlq = {m.get("event_id") for m in invariants.peek_queue(stack.cloud, "WebhookDLQ") if m.get("event_id")}
+    dlq = {str(m["event_id"]) for m in invariants.peek_queue(stack.cloud, "WebhookDLQ") if m.get("event_id")}
     checks = [
         invariants.one_policy_per_key(items, work.answers),
         invariants.acknowledged_exist(items, "policy", "POLICY#", "POLICY", work.policies),
@@ -284,7 +284,7 @@ def test_mixed_workload_at_ten_times_peak_keeps_every_invariant(stack):
         invariants.quota_used_equals_fulfilled(items),
         invariants.dispatch_counters_match(items),
         invariants.statistics_match_policies(items),
-        invariants.webhooks_delivered_or_dead(items, dlq, {e for e in received if e}, [e2e_world.SHOP]),
+        invariants.webhooks_delivered_or_dead(items, dlq, {str(e) for e in received if e}, [e2e_world.SHOP]),
     ]
     stats = _statistics_api_check(stack, items)
     checks.append(stats)

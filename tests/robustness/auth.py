@@ -42,9 +42,7 @@ class PartnerSignature(requests.auth.AuthBase):
         self.signed = 0
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        body = r.body or b""
-        if isinstance(body, str):
-            body = body.encode()
+        body = r.body if isinstance(r.body, bytes) else r.body.encode() if isinstance(r.body, str) else b""
         url = r.url or ""
         headers = signing.signed_headers(
             self.key_id,

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,8 +119,17 @@ def dynamo_faults(monkeypatch: pytest.MonkeyPatch) -> DynamoFaults:
         injected = faults.answer(request)
         return injected if injected is not None else original(self, request)
 
+    class _Time:
+        """botocore.endpoint's view of ``time``: its retry sleeps are recorded, not slept."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        def sleep(self, seconds: float) -> None:
+            faults.sleeps.append(seconds)
+
     monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
-    monkeypatch.setattr(botocore.endpoint.time, "sleep", faults.sleeps.append)
+    monkeypatch.setattr(botocore.endpoint, "time", _Time())
     return faults
 
 

@@ -184,7 +184,11 @@ def _excerpt(data: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def error_body_problem(resp: Response) -> str | None:
+class _HasContent(Protocol):
+    content: bytes
+
+
+def error_body_problem(resp: _HasContent) -> str | None:
     """A refusal must use ``{"error": {"code": str, "message": str, "details"?: any}}``."""
     try:
         body = json.loads(resp.content or b"")

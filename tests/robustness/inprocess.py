@@ -100,9 +100,8 @@ class LambdaSender:
         multi: dict[str, list[str]] = {}
         for k, v in pairs:
             multi.setdefault(k, []).append(v)
-        body = prepared.body or b""
-        if isinstance(body, str):
-            body = body.encode()
+        raw = prepared.body
+        body = raw if isinstance(raw, bytes) else raw.encode() if isinstance(raw, str) else b""
         event = {
             "resource": route.template,
             "path": api_path(url, self.base_url),

@@ -189,7 +189,7 @@ def render() -> None:
         "## Summary",
         "",
     ]
-    rows = []
+    rows: list[list[Any]] = []
     totals = [0, 0, 0, 0]
     for key, title in SECTIONS:
         s = sections.get(key)
