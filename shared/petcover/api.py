@@ -248,7 +248,7 @@ def _run(
     if spec.body is not None:
         try:
             payload = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InvalidInput("The body is not valid JSON.", code="MALFORMED_JSON") from None
         if payload is None:
             raise InvalidInput("A JSON body is required.", code="BODY_REQUIRED")

@@ -173,3 +173,17 @@ def test_errors_have_one_shape(shop):
     ev = events.api("QuoteFunction", raw_body="x" * (256 * 1024 + 1))
     resp = handler_of("QuoteFunction")(sign(ev, key_id, secret), None)
     assert resp["statusCode"] == 413
+
+
+def test_deeply_nested_json_and_bad_cursors_are_400_not_500(shop):
+    key_id, secret = shop["shop-a"]
+    ev = events.api("QuoteFunction", raw_body="[" * 50_000)
+    resp = handler_of("QuoteFunction")(sign(ev, key_id, secret), None)
+    assert resp["statusCode"] == 400 and _code(resp) == "MALFORMED_JSON"
+    from petcover.errors import InvalidInput
+
+    store = runtime.ports().store
+    for cursor in ("!!!", "eyJhIjogMX0=", "\u00e9\u00e8"):  # not base64; base64 JSON that is not a key; not ASCII
+        with pytest.raises(InvalidInput) as err:
+            store.query("CHANNELS", index="gsi1", cursor=cursor)
+        assert err.value.code == "INVALID_CURSOR"

@@ -26,7 +26,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from petcover.errors import StaleWrite, Unavailable
+from petcover.errors import InvalidInput, StaleWrite, Unavailable
 from petcover.ports import Check, Cond, Delete, Item, Page, Put, Update, WriteOp
 
 THROTTLE_CODES = {
@@ -177,6 +177,25 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "The cursor is not one this list gave out.",
+        code="INVALID_CURSOR",
+        details=[{"field": "cursor", "message": "invalid"}],
+    )
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    """A cursor is the last key we returned, base64 JSON; anything else is the caller's mistake."""
+    try:
+        start = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, UnicodeError, RecursionError):
+        raise _bad_cursor() from None
+    if not isinstance(start, dict) or not all(isinstance(v, dict) for v in start.values()):
+        raise _bad_cursor()
+    return start
+
+
 _connections: dict[tuple[str, str | None], Connection] = {}
 
 
@@ -277,7 +296,7 @@ class DynamoStore:
             cond = sk_attr <= sk_lte
         elif sk_gte is not None:
             cond = sk_attr >= sk_gte
-        start = json.loads(base64.urlsafe_b64decode(cursor)) if cursor else None
+        start = _decode_cursor(cursor) if cursor else None
         try:
             result = target.query(
                 pk,
@@ -289,6 +308,8 @@ class DynamoStore:
             )
             items = [_to_item(r) for r in result]
         except QueryError as exc:
+            if start is not None and getattr(exc, "cause_response_code", None) == "ValidationException":
+                raise _bad_cursor() from None
             raise _translate(exc) from exc
         last = result.last_evaluated_key
         nxt = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from petcover.errors import StaleWrite
+from petcover.errors import InvalidInput, StaleWrite
 from petcover.ports import Check, Cond, Delete, Item, Page, Put, Update, WriteOp
 
 # Index name -> (partition attribute, sort attribute); mirrors the GSIs in template.yaml.
@@ -150,6 +150,8 @@ class MemoryStore:
                 and (sk_gte is None or str(i[sk_attr]) >= sk_gte)
             ]
         rows.sort(key=lambda i: (str(i[sk_attr]), i["pk"], i["sk"]), reverse=descending)
+        if cursor and not cursor.isdigit():
+            raise InvalidInput("The cursor is not one this list gave out.", code="INVALID_CURSOR")
         start = int(cursor) if cursor else 0
         page = rows[start : start + limit]
         nxt = str(start + limit) if start + limit < len(rows) else None
