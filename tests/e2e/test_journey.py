@@ -60,9 +60,15 @@ def make_product_without_waiting_period(stack: Any) -> str:
     assert uw.post("/ops/products", json=spec, idempotency_key=uuid.uuid4().hex).status == 201
     assert uw.post(f"/ops/products/{code}/publish", json={}).status == 200
     sales = stack.ops_client("sales")
-    made = sales.post("/ops/channels/demo-shop/contracts", idempotency_key=uuid.uuid4().hex, json={
-        "product_code": code, "permissions": ["quote", "underwrite", "query", "claim", "book", "cancel"],
-        "effective_from": "2026-01-01"})
+    made = sales.post(
+        "/ops/channels/demo-shop/contracts",
+        idempotency_key=uuid.uuid4().hex,
+        json={
+            "product_code": code,
+            "permissions": ["quote", "underwrite", "query", "claim", "book", "cancel"],
+            "effective_from": "2026-01-01",
+        },
+    )
     assert made.status == 201, made.body
     return code
 
@@ -74,26 +80,41 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     t0 = time.perf_counter()
     ops = Counted(stack.ops_client("ops"))
     # 1. ops create the provider account after the offline agreement, and issue its key
-    acc = ops.post("/ops/partners", idempotency_key=uuid.uuid4().hex,
-                   json={"kind": "provider", "name": f"E2E Clinic {uuid.uuid4().hex[:6]}", "agreement_ref": "AGR-E2E"})
+    acc = ops.post(
+        "/ops/partners",
+        idempotency_key=uuid.uuid4().hex,
+        json={"kind": "provider", "name": f"E2E Clinic {uuid.uuid4().hex[:6]}", "agreement_ref": "AGR-E2E"},
+    )
     assert acc.status == 201, acc.body
     provider_id = acc.json["id"]
     key = ops.post(f"/ops/partners/{provider_id}/keys")
     assert key.status == 201, key.body
     prov = Counted(PetcoverClient(stack.base, key.json["key_id"], key.json["secret"], timeout=30))
     # 2. the provider configures itself: services, regions, capacity, contacts, licence
-    doc = prov.post("/partner/documents", idempotency_key=uuid.uuid4().hex,
-                    json={"type": "business_licence", "file_name": "licence.pdf", "content_type": "application/pdf"})
+    doc = prov.post(
+        "/partner/documents",
+        idempotency_key=uuid.uuid4().hex,
+        json={"type": "business_licence", "file_name": "licence.pdf", "content_type": "application/pdf"},
+    )
     assert doc.status in (200, 201), doc.body
     config = {
-        "services": [{"service_type": "medicine_delivery", "mode": "online_shipping"},
-                     {"service_type": "checkup", "mode": "offline_store"}],
+        "services": [
+            {"service_type": "medicine_delivery", "mode": "online_shipping"},
+            {"service_type": "checkup", "mode": "offline_store"},
+        ],
         "regions": [{"province": "310000"}],
         "daily_capacity": 100,
-        "contacts": [{"name": "Desk", "channel": "slack", "webhook_url": f"{sink}/chat/{provider_id}",
-                      "mention": "U123"}],
-        "documents": [{"type": "business_licence", "number": "91310115MA1", "expires_on": "2030-01-01",
-                       "file_key": doc.json["file_key"]}],
+        "contacts": [
+            {"name": "Desk", "channel": "slack", "webhook_url": f"{sink}/chat/{provider_id}", "mention": "U123"}
+        ],
+        "documents": [
+            {
+                "type": "business_licence",
+                "number": "91310115MA1",
+                "expires_on": "2030-01-01",
+                "file_key": doc.json["file_key"],
+            }
+        ],
     }
     saved = prov.put("/partner/config", json=config)
     assert saved.status == 200, saved.body
@@ -102,27 +123,65 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     approved = ops.post(f"/ops/partners/{provider_id}/config/approve", json={"note": "matches AGR-E2E"})
     assert approved.status == 200, approved.body
     rules = ops.get("/ops/dispatch/rules").json
-    published = ops.put("/ops/dispatch/rules", json={
-        "base_version": rules["head_version"],
-        "rules": [{"region_code": "310000", "service_type": st, "providers": [
-            {"provider_id": provider_id, "share_pct": 100, "weight": 5, "daily_capacity": 100,
-             "scope": "regional"}]} for st in ("medicine_delivery", "checkup")]})
+    published = ops.put(
+        "/ops/dispatch/rules",
+        json={
+            "base_version": rules["head_version"],
+            "rules": [
+                {
+                    "region_code": "310000",
+                    "service_type": st,
+                    "providers": [
+                        {
+                            "provider_id": provider_id,
+                            "share_pct": 100,
+                            "weight": 5,
+                            "daily_capacity": 100,
+                            "scope": "regional",
+                        }
+                    ],
+                }
+                for st in ("medicine_delivery", "checkup")
+            ],
+        },
+    )
     assert published.status in (200, 201), published.body
     # 4. a pet owner (through the channel) holds a policy and books a medicine delivery. The seed
     #    product has a 15-day waiting period, so the journey uses a copy without one.
     code = make_product_without_waiting_period(stack)
     pet_id = f"pet-{uuid.uuid4().hex[:6]}"
     channel = stack.channel_client()
-    pol = channel.post("/policies", idempotency_key=uuid.uuid4().hex, json={
-        "product_code": code, "plan_code": "basic", "channel_order_id": f"j-{uuid.uuid4().hex[:8]}",
-        "insured": {"insured_id": pet_id, "species": "cat", "breed_size": "small",
-                    "age_months": 24, "region": "310115"},
-        "holder": {"name": "Han Meimei"}})
+    pol = channel.post(
+        "/policies",
+        idempotency_key=uuid.uuid4().hex,
+        json={
+            "product_code": code,
+            "plan_code": "basic",
+            "channel_order_id": f"j-{uuid.uuid4().hex[:8]}",
+            "insured": {
+                "insured_id": pet_id,
+                "species": "cat",
+                "breed_size": "small",
+                "age_months": 24,
+                "region": "310115",
+            },
+            "holder": {"name": "Han Meimei"},
+        },
+    )
     assert pol.status == 201, pol.body
     number = pol.json["number"]
-    booking = {"benefit_code": "medicine-delivery", "pet": {"pet_id": pet_id, "name": "Mimi", "species": "cat"},
-               "address": {"contact_name": "Han Meimei", "phone": "13800000000", "line": "1 Century Ave",
-                           "province": "310000", "city": "310100", "district": "310115"}}
+    booking = {
+        "benefit_code": "medicine-delivery",
+        "pet": {"pet_id": pet_id, "name": "Mimi", "species": "cat"},
+        "address": {
+            "contact_name": "Han Meimei",
+            "phone": "13800000000",
+            "line": "1 Century Ave",
+            "province": "310000",
+            "city": "310100",
+            "district": "310115",
+        },
+    }
     booked = channel.post(f"/policies/{number}/appointments", idempotency_key=uuid.uuid4().hex, json=booking)
     assert booked.status in (200, 201, 202), booked.body
     appt = booked.json["appointment_id"]
@@ -143,23 +202,36 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     assert done.status == 200 and done.json["status"] == "fulfilled", done.body
     cancel = channel.post(f"/appointments/{appt}/cancel", json={"reason": "too late"}, idempotency_key="c-late")
     assert cancel.status == 409 and "fulfilled" in cancel.json["error"]["message"].lower()
+
     # 7. the quota deduction (SQS) turns the hold into used
     def used() -> bool:
         b = {x["code"]: x for x in channel.get(f"/policies/{number}").json["benefits"]}["medicine-delivery"]
         return b["used"] == 1 and b["held"] == 0 and b["available"] == 5
+
     wait_for(used, "the quota deduction")
+
     # 8. the channel heard every step through signed webhooks (delivery through SQS to the sink)
     def hooks() -> list[dict[str, Any]]:
         got = [json.loads(r["body"]) for r in stack.cloud.sink_requests() if r["path"].startswith("/hooks/demo-shop")]
         return [h for h in got if h.get("object_id") == appt]
-    events = wait_for(lambda: (h := hooks()) and any(e["event_type"].endswith("fulfilled") for e in h) and h,
-                      "the fulfilled webhook")
+
+    events = wait_for(
+        lambda: (h := hooks()) and any(e["event_type"].endswith("fulfilled") for e in h) and h, "the fulfilled webhook"
+    )
     versions = [e["version"] for e in events]
     assert len(set(versions)) == len(versions), "a version was delivered twice"
     # 9. a claim on the same policy is approved and paid; remaining sum insured goes down
-    claim = channel.post(f"/policies/{number}/claims", idempotency_key=uuid.uuid4().hex, json={
-        "benefit_code": "treatment", "incident_date": time.strftime("%Y-%m-%d"), "incident_type": "illness",
-        "amount": "300.00", "description": "Vet visit"})
+    claim = channel.post(
+        f"/policies/{number}/claims",
+        idempotency_key=uuid.uuid4().hex,
+        json={
+            "benefit_code": "treatment",
+            "incident_date": time.strftime("%Y-%m-%d"),
+            "incident_type": "illness",
+            "amount": "300.00",
+            "description": "Vet visit",
+        },
+    )
     assert claim.status == 201, claim.body
     n = claim.json["claim_number"]
     uw = stack.ops_client("underwriter")
@@ -175,10 +247,11 @@ def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
     write(
         "onboarding",
         "From a new provider account to its first dispatched order (e2e, local cloud)",
-        table(["HTTP calls (ops + provider)", "wall time s (incl. async dispatch)"],
-              [[onboarding_calls, onboarding_wall]])
+        table(
+            ["HTTP calls (ops + provider)", "wall time s (incl. async dispatch)"], [[onboarding_calls, onboarding_wall]]
+        )
         + "\n\nPath: create account, issue key, document upload URL, save configuration, submit, approve, "
-          "read rules, publish rules; then the channel's policy and booking, and dispatch through SQS until "
-          "the provider sees the work order. Measured by tests/e2e/test_journey.py.",
+        "read rules, publish rules; then the channel's policy and booking, and dispatch through SQS until "
+        "the provider sees the work order. Measured by tests/e2e/test_journey.py.",
         "make test (tests/e2e/test_journey.py)",
     )

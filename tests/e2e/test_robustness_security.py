@@ -663,7 +663,7 @@ def test_no_secret_appears_in_in_process_logs(aws, capfd, caplog):
             headers={"Authorization": f"Bearer {tok}"},
         ).prepare()
     )
-    assert issued is not None and issued.status_code == 201
+    assert issued is not None and issued.status_code == 201, issued.content if issued else None
     new_secret = json.loads(issued.content)["secret"]
     body = _body({"product_code": "pet-health", "plan_code": "basic", "insured": e2e_world.insured("ip", "rb-q")})
     for key in (world.channel_key, (world.channel_key[0], "wrong-secret-wrong-secret")):
