@@ -351,30 +351,34 @@ def test_a_channel_cannot_see_or_touch_another_channels_policy_claim_or_appointm
     mine = _policy_with_claim_and_appointment(world, stack)
     other = PetcoverClient(stack.base, *world.other_key, timeout=60)
     n, c, a = mine["number"], mine["claim"], mine["appointment"]
+    # (case, call, expected code); the bounded form sends the first five (each new route is a cold start).
     calls: list[tuple[str, Callable[[], Any], str]] = [
         ("GET policy", lambda: other.get(f"/policies/{n}"), "POLICY_NOT_FOUND"),
-        ("GET policy history", lambda: other.get(f"/policies/{n}/history"), "POLICY_NOT_FOUND"),
-        ("GET policy by order id", lambda: other.get(f"/orders/{mine['order']}/policy"), "POLICY_NOT_FOUND"),
         ("GET claim", lambda: other.get(f"/claims/{c}"), "CLAIM_NOT_FOUND"),
-        ("GET claims of the policy", lambda: other.get(f"/policies/{n}/claims"), "POLICY_NOT_FOUND"),
         (
             "PATCH claim",
             lambda: other.patch(
-                f"/claims/{c}", json={"reason": "mine now", "amount": "1.00"}, idempotency_key=f"x-{uuid.uuid4().hex}"
+                f"/claims/{c}",
+                json={"reason": "mine now", "amount": "1.00"},
+                idempotency_key=f"x-{uuid.uuid4().hex}",
             ),
             "CLAIM_NOT_FOUND",
-        ),
-        (
-            "POST claim on the policy",
-            lambda: other.post(
-                f"/policies/{n}/claims", json=e2e_world.claim_body(), idempotency_key=f"x-{uuid.uuid4().hex}"
-            ),
-            "POLICY_NOT_FOUND",
         ),
         (
             "cancel the policy",
             lambda: other.post(
                 f"/policies/{n}/cancellation", json={"reason": "x"}, idempotency_key=f"x-{uuid.uuid4().hex}"
+            ),
+            "POLICY_NOT_FOUND",
+        ),
+        ("GET appointment", lambda: other.get(f"/appointments/{a}"), "APPOINTMENT_NOT_FOUND"),
+        ("GET policy history", lambda: other.get(f"/policies/{n}/history"), "POLICY_NOT_FOUND"),
+        ("GET policy by order id", lambda: other.get(f"/orders/{mine['order']}/policy"), "POLICY_NOT_FOUND"),
+        ("GET claims of the policy", lambda: other.get(f"/policies/{n}/claims"), "POLICY_NOT_FOUND"),
+        (
+            "POST claim on the policy",
+            lambda: other.post(
+                f"/policies/{n}/claims", json=e2e_world.claim_body(), idempotency_key=f"x-{uuid.uuid4().hex}"
             ),
             "POLICY_NOT_FOUND",
         ),
@@ -396,7 +400,6 @@ def test_a_channel_cannot_see_or_touch_another_channels_policy_claim_or_appointm
             ),
             "POLICY_NOT_FOUND",
         ),
-        ("GET appointment", lambda: other.get(f"/appointments/{a}"), "APPOINTMENT_NOT_FOUND"),
         (
             "cancel the appointment",
             lambda: other.post(
@@ -406,7 +409,7 @@ def test_a_channel_cannot_see_or_touch_another_channels_policy_claim_or_appointm
         ),
     ]
     failures = []
-    for case, call, code in calls:
+    for case, call, code in calls if FULL else calls[:5]:
         r = call()
         got = r.json.get("error", {}).get("code") if isinstance(r.json, dict) and "error" in r.json else None
         _note("channel isolation", case, f"404 {code}", f"{r.status} {got or ''}".strip())
@@ -445,17 +448,18 @@ def test_a_provider_cannot_see_or_act_on_another_providers_work_order(stack, wor
     calls: list[tuple[str, Callable[[], Any]]] = [
         ("GET work order", lambda: intruder.get(f"/work-orders/{aid}")),
         ("accept", lambda: intruder.post(f"/work-orders/{aid}/accept")),
-        ("confirm time", lambda: intruder.post(f"/work-orders/{aid}/confirm-time", json={"appointment_time": later})),
         (
             "ship",
             lambda: intruder.post(f"/work-orders/{aid}/ship", json={"carrier": "SF", "tracking_number": "SF1234"}),
         ),
+        # The bounded form stops here (the routes above are warm by now; each one below is a cold start).
+        ("confirm time", lambda: intruder.post(f"/work-orders/{aid}/confirm-time", json={"appointment_time": later})),
         ("tracking", lambda: intruder.post(f"/work-orders/{aid}/tracking", json={"status": "in_transit"})),
         ("check in", lambda: intruder.post(f"/work-orders/{aid}/check-in", json={"code": "12345678"})),
         ("deliver", lambda: intruder.post(f"/work-orders/{aid}/deliver", json={})),
     ]
     failures = []
-    for case, call in calls:
+    for case, call in calls if FULL else calls[:3]:
         r = call()
         code = r.json.get("error", {}).get("code") if isinstance(r.json, dict) and "error" in r.json else None
         _note("provider isolation", case, "404 WORK_ORDER_NOT_FOUND", f"{r.status} {code or ''}".strip())
@@ -646,16 +650,19 @@ def test_no_secret_appears_in_any_log_of_the_local_cloud(stack, world, raw, capf
     assert not failures, "\n".join(failures)
 
 
-def test_no_secret_appears_in_in_process_logs(aws, capfd, caplog):
-    """The same through the handlers in-process: Powertools logs go to stdout, captured here."""
+def _in_process_log_text(capfd: Any, caplog: Any, level: str) -> tuple[str, list[str]]:
+    """Calls that carry secrets through the handlers in-process; (everything logged, the secrets)."""
     from petcover import runtime
+    from petcover.services import credentials
     from tests.robustness import inproc_world
     from tests.robustness.inprocess import LambdaSender
 
-    caplog.set_level("DEBUG")
+    caplog.set_level(level)
     world = inproc_world.build(runtime.ports())
     sender = LambdaSender()
     tok = tokens.mint("test-ops-secret", "rita", ["admin"], now=int(time.time()))
+    for old in credentials.list_keys(runtime.ports(), "channel", inproc_world.TARGET_CHANNEL):
+        credentials.revoke(runtime.ports(), "channel", inproc_world.TARGET_CHANNEL, old.key_id)
     issued = sender.send(
         requests.Request(
             "POST",
@@ -678,19 +685,44 @@ def test_no_secret_appears_in_in_process_logs(aws, capfd, caplog):
     sender.send(prepared)
     out, err = capfd.readouterr()
     text = out + err + "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
-    secrets = [world.channel_key[1], world.provider_key[1], new_secret, tok, "test-ops-secret"]
-    leaks = _leaks(text, [s for s in secrets if len(s) >= 12])
-    _log_results.append(("in-process handler logs (stdout + logging)", len(text), len(leaks)))
+    return text, [world.channel_key[1], world.provider_key[1], new_secret, tok, "test-ops-secret"]
+
+
+def test_no_secret_appears_in_in_process_logs(aws, capfd, caplog):
+    """The same through the handlers in-process at the deployed log level (INFO): stdout and logging."""
+    text, secrets = _in_process_log_text(capfd, caplog, "INFO")
+    leaks = _leaks(text, secrets)
+    _log_results.append(("in-process handler logs at INFO (stdout + logging)", len(text), len(leaks)))
     assert len(text) > 1000, "nothing was logged: the check would prove nothing"
     assert not leaks, leaks
+
+
+HAZARD_DEBUG_LOGS = (
+    "shared/petcover/observability.py: at DEBUG log level (e.g. AWS_LAMBDA_LOG_LEVEL=DEBUG while troubleshooting) "
+    "pynamodb logs every call's arguments ('Calling TransactWriteItems with arguments ...'), which include the "
+    "signing-key secrets (KEY# items) and channels' webhook secrets; nothing pins the pynamodb/botocore loggers "
+    "to WARNING"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=f"HAZARD: {HAZARD_DEBUG_LOGS}")
+def test_no_secret_appears_in_in_process_logs_even_at_debug_level(aws, capfd, caplog):
+    text, secrets = _in_process_log_text(capfd, caplog, "DEBUG")
+    leaks = _leaks(text, secrets)
+    _log_results.append(("in-process logs at DEBUG (troubleshooting level)", len(text), len(leaks)))
+    assert not leaks, f"{len(leaks)} secret(s) in DEBUG logs"
 
 
 def test_zz_logs_report(stack):
     looked_for = next((-n for s, _, n in _log_results if s == "(secrets looked for)"), 0)
     rows = [[s, f"{chars:,}", found] for s, chars, found in _log_results if s != "(secrets looked for)"]
+    bugs = (
+        [HAZARD_DEBUG_LOGS] if any(s.startswith("in-process logs at DEBUG") and n for s, _, n in _log_results) else []
+    )
     report.record(
         report.Section(
             key="logs",
+            known_bugs=bugs,
             mode=BUDGET.mode,
             command=report.command(),
             cases=len(rows),
