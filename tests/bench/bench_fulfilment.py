@@ -170,8 +170,8 @@ def main(argv: list[str]) -> int:
         body += "\n\n" + table(
             ["batch", "orders", "fan-out + dispatch wall s", "orders/s"],
             [
-                ["1,000 orders (1 request)", args.small, small, args.small / small],
-                [f"{args.big:,} orders ({args.big // 1000} requests)", args.big, big, args.big / big],
+                [f"{args.small:,} orders ({-(-args.small // BATCH)} requests)", args.small, small, args.small / small],
+                [f"{args.big:,} orders ({-(-args.big // BATCH)} requests)", args.big, big, args.big / big],
             ],
         )
         body += (
