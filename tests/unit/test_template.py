@@ -105,3 +105,19 @@ def test_tables_in_moto_come_from_the_template(aws):
     assert {i["IndexName"] for i in desc["GlobalSecondaryIndexes"]} == {
         i["IndexName"] for i in want["GlobalSecondaryIndexes"]
     }
+
+
+def test_every_dead_letter_queue_has_an_alarm():
+    queues = template.resources("AWS::SQS::Queue")
+    dlqs = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in (q.get("Properties") or {})
+    }
+    watched = {
+        d["Value"]["Fn::GetAtt"][0]
+        for a in template.resources("AWS::CloudWatch::Alarm").values()
+        for d in a["Properties"].get("Dimensions", [])
+        if isinstance(d.get("Value"), dict) and "Fn::GetAtt" in d["Value"]
+    }
+    assert dlqs - watched == set()
