@@ -7,12 +7,18 @@ attribute or the EventBridge detail, and is attached to everything we publish ne
 from __future__ import annotations
 
 import contextvars
+import logging
 import uuid
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "petcover"
+
+# The SDK and pynamodb log whole requests at DEBUG, and requests carry signing secrets: whatever
+# level a troubleshooting session sets, they never log below WARNING.
+for _noisy in ("pynamodb", "botocore", "boto3", "urllib3"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="Petcover", service=SERVICE)
 tracer = Tracer(service=SERVICE)

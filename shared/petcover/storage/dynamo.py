@@ -29,9 +29,12 @@ from pynamodb.transactions import TransactWrite
 from petcover.errors import InvalidInput, StaleWrite, Unavailable
 from petcover.ports import Check, Cond, Delete, Item, Page, Put, Update, WriteOp
 
+# Exception names, plus the cancellation-reason names DynamoDB uses inside TransactWriteItems.
 THROTTLE_CODES = {
     "ProvisionedThroughputExceededException",
+    "ProvisionedThroughputExceeded",
     "ThrottlingException",
+    "ThrottlingError",
     "RequestLimitExceeded",
     "InternalServerError",
 }
