@@ -18,7 +18,6 @@ from petcover.errors import (
     IllegalTransition,
     InvalidInput,
     NotFound,
-    Unavailable,
 )
 from petcover.models.fulfilment import (
     Address,
@@ -246,7 +245,11 @@ def test_quota_exhausted_when_every_use_is_consumed(fake_ports):
     assert err.value.code == "QUOTA_EXHAUSTED" and err.value.status == 422
 
 
-def test_dispatch_queue_failure_undoes_the_booking(fake_ports):
+def test_dispatch_queue_outage_keeps_the_booking_and_the_sweeper_dispatches_it(fake_ports):
+    from datetime import timedelta
+
+    from petcover.services import outbox
+
     p = fake_ports
     _clock, number = setup_world(p)
     real_send = p.publisher.send
@@ -257,12 +260,14 @@ def test_dispatch_queue_failure_undoes_the_booking(fake_ports):
         real_send(queue, bodies, **kw)
 
     p.publisher.send = send
-    with pytest.raises(Unavailable):
-        fulfilment.book_appointment(p, SHOP, number, online())
-    assert balance(p, number, "medicine-delivery") == (0, 0, 6)
-    assert p.store.get(*fulfilment.open_key(number, "medicine-delivery")) is None
+    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
+    assert balance(p, number, "medicine-delivery") == (0, 1, 5)  # held, not lost
+    assert p.publisher.sent.get("dispatch", []) == []
     p.publisher.send = real_send
-    fulfilment.book_appointment(p, SHOP, number, online())  # the retry books normally
+    now = p.now()
+    p.clock = lambda: now + timedelta(seconds=61)
+    assert outbox.sweep(p) == {"sent": 1}
+    assert [m["appointment_id"] for m in p.publisher.drain("dispatch")] == [aid]
 
 
 # ---------------------------------------------------------------- end-to-end flows

@@ -41,7 +41,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -60,7 +60,6 @@ from petcover.errors import (
     InvalidInput,
     NotFound,
     StaleWrite,
-    Unavailable,
 )
 from petcover.models.fulfilment import (
     Appointment,
@@ -87,7 +86,7 @@ from petcover.models.fulfilment import (
 )
 from petcover.observability import count, logger
 from petcover.ports import Check, Delete, Item, Ports, Put, Update, WriteOp
-from petcover.services import catalog, locks, policies, quota, timeline
+from petcover.services import catalog, locks, outbox, policies, quota, timeline
 
 MODULE = "FUL"
 DISPATCH_QUEUE = "dispatch"
@@ -399,6 +398,7 @@ def book(
     appointment_id: str | None = None,
     batch: str | None = None,
     extra_ops: list[WriteOp] | None = None,
+    extra_for: Callable[[Appointment], list[WriteOp]] | None = None,
 ) -> tuple[Appointment, int | None, bool]:
     """Create the appointment and hold one use: (appointment, uses left, replayed).
 
@@ -490,6 +490,7 @@ def book(
         Check(ppk, psk, expect=[("state", "=", "active")]),
         quota.activity_op(p, policy_number, benefit.code),
         *(extra_ops or []),
+        *(extra_for(doc) if extra_for else []),
     ]
     try:
         p.store.transact(ops)
@@ -549,13 +550,17 @@ def _response(doc: Appointment, left: int | None) -> BookingResponse:
 
 def book_appointment(p: Ports, who: Principal, policy_number: str, req: BookingRequest) -> BookingResponse:
     """POST /policies/{number}/appointments: answers at once; dispatch runs asynchronously."""
-    doc, left, _ = book(p, who, policy_number, req)
-    try:
-        p.publisher.send(DISPATCH_QUEUE, [dispatch_message(doc)])
-    except Exception:
-        logger.exception("dispatch not queued; booking undone", extra={"appointment_id": doc.appointment_id})
-        _cancel(p, "system:booking", doc.appointment_id, "The booking could not be queued for dispatch.", notify=False)
-        raise Unavailable("The booking could not be queued; nothing was booked. Retry shortly.") from None
+    # The dispatch message is written with the booking (outbox): a crash or an SQS outage after the
+    # commit delays dispatch by the sweep interval instead of losing it.
+    ids: list[str] = []
+
+    def announce(doc: Appointment) -> list[WriteOp]:
+        queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
+        ids.append(oid)
+        return [queued]
+
+    doc, left, _ = book(p, who, policy_number, req, extra_for=announce)
+    outbox.release(p, *ids)
     _sync(p, doc, node=None, event="appointment.booked")
     return _response(doc, left)
 

@@ -37,7 +37,7 @@ from petcover.models.policies import (
     UnderwriteRequest,
 )
 from petcover.ports import Cond, Item, Ports, Put, Update, WriteOp
-from petcover.services import catalog, ledger
+from petcover.services import catalog, ledger, outbox
 
 MAX_START_AHEAD_DAYS = 90
 RENEWAL_WINDOW_DAYS = 30
@@ -505,12 +505,19 @@ def cancel(p: Ports, who: Principal, number: str, req: CancelRequest) -> CancelR
         commission_pct=contract.commission_pct,
         counters={"refunds": ledger.cents(amount)},
     )
+    # Fulfilment listens: open appointments are cancelled and their holds released. The event is
+    # in the outbox, written with the cancellation, so a crash after the commit cannot lose it.
+    announce, cancelled_id = outbox.message(
+        p,
+        detail_type="PolicyCancelled",
+        body={"policy_number": number, "channel_id": pol.channel_id, "reason": req.reason},
+    )
+    ops.append(announce)
     try:
         p.store.transact(ops)
     except StaleWrite:
         raise Conflict("The policy changed meanwhile; reload and retry.", code="POLICY_CHANGED") from None
-    # Fulfilment listens: open appointments of this policy are cancelled and their holds released.
-    p.publisher.emit("PolicyCancelled", [{"policy_number": number, "channel_id": pol.channel_id, "reason": req.reason}])
+    outbox.release(p, cancelled_id)
     return CancelResponse(policy=_with_balances(p, updated), refund=amount)
 
 

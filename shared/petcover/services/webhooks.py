@@ -63,7 +63,7 @@ from petcover.models.webhooks import (
 )
 from petcover.observability import logger
 from petcover.ports import Item, Ports, Put
-from petcover.services import alerts, audit, keys
+from petcover.services import alerts, audit, keys, outbox
 from petcover.services.alerts import HttpResult, Sender, http_post
 
 WEBHOOK_QUEUE = "webhook"
@@ -279,8 +279,12 @@ def notify(
     }
     d = _load(item)
     queued = _entry(d, now, "queued")
-    p.store.transact([Put(item, if_absent=True), Put(_log_item(queued, f"LOG#{queued.at}#queued", now))])
-    _send(p, DeliveryMessage(event_id=event.event_id, channel_id=channel_id, window_start=now.timestamp()))
+    # The first delivery message is written with the event (outbox), so a crash between the commit
+    # and the send cannot leave the event pending with nothing on the queue.
+    first = DeliveryMessage(event_id=event.event_id, channel_id=channel_id, window_start=now.timestamp())
+    announce, oid = outbox.message(p, queue=WEBHOOK_QUEUE, body=first.model_dump())
+    p.store.transact([Put(item, if_absent=True), Put(_log_item(queued, f"LOG#{queued.at}#queued", now)), announce])
+    outbox.release(p, oid)
     return event.event_id
 
 
