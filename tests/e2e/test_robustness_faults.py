@@ -61,6 +61,18 @@ def _wait(what: str, check: Any, seconds: float = 90, every: float = 1.0) -> Any
     raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
+def _gap(entry: dict[str, Any]) -> str:
+    """How long after a failed attempt its retry was scheduled, from the delivery log entry."""
+    from datetime import datetime
+
+    try:
+        at = datetime.fromisoformat(str(entry["at"]).replace("Z", "+00:00"))
+        nxt = datetime.fromisoformat(str(entry["next_attempt_at"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return "?"
+    return f"{round((nxt - at).total_seconds())} s"
+
+
 @pytest.fixture(scope="module")
 def world(stack):
     return e2e_world.build(stack)
@@ -300,8 +312,8 @@ def test_a_webhook_receiver_down_for_the_whole_window_ends_in_the_dlq_and_is_red
         "webhook-down",
         "channel's webhook receiver down (sink answering 503)",
         "sink in 503 mode; the end of the 24 h window handed to the deployed consumer as its own retry message",
-        "retried with backoff (first retry scheduled for "
-        f"{first.get('next_attempt_at', '?')}); at the end of the window: dead, a copy in WebhookDLQ, listed in "
+        f"retried with backoff (the next attempt scheduled {_gap(first)} later); at the end of the window: dead, "
+        "a copy in WebhookDLQ, listed in "
         f"GET /ops/webhooks/dead-letters; redrive delivers it once (then {again.json.get('requeued')} requeued)",
         ok,
         f"listed={listed} dlq={in_dlq} redrive={redriven.status} deliveries={len(got)}",

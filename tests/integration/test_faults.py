@@ -4,7 +4,8 @@
   only once retries are exhausted; a retry of the same request afterwards issues exactly once.
 - A consumer that raises on some messages: partial batch failure, redrive to the DLQ after
   maxReceiveCount, re-run from the DLQ moves nothing twice.
-- A handler killed between its state write and its message publish: which mechanism catches it.
+- A handler killed between its state write and its message publish: which mechanism catches it
+  (per-row markers and redelivery, quota reconciliation, the transactional outbox's minute sweeper).
 - A webhook receiver down for the whole retry window (controlled clock, a real loopback receiver).
 Every scenario records one row in bench/results/robustness.md.
 """
@@ -308,16 +309,8 @@ def test_throttled_idempotency_store_is_503_with_retry_after(world, dynamo_fault
     assert _policies_for(world, "th-i") == 0
 
 
-BUG_CANCELLED_THROTTLE = (
-    "shared/petcover/storage/dynamo.py `_translate`: a TransactWriteItems cancelled with reason "
-    "`ThrottlingError` / `ProvisionedThroughputExceeded` (DynamoDB's cancellation-reason names) is not "
-    "recognised as throttling (THROTTLE_CODES lists only the exception names), so it surfaces as a "
-    "conflict instead of 503 + Retry-After (POST /policies answers 409 CONDITION_FAILED)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=f"BUG: {BUG_CANCELLED_THROTTLE}")
 def test_transaction_cancelled_for_throttling_is_503_not_a_conflict(world, dynamo_faults: DynamoFaults):
+    """Regression for the suite's finding (a cancelled-for-throttling transaction answered 409), fixed in f5cb1d1."""
     dynamo_faults.cancel_transaction(["None", "ThrottlingError", "None"], table="MainTable")
     status, body, headers = world.call(
         "UnderwriteFunction", body=world.underwrite_body("th-c", "pet-th-c"), idem="th-c"
@@ -327,12 +320,13 @@ def test_transaction_cancelled_for_throttling_is_503_not_a_conflict(world, dynam
         "throttle-cancelled",
         "transaction cancelled by DynamoDB for throttling",
         "TransactionCanceledException, CancellationReasons [None, ThrottlingError, None]",
-        "should be 503 + Retry-After",
-        "caught" if ok else f"GAP: answered {status} {body['error']['code']}",
-        known_bug="" if ok else BUG_CANCELLED_THROTTLE,
+        "recognised as throttling: 503 + Retry-After + error body, nothing written (409 before f5cb1d1)",
+        "caught" if ok else f"FAILED: answered {status} {body['error']['code']}",
     )
     assert status == 503, body
     assert headers.get("Retry-After") == "1"
+    assert _error_body_ok(body)
+    assert _policies_for(world, "th-c") == 0
 
 
 # ---------------------------------------------------------------- poison message, DLQ, redrive
@@ -578,16 +572,30 @@ def test_killed_after_a_bulk_row_commits_the_redelivery_issues_once(world, monke
     assert n == 1 and st.issued == 1 and st.rejected == 0, st
 
 
-GAP_CANCEL = (
-    "shared/petcover/services/policies.py `cancel`: PolicyCancelled is emitted after the transaction; a "
-    "process killed in between leaves the policy cancelled with its open appointments still open and their "
-    "quota held; a retried cancel answers 409 (already cancelled) and emits nothing, and quota reconciliation "
-    "does not flag it (held still equals open appointments). Nothing re-emits the event (no outbox)"
-)
+def _sweep_after_a_minute(w: World) -> dict[str, Any]:
+    """What the minute schedule does: the outbox sweeper, once the messages are a minute old."""
+    w.clock.now += timedelta(seconds=61)
+    return dict(handler_of("OutboxSweepFunction")(events.schedule("OutboxSweepFunction"), None))
 
 
-@pytest.mark.xfail(strict=True, reason=f"GAP: {GAP_CANCEL}")
-def test_killed_between_policy_cancel_and_its_event_still_closes_the_appointments(world, monkeypatch):
+def _recording_emit(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """EventBridge events published (moto accepts them but runs no rule targets): the test delivers them."""
+    from petcover.messaging import AwsPublisher
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    real = AwsPublisher.emit
+
+    def emit(self: Any, detail_type: str, details: Any) -> None:
+        real(self, detail_type, details)
+        seen.extend((detail_type, dict(d)) for d in details)
+
+    monkeypatch.setattr(AwsPublisher, "emit", emit)
+    return seen
+
+
+def test_killed_between_policy_cancel_and_its_event_the_outbox_sweeper_still_closes_the_appointments(
+    world, monkeypatch
+):
     w = world
     from petcover.messaging import AwsPublisher
     from petcover.models.fulfilment import BookingRequest
@@ -597,39 +605,52 @@ def test_killed_between_policy_cancel_and_its_event_still_closes_the_appointment
         {"benefit_code": "medicine-delivery", "pet": {"pet_id": "pet-k-cancel", "name": "Bobo"}, "address": ADDRESS}
     )
     doc, _, _ = fulfilment.book(w.p, Principal("channel", "shop-a"), number, req)
-    fail_on(monkeypatch, AwsPublisher, "emit", when=lambda self, detail_type, *a, **k: detail_type == "PolicyCancelled")
+    killed = fail_on(
+        monkeypatch, AwsPublisher, "emit", when=lambda self, detail_type, *a, **k: detail_type == "PolicyCancelled"
+    )
     with pytest.raises(Killed):
         w.call("CancelFunction", path={"number": number}, body={"reason": "customer"}, idem="c-1")
     monkeypatch.undo()
-    retried, body, _ = w.call("CancelFunction", path={"number": number}, body={"reason": "customer"}, idem="c-2")
-    rep = quota.reconcile(w.p, policy_number=number, repair=True)
-    appt = w.p.store.get(f"APPT#{doc.appointment_id}", "APPT") or {}
     pol = w.p.store.get(*policies.policy_key(number)) or {}
-    ok = appt.get("state") == "cancelled"
+    held_before = _quota(w, number)["held"]
+    emitted = _recording_emit(monkeypatch)
+    swept = _sweep_after_a_minute(w)
+    again = _sweep_after_a_minute(w)  # a second sweep publishes nothing twice
+    cancelled = [d for t, d in emitted if t == "PolicyCancelled" and d.get("policy_number") == number]
+    for detail in cancelled:  # the EventBridge rule's target, as AWS would invoke it
+        handler_of("PolicyCancelledAppointmentsFunction")(
+            events.rule("PolicyCancelledAppointmentsFunction", detail), None
+        )
+    appt = w.p.store.get(f"APPT#{doc.appointment_id}", "APPT") or {}
+    after = _quota(w, number)
+    ok = (
+        killed["killed"] == 1
+        and pol.get("state") == "cancelled"
+        and len(cancelled) == 1
+        and swept.get("sent") == 1
+        and again.get("sent") == 0
+        and appt.get("state") == "cancelled"
+        and held_before == 1
+        and after["held"] == 0
+    )
     _row(
         "kill-cancel",
         "killed after a policy cancel commits, before PolicyCancelled is emitted",
         "process dies at EventBridge PutEvents",
-        "nothing: the retry answers "
-        f"{retried} {body.get('error', {}).get('code') if isinstance(body, dict) else ''}, reconciliation finds "
-        f"{len(rep.mismatches)} mismatch",
-        "caught" if ok else f"GAP: policy {pol.get('state')}, appointment still {appt.get('state')}",
-        known_bug="" if ok else GAP_CANCEL,
+        "transactional outbox: the event was written with the cancellation; the minute sweeper publishes it "
+        f"({swept.get('sent')} sent, then {again.get('sent')}); the open appointment is cancelled and its hold "
+        "released",
+        "caught" if ok else f"FAILED: swept {swept}/{again}, appointment {appt.get('state')}, held {after['held']}",
+        invariants=3,
     )
     assert pol.get("state") == "cancelled"
-    assert ok, f"appointment {doc.appointment_id} is still {appt.get('state')} on a cancelled policy"
+    assert swept.get("sent") == 1 and again.get("sent") == 0, (swept, again)
+    assert len(cancelled) == 1, emitted
+    assert appt.get("state") == "cancelled", appt.get("state")
+    assert held_before == 1 and after["held"] == 0, after
 
 
-GAP_BOOKING = (
-    "shared/petcover/services/fulfilment.py `book_appointment`: the appointment is committed, then the "
-    "DispatchQueue message is sent; a process killed in between leaves the appointment `pending` with a use "
-    "held and no dispatch record, and no sweeper or reconciliation re-queues it (a retry answers 409 "
-    "DUPLICATE_BOOKING or REQUEST_IN_PROGRESS)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=f"GAP: {GAP_BOOKING}")
-def test_killed_between_booking_and_dispatch_message_is_still_dispatched(world, monkeypatch):
+def test_killed_between_booking_and_dispatch_message_the_outbox_sweeper_still_dispatches(world, monkeypatch):
     w = world
     from petcover.messaging import AwsPublisher
 
@@ -639,34 +660,27 @@ def test_killed_between_booking_and_dispatch_message_is_still_dispatched(world, 
     with pytest.raises(Killed):
         w.call("BookAppointmentFunction", path={"number": number}, body=body, idem="b-1")
     monkeypatch.undo()
-    retried, answer, _ = w.call("BookAppointmentFunction", path={"number": number}, body=body, idem="b-2")
-    quota.reconcile(w.p, policy_number=number, repair=True)
-    queued = [json.loads(m["Body"]) for m in w.receive("DispatchQueue")]
     appts = [i for i in w.scan() if i.get("sk") == "APPT" and json.loads(i["data"])["policy_number"] == number]
-    ok = bool(queued) and all(
-        a["state"] != "pending" or any(q["appointment_id"] == a["ref"] for q in queued) for a in appts
-    )
-    code = answer.get("error", {}).get("code") if isinstance(answer, dict) else ""
+    swept = _sweep_after_a_minute(w)
+    again = _sweep_after_a_minute(w)
+    queued = [json.loads(m["Body"]) for m in w.receive("DispatchQueue")]
+    ids = sorted(q["appointment_id"] for q in queued)
+    ok = len(appts) == 1 and ids == [appts[0]["ref"]] and swept.get("sent") == 1 and again.get("sent") == 0
     _row(
         "kill-booking",
         "killed after a booking commits, before the dispatch message is sent",
         "process dies at DispatchQueue send",
-        f"nothing: the retry answers {retried} {code}; the appointment waits in `pending` with a use held",
-        "caught" if ok else "GAP: appointment never dispatched",
-        known_bug="" if ok else GAP_BOOKING,
+        "transactional outbox: the dispatch message was written with the booking; the minute sweeper sends it "
+        "once (a second sweep sends nothing); dispatch is idempotent by appointment",
+        "caught" if ok else f"FAILED: appointments {len(appts)}, queued {ids}, swept {swept}/{again}",
+        invariants=2,
     )
-    assert ok
+    assert len(appts) == 1
+    assert ids == [appts[0]["ref"]], queued
+    assert swept.get("sent") == 1 and again.get("sent") == 0
 
 
-GAP_WEBHOOK = (
-    "shared/petcover/services/webhooks.py `notify`: the event and its log are committed, then the WebhookQueue "
-    "message is sent; a process killed in between leaves the event `pending` with no message, and nothing "
-    "re-queues pending events (resume and redrive only move held and dead ones)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=f"GAP: {GAP_WEBHOOK}")
-def test_killed_between_webhook_record_and_its_message_is_still_delivered(world, monkeypatch):
+def test_killed_between_webhook_record_and_its_message_the_outbox_sweeper_still_queues_it(world, monkeypatch):
     w = world
     from petcover.messaging import AwsPublisher
 
@@ -682,18 +696,28 @@ def test_killed_between_webhook_record_and_its_message_is_still_delivered(world,
         )
     monkeypatch.undo()
     events_ = [i for i in w.scan() if i.get("kind") == "webhook_event" and i.get("ref") == "claim#CL-K-1"]
-    webhooks.redrive(w.p, Principal("ops", "rita", ("ops",)))
+    swept = _sweep_after_a_minute(w)
+    again = _sweep_after_a_minute(w)
     queued = [json.loads(m["Body"]) for m in w.receive("WebhookQueue")]
-    ok = bool(events_) and any(q.get("event_id") == str(events_[0]["pk"]).removeprefix("WEBHOOK#") for q in queued)
+    event_id = str(events_[0]["pk"]).removeprefix("WEBHOOK#") if events_ else ""
+    ok = (
+        len(events_) == 1
+        and [q.get("event_id") for q in queued] == [event_id]
+        and swept.get("sent") == 1
+        and again.get("sent") == 0
+    )
     _row(
         "kill-webhook",
         "killed after a webhook event is recorded, before its queue message is sent",
         "process dies at WebhookQueue send",
-        "nothing: the event stays `pending` with no message",
-        "caught" if ok else "GAP: event never delivered nor dead-lettered",
-        known_bug="" if ok else GAP_WEBHOOK,
+        "transactional outbox: the first delivery message was written with the event; the minute sweeper "
+        "queues it once; delivery claims each attempt, so a duplicate posts once",
+        "caught" if ok else f"FAILED: events {len(events_)}, queued {queued}, swept {swept}/{again}",
+        invariants=2,
     )
-    assert ok
+    assert len(events_) == 1
+    assert [q.get("event_id") for q in queued] == [event_id], queued
+    assert swept.get("sent") == 1 and again.get("sent") == 0
 
 
 # ---------------------------------------------------------------- webhook receiver down for the whole window

@@ -32,12 +32,12 @@ class Budget:
 BOUNDED = Budget(
     mode="bounded",
     inprocess_examples=3,
-    http_examples=8,
+    http_examples=5,
     http_all_operations=False,
     http_budget_seconds=60,
     load_seconds=10,
     load_max_requests=1200,
-    load_workers=6,
+    load_workers=2,
     peak_factor=10,
     settle_seconds=30,
 )

@@ -229,6 +229,25 @@ def statistics_match_policies(items: list[Item], channels: Iterable[str] | None 
     return inv
 
 
+# ---------------------------------------------------------------- outbox
+
+
+def outbox_drained(items: list[Item], now_iso: str, grace_seconds: int = 120) -> Invariant:
+    """Every outbox message was published (released after its commit, or swept within a minute)."""
+    from datetime import datetime, timedelta
+
+    inv = Invariant("no outbox message left behind")
+    cutoff = (datetime.fromisoformat(now_iso) - timedelta(seconds=grace_seconds)).isoformat()
+    for i in items:
+        if i.get("kind") != "outbox":
+            continue
+        inv.checked += 1
+        if str(i.get("gsi3sk", "")) < cutoff:
+            inv.fail(f"{i['pk']} written at {str(i.get('gsi3sk', ''))[:26]} is still unpublished")
+    inv.note = f"{inv.checked} in flight at the end"
+    return inv
+
+
 # ---------------------------------------------------------------- webhooks
 
 

@@ -50,8 +50,19 @@ class Section:
 
 
 def command() -> str:
-    """The command line that produced this run, relative to the repository."""
+    """The command line that produced this run, relative to the repository.
+
+    Under pytest-xdist a worker's own argv is ``-c``: the command is its parent's (the controller).
+    """
     argv = list(sys.argv)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        try:
+            raw = Path(f"/proc/{os.getppid()}/cmdline").read_bytes()
+            argv = [a.decode() for a in raw.split(b"\0") if a]
+            if argv and Path(argv[0]).name.startswith("python") and len(argv) > 1:
+                argv = argv[1:]  # "python .venv/bin/pytest ..." -> ".venv/bin/pytest ..."
+        except OSError:
+            argv = ["pytest", "-n", "<workers>"]
     if argv:
         exe = Path(argv[0])
         try:
@@ -214,6 +225,20 @@ def render() -> None:
                 seen.add(b)
                 lines.append(f"- {b}")
         lines.append("")
+    from tests.robustness import known_bugs
+
+    lines += ["## Found by this suite and fixed upstream", ""]
+    lines.append(
+        table(
+            ["finding", "where", "what happened", "fixed in", "now guarded by"],
+            [
+                [f"`{b.id}`", b.owner, b.text, b.fixed_in, f"`{b.regression.rsplit('::', 1)[-1]}`"]
+                for b in known_bugs.FIXED
+            ],
+            "lllll",
+        )
+    )
+    lines.append("")
     for key, title in SECTIONS:
         s = sections.get(key)
         lines += [f"## {title}", ""]
