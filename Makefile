@@ -81,6 +81,7 @@ e2e: install tools ## deploys to the emulator on free ports and talks HTTP
 	$(BIN)/pytest tests/e2e -q
 
 robustness: install tools ## hostile input, invariants under load, faults, isolation (full size)
+	$(BIN)/pytest tests/integration/test_faults.py -q
 	ROBUSTNESS=full $(BIN)/pytest tests/e2e -q -m robustness
 
 test: install tools validate lint ## everything: validate, lint, unit, integration, e2e

@@ -128,7 +128,7 @@ def build() -> dict[str, Any]:
             }
         paths.setdefault(r.path, {})[r.method.lower()] = op
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "petcover API",
             "version": "1",

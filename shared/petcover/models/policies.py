@@ -148,12 +148,16 @@ class LookupQuery(BaseModel):
     insured_id: str | None = None
 
 
+# A month (2026-11) or a day (2026-11-22) that exists on the calendar.
+Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")]
+
+
 class StatisticsQuery(BaseModel):
     channel_id: str | None = Field(None, description="One channel; all channels by default.")
     product_code: str | None = None
     granularity: Literal["day", "month"] = "day"
-    start: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
-    end: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+    start: Period
+    end: Period
 
 
 class StatisticsRow(BaseModel):
