@@ -72,21 +72,21 @@ lint: install ## ruff + mypy
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest tests/unit -q -n 2
+	$(BIN)/pytest tests/unit -n 2
 
 integration: install
-	$(BIN)/pytest tests/integration -q -n 2
+	$(BIN)/pytest tests/integration -n 2
 
 e2e: install tools ## deploys to the emulator on free ports and talks HTTP
-	$(BIN)/pytest tests/e2e -q
+	$(BIN)/pytest tests/e2e
 
 robustness: install tools ## hostile input, invariants under load, faults, isolation (full size)
-	$(BIN)/pytest tests/integration/test_faults.py -q
+	$(BIN)/pytest tests/integration/test_faults.py
 	ROBUSTNESS=full $(BIN)/pytest tests/e2e -q -m robustness
 
 test: install tools validate lint ## everything: validate, lint, unit, integration, e2e
-	$(BIN)/pytest tests/unit tests/integration -q -n 2
-	$(BIN)/pytest tests/e2e -q
+	$(BIN)/pytest tests/unit tests/integration -n 2
+	$(BIN)/pytest tests/e2e
 
 bench: install tools ## figures into bench/RESULTS.md
 	$(BIN)/python -m tests.bench.run
