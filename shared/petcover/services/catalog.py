@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -34,6 +36,15 @@ from petcover.services import audit, keys
 _version_cache: dict[tuple[str, int], ProductVersion] = {}
 _head_cache: dict[str, tuple[float, ProductHead]] = {}
 HEAD_CACHE_SECONDS = 5
+
+
+@contextmanager
+def _unless_changed(what: str, code: str) -> Iterator[None]:
+    """A conditional write that lost a race becomes a 409 the caller can act on."""
+    try:
+        yield
+    except StaleWrite:
+        raise Conflict(f"The {what} changed meanwhile; reload and retry.", code=code) from None
 
 
 def _vsk(version: int) -> str:
@@ -133,7 +144,7 @@ def modify_product(p: Ports, who: Principal, code: str, spec: ProductSpec) -> Pr
     pv = ProductVersion.from_spec(spec, version=new_version, status="draft", created_at=p.now())
     new_head = head.model_copy(update={"latest_version": new_version, "name": spec.name})
     pk, sk = _head_key(code)
-    try:
+    with _unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -154,8 +165,6 @@ def modify_product(p: Ports, who: Principal, code: str, spec: ProductSpec) -> Pr
                 ),
             ]
         )
-    except StaleWrite:
-        raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
     audit.record(
         p,
         who,
@@ -180,7 +189,7 @@ def publish_product(p: Ports, who: Principal, code: str, version: int | None) ->
     published = pv.model_copy(update={"status": "published", "published_at": now})
     new_head = head.model_copy(update={"status": "published", "published_version": target})
     pk, sk = _head_key(code)
-    try:
+    with _unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -197,8 +206,6 @@ def publish_product(p: Ports, who: Principal, code: str, version: int | None) ->
                 ),
             ]
         )
-    except StaleWrite:
-        raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
     _head_cache.pop(code, None)
     audit.record(
         p,
@@ -217,15 +224,13 @@ def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
     states.PRODUCT.next_state(head.status, "delist")
     new_head = head.model_copy(update={"status": "delisted"})
     pk, sk = _head_key(code)
-    try:
+    with _unless_changed("product", "PRODUCT_CHANGED"):
         p.store.update(
             pk,
             sk,
             set={"state": "delisted", "data": new_head.model_dump_json()},
             expect=[("state", "=", head.status)],
         )
-    except StaleWrite:
-        raise Conflict("The product changed meanwhile; reload and retry.", code="PRODUCT_CHANGED") from None
     _head_cache.pop(code, None)
     audit.record(p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"})
     return new_head
@@ -301,10 +306,8 @@ def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate
     before = json.loads(item["data"])
     changes = req.model_dump(mode="json", exclude_none=True)
     after = {**before, **changes}
-    try:
+    with _unless_changed("channel", "CHANNEL_CHANGED"):
         p.store.update(pk, sk, set={"data": json.dumps(after)}, expect=[("data", "=", item["data"])])
-    except StaleWrite:
-        raise Conflict("The channel changed meanwhile; retry.", code="CHANNEL_CHANGED") from None
     hide = {"webhook_secret"}
     audit.record(
         p,
@@ -328,10 +331,8 @@ def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str) ->
     data = json.loads(item["data"])
     if new == "closed":
         data["closed_at"] = p.now().isoformat()
-    try:
+    with _unless_changed("channel", "CHANNEL_CHANGED"):
         p.store.update(pk, sk, set={"state": new, "data": json.dumps(data)}, expect=[("state", "=", current)])
-    except StaleWrite:
-        raise Conflict("The channel changed meanwhile; retry.", code="CHANNEL_CHANGED") from None
     audit.record(p, who, "channel", channel_id, action, before={"status": current}, after={"status": new})
     return Channel.model_validate({**data, "status": new})
 
@@ -415,7 +416,7 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
     pk, sk = _contract_key(channel_id, product_code)
     _, vsk = _contract_key(channel_id, product_code, new.version)
     body = new.model_dump_json()
-    try:
+    with _unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -430,8 +431,6 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
                 ),
             ]
         )
-    except StaleWrite:
-        raise Conflict("The contract changed meanwhile; reload and retry.", code="CONTRACT_CHANGED") from None
     audit.record(
         p,
         who,
@@ -449,15 +448,13 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
     states.CONTRACT.next_state(current.status, "terminate")
     new = current.model_copy(update={"status": "terminated", "terminated_at": p.now()})
     pk, sk = _contract_key(channel_id, product_code)
-    try:
+    with _unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.update(
             pk,
             sk,
             set={"state": "terminated", "data": new.model_dump_json()},
             expect=[("state", "=", "active")],
         )
-    except StaleWrite:
-        raise Conflict("The contract changed meanwhile; reload and retry.", code="CONTRACT_CHANGED") from None
     audit.record(
         p,
         who,
