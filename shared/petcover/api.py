@@ -30,23 +30,12 @@ from petcover.errors import (
     Unauthenticated,
     Unavailable,
 )
+from petcover.identity import Principal
 from petcover.observability import count, logger, metrics, set_correlation_id
 from petcover.ports import Ports
 
 B = TypeVar("B", bound=BaseModel)
 AuthKind = Literal["public", "channel", "provider", "partner", "ops"]
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: Literal["anonymous", "channel", "provider", "insurer", "ops"]
-    id: str
-    roles: tuple[str, ...] = ()
-    key_id: str | None = None
-
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == "ops"
 
 
 @dataclass(frozen=True)

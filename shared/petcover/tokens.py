@@ -16,8 +16,7 @@ import re
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from petcover.errors import Unauthenticated
-
-ROLES = ("underwriter", "sales", "finance", "service", "ops", "admin")
+from petcover.identity import ROLES, role_allows
 
 _MAX_TOKEN_CHARS = 8192
 _B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
@@ -35,7 +34,7 @@ class Claims(BaseModel):
 
 def has_role(claims: Claims, *allowed: str) -> bool:
     """True when the caller holds any of ``allowed``; admin holds every role."""
-    return "admin" in claims.roles or any(role in claims.roles for role in allowed)
+    return role_allows(claims.roles, allowed)
 
 
 def _b64encode(data: bytes) -> str:

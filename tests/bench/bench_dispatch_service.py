@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from petcover.api import Principal
 from petcover.domain.dispatch import weighted_random_choice
+from petcover.identity import Principal
 from petcover.messaging import MemoryPublisher
 from petcover.models.dispatch import RulesPublish
 from petcover.ports import Ports

@@ -55,7 +55,7 @@ def _product(stack_ops: Any, sales: Any) -> str:
 
 def _policies(p: Any, code: str, n: int) -> list[str]:
     """Policies written in-process straight into the emulator's table (setup, not measured)."""
-    from petcover.api import Principal
+    from petcover.identity import Principal
     from petcover.models.policies import UnderwriteRequest
     from petcover.services import policies
 

@@ -92,7 +92,7 @@ def cold_imports() -> str:
 def store_calls() -> str:
     """Store calls per operation counted in-process (this number transfers to AWS; timings do not)."""
     from petcover import runtime
-    from petcover.api import Principal
+    from petcover.identity import Principal
     from petcover.messaging import MemoryPublisher
     from petcover.models.policies import QuoteRequest, UnderwriteRequest
     from petcover.ports import Ports

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from petcover import runtime
-from petcover.api import Principal
+from petcover.identity import Principal
 from petcover.models.policies import Policy, UnderwriteRequest
 from petcover.services import ledger, policies
 from tests.support import events

@@ -25,7 +25,7 @@ import boto3
 import pytest
 
 from petcover import runtime, signing, tokens
-from petcover.api import Principal
+from petcover.identity import Principal
 from petcover.ports import Ports
 from petcover.services import catalog, fulfilment, policies, quota, webhooks
 from tests.robustness import report

@@ -16,12 +16,13 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from petcover import runtime, tokens
-from petcover.api import Principal
 from petcover.config import reset_settings
 from petcover.domain.catalog import InsuredFacts
+from petcover.identity import Principal
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports
-from petcover.services import credentials, fulfilment, keys, policies, quota
+from petcover.repositories import partners as keys
+from petcover.services import credentials, fulfilment, policies, quota
 from tests.support import events
 from tests.support.calls import OPS_SECRET, handler_of, sign
 from tests.support.fixtures import catalogue

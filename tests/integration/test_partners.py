@@ -404,7 +404,8 @@ def test_a_suspended_partners_signed_calls_are_refused(aws, function):
     pid = create("provider", f"Suspended {function}")
     key = issue_key(pid)
     from petcover import runtime
-    from petcover.services import access, keys
+    from petcover.repositories import partners as keys
+    from petcover.services import access
 
     runtime.ports().store.update(*keys.partner(pid), set={"state": "suspended"})
     access.clear_cache()

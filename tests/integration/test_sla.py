@@ -13,9 +13,9 @@ import boto3
 import pytest
 
 from petcover import runtime
-from petcover.api import Principal
 from petcover.config import reset_settings
 from petcover.domain import sla
+from petcover.identity import Principal
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
 from petcover.services import partners, timeline

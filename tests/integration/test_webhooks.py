@@ -21,7 +21,8 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from petcover import signing, tokens
 from petcover.ports import Ports
-from petcover.services import audit, keys
+from petcover.repositories import partners as keys
+from petcover.services import audit
 from tests.support import events
 
 SECRET = "whsec-integration-0123456789"

@@ -24,8 +24,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from petcover.api import Principal
 from petcover.errors import Conflict
+from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports

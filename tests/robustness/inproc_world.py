@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from petcover.api import Principal
 from petcover.domain.catalog import InsuredFacts
+from petcover.identity import Principal
 from petcover.models.partners import PartnerCreate
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports

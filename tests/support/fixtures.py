@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from petcover.api import Principal
+from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.ports import Ports
 from petcover.seed.products import SEED_PRODUCTS

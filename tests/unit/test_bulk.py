@@ -1,4 +1,4 @@
-from petcover.api import Principal
+from petcover.identity import Principal
 from petcover.models.bulk import BulkIssueRequest
 from petcover.services import bulk
 from tests.support.fixtures import catalogue

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from petcover.api import Principal
 from petcover.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidInput, NotFound
+from petcover.identity import Principal
 from petcover.models.claims import (
     ApproveRequest,
     AssessRequest,

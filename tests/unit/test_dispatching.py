@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from petcover.api import Principal
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput
+from petcover.identity import Principal
 from petcover.models.dispatch import ManualAssignRequest, RulesPublish, SimulationRequest
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from petcover.api import Principal
 from petcover.errors import Conflict
+from petcover.identity import Principal
 from petcover.models.dispatch import ManualAssignRequest
 from petcover.services import dispatching, fulfilment
 from tests.unit.test_dispatching import FakeBlobs, onboard_provider, publish, rule

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from petcover.api import Principal
 from petcover.config import reset_settings
 from petcover.domain.catalog import InsuredFacts
 from petcover.errors import (
@@ -19,6 +18,7 @@ from petcover.errors import (
     InvalidInput,
     NotFound,
 )
+from petcover.identity import Principal
 from petcover.models.fulfilment import (
     Address,
     BatchRequest,
@@ -32,7 +32,8 @@ from petcover.models.fulfilment import (
 )
 from petcover.models.policies import CancelRequest, Holder, UnderwriteRequest
 from petcover.ports import Ports
-from petcover.services import fulfilment, keys, policies, quota, timeline
+from petcover.repositories import partners as keys
+from petcover.services import fulfilment, policies, quota, timeline
 from tests.support.fixtures import catalogue
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from petcover.api import Principal
+from petcover.identity import Principal
 from petcover.models.policies import CancelRequest, UnderwriteRequest
 from petcover.services import outbox, policies
 from tests.support.fixtures import catalogue

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from petcover.api import Principal
 from petcover.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -21,6 +20,7 @@ from petcover.errors import (
     NotFound,
     StaleWrite,
 )
+from petcover.identity import Principal
 from petcover.models.partners import (
     AuditQuery,
     BindingInput,
@@ -28,7 +28,8 @@ from petcover.models.partners import (
     DocumentUploadRequest,
     PartnerCreate,
 )
-from petcover.services import audit, credentials, keys, partners
+from petcover.repositories import partners as keys
+from petcover.services import audit, credentials, partners
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 STAFF = Principal("ops", "rita", ("ops",))

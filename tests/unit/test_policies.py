@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from petcover.api import Principal
 from petcover.errors import BusinessRuleViolation, Conflict, IllegalTransition, NotFound
+from petcover.identity import Principal
 from petcover.models.policies import CancelRequest, EndorseRequest, RenewRequest, UnderwriteRequest
 from petcover.services import catalog, ledger, policies
 from tests.support.fixtures import STAFF, catalogue

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from petcover.api import Principal
 from petcover.config import reset_settings
 from petcover.domain import sla
 from petcover.domain.chat import ChatTarget
 from petcover.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from petcover.identity import Principal
 from petcover.models.partners import AlertContact, ProviderConfig
 from petcover.models.sla import ExceptionHandled, ExceptionRaise, SlaConfigUpdate
 from petcover.services import audit, partners, sla_monitor, timeline

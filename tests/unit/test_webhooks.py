@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 
 from petcover import signing
-from petcover.api import Principal
 from petcover.config import reset_settings
 from petcover.errors import IllegalTransition, NotFound
+from petcover.identity import Principal
 from petcover.ports import Ports
-from petcover.services import audit, keys, webhooks
+from petcover.repositories import partners as keys
+from petcover.services import audit, webhooks
 from petcover.services.alerts import HttpResult, http_post
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)

@@ -9,19 +9,10 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from petcover.domain.catalog import ProductSpec, ProductVersion
+from petcover.identity import PERMISSIONS, Permission
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
-Permission = Literal["quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book"]
-ALL_PERMISSIONS: tuple[str, ...] = (
-    "quote",
-    "underwrite",
-    "query",
-    "endorse",
-    "renew",
-    "cancel",
-    "claim",
-    "book",
-)
+ALL_PERMISSIONS = PERMISSIONS
 
 
 class _In(BaseModel):

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from petcover import signing, tokens
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.errors import Forbidden, StaleWrite, Throttled, Unauthenticated
+from petcover.identity import Principal, role_allows  # noqa: F401  (re-exported for the adapter)
 from petcover.ports import Ports
-from petcover.services import keys
+from petcover.repositories import partners as keys
 
 CACHE_SECONDS = 5
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -121,7 +121,3 @@ def staff_principal(authorization: str | None, authorizer: Mapping[str, Any], p:
     secret = get_settings().ops_token_secret.get_secret_value()
     c = tokens.verify(secret, token, now=int(p.now().timestamp()))
     return Principal("ops", c.sub, tuple(c.roles))
-
-
-def role_allows(have: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
-    return "admin" in have or any(r in have for r in allowed)

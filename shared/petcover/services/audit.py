@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from petcover.api import Principal
+from petcover.identity import Principal
 from petcover.ports import Ports
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from petcover.api import Principal
 from petcover.errors import Conflict, DomainError, InvalidInput, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.bulk import BulkIssueRequest, BulkJob, BulkRow, RejectedRow, UploadSlot
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports, Put, Update

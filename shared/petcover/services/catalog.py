@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from petcover.api import Principal
 from petcover.domain import states
 from petcover.domain.catalog import ProductSpec, ProductVersion
 from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.catalog import (
     Channel,
     ChannelCreate,
@@ -30,7 +30,8 @@ from petcover.models.catalog import (
     ProductOut,
 )
 from petcover.ports import Ports, Put, Update
-from petcover.services import audit, keys
+from petcover.repositories import partners as keys
+from petcover.services import audit
 
 # Published product versions are immutable: cache them per container for the hot quote path.
 _version_cache: dict[tuple[str, int], ProductVersion] = {}

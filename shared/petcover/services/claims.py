@@ -36,10 +36,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from petcover.api import Principal
 from petcover.domain import states
 from petcover.domain.catalog import Benefit, Plan
 from petcover.errors import BusinessRuleViolation, Conflict, DomainError, InvalidInput, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.claims import (
     ApproveRequest,
     AssessRequest,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from petcover.errors import BusinessRuleViolation, NotFound
 from petcover.ports import Ports, Update
-from petcover.services import keys
+from petcover.repositories import partners as keys
 
 MAX_ACTIVE_KEYS = 2
 OwnerKind = Literal["channel", "provider", "insurer"]

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from petcover.api import Principal
 from petcover.errors import Conflict
+from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.ports import Ports
 from petcover.seed.products import SEED_PRODUCTS

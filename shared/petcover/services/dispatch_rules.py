@@ -32,7 +32,6 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel
 
-from petcover.api import Principal
 from petcover.domain import regions
 from petcover.domain.dispatch import (
     NATIONAL_REGION,
@@ -44,6 +43,7 @@ from petcover.domain.dispatch import (
     simulate,
 )
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.dispatch import (
     MixEntry,
     RulesDraft,

@@ -41,7 +41,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain.dispatch import (
     Candidate,
@@ -61,6 +60,7 @@ from petcover.errors import (
     StaleWrite,
     Unavailable,
 )
+from petcover.identity import Principal
 from petcover.models.dispatch import (
     CounterView,
     CoverageGap,

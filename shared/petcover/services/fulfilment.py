@@ -48,7 +48,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain import regions
 from petcover.domain.states import APPOINTMENT, StateMachine
@@ -61,6 +60,7 @@ from petcover.errors import (
     NotFound,
     StaleWrite,
 )
+from petcover.identity import Principal
 from petcover.models.fulfilment import (
     Appointment,
     BatchAccepted,

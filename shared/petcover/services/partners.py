@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain import regions
 from petcover.domain.states import CHANGE_REQUEST, PARTNER_CONFIG
@@ -45,6 +44,7 @@ from petcover.errors import (
     StaleWrite,
     Unavailable,
 )
+from petcover.identity import Principal
 from petcover.models.partners import (
     PERMISSIONS,
     AuditQuery,
@@ -67,7 +67,9 @@ from petcover.models.partners import (
     StoredConfig,
 )
 from petcover.ports import Item, Ports, Put, Update
-from petcover.services import audit, credentials, entities, keys
+from petcover.repositories import base as entities
+from petcover.repositories import partners as keys
+from petcover.services import audit, credentials
 from petcover.services.audit import AuditRecord
 from petcover.services.credentials import IssuedKey, KeyInfo
 

@@ -17,10 +17,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from petcover.api import Principal
 from petcover.domain import pricing, refund, states, underwriting
 from petcover.domain.catalog import Benefit, ProductVersion
 from petcover.errors import BusinessRuleViolation, Conflict, DomainError, InvalidInput, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.catalog import Contract
 from petcover.models.policies import (
     BenefitBalance,

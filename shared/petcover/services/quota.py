@@ -27,9 +27,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite, Unavailable
+from petcover.identity import Principal
 from petcover.models.fulfilment import QuotaMismatch, ReconcileReport, RedriveResult
 from petcover.observability import logger
 from petcover.ports import Check, Item, Ports, Put, Update, WriteOp

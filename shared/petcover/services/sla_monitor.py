@@ -31,11 +31,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain import chart, sla
 from petcover.domain.chat import ChatTarget
 from petcover.errors import Conflict, IllegalTransition, InvalidInput, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.sla import (
     CurrentNode,
     EffectiveLimit,

@@ -45,10 +45,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from petcover import signing
-from petcover.api import Principal
 from petcover.config import get_settings
 from petcover.domain.states import WEBHOOK_ENDPOINT
 from petcover.errors import Conflict, IllegalTransition, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.webhooks import (
     DeadLetter,
     DeadLetterList,
@@ -63,7 +63,8 @@ from petcover.models.webhooks import (
 )
 from petcover.observability import logger
 from petcover.ports import Item, Ports, Put
-from petcover.services import alerts, audit, keys, outbox
+from petcover.repositories import partners as keys
+from petcover.services import alerts, audit, outbox
 from petcover.services.alerts import HttpResult, Sender, http_post
 
 WEBHOOK_QUEUE = "webhook"

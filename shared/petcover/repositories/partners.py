@@ -1,4 +1,4 @@
-"""Key layout of the single main table: one place that names every partition and sort key."""
+"""Keys of the partner aggregate (partners, channels, their API keys, nonces and rate counters)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,17 @@ def rate(owner: str, second: int) -> tuple[str, str]:
     return f"RATE#{owner}#{second}", "RATE"
 
 
+def channel_pk(channel_id: str) -> str:
+    return f"CHANNEL#{channel_id}"
+
+
 def channel(channel_id: str) -> tuple[str, str]:
-    return f"CHANNEL#{channel_id}", "CHANNEL"
+    return channel_pk(channel_id), "CHANNEL"
+
+
+def partner_pk(partner_id: str) -> str:
+    return f"PARTNER#{partner_id}"
 
 
 def partner(partner_id: str) -> tuple[str, str]:
-    return f"PARTNER#{partner_id}", "PARTNER"
+    return partner_pk(partner_id), "PARTNER"

@@ -1,0 +1,39 @@
+"""Who is calling: the principal, staff roles and contract permissions.
+
+This module knows nothing of HTTP or storage: the adapter authenticates a request into a
+``Principal`` (see ``petcover.authentication``) and services receive it as a plain value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+PrincipalKind = Literal["anonymous", "channel", "provider", "insurer", "ops"]
+
+# Staff roles; ``admin`` holds every role.
+ROLES: tuple[str, ...] = ("underwriter", "sales", "finance", "service", "ops", "admin")
+
+# What a channel's contract may allow it to do with a product.
+Permission = Literal["quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book"]
+PERMISSIONS: tuple[str, ...] = ("quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    id: str
+    roles: tuple[str, ...] = ()
+    key_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "ops"
+
+
+ANONYMOUS = Principal("anonymous", "anonymous")
+
+
+def role_allows(have: tuple[str, ...] | list[str], allowed: tuple[str, ...]) -> bool:
+    """True when ``have`` holds any of ``allowed``; admin holds every role."""
+    return "admin" in have or any(r in have for r in allowed)
