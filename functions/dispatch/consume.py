@@ -7,12 +7,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from petcover.consumers import sqs_batch
 from petcover.observability import logger
 from petcover.ports import Ports
-from petcover.services import dispatching
+from petcover.services.dispatch import assignment
 
 
 @sqs_batch("AppointmentDispatched")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
-    rec = dispatching.dispatch_one(p, body)
+    rec = assignment.dispatch_one(p, body)
     d = rec.decision
     logger.info(
         "dispatched",

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import CounterQuery, CounterView
-from petcover.services import dispatching
+from petcover.services.dispatch import counters
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import dispatching
 )
 def handler(call: Call) -> CounterView:
     q: CounterQuery = call.query
-    return dispatching.counters(call.ports, q.region_code, q.service_type, q.date)
+    return counters.counters(call.ports, q.region_code, q.service_type, q.date)

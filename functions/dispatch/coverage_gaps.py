@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import CoverageGapList, ListQuery
-from petcover.services import dispatching
+from petcover.services.dispatch import coverage
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import dispatching
 )
 def handler(call: Call) -> CoverageGapList:
     q: ListQuery = call.query
-    return dispatching.coverage_gaps(call.ports, limit=q.limit, cursor=q.cursor)
+    return coverage.coverage_gaps(call.ports, limit=q.limit, cursor=q.cursor)

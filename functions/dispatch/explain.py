@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import DispatchRecord
-from petcover.services import dispatching
+from petcover.services.dispatch import manual
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import dispatching
     errors=("DISPATCH_NOT_FOUND",),
 )
 def handler(call: Call) -> DispatchRecord:
-    return dispatching.explain(call.ports, call.path["appointmentId"])
+    return manual.explain(call.ports, call.path["appointmentId"])

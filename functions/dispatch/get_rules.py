@@ -3,7 +3,7 @@
 from petcover.api import Call, api, ops
 from petcover.errors import InvalidInput
 from petcover.models.dispatch import RuleSetVersion
-from petcover.services import dispatch_rules
+from petcover.services.dispatch import rules
 
 
 @api(
@@ -22,4 +22,4 @@ def handler(call: Call) -> RuleSetVersion:
             code="VALIDATION_FAILED",
             details=[{"field": "version", "message": "must be a positive integer"}],
         )
-    return dispatch_rules.get_version(call.ports, int(raw))
+    return rules.get_version(call.ports, int(raw))

@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.consumers import scheduled
 from petcover.ports import Ports
-from petcover.services import dispatching
+from petcover.services.dispatch import counters
 
 
 @scheduled("DispatchCountersInitialised")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return dispatching.init_counters(p)
+    return counters.init_counters(p)

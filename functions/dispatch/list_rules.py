@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import RulesOverview, VersionsQuery
-from petcover.services import dispatch_rules
+from petcover.services.dispatch import rules
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import dispatch_rules
 )
 def handler(call: Call) -> RulesOverview:
     q: VersionsQuery = call.query
-    return dispatch_rules.overview(call.ports, limit=q.limit, cursor=q.cursor)
+    return rules.overview(call.ports, limit=q.limit, cursor=q.cursor)

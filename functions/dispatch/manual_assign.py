@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import DispatchRecord, ManualAssignRequest
-from petcover.services import dispatching
+from petcover.services.dispatch import manual
 
 
 @api(
@@ -23,4 +23,4 @@ from petcover.services import dispatching
     ),
 )
 def handler(call: Call[ManualAssignRequest]) -> DispatchRecord:
-    return dispatching.manual_assign(call.ports, call.principal, call.path["appointmentId"], call.body)
+    return manual.manual_assign(call.ports, call.principal, call.path["appointmentId"], call.body)

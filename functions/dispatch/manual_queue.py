@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import ListQuery, ManualQueue
-from petcover.services import dispatching
+from petcover.services.dispatch import manual
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import dispatching
 )
 def handler(call: Call) -> ManualQueue:
     q: ListQuery = call.query
-    return dispatching.manual_queue(call.ports, limit=q.limit, cursor=q.cursor)
+    return manual.manual_queue(call.ports, limit=q.limit, cursor=q.cursor)

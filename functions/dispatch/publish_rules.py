@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import RuleSetVersion, RulesPublish
-from petcover.services import dispatch_rules
+from petcover.services.dispatch import rules
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import dispatch_rules
     errors=("DISPATCH_RULES_INVALID", "EFFECTIVE_AT_IN_PAST", "RULES_CHANGED"),
 )
 def handler(call: Call[RulesPublish]) -> RuleSetVersion:
-    return dispatch_rules.publish(call.ports, call.principal, call.body)
+    return rules.publish(call.ports, call.principal, call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.dispatch import SimulationOut, SimulationRequest
-from petcover.services import dispatch_rules
+from petcover.services.dispatch import simulation
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import dispatch_rules
     errors=("DISPATCH_RULES_INVALID",),
 )
 def handler(call: Call[SimulationRequest]) -> SimulationOut:
-    return dispatch_rules.simulate_draft(call.ports, call.body)
+    return simulation.simulate_draft(call.ports, call.body)

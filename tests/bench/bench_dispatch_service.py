@@ -3,7 +3,7 @@
 Run from the repo root:  PYTHONPATH=shared:. .venv/bin/python -m tests.bench.bench_dispatch_service
 
 Three providers onboarded through the real partner flow share one region+service type 50/30/20.
-Four threads pull 10,000 appointment messages and run ``dispatching.dispatch_one`` on each: claim
+Four threads pull 10,000 appointment messages and run ``assignment.dispatch_one`` on each: claim
 (put if absent), today's counts (one Query), decide, confirm the provider is active (two Gets),
 conditional ADD on its counter, ADD on the scope total, settle the record. ``fulfilment.assign`` is
 replaced by a recorder, which is where the running shares are measured; the same loop also draws a
@@ -29,7 +29,8 @@ from petcover.identity import Principal
 from petcover.messaging import MemoryPublisher
 from petcover.models.dispatch import RulesPublish
 from petcover.ports import Ports
-from petcover.services import dispatch_rules, dispatching
+from petcover.services.dispatch import assignment, counters
+from petcover.services.dispatch import rules as dispatch_rules
 from petcover.storage.memory import MemoryStore
 from tests.unit.test_dispatching import FakeBlobs, onboard_provider
 
@@ -128,7 +129,7 @@ def setup() -> tuple[Ports, TimedStore, dict[str, str]]:
 
 
 def run(seed: int = 20240101) -> dict[str, Any]:
-    dispatching.clear_caches()
+    assignment.clear_caches()
     p, timed, ids = setup()
     names = {pid: name for name, pid in ids.items()}
     store: MemoryStore = timed._inner
@@ -162,7 +163,7 @@ def run(seed: int = 20240101) -> dict[str, Any]:
                 "city": "310100",
                 "district": "310115",
             }
-            rec = dispatching.dispatch_one(p, msg, assign=assign, rng=rng)
+            rec = assignment.dispatch_one(p, msg, assign=assign, rng=rng)
             assert rec.decision is not None
             st.decisions += 1
             st.steps[rec.decision.step] += 1
@@ -179,7 +180,7 @@ def run(seed: int = 20240101) -> dict[str, Any]:
         t.join()
     elapsed = time.perf_counter() - t0
     calls = {k: store.calls.get(k, 0) - calls_before.get(k, 0) for k in store.calls}
-    per_provider, total = dispatching.read_counts(p, dispatching.business_date(p), "310115#checkup")
+    per_provider, total = counters.read_counts(p, counters.business_date(p), "310115#checkup")
     return {
         "smart": smart,
         "plain": plain,
@@ -205,7 +206,7 @@ def report(r: dict[str, Any]) -> str:
         "",
         f"{ORDERS:,} appointment messages for one region+service type (shares "
         f"{'/'.join(str(s) for s in SHARES.values())}, capacity {ORDERS:,} each), {WORKERS} threads running the "
-        "real `dispatching.dispatch_one` on one MemoryStore: claim, one Query for today's counts, decide, confirm "
+        "real `assignment.dispatch_one` on one MemoryStore: claim, one Query for today's counts, decide, confirm "
         "the provider is active, conditional ADD, total ADD, settle. Shares are measured where `fulfilment.assign` "
         "would be called; plain = weighted-random by share only, drawn in the same loop. Worst deviation after "
         f"the first {WARMUP} orders (and after {LATER:,}). Run took {r['elapsed']:.1f} s.",

@@ -93,10 +93,11 @@ def _booking(number: str, pet: str) -> dict[str, Any]:
 
 
 def _assigned_total(p: Any) -> int:
-    from petcover.services import dispatching
+    from petcover.repositories import dispatch as dispatch_repo
+    from petcover.services.dispatch import counters
 
-    day = dispatching.business_date(p)
-    item = p.store.get(dispatching.counter_pk(day, "310000#medicine_delivery"), dispatching.TOTAL_SK)
+    day = counters.business_date(p)
+    item = p.store.get(dispatch_repo.counter_pk(day, "310000#medicine_delivery"), dispatch_repo.TOTAL_SK)
     return int(item.get("n", 0)) if item else 0
 
 

@@ -18,7 +18,8 @@ import pytest
 
 from petcover import runtime
 from petcover.config import get_settings
-from petcover.services import audit, dispatching, fulfilment
+from petcover.services import audit, fulfilment
+from petcover.services.dispatch import assignment, handoff
 from tests.support import events
 from tests.support.calls import call, handler_of
 from tests.support.fixtures import catalogue
@@ -31,8 +32,8 @@ HANGZHOU = {"province": "330000", "city": "330100", "district": "330106"}
 @pytest.fixture
 def assigned(aws, monkeypatch: pytest.MonkeyPatch) -> Assigned:
     recorder = Assigned()
-    monkeypatch.setattr(dispatching, "_default_assign", lambda: recorder)
-    dispatching.clear_caches()
+    monkeypatch.setattr(handoff, "default_assign", lambda: recorder)
+    assignment.clear_caches()
     return recorder
 
 

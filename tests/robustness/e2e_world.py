@@ -141,7 +141,7 @@ def publish_rules(p: Ports, provider_ids: list[str]) -> int:
     rule set is in force: the other regions' rules are republished unchanged."""
     from petcover.domain.dispatch import ProviderShare, RegionRule
     from petcover.models.dispatch import RulesPublish
-    from petcover.services import dispatch_rules
+    from petcover.services.dispatch import rules as dispatch_rules
 
     mine = {"checkup", "medicine_delivery"}
     region = REGION["district"]

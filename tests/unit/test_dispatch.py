@@ -22,10 +22,10 @@ from petcover.domain.dispatch import (
     parse_rules,
     resolve_rule,
     ruleset_in_effect,
-    simulate,
     validate_rules,
     weighted_random_choice,
 )
+from petcover.domain.dispatch_simulation import simulate
 from petcover.errors import InvalidInput
 
 PROVINCE, CITY, DISTRICT = "310000", "310100", "310115"

@@ -18,7 +18,9 @@ from petcover.identity import Principal
 from petcover.models.dispatch import ManualAssignRequest, RulesPublish, SimulationRequest
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
-from petcover.services import audit, dispatch_rules, dispatching, partners
+from petcover.services import audit, partners
+from petcover.services.dispatch import assignment, counters, coverage, manual, simulation
+from petcover.services.dispatch import rules as dispatch_rules
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 STAFF = Principal("ops", "rita", ("ops",))
@@ -135,9 +137,9 @@ def p(fake_ports):
     ticks = itertools.count()
     fake_ports.clock = lambda: NOW + timedelta(milliseconds=next(ticks))
     fake_ports.blobs = FakeBlobs()
-    dispatching.clear_caches()
+    assignment.clear_caches()
     yield fake_ports
-    dispatching.clear_caches()
+    assignment.clear_caches()
 
 
 @pytest.fixture
@@ -146,7 +148,7 @@ def clinics(p) -> list[str]:
 
 
 def counts(p: Ports, scope: str = "310115#checkup", day: str = "2026-11-22") -> tuple[dict[str, int], int]:
-    return dispatching.read_counts(p, day, scope)
+    return counters.read_counts(p, day, scope)
 
 
 # ---------------------------------------------------------------- rules
@@ -189,11 +191,11 @@ def test_a_version_effective_in_the_future_does_not_apply_yet(p, clinics):
     publish(p, rule({a: 100}))
     publish(p, rule({b: 100}), effective_at=(NOW + timedelta(hours=1)).isoformat())
     assert dispatch_rules.overview(p).scheduled == [2]
-    first = dispatching.dispatch_one(p, message(1), assign=assigned)
+    first = assignment.dispatch_one(p, message(1), assign=assigned)
     assert (first.decision.provider_id, first.decision.rule_version) == (a, 1)
 
     p.clock = lambda: NOW + timedelta(hours=2)
-    later = dispatching.dispatch_one(p, message(2), assign=assigned)
+    later = assignment.dispatch_one(p, message(2), assign=assigned)
     assert (later.decision.provider_id, later.decision.rule_version) == (b, 2)
     assert dispatch_rules.get_version(p, 1).status == "superseded"
 
@@ -206,9 +208,9 @@ def test_assignment_records_why_and_hands_the_decision_to_fulfilment(p, clinics)
     publish(p, rule({a: 50, b: 30, c: 20}))
     assigned = Assigned()
     for i in range(10):
-        dispatching.dispatch_one(p, message(i), assign=assigned, rng=random.Random(i))
+        assignment.dispatch_one(p, message(i), assign=assigned, rng=random.Random(i))
 
-    rec = dispatching.explain(p, "ap-9")
+    rec = manual.explain(p, "ap-9")
     d = rec.decision
     assert rec.state == "assigned" and d.decided_by == "dispatch" and d.rule_version == 1
     assert d.counter_scope == "310115#checkup" and d.business_date == "2026-11-22"
@@ -228,7 +230,7 @@ def test_shares_follow_the_rule_over_a_day(p, clinics):
     assigned = Assigned()
     rng = random.Random(7)
     for i in range(400):
-        dispatching.dispatch_one(p, message(i), assign=assigned, rng=rng)
+        assignment.dispatch_one(p, message(i), assign=assigned, rng=rng)
     got = assigned.providers()
     for pid, target in ((a, 50), (b, 30), (c, 20)):
         assert abs(100 * got[pid] / 400 - target) <= 0.5, got
@@ -259,7 +261,7 @@ def test_capacity_is_never_exceeded_by_eight_concurrent_workers(p, clinics):
     def worker(k: int) -> list[Any]:
         barrier.wait()
         rng = random.Random(k)
-        return [dispatching.dispatch_one(slow, message(f"{k}-{i}"), assign=assigned, rng=rng) for i in range(5)]
+        return [assignment.dispatch_one(slow, message(f"{k}-{i}"), assign=assigned, rng=rng) for i in range(5)]
 
     with ThreadPoolExecutor(8) as pool:
         records = [r for batch in pool.map(worker, range(8)) for r in batch]
@@ -269,7 +271,7 @@ def test_capacity_is_never_exceeded_by_eight_concurrent_workers(p, clinics):
     assert total == 40
     assert assigned.providers() == Counter({a: 5, b: 5, None: 30})  # the rest went to the ops queue
     assert sum(r.state == "manual" for r in records) == 30
-    assert len(dispatching.manual_queue(p, limit=100).items) == 30
+    assert len(manual.manual_queue(p, limit=100).items) == 30
     assert any(r.decision.attempts > 1 for r in records), "no worker lost a capacity race: the test did not race"
     full = next(r for r in records if r.state == "manual").decision
     assert full.excluded == {a: "at full daily capacity", b: "at full daily capacity"} and full.coverage_gap
@@ -294,7 +296,7 @@ def test_stale_counts_cannot_push_a_provider_past_capacity_or_loop(p, clinics):
     publish(p, rule({a: 50, b: 50}, capacity=2))
     blind = Ports(store=BlindCounts(p.store), publisher=p.publisher, clock=p.clock)
     assigned = Assigned()
-    records = [dispatching.dispatch_one(blind, message(i), assign=assigned, rng=random.Random(i)) for i in range(6)]
+    records = [assignment.dispatch_one(blind, message(i), assign=assigned, rng=random.Random(i)) for i in range(6)]
     assert counts(p)[0] == {a: 2, b: 2}
     assert assigned.providers() == Counter({a: 2, b: 2, None: 2})
     last = records[-1].decision
@@ -305,9 +307,9 @@ def test_a_redelivered_message_is_assigned_again_but_counted_once(p, clinics):
     a, b, c = clinics
     publish(p, rule({a: 50, b: 30, c: 20}))
     assigned = Assigned()
-    first = dispatching.dispatch_one(p, message(1), assign=assigned)
+    first = assignment.dispatch_one(p, message(1), assign=assigned)
     writes_before = p.store.calls.get("update", 0)
-    again = dispatching.dispatch_one(p, message(1), assign=assigned)
+    again = assignment.dispatch_one(p, message(1), assign=assigned)
     assert again.decision == first.decision
     assert [call[:2] for call in assigned.calls] == [("ap-1", first.decision.provider_id)] * 2
     assert assigned.calls[0][2] == assigned.calls[1][2]
@@ -318,13 +320,13 @@ def test_a_redelivered_message_is_assigned_again_but_counted_once(p, clinics):
 def test_a_claim_left_by_a_dead_worker_is_taken_over_after_the_lease(p, clinics):
     a, *_ = clinics
     publish(p, rule({a: 100}))
-    dispatching._claim(p, dispatching.parse_message(message(1)))  # a worker claimed it, then died
+    assignment._claim(p, assignment.parse_message(message(1)))  # a worker claimed it, then died
     with pytest.raises(Conflict) as exc:
-        dispatching.dispatch_one(p, message(1), assign=Assigned())
+        assignment.dispatch_one(p, message(1), assign=Assigned())
     assert exc.value.code == "DISPATCH_IN_PROGRESS"
-    p.clock = lambda: NOW + dispatching.CLAIM_LEASE + timedelta(seconds=1)
+    p.clock = lambda: NOW + assignment.CLAIM_LEASE + timedelta(seconds=1)
     assigned = Assigned()
-    rec = dispatching.dispatch_one(p, message(1), assign=assigned)
+    rec = assignment.dispatch_one(p, message(1), assign=assigned)
     assert rec.state == "assigned" and assigned.calls[0][1] == a
     assert counts(p) == ({a: 1}, 1)
 
@@ -335,31 +337,31 @@ def test_no_rule_goes_to_the_ops_queue_with_a_coverage_gap_and_ops_assign_it_by_
     assigned = Assigned()
     hangzhou = {"province": "330000", "city": "330100", "district": "330106"}
     for i in (1, 2):
-        rec = dispatching.dispatch_one(p, message(i, region=hangzhou), assign=assigned)
+        rec = assignment.dispatch_one(p, message(i, region=hangzhou), assign=assigned)
         assert rec.state == "manual" and rec.decision.step == "manual" and rec.decision.coverage_gap
     assert assigned.calls[0][1] is None and assigned.calls[0][2]["step"] == "manual"
-    (gap,) = dispatching.coverage_gaps(p).items
+    (gap,) = coverage.coverage_gaps(p).items
     assert (gap.region_code, gap.service_type, gap.count, gap.last_kind) == ("330106", "checkup", 2, "no_rule")
     assert gap.last_appointment_id == "ap-2"
-    queue = dispatching.manual_queue(p).items
+    queue = manual.manual_queue(p).items
     assert [e.appointment_id for e in queue] == ["ap-1", "ap-2"]
 
     with pytest.raises(BusinessRuleViolation) as not_there:
-        dispatching.manual_assign(p, STAFF, "ap-1", ManualAssignRequest(provider_id=a, reason="x"), assign=assigned)
+        manual.manual_assign(p, STAFF, "ap-1", ManualAssignRequest(provider_id=a, reason="x"), assign=assigned)
     assert not_there.value.code == "PROVIDER_CANNOT_SERVE"  # clinic A serves Shanghai only
     zj = onboard_provider(p, "Hangzhou Vet", regions=({"province": "330000"},))
-    rec = dispatching.manual_assign(
+    rec = manual.manual_assign(
         p, STAFF, "ap-1", ManualAssignRequest(provider_id=zj, reason="called the clinic"), assign=assigned
     )
     assert rec.state == "overridden" and rec.decision.step == "manual_override"
     assert rec.decision.decided_by == "ops:rita" and "called the clinic" in rec.decision.reason
     assert rec.history[0].step == "manual"
     assert assigned.calls[-1][:2] == ("ap-1", zj) and assigned.calls[-1][2]["step"] == "manual_override"
-    assert [e.appointment_id for e in dispatching.manual_queue(p).items] == ["ap-2"]
+    assert [e.appointment_id for e in manual.manual_queue(p).items] == ["ap-2"]
     (trail,) = audit.by_entity(p, "appointment_dispatch", "ap-1")
     assert trail.action == "manual_assign" and trail.reason == "called the clinic"
     # the same request again hands it over again and records nothing new
-    again = dispatching.manual_assign(
+    again = manual.manual_assign(
         p, STAFF, "ap-1", ManualAssignRequest(provider_id=zj, reason="called the clinic"), assign=assigned
     )
     assert again.version == rec.version and len(audit.by_entity(p, "appointment_dispatch", "ap-1")) == 1
@@ -370,15 +372,15 @@ def test_providers_that_cannot_take_an_order_are_left_out_with_the_reason(p, cli
     vaccines_only = onboard_provider(p, "Vaccines Only", services=("vaccination",))
     publish(p, rule({a: 40, vaccines_only: 30, "pv_unknown": 30}, capacity={a: 1, vaccines_only: 9, "pv_unknown": 9}))
     assigned = Assigned()
-    rec = dispatching.dispatch_one(p, message(1), assign=assigned)
+    rec = assignment.dispatch_one(p, message(1), assign=assigned)
     assert rec.decision.provider_id == a
     assert rec.decision.excluded == {
         vaccines_only: f"does not offer checkup (provider configuration v{partners.live(p, vaccines_only).version})",
         "pv_unknown": "not an active, reviewed provider",
     }
-    full = dispatching.dispatch_one(p, message(2), assign=assigned)  # A used its one slot
+    full = assignment.dispatch_one(p, message(2), assign=assigned)  # A used its one slot
     assert full.state == "manual" and full.decision.excluded[a] == "at full daily capacity"
-    (gap,) = dispatching.coverage_gaps(p).items
+    (gap,) = coverage.coverage_gaps(p).items
     assert (gap.region_code, gap.last_kind) == ("310115", "no_provider")
     assert counts(p) == ({a: 1}, 2)  # the total counts the order that went to the ops queue
 
@@ -388,7 +390,7 @@ def test_a_provider_deactivated_since_the_cached_list_is_not_assigned(p, clinics
     publish(p, rule({a: 50, b: 50}))
     stale = partners.active_providers(p)
     assigned = Assigned()
-    rec = dispatching.dispatch_one(
+    rec = assignment.dispatch_one(
         p,
         message(1),
         assign=assigned,
@@ -406,16 +408,16 @@ def test_midnight_initialises_the_days_counters_in_shanghai_time(p, clinics):
     a, b, c = clinics
     publish(p, rule({a: 50, b: 50}), rule({c: 100}, region="310000", service="vaccination"))
     p.clock = lambda: datetime(2026, 11, 22, 16, 0, 5, tzinfo=UTC)  # 00:00:05 on the 23rd in Shanghai
-    out = dispatching.init_counters(p)
+    out = counters.init_counters(p)
     assert out == {"date": "2026-11-23", "scopes": 2, "counters": 5, "created": 5}
     assert counts(p, day="2026-11-23") == ({a: 0, b: 0}, 0)
     assert counts(p, "310000#vaccination", "2026-11-23") == ({c: 0}, 0)
-    assert dispatching.init_counters(p)["created"] == 0  # a second run changes nothing
+    assert counters.init_counters(p)["created"] == 0  # a second run changes nothing
 
 
 def test_simulation_runs_a_draft_without_touching_the_store(p):
     before = dict(p.store.calls)
-    out = dispatch_rules.simulate_draft(
+    out = simulation.simulate_draft(
         p,
         SimulationRequest.model_validate({"rules": [rule({"a": 50, "b": 30, "c": 20})], "orders": 10_000, "seed": 3}),
     )
@@ -424,7 +426,7 @@ def test_simulation_runs_a_draft_without_touching_the_store(p):
     assert {o.provider_id: o.target_pct for o in out.providers} == {"a": 50.0, "b": 30.0, "c": 20.0}
     assert out.mix[0].district == "310115"
     with pytest.raises(InvalidInput) as exc:
-        dispatch_rules.simulate_draft(
+        simulation.simulate_draft(
             p, SimulationRequest.model_validate({"rules": [rule({"a": 50, "b": 20})], "orders": 10})
         )
     assert exc.value.details[0]["actual_sum"] == 70

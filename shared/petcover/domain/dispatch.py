@@ -250,6 +250,35 @@ def ruleset_in_effect(rulesets: Iterable[RuleSet], at: datetime) -> RuleSet | No
     return max(live, key=lambda rs: (rs.effective_at, rs.version), default=None)
 
 
+class ScheduleEntry(BaseModel):
+    """A published version and when it takes effect."""
+
+    version: int
+    effective_at: AwareDatetime
+
+
+def prune_schedule(entries: Sequence[ScheduleEntry], now: datetime) -> list[ScheduleEntry]:
+    """Keep what can be in effect from now on: the one in force now and the ones scheduled later.
+
+    Older versions can never be in effect again, since a new version never takes effect in the past.
+    """
+    live = [e for e in entries if e.effective_at <= now]
+    keep = [max(live, key=lambda e: (e.effective_at, e.version))] if live else []
+    keep += [e for e in entries if e.effective_at > now]
+    return sorted(keep, key=lambda e: e.version)
+
+
+def changed_scopes(before: Sequence[RegionRule], after: Sequence[RegionRule]) -> dict[str, list[str]]:
+    """Counter scopes a new version adds, removes and changes (at most 200 of each)."""
+    old = {counter_scope(r): r for r in before}
+    new = {counter_scope(r): r for r in after}
+    return {
+        "added": sorted(set(new) - set(old))[:200],
+        "removed": sorted(set(old) - set(new))[:200],
+        "changed": sorted(k for k in set(old) & set(new) if old[k] != new[k])[:200],
+    }
+
+
 def region_chain(order: OrderFacts) -> list[str]:
     """Region codes to try, most specific first: district, city, province, national."""
     chain: list[str] = []
@@ -303,10 +332,10 @@ def decide(
                 "or any region above it, so the order goes to the operations queue."
             ),
         )
-    return _decide_for_rule(ruleset, rule, order, counts, active_providers, rng)
+    return decide_for_rule(ruleset, rule, order, counts, active_providers, rng)
 
 
-def _decide_for_rule(
+def decide_for_rule(
     ruleset: RuleSet,
     rule: RegionRule,
     order: OrderFacts,
@@ -314,18 +343,9 @@ def _decide_for_rule(
     active_providers: Collection[str] | None,
     rng: random.Random,
 ) -> Decision:
+    """``decide`` once the rule is resolved: exclusive, else deviation, else weighted random."""
     where = f"{rule.service_type} in region {rule.region_code}"
-    excluded: dict[str, str] = {}
-    eligible: list[ProviderShare] = []
-    for p in rule.providers:
-        if active_providers is not None and p.provider_id not in active_providers:
-            excluded[p.provider_id] = "inactive"
-        elif _assigned(counts, p) >= p.daily_capacity:
-            excluded[p.provider_id] = "at full daily capacity"
-        elif order.national and p.scope != "national":
-            excluded[p.provider_id] = "regional provider cannot take a national order"
-        else:
-            eligible.append(p)
+    eligible, excluded = _eligible(rule, order, counts, active_providers)
 
     # A 0% provider is a standby: it only works when nobody with a share can.
     pool = [p for p in eligible if p.share_pct > 0] or eligible
@@ -369,6 +389,35 @@ def _decide_for_rule(
         )
 
     candidates = _candidates(pool, counts)
+    provider_id, step, reason = _by_share(ruleset, order, candidates, where, rng)
+    return made(provider_id, step, candidates, reason)
+
+
+def _eligible(
+    rule: RegionRule,
+    order: OrderFacts,
+    counts: Mapping[str, int],
+    active_providers: Collection[str] | None,
+) -> tuple[list[ProviderShare], dict[str, str]]:
+    """The rule's providers that may take the order, and why each of the others may not."""
+    excluded: dict[str, str] = {}
+    eligible: list[ProviderShare] = []
+    for p in rule.providers:
+        if active_providers is not None and p.provider_id not in active_providers:
+            excluded[p.provider_id] = "inactive"
+        elif _assigned(counts, p) >= p.daily_capacity:
+            excluded[p.provider_id] = "at full daily capacity"
+        elif order.national and p.scope != "national":
+            excluded[p.provider_id] = "regional provider cannot take a national order"
+        else:
+            eligible.append(p)
+    return eligible, excluded
+
+
+def _by_share(
+    ruleset: RuleSet, order: OrderFacts, candidates: list[Candidate], where: str, rng: random.Random
+) -> tuple[str, Step, str]:
+    """Steps 2 and 3 over a non-empty pool: (provider, step, reason)."""
     threshold = float(ruleset.deviation_threshold_pct)
 
     # Local orders prefer regional providers: rank 0 sorts first.
@@ -379,10 +428,9 @@ def _decide_for_rule(
     due = [c for c in candidates if c.target_pct - c.actual_pct > threshold]
     if due:
         best = min(due, key=lambda c: (c.actual_pct - c.target_pct, preference(c), -c.weight, c.provider_id))
-        return made(
+        return (
             best.provider_id,
             "deviation",
-            candidates,
             f"{best.provider_id} was furthest below its target share for {where} "
             f"({best.actual_pct:.2f}% against {best.target_pct:.2f}%).",
         )
@@ -395,13 +443,12 @@ def _decide_for_rule(
     weights = [
         max(ruleset.daily_target * c.target_pct / 100 - c.assigned_today, EPSILON) * (1 + c.weight / 10) for c in draw
     ]
-    chosen_c = rng.choices(draw, weights=weights, k=1)[0]
-    return made(
-        chosen_c.provider_id,
+    chosen = rng.choices(draw, weights=weights, k=1)[0]
+    return (
+        chosen.provider_id,
         "weighted_random",
-        candidates,
         f"No provider was more than {threshold:g} pp below target for {where}, so "
-        f"{chosen_c.provider_id} was drawn at random weighted by remaining allocation and partner weight.",
+        f"{chosen.provider_id} was drawn at random weighted by remaining allocation and partner weight.",
     )
 
 
@@ -435,77 +482,3 @@ def weighted_random_choice(rule: RegionRule, rng: random.Random) -> str:
     """Baseline: pick a provider at random by share only (no counts, capacity or weight)."""
     providers = rule.providers
     return rng.choices(providers, weights=[p.share_pct for p in providers], k=1)[0].provider_id
-
-
-# --- simulation --------------------------------------------------------------------------------
-
-
-def simulate(
-    ruleset: RuleSet,
-    orders: Iterable[OrderFacts],
-    rng: random.Random,
-    *,
-    active_providers: Collection[str] | None = None,
-    warmup: int = 100,
-) -> SimulationResult:
-    """Run `decide` over `orders` one after another with in-memory daily counts.
-
-    Worst deviation is measured against the rule's share once a counter scope holds `warmup`
-    orders, since a handful of orders cannot match a percentage.
-    """
-    counts: dict[str, dict[str, int]] = {}
-    rules: dict[str, RegionRule] = {}
-    worst: dict[tuple[str, str], float] = {}
-    steps = {"exclusive": 0, "deviation": 0, "weighted_random": 0, "manual": 0}
-    n = manual = gaps = 0
-    gap_scopes: set[str] = set()
-    for order in orders:
-        n += 1
-        rule = resolve_rule(ruleset, order)
-        if rule is None:
-            decision = decide(ruleset, order, {}, active_providers, rng)
-        else:
-            scope = counter_scope(rule)
-            rules[scope] = rule
-            scope_counts = counts.setdefault(scope, {})
-            decision = _decide_for_rule(ruleset, rule, order, scope_counts, active_providers, rng)
-        steps[decision.step] += 1
-        if decision.provider_id is None:
-            manual += 1
-        if decision.coverage_gap:
-            gaps += 1
-            gap_scopes.add(f"{decision.region_code or region_chain(order)[0]}#{order.service_type}")
-        if rule is None or decision.provider_id is None:
-            continue
-        scope_counts[decision.provider_id] = scope_counts.get(decision.provider_id, 0) + 1
-        total = sum(scope_counts.values())
-        if total >= warmup:
-            for p in rule.providers:
-                dev = abs(100 * scope_counts.get(p.provider_id, 0) / total - p.share_pct)
-                key = (scope, p.provider_id)
-                worst[key] = max(worst.get(key, 0.0), dev)
-
-    outcomes: list[ProviderOutcome] = []
-    for scope, rule in sorted(rules.items()):
-        scope_counts = counts[scope]
-        total = sum(scope_counts.values())
-        for p in rule.providers:
-            assigned = scope_counts.get(p.provider_id, 0)
-            outcomes.append(
-                ProviderOutcome(
-                    counter_scope=scope,
-                    provider_id=p.provider_id,
-                    assigned=assigned,
-                    target_pct=float(p.share_pct),
-                    final_pct=100 * assigned / total if total else 0.0,
-                    worst_abs_deviation_pp=worst.get((scope, p.provider_id), 0.0),
-                )
-            )
-    return SimulationResult(
-        orders=n,
-        manual=manual,
-        coverage_gaps=gaps,
-        gap_scopes=sorted(gap_scopes),
-        steps=steps,
-        providers=outcomes,
-    )

@@ -1,0 +1,299 @@
+"""The DispatchQueue consumer's work: claim an appointment, decide, count, and hand it to fulfilment.
+
+One message per appointment (sent by fulfilment). The decision itself is the pure
+``domain.dispatch.decide``; this module reads what it needs, enforces capacity with a conditional
+ADD, records why, and hands the result to ``fulfilment.assign`` (see ``handoff``).
+
+Idempotent by appointment: the record is claimed with a put-if-absent before anything moves. A
+redelivered message whose record is decided re-calls ``assign`` with the stored decision and
+moves no counter. A claim left ``pending`` by a consumer that died is taken over once it is
+older than ``CLAIM_LEASE`` (longer than the function timeout); the only double count possible is
+a consumer dying between its counter ADD and the write that settles the record.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from petcover.domain.dispatch import (
+    Decision,
+    OrderFacts,
+    RegionRule,
+    RuleSet,
+    counter_scope,
+    decide,
+    region_chain,
+    resolve_rule,
+)
+from petcover.errors import Conflict, InvalidInput, StaleWrite, Unavailable
+from petcover.models.dispatch import DispatchDecision, DispatchMessage, DispatchRecord, RecordState
+from petcover.observability import logger
+from petcover.ports import Ports
+from petcover.repositories import dispatch as repo
+from petcover.services.dispatch import counters, coverage, handoff, providers, rules
+from petcover.services.dispatch.handoff import AssignFn
+from petcover.services.dispatch.providers import ConfirmFn, ProvidersFn, confirm_active
+
+AUTO = "dispatch"
+CLAIM_LEASE = timedelta(seconds=75)  # > the consumer's 60 s timeout, < the queue's 120 s visibility
+
+_rng = random.Random()
+
+
+def clear_caches() -> None:
+    """Forget this container's cached active providers and rule sets."""
+    providers.clear_cache()
+    rules.clear_cache()
+
+
+def parse_message(body: Mapping[str, Any]) -> DispatchMessage:
+    try:
+        return DispatchMessage.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The dispatch message is malformed.",
+            code="BAD_DISPATCH_MESSAGE",
+            details=[{"field": ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors()],
+        ) from None
+
+
+def order_facts(msg: DispatchMessage) -> OrderFacts:
+    return OrderFacts(
+        order_id=msg.appointment_id,
+        service_type=msg.service_type,
+        province=msg.province,
+        city=msg.city,
+        district=msg.district,
+        national=msg.national,
+    )
+
+
+def dispatch_one(
+    p: Ports,
+    msg: Mapping[str, Any] | DispatchMessage,
+    *,
+    assign: AssignFn | None = None,
+    rng: random.Random | None = None,
+    providers: ProvidersFn | None = None,
+    confirm: ConfirmFn | None = None,
+) -> DispatchRecord:
+    """Decide, count and assign one appointment; the same message twice counts once."""
+    message = msg if isinstance(msg, DispatchMessage) else parse_message(msg)
+    assign_fn = assign or handoff.default_assign()
+    rec, decided = _claim(p, message)
+    if not decided:
+        rec = _decide(p, message, rec, rng or _rng, providers, confirm or confirm_active)
+    assert rec.decision is not None
+    assign_fn(p, message.appointment_id, rec.decision.provider_id, rec.decision.model_dump(mode="json"))
+    return rec
+
+
+# ---------------------------------------------------------------- the record
+
+
+def _claim(p: Ports, msg: DispatchMessage) -> tuple[DispatchRecord, bool]:
+    """Claim the appointment; returns (record, already_decided)."""
+    now = p.now()
+    rec = DispatchRecord(appointment_id=msg.appointment_id, message=msg, state="pending", received_at=now, version=1)
+    try:
+        p.store.put(repo.claim_item(rec, now), if_absent=True)
+        return rec, False
+    except StaleWrite:
+        pass
+    existing = p.store.get(*repo.decision_key(msg.appointment_id))
+    if existing is None:  # records are never deleted; only a store hiccup gets here
+        raise Unavailable("The dispatch record could not be read back; retry shortly.")
+    stored = repo.record_from_item(existing)
+    if stored.state != "pending":
+        return stored, True
+    if now - repo.claimed_at(existing, stored) < CLAIM_LEASE:
+        raise Conflict(
+            f"Appointment {msg.appointment_id} is being dispatched by another worker.",
+            code="DISPATCH_IN_PROGRESS",
+            retry_after=int(CLAIM_LEASE.total_seconds()),
+        )
+    try:  # the worker that claimed it died: take the claim over
+        repo.take_over_claim(p.store, stored, now)
+    except StaleWrite:
+        raise Conflict(
+            f"Appointment {msg.appointment_id} was taken over by another worker.", code="DISPATCH_IN_PROGRESS"
+        ) from None
+    logger.warning("took over a stale dispatch claim", extra={"appointment_id": msg.appointment_id})
+    return stored.model_copy(update={"version": stored.version + 1}), False
+
+
+def _settle(p: Ports, rec: DispatchRecord, state: RecordState, decision: DispatchDecision) -> DispatchRecord:
+    """pending -> assigned | manual, conditional on our claim still being the one stored."""
+    new = rec.model_copy(update={"state": state, "decision": decision, "version": rec.version + 1})
+    try:
+        repo.settle(p.store, new, state, previous_version=rec.version)
+    except StaleWrite:
+        logger.error("dispatch claim lost before it settled", extra={"appointment_id": rec.appointment_id})
+        raise Conflict(
+            f"The dispatch claim on {rec.appointment_id} was taken over; the message will be retried.",
+            code="DISPATCH_CLAIM_LOST",
+        ) from None
+    return new
+
+
+def _manual(p: Ports, rec: DispatchRecord, decision: DispatchDecision, gap_region: str, kind: str) -> DispatchRecord:
+    """Nobody can take it: coverage gap, then the operations queue. The order is never dropped."""
+    coverage.record_gap(p, gap_region, decision.service_type, rec.appointment_id, kind, decision.reason)
+    return _settle(p, rec, "manual", decision)
+
+
+# ---------------------------------------------------------------- deciding
+
+
+def _decision(
+    msg: DispatchMessage,
+    d: Decision,
+    day: str,
+    scope: str | None,
+    now: datetime,
+    attempts: int,
+    excluded: dict[str, str],
+) -> DispatchDecision:
+    return DispatchDecision(
+        appointment_id=msg.appointment_id,
+        provider_id=d.provider_id,
+        step=d.step,
+        rule_version=d.rule_version,
+        region_code=d.region_code,
+        service_type=d.service_type,
+        counter_scope=scope,
+        business_date=day,
+        candidates=d.candidates,
+        excluded=excluded,
+        coverage_gap=d.coverage_gap,
+        reason=d.reason,
+        decided_at=now,
+        decided_by=AUTO,
+        attempts=attempts,
+    )
+
+
+def _no_rules(msg: DispatchMessage, day: str, now: datetime) -> DispatchDecision:
+    return DispatchDecision(
+        appointment_id=msg.appointment_id,
+        provider_id=None,
+        step="manual",
+        rule_version=None,
+        region_code=None,
+        service_type=msg.service_type,
+        counter_scope=None,
+        business_date=day,
+        candidates=[],
+        coverage_gap=True,
+        reason="No dispatch rules are in effect yet, so the order goes to the operations queue.",
+        decided_at=now,
+        decided_by=AUTO,
+    )
+
+
+@dataclass
+class _Order:
+    """One order being decided by a rule: what every attempt at it shares."""
+
+    msg: DispatchMessage
+    facts: OrderFacts
+    ruleset: RuleSet
+    rule: RegionRule
+    day: str
+    now: datetime
+    rng: random.Random
+    scope: str = field(init=False)
+    capacity: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scope = counter_scope(self.rule)
+        self.capacity = {s.provider_id: s.daily_capacity for s in self.rule.providers}
+
+    def decision(self, d: Decision, attempt: int, excluded: dict[str, str]) -> DispatchDecision:
+        return _decision(self.msg, d, self.day, self.scope, self.now, attempt, excluded)
+
+
+def _decide(
+    p: Ports,
+    msg: DispatchMessage,
+    rec: DispatchRecord,
+    rng: random.Random,
+    providers_fn: ProvidersFn | None,
+    confirm: ConfirmFn,
+) -> DispatchRecord:
+    now = p.now()
+    day = counters.business_date(p, now)
+    facts = order_facts(msg)
+    ruleset = rules.in_effect(p, now)
+    if ruleset is None:
+        return _manual(p, rec, _no_rules(msg, day, now), msg.region_code, "no_rule")
+    rule = resolve_rule(ruleset, facts)
+    if rule is None:
+        d = decide(ruleset, facts, {}, None, rng)
+        return _manual(p, rec, _decision(msg, d, day, None, now, 1, {}), region_chain(facts)[0], "no_rule")
+    return _decide_by_rule(p, rec, _Order(msg, facts, ruleset, rule, day, now, rng), providers_fn, confirm)
+
+
+def _fit_providers(
+    p: Ports, msg: DispatchMessage, rule: RegionRule, providers_fn: ProvidersFn | None
+) -> tuple[set[str], dict[str, str]]:
+    """The rule's active providers whose configuration fits the order, and why the others' does not."""
+    by_id = {c.provider_id: c for c in providers.active_configs(p, providers_fn)}
+    misfit: dict[str, str] = {}
+    allowed: set[str] = set()
+    for share in rule.providers:
+        cfg = by_id.get(share.provider_id)
+        if cfg is None:
+            continue
+        why = providers.misfit(cfg, msg)
+        if why:
+            misfit[share.provider_id] = why
+        else:
+            allowed.add(share.provider_id)
+    return allowed, misfit
+
+
+def _decide_by_rule(
+    p: Ports, rec: DispatchRecord, o: _Order, providers_fn: ProvidersFn | None, confirm: ConfirmFn
+) -> DispatchRecord:
+    """Decide, confirm the provider and take one of its slots; decide again when either fails."""
+    allowed, misfit = _fit_providers(p, o.msg, o.rule, providers_fn)
+    dropped: dict[str, str] = {}  # providers found unfit while confirming, this dispatch only
+    full: set[str] = set()  # providers whose conditional ADD failed: at capacity, whatever a stale read says
+    for attempt in range(1, len(o.rule.providers) + 2):
+        counts, _ = counters.read_counts(p, o.day, o.scope)
+        for pid in full:
+            counts[pid] = max(counts.get(pid, 0), o.capacity[pid])
+        d = decide(o.ruleset, o.facts, counts, allowed - set(dropped), o.rng)
+        excluded = {
+            pid: (misfit.get(pid) or dropped.get(pid) or "not an active, reviewed provider")
+            if why == "inactive"
+            else why
+            for pid, why in d.excluded.items()
+        }
+        if d.provider_id is None:
+            counters.count_total(p, o.day, o.scope)
+            return _manual(p, rec, o.decision(d, attempt, excluded), o.rule.region_code, "no_provider")
+        cfg = confirm(p, d.provider_id)
+        why_not = "no longer an active, reviewed provider" if cfg is None else providers.misfit(cfg, o.msg)
+        if why_not:
+            dropped[d.provider_id] = why_not
+            providers.forget(p)
+            continue
+        try:
+            counters.count(p, o.day, o.scope, d.provider_id, o.capacity[d.provider_id])
+        except StaleWrite:
+            full.add(d.provider_id)  # lost the race for its last slot: decide again with fresh counts
+            continue
+        counters.count_total(p, o.day, o.scope)
+        return _settle(p, rec, "assigned", o.decision(d, attempt, excluded))
+    raise Unavailable(
+        f"Could not settle a provider for {o.msg.appointment_id} after {attempt} attempts; it will be retried.",
+        retry_after=1,
+    )

@@ -1,0 +1,61 @@
+"""Which providers may take an order: the container's cached list of active ones, and their fit."""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from petcover.models.dispatch import DispatchMessage
+from petcover.models.partners import ProviderConfig
+from petcover.ports import Ports
+from petcover.services import partners
+
+PROVIDER_CACHE_SECONDS = 10.0
+
+ProvidersFn = Callable[[Ports], Sequence[ProviderConfig]]
+ConfirmFn = Callable[[Ports, str], ProviderConfig | None]
+
+_providers: weakref.WeakKeyDictionary[Any, tuple[float, list[ProviderConfig]]] = weakref.WeakKeyDictionary()
+_providers_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _providers_lock:
+        _providers.clear()
+
+
+def forget(p: Ports) -> None:
+    """Drop this store's cached list (a provider in it turned out to be inactive)."""
+    with _providers_lock:
+        _providers.pop(p.store, None)
+
+
+def active_configs(p: Ports, providers: ProvidersFn | None) -> list[ProviderConfig]:
+    """``providers(p)`` when given, else the active providers, cached for ``PROVIDER_CACHE_SECONDS``."""
+    if providers is not None:
+        return list(providers(p))
+    with _providers_lock:
+        hit = _providers.get(p.store)
+    if hit is not None and time.monotonic() - hit[0] < PROVIDER_CACHE_SECONDS:
+        return hit[1]
+    configs = partners.active_providers(p)
+    with _providers_lock:
+        _providers[p.store] = (time.monotonic(), configs)
+    return configs
+
+
+def confirm_active(p: Ports, provider_id: str) -> ProviderConfig | None:
+    """The provider's live configuration if it is active and reviewed, else None (strongly consistent)."""
+    return partners.active_provider_config(p, provider_id)
+
+
+def misfit(cfg: ProviderConfig, msg: DispatchMessage) -> str | None:
+    """Why an active provider's own configuration rules it out for this order, if it does."""
+    if not cfg.offers(msg.service_type):
+        return f"does not offer {msg.service_type} (provider configuration v{cfg.version})"
+    if not cfg.covers(msg.region_code):
+        return f"does not serve region {msg.region_code} (provider configuration v{cfg.version})"
+    return None
