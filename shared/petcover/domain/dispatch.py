@@ -183,43 +183,50 @@ def validate_rules(rules: Sequence[RegionRule]) -> None:
             )
         else:
             seen[key] = i
-        total = sum(p.share_pct for p in rule.providers)
-        if total != 100:
-            errors.append(
-                {
-                    "field": f"{where}.providers",
-                    "code": "SHARES_NOT_100",
-                    "message": f"shares of {label} add up to {total}, not 100",
-                    "actual_sum": total,
-                    **ctx,
-                }
-            )
-        exclusives = [p.provider_id for p in rule.providers if p.exclusive]
-        if len(exclusives) > 1:
-            errors.append(
-                {
-                    "field": f"{where}.providers",
-                    "code": "MULTIPLE_EXCLUSIVE",
-                    "message": f"{label} has {len(exclusives)} exclusive providers, at most one is allowed",
-                    "provider_ids": exclusives,
-                    **ctx,
-                }
-            )
-        ids = [p.provider_id for p in rule.providers]
-        duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
-        if duplicates:
-            errors.append(
-                {
-                    "field": f"{where}.providers",
-                    "code": "DUPLICATE_PROVIDER",
-                    "message": f"{label} lists provider(s) {', '.join(duplicates)} more than once",
-                    "provider_ids": duplicates,
-                    **ctx,
-                }
-            )
+        errors.extend(_provider_problems(rule, f"{where}.providers", label, ctx))
     if errors:
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise InvalidInput(f"Dispatch rules refused: {errors[0]['message']}{more}.", details=errors)
+
+
+def _provider_problems(rule: RegionRule, field: str, label: str, ctx: dict[str, str]) -> list[dict[str, Any]]:
+    """Share, exclusivity and duplicate problems within one rule's providers."""
+    problems: list[dict[str, Any]] = []
+    total = sum(p.share_pct for p in rule.providers)
+    if total != 100:
+        problems.append(
+            {
+                "field": field,
+                "code": "SHARES_NOT_100",
+                "message": f"shares of {label} add up to {total}, not 100",
+                "actual_sum": total,
+                **ctx,
+            }
+        )
+    exclusives = [p.provider_id for p in rule.providers if p.exclusive]
+    if len(exclusives) > 1:
+        problems.append(
+            {
+                "field": field,
+                "code": "MULTIPLE_EXCLUSIVE",
+                "message": f"{label} has {len(exclusives)} exclusive providers, at most one is allowed",
+                "provider_ids": exclusives,
+                **ctx,
+            }
+        )
+    ids = [p.provider_id for p in rule.providers]
+    duplicates = sorted({pid for pid in ids if ids.count(pid) > 1})
+    if duplicates:
+        problems.append(
+            {
+                "field": field,
+                "code": "DUPLICATE_PROVIDER",
+                "message": f"{label} lists provider(s) {', '.join(duplicates)} more than once",
+                "provider_ids": duplicates,
+                **ctx,
+            }
+        )
+    return problems
 
 
 def parse_rules(data: Iterable[Mapping[str, Any]]) -> list[RegionRule]:
@@ -298,7 +305,12 @@ def resolve_rule(ruleset: RuleSet, order: OrderFacts) -> RegionRule | None:
 
 def counter_scope(rule: RegionRule) -> str:
     """Name of the daily counter the caller reads (and increments) for this rule."""
-    return f"{rule.region_code}#{rule.service_type}"
+    return scope_of(rule.region_code, rule.service_type)
+
+
+def scope_of(region_code: str, service_type: str) -> str:
+    """Name of the daily counter of a region+service type."""
+    return f"{region_code}#{service_type}"
 
 
 # --- decision ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel
 
-from petcover.domain.dispatch import RegionRule, ScheduleEntry
+from petcover.domain.dispatch import RegionRule, ScheduleEntry, scope_of
 from petcover.models.dispatch import (
     CoverageGap,
     DispatchRecord,
@@ -297,7 +297,7 @@ def zero_counter_item(key: tuple[str, str], now: datetime) -> Item:
 
 
 def gap_key(region_code: str, service_type: str) -> tuple[str, str]:
-    return GAP_PK, f"{region_code}#{service_type}"
+    return GAP_PK, scope_of(region_code, service_type)
 
 
 def gap_data(

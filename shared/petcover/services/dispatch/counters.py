@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from petcover.config import get_settings
-from petcover.domain.dispatch import Candidate, RegionRule, counter_scope
+from petcover.domain.dispatch import Candidate, RegionRule, counter_scope, scope_of
 from petcover.errors import StaleWrite
 from petcover.models.dispatch import CounterView, ProviderCount
 from petcover.ports import Ports
@@ -76,7 +76,7 @@ def init_counters(p: Ports) -> dict[str, Any]:
 def counters(p: Ports, region_code: str, service_type: str, day: str | None = None) -> CounterView:
     """Today's (or ``day``'s) counts for one region+service type, with the shares in force now."""
     day = day or business_date(p)
-    scope = f"{region_code}#{service_type}"
+    scope = scope_of(region_code, service_type)
     counts, total = read_counts(p, day, scope)
     rs = rules.in_effect(p)
     rule = rs.rule_for(region_code, service_type) if rs else None
