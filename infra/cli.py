@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
 import sys
 import time
 import urllib.request
 from typing import Any
 
+from infra.credentials import curl_line, ops_token
 from infra.localcloud import default_cloud
-from petcover import signing, tokens
 from petcover.client import OpsClient, PetcoverClient
 
 
@@ -28,21 +26,6 @@ def _state() -> dict[str, Any]:
     stack = json.loads((cloud.run_dir / "stack.json").read_text())
     demo = json.loads((cloud.run_dir / "demo.json").read_text())
     return {"base": stack["api_base"], "demo": demo}
-
-
-def ops_token(roles: list[str], sub: str = "cli") -> str:
-    secret = os.environ.get("OPS_TOKEN_SECRET", "local-ops-secret-change-me")
-    return tokens.mint(secret, sub, roles, now=int(time.time()), ttl_seconds=8 * 3600)
-
-
-def curl_line(base: str, key_id: str, secret: str, method: str, path: str, body: str = "") -> str:
-    headers = signing.signed_headers(key_id, secret, method, path, None, body.encode(), now=int(time.time()))
-    parts = ["curl", "-s", "-X", method, f"{base}{path}"]
-    for k, v in headers.items():
-        parts += ["-H", f"{k}: {v}"]
-    if body:
-        parts += ["-H", "Content-Type: application/json", "--data", body]
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 def bulk_issue(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import template
+from infra import seed, template
 
 ROOT = template.ROOT
 TOOLS_BIN = Path(os.environ.get("PETCOVER_TOOLS_BIN", ROOT / ".tools" / "venv" / "bin"))
@@ -289,8 +289,6 @@ def up(cloud: LocalCloud) -> None:
     t0 = time.time()
     cloud.start()
     cloud.deploy()
-    from infra import seed
-
     _say("seeding demo data")
     demo = seed.seed(cloud)
     (cloud.run_dir / "demo.json").write_text(json.dumps(demo, indent=2))

@@ -9,6 +9,7 @@ import importlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -36,9 +37,33 @@ def _spec_of(handler: str) -> Any:
     return getattr(importlib.import_module(module), attr).spec
 
 
-def build() -> dict[str, Any]:
-    routes = sorted(template.routes(), key=lambda r: (r.path, r.method))
-    specs = {r: _spec_of(r.handler) for r in routes}
+ERROR_RESPONSES = (
+    ("400", "Invalid input"),
+    ("401", "Not authenticated"),
+    ("403", "Forbidden"),
+    ("404", "Not found"),
+    ("409", "Conflict"),
+    ("413", "Body too large"),
+    ("422", "Business rule"),
+    ("429", "Throttled"),
+    ("500", "Internal error"),
+    ("503", "Unavailable"),
+)
+SECURITY_SCHEMES = {
+    "partnerSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Pc-Signature",
+        "description": "HMAC-SHA256 over method, path, query, timestamp, nonce and "
+        "body hash, with X-Pc-Key-Id, X-Pc-Timestamp, X-Pc-Nonce.",
+    },
+    "opsBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+}
+SchemaRef = Callable[[Any, str], dict[str, Any]]
+
+
+def _schemas(specs: dict[template.Route, Any]) -> tuple[dict[str, Any], SchemaRef]:
+    """The components' schemas, and a function giving a model's schema (a $ref for pydantic models)."""
     models: set[type[BaseModel]] = set()
     for s in specs.values():
         for m in (s.body, s.response):
@@ -57,76 +82,85 @@ def build() -> dict[str, Any]:
             return refs[(model, mode)] if (model, mode) in refs else refs[(model, "serialization")]  # type: ignore[return-value]
         return TypeAdapter(model).json_schema()
 
-    paths: dict[str, Any] = {}
-    for r, s in specs.items():
-        op: dict[str, Any] = {
-            "operationId": r.function.removesuffix("Function"),
-            "summary": s.summary,
-            "tags": list(s.tags) or ["default"],
-            "parameters": [
-                {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-                for n in re.findall(r"{(\w+)}", r.path)
-            ],
-            "responses": {},
-        }
-        if s.query is not None:
-            for name, field in s.query.model_fields.items():
-                op["parameters"].append(
-                    {
-                        "name": name,
-                        "in": "query",
-                        "required": field.is_required(),
-                        "schema": TypeAdapter(field.annotation).json_schema(),
-                    }
-                )
-        if s.auth.kind in ("channel", "provider", "partner"):
-            op["security"] = [{"partnerSignature": []}]
-            op["parameters"] += [
-                {"name": h, "in": "header", "required": True, "schema": {"type": "string"}} for h in SIGNED_HEADERS
-            ]
-            if s.auth.permission:
-                op["x-contract-permission"] = s.auth.permission
-        elif s.auth.kind == "ops":
-            op["security"] = [{"opsBearer": []}]
-            op["x-roles"] = [*s.auth.roles, "admin"]
-        if s.idempotent:
-            op["parameters"].append(
+    return components, ref
+
+
+def _parameters(route: template.Route, s: Any) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in re.findall(r"{(\w+)}", route.path)
+    ]
+    if s.query is not None:
+        for name, field in s.query.model_fields.items():
+            params.append(
                 {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+                    "name": name,
+                    "in": "query",
+                    "required": field.is_required(),
+                    "schema": TypeAdapter(field.annotation).json_schema(),
                 }
             )
-        if s.body is not None:
-            op["requestBody"] = {
+    if s.auth.kind in ("channel", "provider", "partner"):
+        params += [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}} for h in SIGNED_HEADERS]
+    if s.idempotent:
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
                 "required": True,
-                "content": {"application/json": {"schema": ref(s.body, "validation")}},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 128},
             }
-        if s.content_type == "application/json":
-            content = {"application/json": {"schema": ref(s.response, "serialization")}} if s.response else {}
-        else:
-            content = {s.content_type: {"schema": {"type": "string"}}}
-        op["responses"][str(s.status)] = {"description": "OK", "content": content}
-        for status, why in (
-            ("400", "Invalid input"),
-            ("401", "Not authenticated"),
-            ("403", "Forbidden"),
-            ("404", "Not found"),
-            ("409", "Conflict"),
-            ("413", "Body too large"),
-            ("422", "Business rule"),
-            ("429", "Throttled"),
-            ("500", "Internal error"),
-            ("503", "Unavailable"),
-        ):
-            if s.auth.kind == "public" and status in ("401", "403", "429"):
-                continue
-            op["responses"][status] = {
-                "description": why,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-        paths.setdefault(r.path, {})[r.method.lower()] = op
+        )
+    return params
+
+
+def _responses(s: Any, ref: SchemaRef) -> dict[str, Any]:
+    if s.content_type == "application/json":
+        content = {"application/json": {"schema": ref(s.response, "serialization")}} if s.response else {}
+    else:
+        content = {s.content_type: {"schema": {"type": "string"}}}
+    responses: dict[str, Any] = {str(s.status): {"description": "OK", "content": content}}
+    for status, why in ERROR_RESPONSES:
+        if s.auth.kind == "public" and status in ("401", "403", "429"):
+            continue
+        responses[status] = {
+            "description": why,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return responses
+
+
+def _operation(route: template.Route, s: Any, ref: SchemaRef) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": route.function.removesuffix("Function"),
+        "summary": s.summary,
+        "tags": list(s.tags) or ["default"],
+        "parameters": _parameters(route, s),
+        "responses": {},
+    }
+    if s.auth.kind in ("channel", "provider", "partner"):
+        op["security"] = [{"partnerSignature": []}]
+        if s.auth.permission:
+            op["x-contract-permission"] = s.auth.permission
+    elif s.auth.kind == "ops":
+        op["security"] = [{"opsBearer": []}]
+        op["x-roles"] = [*s.auth.roles, "admin"]
+    if s.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": ref(s.body, "validation")}},
+        }
+    op["responses"] = _responses(s, ref)
+    return op
+
+
+def build() -> dict[str, Any]:
+    routes = sorted(template.routes(), key=lambda r: (r.path, r.method))
+    specs = {r: _spec_of(r.handler) for r in routes}
+    components, ref = _schemas(specs)
+    paths: dict[str, Any] = {}
+    for r, s in specs.items():
+        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, s, ref)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -136,19 +170,7 @@ def build() -> dict[str, Any]:
         },
         "servers": [{"url": "/v1"}],
         "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "partnerSignature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Pc-Signature",
-                    "description": "HMAC-SHA256 over method, path, query, timestamp, nonce and "
-                    "body hash, with X-Pc-Key-Id, X-Pc-Timestamp, X-Pc-Nonce.",
-                },
-                "opsBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-            },
-        },
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
     }
 
 

@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol
 
-from infra.localcloud import LocalCloud
+from infra.credentials import curl_line, ops_token
+from petcover import runtime
+from petcover.config import reset_settings
+from petcover.ports import Ports
+from petcover.services import demo as demo_data
 
 
-def _ports(cloud: LocalCloud) -> Any:
+class DeployedStack(Protocol):
+    """What seeding needs of a deployed stack (``infra.localcloud.LocalCloud`` is one)."""
+
+    @property
+    def sink_url(self) -> str: ...
+
+    @property
+    def api_base(self) -> str: ...
+
+    def function_env(self) -> dict[str, str]: ...
+
+
+def _ports(cloud: DeployedStack) -> Ports:
     os.environ.update(cloud.function_env())
     os.environ.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"})
-    from petcover import runtime
-    from petcover.config import reset_settings
-
     reset_settings()
     runtime.install(None)
     return runtime.ports()
 
 
-def seed(cloud: LocalCloud) -> dict[str, Any]:
-    p = _ports(cloud)
-    from petcover.services import demo
-
-    return demo.seed(p, sink_url=cloud.sink_url)
+def seed(cloud: DeployedStack) -> dict[str, Any]:
+    return demo_data.seed(_ports(cloud), sink_url=cloud.sink_url)
 
 
-def banner(cloud: LocalCloud, demo: dict[str, Any]) -> str:
+def banner(cloud: DeployedStack, demo: dict[str, Any]) -> str:
     lines = [
         "",
         "petcover is running on the local cloud",
@@ -35,8 +45,6 @@ def banner(cloud: LocalCloud, demo: dict[str, Any]) -> str:
         f"  sink         : {cloud.sink_url}/_sink/requests   (make sink)",
     ]
     ch = demo["channel"]
-    from infra.cli import curl_line, ops_token
-
     body = (
         '{"product_code":"pet-health","plan_code":"basic","insured":{"insured_id":"pet-1","species":"dog",'
         '"breed_size":"small","age_months":30,"region":"310115"}}'

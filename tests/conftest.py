@@ -15,9 +15,10 @@ os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
 def _clear_caches() -> None:
-    from petcover.services import access, catalog
+    from petcover import authentication
+    from petcover.services import catalog
 
-    access.clear_cache()
+    authentication.clear_cache()
     catalog.clear_caches()
 
 
@@ -53,12 +54,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         names = moto_cloud.build()
         for k, v in moto_cloud.env_for(names).items():
             monkeypatch.setenv(k, v)
-        from petcover import api, runtime
+        from petcover import idempotency, runtime
         from petcover.config import reset_settings
 
         reset_settings()
         runtime.install(None)
-        api._persistence_layer = None
+        idempotency._persistence_layer = None
         _clear_caches()
         yield names
         runtime.install(None)

@@ -1,8 +1,9 @@
 """The HTTP adapter: one decorator turns a typed operation into an API Gateway (REST) handler.
 
-It parses and size-checks the event, authenticates (partner signature or ops bearer token),
-validates the body and query with pydantic, runs the operation (idempotently when it creates
-or moves money), and maps the domain error hierarchy to the error body once.
+It parses and size-checks the event, authenticates (partner signature or ops bearer token,
+checked by ``petcover.authentication``), validates the body and query with pydantic, runs the
+operation (idempotently when it creates or moves money: ``petcover.idempotency``), and maps
+the domain error hierarchy to the error body once.
 
 The decorated handler carries its ``spec``; the OpenAPI document is generated from the specs
 of the handlers that template.yaml routes to.
@@ -18,20 +19,16 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from petcover import runtime
+from petcover import authentication, idempotency, runtime
 from petcover.config import get_settings
 from petcover.errors import (
-    Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
     PayloadTooLarge,
-    Throttled,
-    Unauthenticated,
-    Unavailable,
 )
-from petcover.identity import Principal
-from petcover.observability import count, logger, metrics, set_correlation_id
+from petcover.identity import Principal, role_allows
+from petcover.observability import count, lambda_entry, logger, set_correlation_id
 from petcover.ports import Ports
 
 B = TypeVar("B", bound=BaseModel)
@@ -149,19 +146,17 @@ def _query(event: Mapping[str, Any]) -> dict[str, Any]:
 def authenticate(auth: Auth, event: Mapping[str, Any], headers: dict[str, str], raw: bytes, p: Ports) -> Principal:
     if auth.kind == "public":
         return Principal("anonymous", "anonymous")
-    from petcover.services import access
-
     if auth.kind == "ops":
         claims = (event.get("requestContext") or {}).get("authorizer") or {}
-        principal = access.staff_principal(headers.get("authorization"), claims, p)
-        if not access.role_allows(principal.roles, auth.roles):
+        principal = authentication.staff_principal(headers.get("authorization"), claims, p)
+        if not role_allows(principal.roles, auth.roles):
             raise Forbidden(
                 f"This call needs one of the roles: {', '.join(auth.roles or ('admin',))}.",
                 code="ROLE_REQUIRED",
                 details={"required": list(auth.roles), "have": list(principal.roles)},
             )
         return Principal("ops", principal.id, principal.roles)
-    principal = access.partner_principal(
+    principal = authentication.partner_principal(
         headers, event.get("httpMethod", "GET"), event.get("path", "/"), _query(event), raw, p
     )
     wanted = {"channel": {"channel"}, "provider": {"provider"}, "partner": {"channel", "provider", "insurer"}}
@@ -187,7 +182,8 @@ def api(
     spec = OperationSpec(summary, auth, body, query, response, status, idempotent, metric, tags, errors, content_type)
 
     def decorate(op: Callable[[Call[Any]], Any]) -> Callable[..., dict[str, Any]]:
-        def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        @lambda_entry
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers = _headers(event)
             cid = set_correlation_id(headers.get("x-correlation-id"))
             logger.append_keys(route=event.get("resource"), method=event.get("httpMethod"))
@@ -208,14 +204,47 @@ def api(
                     ),
                     cid,
                 )
-            finally:
-                metrics.flush_metrics(raise_on_empty_metrics=False)
 
         handler.spec = spec  # type: ignore[attr-defined]
         handler.operation = op  # type: ignore[attr-defined]
         return handler
 
     return decorate
+
+
+def _parse_body(model: type[BaseModel] | None, raw: bytes) -> Any:
+    if model is None:
+        return NoBody()
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidInput("The body is not valid JSON.", code="MALFORMED_JSON") from None
+    if payload is None:
+        raise InvalidInput("A JSON body is required.", code="BODY_REQUIRED")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidInput("Some fields are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)) from None
+
+
+def _parse_query(model: type[BaseModel] | None, event: Mapping[str, Any]) -> Any:
+    if model is None:
+        return None
+    try:
+        return model.model_validate(_query(event))
+    except ValidationError as exc:
+        raise InvalidInput(
+            "Some query parameters are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
+        ) from None
+
+
+def _idempotency_key(spec: OperationSpec, headers: Mapping[str, str]) -> str | None:
+    key = headers.get("idempotency-key")
+    if spec.idempotent and not key:
+        raise InvalidInput("This call needs an Idempotency-Key header.", code="IDEMPOTENCY_KEY_REQUIRED")
+    if key is not None and not (1 <= len(key) <= 128):
+        raise InvalidInput("The Idempotency-Key header must be 1 to 128 characters.", code="INVALID_IDEMPOTENCY_KEY")
+    return key
 
 
 def _run(
@@ -232,36 +261,9 @@ def _run(
     p = runtime.ports()
     principal = authenticate(spec.auth, event, headers, raw, p)
     logger.append_keys(principal=f"{principal.kind}:{principal.id}")
-
-    parsed_body: Any = NoBody()
-    if spec.body is not None:
-        try:
-            payload = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise InvalidInput("The body is not valid JSON.", code="MALFORMED_JSON") from None
-        if payload is None:
-            raise InvalidInput("A JSON body is required.", code="BODY_REQUIRED")
-        try:
-            parsed_body = spec.body.model_validate(payload)
-        except ValidationError as exc:
-            raise InvalidInput(
-                "Some fields are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
-            ) from None
-    parsed_query: Any = None
-    if spec.query is not None:
-        try:
-            parsed_query = spec.query.model_validate(_query(event))
-        except ValidationError as exc:
-            raise InvalidInput(
-                "Some query parameters are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
-            ) from None
-
-    idem_key = headers.get("idempotency-key")
-    if spec.idempotent and not idem_key:
-        raise InvalidInput("This call needs an Idempotency-Key header.", code="IDEMPOTENCY_KEY_REQUIRED")
-    if idem_key is not None and not (1 <= len(idem_key) <= 128):
-        raise InvalidInput("The Idempotency-Key header must be 1 to 128 characters.", code="INVALID_IDEMPOTENCY_KEY")
-
+    parsed_body = _parse_body(spec.body, raw)
+    parsed_query = _parse_query(spec.query, event)
+    idem_key = _idempotency_key(spec, headers)
     call: Call[Any] = Call(
         body=parsed_body,
         query=parsed_query,
@@ -274,98 +276,32 @@ def _run(
         method=event.get("httpMethod", "GET"),
         route=event.get("resource", ""),
     )
-
-    def execute() -> dict[str, Any]:
-        result = op(call)
-        count(spec.metric)
-        if spec.content_type != "application/json":
-            return {"status": spec.status, "body": result, "content_type": spec.content_type}
-        if isinstance(result, BaseModel):
-            result = result.model_dump(mode="json")
-        elif isinstance(result, list):
-            result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
-        return {"status": spec.status, "body": result}
-
-    out = _idempotent(spec, principal, idem_key, raw, context, execute) if spec.idempotent and idem_key else execute()
+    if spec.idempotent and idem_key:
+        out = idempotency.run_once(
+            scope=f"{principal.kind}:{principal.id}",
+            operation=spec.metric,
+            key=idem_key,
+            body=raw,
+            context=context,
+            execute=lambda: _execute(spec, op, call),
+        )
+    else:
+        out = _execute(spec, op, call)
     extra = {"Idempotency-Replayed": "true"} if out.get("replayed") else {}
     return _json_response(out["status"], out["body"], extra, out.get("content_type", "application/json"))
 
 
-def _idempotent(
-    spec: OperationSpec,
-    principal: Principal,
-    key: str,
-    raw: bytes,
-    context: Any,
-    execute: Callable[[], dict[str, Any]],
-) -> dict[str, Any]:
-    """Powertools idempotency, keyed by caller + operation + key and validated on the body."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyPersistenceLayerError,
-        IdempotencyValidationError,
-    )
-
-    def mark_replayed(response: Any, _record: Any) -> Any:
-        return {**response, "replayed": True}
-
-    cfg = IdempotencyConfig(
-        event_key_jmespath="[scope, operation, key]",
-        payload_validation_jmespath="body_sha",
-        expires_after_seconds=24 * 3600,
-        response_hook=mark_replayed,  # type: ignore[arg-type]
-    )
-    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
-        cfg.register_lambda_context(context)
-    persistence = _persistence(DynamoDBPersistenceLayer)
-
-    import hashlib
-
-    data = {
-        "scope": f"{principal.kind}:{principal.id}",
-        "operation": spec.metric,
-        "key": key,
-        "body_sha": hashlib.sha256(raw).hexdigest(),
-    }
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=cfg)
-    def once(request: dict[str, Any]) -> dict[str, Any]:
-        return execute()
-
-    try:
-        return once(request=data)  # type: ignore[no-any-return]
-    except IdempotencyValidationError:
-        raise Conflict(
-            "This Idempotency-Key was already used with a different request body.",
-            code="IDEMPOTENCY_KEY_REUSED",
-        ) from None
-    except IdempotencyAlreadyInProgressError:
-        raise Conflict(
-            "The first request with this Idempotency-Key is still in progress.",
-            code="REQUEST_IN_PROGRESS",
-            retry_after=1,
-        ) from None
-    except IdempotencyPersistenceLayerError as exc:
-        cause = exc.__cause__ or (exc.args[1] if len(exc.args) > 1 else None)
-        if isinstance(cause, DomainError):
-            raise cause from None
-        raise Unavailable("The idempotency store is unavailable; retry shortly.") from exc
-
-
-_persistence_layer: Any = None
-
-
-def _persistence(cls: Any) -> Any:
-    global _persistence_layer
-    s = get_settings()
-    if _persistence_layer is None or _persistence_layer.table_name != s.idempotency_table:
-        _persistence_layer = cls(table_name=s.idempotency_table, boto3_client=runtime.boto_client("dynamodb"))
-    return _persistence_layer
+def _execute(spec: OperationSpec, op: Callable[[Call[Any]], Any], call: Call[Any]) -> dict[str, Any]:
+    """Runs the operation and shapes what it returns into the (replayable) stored response."""
+    result = op(call)
+    count(spec.metric)
+    if spec.content_type != "application/json":
+        return {"status": spec.status, "body": result, "content_type": spec.content_type}
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    elif isinstance(result, list):
+        result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
+    return {"status": spec.status, "body": result}
 
 
 __all__ = [
@@ -373,9 +309,6 @@ __all__ = [
     "Call",
     "NoBody",
     "OperationSpec",
-    "Principal",
-    "Throttled",
-    "Unauthenticated",
     "api",
     "channel",
     "ops",

@@ -148,7 +148,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--big", type=int, default=10_000)
     args = ap.parse_args(argv)
     with local_cloud() as (cloud, demo):
-        from infra.cli import ops_token
+        from infra.credentials import ops_token
         from petcover.client import OpsClient, PetcoverClient
 
         ops = OpsClient(cloud.api_base, ops_token(["admin"]), timeout=60)

@@ -152,7 +152,7 @@ def store_calls() -> str:
 
 def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float, workers: int = 16) -> str:
     """quote 2 : underwrite 1 : query 1 : claim 0.5 at `rate` underwrites per second."""
-    from infra.cli import ops_token
+    from infra.credentials import ops_token
     from petcover.client import OpsClient, PetcoverClient
 
     ch = demo["channel"]
@@ -262,7 +262,7 @@ def mixed_load(cloud: Any, demo: dict[str, Any], seconds: int, rate: float, work
 
 
 def bulk_rows(cloud: Any, rows: int) -> str:
-    from infra.cli import ops_token
+    from infra.credentials import ops_token
     from petcover.client import OpsClient
 
     ops = OpsClient(cloud.api_base, ops_token(["service"]), timeout=60)

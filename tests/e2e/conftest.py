@@ -29,7 +29,7 @@ class Stack:
         return PetcoverClient(self.base, kid, secret, timeout=30)
 
     def ops_client(self, *roles: str) -> Any:
-        from infra.cli import ops_token
+        from infra.credentials import ops_token
         from petcover.client import OpsClient
 
         return OpsClient(self.base, ops_token(list(roles or ("admin",)), "e2e"), timeout=30)

@@ -624,7 +624,7 @@ def test_no_secret_appears_in_any_log_of_the_local_cloud(stack, world, raw, capf
     """Calls that carry secrets (signed calls, bearer tokens, keys issued in answers, refusals and a
     500), then every log: the emulator's log file, each function's log group, pytest's output."""
     from infra import seed
-    from infra.cli import ops_token
+    from infra.credentials import ops_token
 
     _free_key_slot(seed._ports(stack.cloud))
     token = ops_token(["admin"], "log-check")

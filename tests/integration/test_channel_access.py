@@ -97,7 +97,8 @@ def test_every_signing_failure_has_its_own_code(shop):
 
 
 def test_revoked_key_closed_channel_and_contract_permission(shop):
-    from petcover.services import access, credentials
+    from petcover import authentication
+    from petcover.services import credentials
 
     p = runtime.ports()
     key_id, secret = shop["shop-a"]
@@ -106,7 +107,7 @@ def test_revoked_key_closed_channel_and_contract_permission(shop):
     assert quote(_quote_event(second.key_id, second.secret), None)["statusCode"] == 200
     status, _, _ = call("RevokeChannelKeyFunction", path={"channelId": "shop-a", "keyId": key_id}, ops=("sales",))
     assert status == 200
-    access.clear_cache()
+    authentication.clear_cache()
     assert _code(quote(_quote_event(key_id, secret), None)) == "REVOKED_KEY"
     assert quote(_quote_event(second.key_id, second.secret), None)["statusCode"] == 200
 
@@ -119,7 +120,7 @@ def test_revoked_key_closed_channel_and_contract_permission(shop):
 
     status, _, _ = call("CloseChannelFunction", path={"channelId": "shop-a"}, ops=("sales",))
     assert status == 200
-    access.clear_cache()
+    authentication.clear_cache()
     resp = quote(_quote_event(second.key_id, second.secret), None)
     assert resp["statusCode"] == 403 and _code(resp) == "CHANNEL_CLOSED"
 

@@ -1,15 +1,15 @@
 """The SQS entry point: partial batch failures and the correlation id hop."""
 
 from petcover import runtime
-from petcover.consumers import sqs_batch
 from petcover.observability import correlation_id
+from petcover.queues import queue_consumer
 from tests.support import events
 
 
 def test_partial_batch_failure_reports_only_the_failed_messages(aws):
     seen = []
 
-    @sqs_batch("Test")
+    @queue_consumer("Test")
     def handler(p, body, record):
         seen.append((body["n"], correlation_id()))
         if body["n"] == 2:

@@ -392,9 +392,9 @@ def test_access_rules(aws):
 
     status, revoked, _ = invoke("RevokePartnerKeyFunction", path={"partnerId": pid, "keyId": key[0]}, ops=("ops",))
     assert status == 200 and revoked["status"] == "revoked"
-    from petcover.services import access
+    from petcover import authentication
 
-    access.clear_cache()
+    authentication.clear_cache()
     status, err, _ = invoke("PartnerMeFunction", key=key)
     assert status == 401 and err["error"]["code"] == "REVOKED_KEY"
 
@@ -403,11 +403,10 @@ def test_access_rules(aws):
 def test_a_suspended_partners_signed_calls_are_refused(aws, function):
     pid = create("provider", f"Suspended {function}")
     key = issue_key(pid)
-    from petcover import runtime
+    from petcover import authentication, runtime
     from petcover.repositories import partners as keys
-    from petcover.services import access
 
     runtime.ports().store.update(*keys.partner(pid), set={"state": "suspended"})
-    access.clear_cache()
+    authentication.clear_cache()
     status, err, _ = invoke(function, body={} if function.startswith("Save") else None, key=key)
     assert status == 403 and err["error"]["code"] == "PARTNER_INACTIVE"

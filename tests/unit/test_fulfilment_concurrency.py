@@ -172,9 +172,10 @@ def stalling_ports():
     store = StallingStore()
     p = Ports(store=store, publisher=MemoryPublisher())
     runtime.install(p)
-    from petcover.services import access, catalog
+    from petcover import authentication
+    from petcover.services import catalog
 
-    access.clear_cache()
+    authentication.clear_cache()
     catalog.clear_caches()
     yield p
     runtime.install(None)

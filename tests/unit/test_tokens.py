@@ -103,3 +103,45 @@ def test_roles_and_has_role() -> None:
     assert tokens.has_role(finance, "underwriter") is False
     assert tokens.has_role(finance) is False
     assert tokens.has_role(admin, "underwriter") is True
+
+
+# Minted by the standard-library implementation this module had before PyJWT.
+EARLIER_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJleHAiOjE3MDAwMDAwNjAsImlhdCI6MTcwMDAwMDAwMCwicGFydG5lcl9pZCI6IkNIMSIsInJvbGVzIjpbImZpbmFuY2UiLCJzZXJ2aWNlIl0s"
+    "InN1YiI6ImFsaWNlIn0.nYxHzXg7yjAPBaEtnkfBxGg6xelviNc0c29Xfk-os6E"
+)
+
+
+def test_tokens_minted_earlier_still_verify_and_are_minted_byte_for_byte() -> None:
+    assert tokens.verify(SECRET, EARLIER_TOKEN, now=NOW).partner_id == "CH1"
+    assert tokens.mint(SECRET, "alice", ["finance", "service"], now=NOW, ttl_seconds=60, partner_id="CH1") == (
+        EARLIER_TOKEN
+    )
+
+
+def _signed(header: str, payload: str) -> str:
+    sig = hmac.new(SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{base64.urlsafe_b64encode(sig).rstrip(b'=').decode()}"
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "reason"),
+    [
+        ({"alg": "HS256", "typ": "JWT"}, "bm90IGpzb24", "payload is not valid claims"),
+        ({"alg": "HS256", "typ": "JWT"}, _b64({"sub": "a", "roles": "admin", "iat": NOW, "exp": NOW + 9}), "claims"),
+        ({"alg": "HS512", "typ": "JWT"}, _b64({"sub": "a", "roles": [], "iat": NOW, "exp": NOW + 9}), "HS256"),
+        ({"typ": "JWT"}, _b64({"sub": "a", "roles": [], "iat": NOW, "exp": NOW + 9}), "HS256"),
+    ],
+)
+def test_signed_but_refused_tokens_say_why(header: dict[str, object], payload: str, reason: str) -> None:
+    with pytest.raises(Unauthenticated) as exc:
+        tokens.verify(SECRET, _signed(_b64(header), payload), now=NOW)
+    assert exc.value.code == "TOKEN_MALFORMED"
+    assert reason in exc.value.message
+
+
+def test_expiry_uses_the_callers_clock_not_the_machines() -> None:
+    token = tokens.mint(SECRET, "alice", ["sales"], now=NOW, ttl_seconds=60)
+    assert tokens.verify(SECRET, token, now=NOW + 59).sub == "alice"  # NOW is in 2023: long past
+    assert _code(token, now=NOW + 60) == "TOKEN_EXPIRED"

@@ -1,5 +1,8 @@
 """Who is calling: partner signatures (channels, providers, insurers) and staff tokens.
 
+The HTTP adapter calls ``partner_principal`` or ``staff_principal`` for every authenticated
+request; nothing here knows about the adapter.
+
 Key records and partner status are cached per container for a few seconds: a revoked key
 or closed channel is refused within ``CACHE_SECONDS`` everywhere, and each signed call costs
 one nonce write and one rate-limit counter write instead of four round trips.
@@ -15,7 +18,7 @@ from typing import Any
 from petcover import signing, tokens
 from petcover.config import get_settings
 from petcover.errors import Forbidden, StaleWrite, Throttled, Unauthenticated
-from petcover.identity import Principal, role_allows  # noqa: F401  (re-exported for the adapter)
+from petcover.identity import Principal
 from petcover.ports import Ports
 from petcover.repositories import partners as keys
 

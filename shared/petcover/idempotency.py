@@ -1,0 +1,82 @@
+"""Idempotent operations: Powertools idempotency on the idempotency table.
+
+A request is keyed by caller + operation + Idempotency-Key and validated on the body's hash:
+the same key with another body is a conflict, a replay returns the first response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from petcover import runtime
+from petcover.config import get_settings
+from petcover.errors import Conflict, DomainError, Unavailable
+
+Response = dict[str, Any]
+
+_persistence_layer: Any = None
+
+
+def run_once(
+    *, scope: str, operation: str, key: str, body: bytes, context: Any, execute: Callable[[], Response]
+) -> Response:
+    """``execute()`` once per (scope, operation, key); a replay carries ``replayed: True``."""
+    # Imported here, not at the top: the utility costs every API function ~35 ms of cold
+    # start, and only the operations that create or move money use it.
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    def mark_replayed(response: Any, _record: Any) -> Any:
+        return {**response, "replayed": True}
+
+    cfg = IdempotencyConfig(
+        event_key_jmespath="[scope, operation, key]",
+        payload_validation_jmespath="body_sha",
+        expires_after_seconds=24 * 3600,
+        response_hook=mark_replayed,  # type: ignore[arg-type]
+    )
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        cfg.register_lambda_context(context)
+    data = {"scope": scope, "operation": operation, "key": key, "body_sha": hashlib.sha256(body).hexdigest()}
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=cfg)
+    def once(request: dict[str, Any]) -> Response:
+        return execute()
+
+    try:
+        return once(request=data)  # type: ignore[no-any-return]
+    except IdempotencyValidationError:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body.",
+            code="IDEMPOTENCY_KEY_REUSED",
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "The first request with this Idempotency-Key is still in progress.",
+            code="REQUEST_IN_PROGRESS",
+            retry_after=1,
+        ) from None
+    except IdempotencyPersistenceLayerError as exc:
+        cause = exc.__cause__ or (exc.args[1] if len(exc.args) > 1 else None)
+        if isinstance(cause, DomainError):
+            raise cause from None
+        raise Unavailable("The idempotency store is unavailable; retry shortly.") from exc
+
+
+def _persistence() -> Any:
+    """One persistence layer per container, rebuilt when the table name changes (tests)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # see run_once
+
+    global _persistence_layer
+    s = get_settings()
+    if _persistence_layer is None or _persistence_layer.table_name != s.idempotency_table:
+        _persistence_layer = DynamoDBPersistenceLayer(
+            table_name=s.idempotency_table, boto3_client=runtime.boto_client("dynamodb")
+        )
+    return _persistence_layer
