@@ -4,11 +4,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from petcover.consumers import sqs_batch
 from petcover.ports import Ports
+from petcover.queues import queue_consumer
 from petcover.services import alerts
 
 
-@sqs_batch("AlertSent")
+@queue_consumer("AlertSent")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
     alerts.deliver_alert(p, body)

@@ -4,12 +4,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from petcover.consumers import sqs_batch
 from petcover.ports import Ports
+from petcover.queues import queue_consumer
 from petcover.services import bulk
 
 
-@sqs_batch("BulkMessageProcessed")
+@queue_consumer("BulkMessageProcessed")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
     if body.get("type") == "split":
         bulk.split(p, body["job_id"])

@@ -2,10 +2,9 @@
 
 import time
 
-from petcover import signing
+from petcover import authentication, signing
 from petcover.api import Call, api, public
 from petcover.models.catalog import SignatureCheckRequest, SignatureCheckResult
-from petcover.services import access
 
 
 @api(
@@ -24,7 +23,7 @@ def handler(call: Call[SignatureCheckRequest]) -> SignatureCheckResult:
         req.path,
         req.query,
         req.body.encode(),
-        lookup_key=lambda k: access.lookup_key(k, call.ports),
+        lookup_key=lambda k: authentication.lookup_key(k, call.ports),
         now=int(time.time()),
         their_canonical=req.canonical,
     )

@@ -6,12 +6,12 @@ run (``{"limit": 50}``).
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import claims
 
 
-@scheduled("AutoClaimsRun")
+@scheduled_job("AutoClaimsRun")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     raw = event.get("detail")
     detail: dict[str, Any] = raw if isinstance(raw, dict) else {}

@@ -4,13 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from petcover.consumers import sqs_batch
 from petcover.observability import logger
 from petcover.ports import Ports
+from petcover.queues import queue_consumer
 from petcover.services.dispatch import assignment
 
 
-@sqs_batch("AppointmentDispatched")
+@queue_consumer("AppointmentDispatched")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
     rec = assignment.dispatch_one(p, body)
     d = rec.decision

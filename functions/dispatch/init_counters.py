@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services.dispatch import counters
 
 
-@scheduled("DispatchCountersInitialised")
+@scheduled_job("DispatchCountersInitialised")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return counters.init_counters(p)

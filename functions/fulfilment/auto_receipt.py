@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import fulfilment
 
 
-@scheduled("AutoReceiptsConfirmed")
+@scheduled_job("AutoReceiptsConfirmed")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return fulfilment.auto_receipts(p)

@@ -10,13 +10,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from petcover import runtime
 from petcover.config import get_settings
-from petcover.consumers import receive_count, sqs_batch
 from petcover.observability import logger
 from petcover.ports import Ports
+from petcover.queues import queue_consumer, receive_count
 from petcover.services import fulfilment, quota
 
 
-@sqs_batch("QuotaDeductionProcessed")
+@queue_consumer("QuotaDeductionProcessed")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
     received = receive_count(record)
     try:

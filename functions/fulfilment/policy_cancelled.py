@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import fulfilment
 
 
-@scheduled("PolicyAppointmentsCancelled")
+@scheduled_job("PolicyAppointmentsCancelled")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     detail = event.get("detail") or {}
     return fulfilment.cancel_for_policy(p, str(detail["policy_number"]), detail.get("reason"))

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import quota
 
 
-@scheduled("QuotaReconciled")
+@scheduled_job("QuotaReconciled")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return quota.reconcile_and_alert(p).model_dump(mode="json")

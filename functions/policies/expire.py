@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import policies
 
 
-@scheduled("PoliciesExpired")
+@scheduled_job("PoliciesExpired")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return policies.expire_due(p, p.now().date())

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import sla_monitor
 
 
-@scheduled("SlaChecked")
+@scheduled_job("SlaChecked")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, int]:
     return sla_monitor.check_breaches(p)

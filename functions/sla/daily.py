@@ -5,11 +5,11 @@ A back-fill can name the day in the event: {"date": "2026-11-21"}.
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import sla_monitor
 
 
-@scheduled("SlaDailyReport")
+@scheduled_job("SlaDailyReport")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return sla_monitor.daily_timeliness(p, sla_monitor.day_from_event(event))

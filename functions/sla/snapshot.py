@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import sla_monitor
 
 
-@scheduled("SlaSnapshotTaken")
+@scheduled_job("SlaSnapshotTaken")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return sla_monitor.take_snapshot(p)

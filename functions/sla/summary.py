@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from petcover.consumers import scheduled
 from petcover.ports import Ports
+from petcover.schedules import scheduled_job
 from petcover.services import sla_monitor
 
 
-@scheduled("SlaSummarySent")
+@scheduled_job("SlaSummarySent")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     return sla_monitor.nightly_summary(p)

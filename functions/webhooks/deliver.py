@@ -4,13 +4,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from petcover.consumers import sqs_batch
 from petcover.observability import logger
 from petcover.ports import Ports
+from petcover.queues import queue_consumer
 from petcover.services import webhooks
 
 
-@sqs_batch("WebhookProcessed")
+@queue_consumer("WebhookProcessed")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
     outcome = webhooks.handle_message(p, body)
     logger.info("webhook message", extra={"event_id": body.get("event_id"), "outcome": outcome})

@@ -63,7 +63,8 @@ def seed_provider(p: Ports, sink_url: str) -> dict[str, Any]:
     """A reviewed, active clinic serving Shanghai and Beijing, and dispatch rules sending it orders."""
     from petcover.models.dispatch import RulesPublish
     from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
-    from petcover.services import dispatch_rules, partners
+    from petcover.services import partners
+    from petcover.services.dispatch import rules as dispatch_rules
 
     found = partners.find_by_name(p, "Demo Clinic")
     if found is None:
