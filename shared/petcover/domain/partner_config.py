@@ -271,7 +271,7 @@ def check_permissions(acc: PartnerAccount, changes: Sequence[FieldChange]) -> No
         )
 
 
-def require(acc: PartnerAccount, permission: str) -> None:
+def require_permission(acc: PartnerAccount, permission: str) -> None:
     if permission not in acc.permissions:
         raise Forbidden(
             f"Your account does not have the permission {permission}.",

@@ -32,11 +32,11 @@ def _binding_insurer(p: Ports, principal: Principal, body: BindingInput) -> Part
     acc = caller(p, principal)
     if acc.kind != "insurer":
         raise Forbidden("Only insurers bind providers.", code="WRONG_PARTNER_KIND")
-    rules.require(acc, "bind_providers")
+    rules.require_permission(acc, "bind_providers")
     if (body.service_types is not None or body.regions is not None) and (
         "configure_service_rules" not in acc.permissions
     ):
-        rules.require(acc, "configure_service_rules")
+        rules.require_permission(acc, "configure_service_rules")
     return acc
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from petcover.domain.partner_config import require
+from petcover.domain.partner_config import require_permission
 from petcover.errors import Forbidden, Unavailable
 from petcover.identity import Principal
 from petcover.models.partners import DocumentUpload, DocumentUploadRequest
@@ -23,7 +23,7 @@ def document_upload(p: Ports, principal: Principal, body: DocumentUploadRequest)
     acc = caller(p, principal)
     if acc.kind != "provider":
         raise Forbidden("Only providers upload qualification documents.", code="WRONG_PARTNER_KIND")
-    require(acc, "maintain_qualifications")
+    require_permission(acc, "maintain_qualifications")
     if p.blobs is None:
         raise Unavailable("Document storage is not available; retry later.")
     document_id = new_id("doc", p)

@@ -22,8 +22,8 @@ def _today(p: Ports) -> date:
     return p.now().astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
-def _bound_provider_error(p: Ports, f: str, b: Binding) -> tuple[FieldErrors, keys.Live | None]:
-    """Why the bound provider cannot be bought from at all, or its live configuration."""
+def _live_bound_provider(p: Ports, f: str, b: Binding) -> tuple[FieldErrors, keys.Live | None]:
+    """The bound provider's live configuration, or the errors saying why it cannot be bought from."""
     item = p.store.get(*keys.partner(b.provider_id))
     acc = keys.load_account(item) if item is not None else None
     if acc is None or acc.kind != "provider":
@@ -46,7 +46,7 @@ def _binding_errors(p: Ports, bindings: Sequence[Binding]) -> FieldErrors:
             errs.append({"field": f"{f}.provider_id", "message": f"Duplicate of bindings.{seen[b.provider_id]}"})
             continue
         seen[b.provider_id] = i
-        found, prov = _bound_provider_error(p, f, b)
+        found, prov = _live_bound_provider(p, f, b)
         errs.extend(found)
         if prov is None:
             continue
