@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import ApproveBody, ChangeRequest
-from petcover.services import partners
+from petcover.services.partners import changes
 
 
 @api(
@@ -15,6 +15,6 @@ from petcover.services import partners
     errors=("CHANGE_NOT_FOUND", "ILLEGAL_TRANSITION", "CHANGE_OUTDATED", "CONFIG_INVALID", "STALE_WRITE"),
 )
 def handler(call: Call[ApproveBody]) -> ChangeRequest:
-    return partners.approve_change(
+    return changes.approve_change(
         call.ports, call.principal, call.path["partnerId"], call.path["requestId"], call.body.note
     )

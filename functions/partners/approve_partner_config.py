@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import ApproveBody, PartnerConfigView
-from petcover.services import partners
+from petcover.services.partners import config
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import partners
     errors=("PARTNER_NOT_FOUND", "CONFIG_NOT_FOUND", "ILLEGAL_TRANSITION", "CONFIG_INVALID", "STALE_WRITE"),
 )
 def handler(call: Call[ApproveBody]) -> PartnerConfigView:
-    return partners.approve_config(call.ports, call.principal, call.path["partnerId"], call.body.note)
+    return config.approve_config(call.ports, call.principal, call.path["partnerId"], call.body.note)

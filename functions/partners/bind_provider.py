@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, partner
 from petcover.models.partners import BindingInput, BindingSaved
-from petcover.services import partners
+from petcover.services.partners import bindings
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import partners
     errors=("CONFIG_INVALID", "PERMISSION_REQUIRED", "REASON_REQUIRED", "CHANGE_PENDING", "ILLEGAL_TRANSITION"),
 )
 def handler(call: Call[BindingInput]) -> BindingSaved:
-    return partners.bind_provider(call.ports, call.principal, call.path["providerId"], call.body)
+    return bindings.bind_provider(call.ports, call.principal, call.path["providerId"], call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import PartnerAccount, PartnerCreate
-from petcover.services import partners
+from petcover.services.partners import accounts
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import partners
     errors=("PARTNER_NAME_TAKEN",),
 )
 def handler(call: Call[PartnerCreate]) -> PartnerAccount:
-    return partners.create_partner(call.ports, call.principal, call.body)
+    return accounts.create_partner(call.ports, call.principal, call.body)

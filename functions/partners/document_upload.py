@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, partner
 from petcover.models.partners import DocumentUpload, DocumentUploadRequest
-from petcover.services import partners
+from petcover.services.partners import documents
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import partners
     errors=("PERMISSION_REQUIRED", "WRONG_PARTNER_KIND"),
 )
 def handler(call: Call[DocumentUploadRequest]) -> DocumentUpload:
-    return partners.document_upload(call.ports, call.principal, call.body)
+    return documents.document_upload(call.ports, call.principal, call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, partner
 from petcover.models.partners import PartnerDetail
-from petcover.services import partners
+from petcover.services.partners import overview
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import partners
     tags=("partners",),
 )
 def handler(call: Call) -> PartnerDetail:
-    return partners.me(call.ports, call.principal)
+    return overview.me(call.ports, call.principal)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import PartnerDetail
-from petcover.services import partners
+from petcover.services.partners import overview
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import partners
     errors=("PARTNER_NOT_FOUND",),
 )
 def handler(call: Call) -> PartnerDetail:
-    return partners.detail(call.ports, call.path["partnerId"])
+    return overview.detail(call.ports, call.path["partnerId"])

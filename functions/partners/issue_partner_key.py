@@ -1,8 +1,8 @@
 """POST /ops/partners/{partnerId}/keys: issue a signing key (the secret is shown once)."""
 
 from petcover.api import Call, api, ops
-from petcover.services import partners
 from petcover.services.credentials import IssuedKey
+from petcover.services.partners import accounts
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services.credentials import IssuedKey
     errors=("PARTNER_NOT_FOUND", "TOO_MANY_KEYS", "PARTNER_CLOSED"),
 )
 def handler(call: Call) -> IssuedKey:
-    return partners.issue_key(call.ports, call.principal, call.path["partnerId"])
+    return accounts.issue_key(call.ports, call.principal, call.path["partnerId"])

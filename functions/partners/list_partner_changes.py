@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import ChangeQuery, ChangeRequestList
-from petcover.services import partners
+from petcover.services.partners import changes
 
 
 @api(
@@ -15,5 +15,5 @@ from petcover.services import partners
     errors=("PARTNER_NOT_FOUND",),
 )
 def handler(call: Call) -> ChangeRequestList:
-    items = partners.list_changes(call.ports, call.path["partnerId"], call.query.state)
+    items = changes.list_changes(call.ports, call.path["partnerId"], call.query.state)
     return ChangeRequestList(items=items)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.common import KeyInfoList
-from petcover.services import partners
+from petcover.services.partners import accounts
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import partners
     errors=("PARTNER_NOT_FOUND",),
 )
 def handler(call: Call) -> KeyInfoList:
-    return KeyInfoList(items=partners.list_keys(call.ports, call.path["partnerId"]))
+    return KeyInfoList(items=accounts.list_keys(call.ports, call.path["partnerId"]))

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import ReviewQueue
-from petcover.services import partners
+from petcover.services.partners import overview
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import partners
     tags=("partners",),
 )
 def handler(call: Call) -> ReviewQueue:
-    return partners.review_queue(call.ports)
+    return overview.review_queue(call.ports)

@@ -3,7 +3,7 @@
 from petcover.api import Call, api, ops
 from petcover.models.common import AuditList
 from petcover.models.partners import AuditQuery
-from petcover.services import partners
+from petcover.services.partners import overview
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import partners
     errors=("PARTNER_NOT_FOUND",),
 )
 def handler(call: Call) -> AuditList:
-    return AuditList(items=partners.audit_trail(call.ports, call.query))
+    return AuditList(items=overview.audit_trail(call.ports, call.query))

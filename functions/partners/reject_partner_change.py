@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import ChangeRequest, RejectBody
-from petcover.services import partners
+from petcover.services.partners import changes
 
 
 @api(
@@ -15,6 +15,6 @@ from petcover.services import partners
     errors=("CHANGE_NOT_FOUND", "ILLEGAL_TRANSITION", "STALE_WRITE"),
 )
 def handler(call: Call[RejectBody]) -> ChangeRequest:
-    return partners.reject_change(
+    return changes.reject_change(
         call.ports, call.principal, call.path["partnerId"], call.path["requestId"], call.body.reason
     )

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.partners import PartnerConfigView, RejectBody
-from petcover.services import partners
+from petcover.services.partners import config
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import partners
     errors=("PARTNER_NOT_FOUND", "CONFIG_NOT_FOUND", "ILLEGAL_TRANSITION", "STALE_WRITE"),
 )
 def handler(call: Call[RejectBody]) -> PartnerConfigView:
-    return partners.reject_config(call.ports, call.principal, call.path["partnerId"], call.body.reason)
+    return config.reject_config(call.ports, call.principal, call.path["partnerId"], call.body.reason)

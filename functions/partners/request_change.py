@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, partner
 from petcover.models.partners import ChangeRequest, ChangeRequestCreate
-from petcover.services import partners
+from petcover.services.partners import changes
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import partners
     errors=("CONFIG_NOT_FOUND", "CONFIG_INVALID", "CHANGE_PENDING", "NO_CHANGES", "ILLEGAL_TRANSITION"),
 )
 def handler(call: Call[ChangeRequestCreate]) -> ChangeRequest:
-    return partners.request_change(call.ports, call.principal, call.body.config, call.body.reason)
+    return changes.request_change(call.ports, call.principal, call.body.config, call.body.reason)

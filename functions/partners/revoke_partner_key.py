@@ -1,8 +1,8 @@
 """DELETE /ops/partners/{partnerId}/keys/{keyId}: revoke a signing key."""
 
 from petcover.api import Call, api, ops
-from petcover.services import partners
 from petcover.services.credentials import KeyInfo
+from petcover.services.partners import accounts
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services.credentials import KeyInfo
     errors=("PARTNER_NOT_FOUND", "KEY_NOT_FOUND"),
 )
 def handler(call: Call) -> KeyInfo:
-    return partners.revoke_key(call.ports, call.principal, call.path["partnerId"], call.path["keyId"])
+    return accounts.revoke_key(call.ports, call.principal, call.path["partnerId"], call.path["keyId"])

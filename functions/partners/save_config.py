@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, partner
 from petcover.models.partners import ConfigInput, PartnerConfigView
-from petcover.services import partners
+from petcover.services.partners import config
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import partners
     errors=("CONFIG_INVALID", "ILLEGAL_TRANSITION", "PERMISSION_REQUIRED", "STALE_WRITE"),
 )
 def handler(call: Call[ConfigInput]) -> PartnerConfigView:
-    return partners.save_draft(call.ports, call.principal, call.body)
+    return config.save_draft(call.ports, call.principal, call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, partner
 from petcover.models.partners import PartnerConfigView
-from petcover.services import partners
+from petcover.services.partners import config
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import partners
     errors=("CONFIG_NOT_FOUND", "CONFIG_INVALID", "ILLEGAL_TRANSITION", "STALE_WRITE"),
 )
 def handler(call: Call) -> PartnerConfigView:
-    return partners.submit(call.ports, call.principal)
+    return config.submit(call.ports, call.principal)

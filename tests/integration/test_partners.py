@@ -178,11 +178,11 @@ def test_provider_onboarding_end_to_end(aws):
     assert status == 409 and err["error"]["code"] == "ILLEGAL_TRANSITION"
 
     from petcover import runtime
-    from petcover.services import partners
+    from petcover.services.partners import directory
 
     p = runtime.ports()
-    assert [c.provider_id for c in partners.active_providers(p)] == [pid]
-    assert partners.active_provider_config(p, pid).daily_capacity == 40
+    assert [c.provider_id for c in directory.active_providers(p)] == [pid]
+    assert directory.active_provider_config(p, pid).daily_capacity == 40
 
     # A change request: the live configuration stays until ops approve, the reviewer sees the diff.
     change = {"reason": "Second shift", "config": provider_config(up["file_key"], daily_capacity=90)}
@@ -201,7 +201,7 @@ def test_provider_onboarding_end_to_end(aws):
         "ApprovePartnerChangeFunction", path={"partnerId": pid, "requestId": cr["id"]}, body={}, ops=("ops",)
     )
     assert status == 200 and done["state"] == "approved"
-    assert partners.active_provider_config(p, pid).daily_capacity == 90
+    assert directory.active_provider_config(p, pid).daily_capacity == 90
     status, err, _ = invoke(
         "RejectPartnerChangeFunction",
         path={"partnerId": pid, "requestId": cr["id"]},
@@ -228,7 +228,7 @@ def test_provider_onboarding_end_to_end(aws):
         ops=("ops",),
     )
     assert status == 200 and done["state"] == "rejected"
-    cfg = partners.active_provider_config(p, pid)
+    cfg = directory.active_provider_config(p, pid)
     assert cfg.covers("440305") and not cfg.covers("440304")
 
     # The audit trail: by name, by account, by request id.
@@ -336,11 +336,11 @@ def test_insurer_binds_a_provider_and_changes_go_through_review(aws):
     assert invoke("ApprovePartnerConfigFunction", path={"partnerId": ins_id}, body={}, ops=("ops",))[0] == 200
 
     from petcover import runtime
-    from petcover.services import partners
+    from petcover.services.partners import directory
 
     p = runtime.ports()
-    assert [c.provider_id for c in partners.bound_providers(p, ins_id, "vaccination", "440305")] == [prov_id]
-    assert [c.provider_id for c in partners.active_providers(p)] == [prov_id]  # insurers are not candidates
+    assert [c.provider_id for c in directory.bound_providers(p, ins_id, "vaccination", "440305")] == [prov_id]
+    assert [c.provider_id for c in directory.active_providers(p)] == [prov_id]  # insurers are not candidates
 
     status, saved, _ = invoke(
         "BindPartnerProviderFunction",

@@ -30,7 +30,8 @@ from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
 from petcover.seed.products import SEED_PRODUCTS
-from petcover.services import catalog, credentials, partners
+from petcover.services import catalog, credentials
+from petcover.services.partners import accounts, config, documents
 
 STAFF = Principal("ops", "robustness-setup", ("admin",))
 SHOP, OTHER, TARGET = "rb-shop", "rb-other", "rb-target"
@@ -108,10 +109,10 @@ def _channel(p: Ports, channel_id: str, sink_url: str, products: list[str]) -> t
 
 
 def _provider(p: Ports, name: str, sink_url: str) -> Provider:
-    acc = partners.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-RB-1"))
-    k = partners.issue_key(p, STAFF, acc.id)
+    acc = accounts.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-RB-1"))
+    k = accounts.issue_key(p, STAFF, acc.id)
     me = Principal("provider", acc.id, (), k.key_id)
-    doc = partners.document_upload(
+    doc = documents.document_upload(
         p, me, DocumentUploadRequest(type="business_licence", file_name="licence.pdf", content_type="application/pdf")
     )
     cfg = ConfigInput.model_validate(
@@ -130,9 +131,9 @@ def _provider(p: Ports, name: str, sink_url: str) -> Provider:
             ],
         }
     )
-    partners.save_draft(p, me, cfg)
-    partners.submit(p, me)
-    partners.approve_config(p, STAFF, acc.id)
+    config.save_draft(p, me, cfg)
+    config.submit(p, me)
+    config.approve_config(p, STAFF, acc.id)
     return Provider(acc.id, (k.key_id, k.secret))
 
 
@@ -203,7 +204,7 @@ def build(stack: Any) -> RobustWorld:
         providers = [_provider(p, f"Robustness Clinic A {run}", sink), _provider(p, f"Robustness Clinic B {run}", sink)]
         publish_rules(p, [pv.id for pv in providers])
         fuzz_provider = _provider(p, f"Robustness Fuzz Provider {run}", sink)
-        target = partners.create_partner(
+        target = accounts.create_partner(
             p, STAFF, PartnerCreate(kind="provider", name=f"Robustness Ops Target {run}", agreement_ref="AGR-RB-2")
         )
         world = RobustWorld(

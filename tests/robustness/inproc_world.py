@@ -15,7 +15,8 @@ from petcover.identity import Principal
 from petcover.models.partners import PartnerCreate
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports
-from petcover.services import partners, policies
+from petcover.services import policies
+from petcover.services.partners import accounts
 from tests.support.fixtures import STAFF, channel_with_contracts, publish_seed_products
 
 CHANNEL = "fuzz-shop"
@@ -34,8 +35,8 @@ class InprocWorld:
 
 def provider(p: Ports, name: str) -> tuple[str, tuple[str, str]]:
     """A provider account opened the way ops open it, with a signing key: (id, (key id, secret))."""
-    acc = partners.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref=f"AGR-{name[:12]}"))
-    k = partners.issue_key(p, STAFF, acc.id)
+    acc = accounts.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref=f"AGR-{name[:12]}"))
+    k = accounts.issue_key(p, STAFF, acc.id)
     return acc.id, (k.key_id, k.secret)
 
 

@@ -7,13 +7,11 @@ contract versions they were sold under, so a later modify never touches them.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
 
 from petcover.domain import states
 from petcover.domain.catalog import ProductSpec, ProductVersion
@@ -30,7 +28,8 @@ from petcover.models.catalog import (
     ProductOut,
 )
 from petcover.ports import Ports, Put, Update
-from petcover.repositories import partners as keys
+from petcover.repositories import catalog as keys
+from petcover.repositories import partners as partner_keys
 from petcover.services import audit
 
 # Published product versions are immutable: cache them per container for the hot quote path.
@@ -48,27 +47,15 @@ def _unless_changed(what: str, code: str) -> Iterator[None]:
         raise Conflict(f"The {what} changed meanwhile; reload and retry.", code=code) from None
 
 
-def _vsk(version: int) -> str:
-    return f"V#{version:05d}"
-
-
-def _head_key(code: str) -> tuple[str, str]:
-    return f"PRODUCT#{code}", "HEAD"
-
-
-def _load_head(item: dict[str, Any]) -> ProductHead:
-    return ProductHead.model_validate(json.loads(item["data"]))
-
-
 def get_head(p: Ports, code: str, *, cached: bool = False) -> ProductHead:
     if cached:
         hit = _head_cache.get(code)
         if hit and time.monotonic() - hit[0] < HEAD_CACHE_SECONDS:
             return hit[1]
-    item = p.store.get(*_head_key(code))
+    item = p.store.get(*keys.product_head(code))
     if item is None:
         raise NotFound(f"Product {code} does not exist.", code="PRODUCT_NOT_FOUND")
-    head = _load_head(item)
+    head = keys.load_head(item)
     _head_cache[code] = (time.monotonic(), head)
     return head
 
@@ -77,10 +64,10 @@ def get_version(p: Ports, code: str, version: int) -> ProductVersion:
     hit = _version_cache.get((code, version))
     if hit:
         return hit
-    item = p.store.get(f"PRODUCT#{code}", _vsk(version))
+    item = p.store.get(*keys.product_version(code, version))
     if item is None:
         raise NotFound(f"Product {code} has no version {version}.", code="PRODUCT_VERSION_NOT_FOUND")
-    pv = ProductVersion.model_validate(json.loads(item["data"]))
+    pv = keys.load_version(item)
     if pv.status != "draft":
         _version_cache[(code, version)] = pv
     return pv
@@ -92,42 +79,17 @@ def get_product(p: Ports, code: str, version: int | None = None) -> ProductOut:
 
 
 def list_products(p: Ports) -> list[ProductHead]:
-    page = p.store.query("PRODUCTS", index="gsi1", limit=500)
-    return [_load_head(i) for i in page.items]
+    page = p.store.query(keys.PRODUCT_LIST, index="gsi1", limit=500)
+    return [keys.load_head(i) for i in page.items]
 
 
 def create_product(p: Ports, who: Principal, spec: ProductSpec) -> ProductOut:
     now = p.now()
     pv = ProductVersion.from_spec(spec, version=1, status="draft", created_at=now)
     head = ProductHead(code=spec.code, name=spec.name, kind=spec.kind, status="draft", latest_version=1)
-    pk, sk = _head_key(spec.code)
     try:
         p.store.transact(
-            [
-                Put(
-                    {
-                        "pk": pk,
-                        "sk": sk,
-                        "kind": "product",
-                        "state": "draft",
-                        "version": 1,
-                        "gsi1pk": "PRODUCTS",
-                        "gsi1sk": spec.code,
-                        "data": head.model_dump_json(),
-                    },
-                    if_absent=True,
-                ),
-                Put(
-                    {
-                        "pk": pk,
-                        "sk": _vsk(1),
-                        "kind": "product_version",
-                        "state": "draft",
-                        "data": pv.model_dump_json(),
-                    },
-                    if_absent=True,
-                ),
-            ]
+            [Put(keys.new_head_item(head), if_absent=True), Put(keys.new_version_item(pv), if_absent=True)]
         )
     except StaleWrite:
         raise Conflict(f"Product {spec.code} already exists; modify it instead.", code="PRODUCT_EXISTS") from None
@@ -144,26 +106,15 @@ def modify_product(p: Ports, who: Principal, code: str, spec: ProductSpec) -> Pr
     new_version = head.latest_version + 1
     pv = ProductVersion.from_spec(spec, version=new_version, status="draft", created_at=p.now())
     new_head = head.model_copy(update={"latest_version": new_version, "name": spec.name})
-    pk, sk = _head_key(code)
     with _unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
-                    pk,
-                    sk,
+                    *keys.product_head(code),
                     set={"data": new_head.model_dump_json(), "version": new_version},
                     expect=[("version", "=", head.latest_version)],
                 ),
-                Put(
-                    {
-                        "pk": pk,
-                        "sk": _vsk(new_version),
-                        "kind": "product_version",
-                        "state": "draft",
-                        "data": pv.model_dump_json(),
-                    },
-                    if_absent=True,
-                ),
+                Put(keys.new_version_item(pv), if_absent=True),
             ]
         )
     audit.record(
@@ -189,19 +140,16 @@ def publish_product(p: Ports, who: Principal, code: str, version: int | None) ->
     now = p.now()
     published = pv.model_copy(update={"status": "published", "published_at": now})
     new_head = head.model_copy(update={"status": "published", "published_version": target})
-    pk, sk = _head_key(code)
     with _unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
-                    pk,
-                    _vsk(target),
+                    *keys.product_version(code, target),
                     set={"state": "published", "data": published.model_dump_json()},
                     expect=[("state", "=", "draft")],
                 ),
                 Update(
-                    pk,
-                    sk,
+                    *keys.product_head(code),
                     set={"state": "published", "data": new_head.model_dump_json()},
                     expect=[("version", "=", head.latest_version)],
                 ),
@@ -224,11 +172,9 @@ def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
     head = get_head(p, code)
     states.PRODUCT.next_state(head.status, "delist")
     new_head = head.model_copy(update={"status": "delisted"})
-    pk, sk = _head_key(code)
     with _unless_changed("product", "PRODUCT_CHANGED"):
         p.store.update(
-            pk,
-            sk,
+            *keys.product_head(code),
             set={"state": "delisted", "data": new_head.model_dump_json()},
             expect=[("state", "=", head.status)],
         )
@@ -249,20 +195,15 @@ def on_sale(p: Ports, code: str) -> ProductVersion:
 
 
 # ------------------------------------------------------------------ channels
-def _channel_out(item: dict[str, Any]) -> Channel:
-    d = json.loads(item["data"])
-    return Channel.model_validate({**d, "status": item.get("state", "active")})
-
-
 def get_channel(p: Ports, channel_id: str) -> Channel:
-    item = p.store.get(*keys.channel(channel_id))
+    item = p.store.get(*partner_keys.channel(channel_id))
     if item is None:
         raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
-    return _channel_out(item)
+    return keys.load_channel(item)
 
 
 def list_channels(p: Ports) -> list[Channel]:
-    return [_channel_out(i) for i in p.store.query("CHANNELS", index="gsi1", limit=500).items]
+    return [keys.load_channel(i) for i in p.store.query(keys.CHANNEL_LIST, index="gsi1", limit=500).items]
 
 
 def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
@@ -276,20 +217,8 @@ def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
         # Secret used to sign the webhooks we send to this channel (never returned by the API).
         "webhook_secret": secrets.token_urlsafe(32),
     }
-    pk, sk = keys.channel(req.id)
     try:
-        p.store.put(
-            {
-                "pk": pk,
-                "sk": sk,
-                "kind": "channel",
-                "state": "active",
-                "gsi1pk": "CHANNELS",
-                "gsi1sk": req.id,
-                "data": json.dumps(data),
-            },
-            if_absent=True,
-        )
+        p.store.put(keys.new_channel_item(req.id, data), if_absent=True)
     except StaleWrite:
         raise Conflict(f"Channel {req.id} already exists.", code="CHANNEL_EXISTS") from None
     ch = Channel.model_validate({**data, "status": "active"})
@@ -298,17 +227,17 @@ def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
 
 
 def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate) -> Channel:
-    pk, sk = keys.channel(channel_id)
+    pk, sk = partner_keys.channel(channel_id)
     item = p.store.get(pk, sk)
     if item is None:
         raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
     if item.get("state") == "closed":
         raise Conflict("Channel is closed and cannot be changed.", code="CHANNEL_CLOSED")
-    before = json.loads(item["data"])
+    before = keys.channel_data(item)
     changes = req.model_dump(mode="json", exclude_none=True)
     after = {**before, **changes}
     with _unless_changed("channel", "CHANNEL_CHANGED"):
-        p.store.update(pk, sk, set={"data": json.dumps(after)}, expect=[("data", "=", item["data"])])
+        p.store.update(pk, sk, set={"data": keys.dump_channel_data(after)}, expect=[("data", "=", item["data"])])
     hide = {"webhook_secret"}
     audit.record(
         p,
@@ -323,41 +252,34 @@ def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate
 
 
 def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str) -> Channel:
-    pk, sk = keys.channel(channel_id)
+    pk, sk = partner_keys.channel(channel_id)
     item = p.store.get(pk, sk)
     if item is None:
         raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
     current = item.get("state", "active")
     new = states.CHANNEL.next_state(current, action)
-    data = json.loads(item["data"])
+    data = keys.channel_data(item)
     if new == "closed":
         data["closed_at"] = p.now().isoformat()
     with _unless_changed("channel", "CHANNEL_CHANGED"):
-        p.store.update(pk, sk, set={"state": new, "data": json.dumps(data)}, expect=[("state", "=", current)])
+        p.store.update(
+            pk, sk, set={"state": new, "data": keys.dump_channel_data(data)}, expect=[("state", "=", current)]
+        )
     audit.record(p, who, "channel", channel_id, action, before={"status": current}, after={"status": new})
     return Channel.model_validate({**data, "status": new})
 
 
 # ------------------------------------------------------------------ contracts
-def _contract_key(channel_id: str, product_code: str, version: int | None = None) -> tuple[str, str]:
-    sk = f"CONTRACT#{product_code}" if version is None else f"CONTRACT#{product_code}#V#{version:05d}"
-    return f"CHANNEL#{channel_id}", sk
-
-
 def get_contract(p: Ports, channel_id: str, product_code: str, version: int | None = None) -> Contract:
-    item = p.store.get(*_contract_key(channel_id, product_code, version))
+    item = p.store.get(*keys.contract_key(channel_id, product_code, version))
     if item is None:
         raise NotFound(f"Channel {channel_id} has no contract for product {product_code}.", code="CONTRACT_NOT_FOUND")
-    return Contract.model_validate({**json.loads(item["data"]), "status": item.get("state", "active")})
+    return keys.load_contract(item)
 
 
 def list_contracts(p: Ports, channel_id: str) -> list[Contract]:
-    page = p.store.query(f"CHANNEL#{channel_id}", sk_prefix="CONTRACT#", limit=500)
-    return [
-        Contract.model_validate({**json.loads(i["data"]), "status": i.get("state", "active")})
-        for i in page.items
-        if "#V#" not in i["sk"]
-    ]
+    page = p.store.query(partner_keys.channel_pk(channel_id), sk_prefix=keys.CONTRACT_PREFIX, limit=500)
+    return [keys.load_contract(i) for i in page.items if not keys.is_contract_version(i)]
 
 
 def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCreate) -> Contract:
@@ -369,31 +291,9 @@ def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCrea
             code="PRODUCT_NOT_PUBLISHED",
         )
     contract = Contract(channel_id=channel_id, version=1, status="active", created_at=p.now(), **req.model_dump())
-    pk, sk = _contract_key(channel_id, req.product_code)
-    _, vsk = _contract_key(channel_id, req.product_code, 1)
-    body = contract.model_dump_json()
+    current, first_version = keys.new_contract_items(contract)
     try:
-        p.store.transact(
-            [
-                Put(
-                    {
-                        "pk": pk,
-                        "sk": sk,
-                        "kind": "contract",
-                        "state": "active",
-                        "version": 1,
-                        "data": body,
-                        "gsi1pk": f"CONTRACTS#{req.product_code}",
-                        "gsi1sk": channel_id,
-                    },
-                    if_absent=True,
-                ),
-                Put(
-                    {"pk": pk, "sk": vsk, "kind": "contract_version", "state": "active", "data": body},
-                    if_absent=True,
-                ),
-            ]
-        )
+        p.store.transact([Put(current, if_absent=True), Put(first_version, if_absent=True)])
     except StaleWrite:
         raise Conflict(
             f"Channel {channel_id} already has a contract for {req.product_code}; modify it instead.",
@@ -414,22 +314,15 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
     current = get_contract(p, channel_id, product_code)
     states.CONTRACT.next_state(current.status, "modify")
     new = current.model_copy(update={**terms.model_dump(), "version": current.version + 1, "created_at": p.now()})
-    pk, sk = _contract_key(channel_id, product_code)
-    _, vsk = _contract_key(channel_id, product_code, new.version)
-    body = new.model_dump_json()
     with _unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.transact(
             [
                 Update(
-                    pk,
-                    sk,
-                    set={"data": body, "version": new.version},
+                    *keys.contract_key(channel_id, product_code),
+                    set={"data": new.model_dump_json(), "version": new.version},
                     expect=[("version", "=", current.version), ("state", "=", "active")],
                 ),
-                Put(
-                    {"pk": pk, "sk": vsk, "kind": "contract_version", "state": "active", "data": body},
-                    if_absent=True,
-                ),
+                Put(keys.contract_version_item(new), if_absent=True),
             ]
         )
     audit.record(
@@ -448,11 +341,9 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
     current = get_contract(p, channel_id, product_code)
     states.CONTRACT.next_state(current.status, "terminate")
     new = current.model_copy(update={"status": "terminated", "terminated_at": p.now()})
-    pk, sk = _contract_key(channel_id, product_code)
     with _unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.update(
-            pk,
-            sk,
+            *keys.contract_key(channel_id, product_code),
             set={"state": "terminated", "data": new.model_dump_json()},
             expect=[("state", "=", "active")],
         )

@@ -5,14 +5,13 @@ The secret is returned once, at issue; afterwards only the key id and status are
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Literal
 
 from pydantic import BaseModel
 
-from petcover.errors import BusinessRuleViolation, NotFound
-from petcover.ports import Ports, Update
+from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite
+from petcover.ports import Ports, Put, Update
 from petcover.repositories import partners as keys
 
 MAX_ACTIVE_KEYS = 2
@@ -35,43 +34,16 @@ class KeyInfo(BaseModel):
     created_at: str
 
 
-def _owner_pk(kind: str, owner_id: str) -> str:
-    return f"KEYS#{kind}#{owner_id}"
-
-
 def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
     """Count of active keys is a guarded counter on the owner's key-set item, moved atomically."""
     key_id = f"{kind[:2]}k_{secrets.token_hex(8)}"
     secret = secrets.token_urlsafe(32)
     now = p.now().isoformat()
-    pk, sk = keys.partner_key(key_id)
-    from petcover.errors import StaleWrite
-    from petcover.ports import Put
-
     try:
         p.store.transact(
             [
-                Update(
-                    _owner_pk(kind, owner_id),
-                    "KEYSET",
-                    add={"n": 1},
-                    expect=[("n", "<?", MAX_ACTIVE_KEYS)],
-                ),
-                Put(
-                    {
-                        "pk": pk,
-                        "sk": sk,
-                        "kind": "key",
-                        "state": "active",
-                        "owner": f"{kind}:{owner_id}",
-                        "gsi1pk": _owner_pk(kind, owner_id),
-                        "gsi1sk": now,
-                        "data": json.dumps(
-                            {"secret": secret, "owner_id": owner_id, "owner_kind": kind, "created_at": now}
-                        ),
-                    },
-                    if_absent=True,
-                ),
+                Update(*keys.key_set(kind, owner_id), add={"n": 1}, expect=[("n", "<?", MAX_ACTIVE_KEYS)]),
+                Put(keys.key_item(key_id, secret, kind, owner_id, now), if_absent=True),
             ]
         )
     except StaleWrite:
@@ -85,32 +57,19 @@ def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
 def revoke(p: Ports, kind: OwnerKind, owner_id: str, key_id: str) -> KeyInfo:
     pk, sk = keys.partner_key(key_id)
     item = p.store.get(pk, sk)
-    if item is None or item.get("owner") != f"{kind}:{owner_id}":
+    if item is None or item.get("owner") != keys.key_owner(kind, owner_id):
         raise NotFound(f"Key {key_id} does not exist for {owner_id}.", code="KEY_NOT_FOUND")
     if item.get("state") == "active":
-        from petcover.ports import Update as U
-
         p.store.transact(
             [
-                U(pk, sk, set={"state": "revoked"}, expect=[("state", "=", "active")]),
-                U(_owner_pk(kind, owner_id), "KEYSET", add={"n": -1}),
+                Update(pk, sk, set={"state": "revoked"}, expect=[("state", "=", "active")]),
+                Update(*keys.key_set(kind, owner_id), add={"n": -1}),
             ]
         )
         item["state"] = "revoked"
-    return _info(item)
-
-
-def _info(item: dict[str, object]) -> KeyInfo:
-    d = json.loads(str(item["data"]))
-    return KeyInfo(
-        key_id=str(item["pk"]).removeprefix("KEY#"),
-        owner_id=d["owner_id"],
-        owner_kind=d["owner_kind"],
-        status=str(item.get("state", "active")),
-        created_at=d["created_at"],
-    )
+    return KeyInfo(**keys.key_fields(item))
 
 
 def list_keys(p: Ports, kind: OwnerKind, owner_id: str) -> list[KeyInfo]:
-    page = p.store.query(_owner_pk(kind, owner_id), index="gsi1")
-    return [_info(i) for i in page.items]
+    page = p.store.query(keys.key_set_pk(kind, owner_id), index="gsi1")
+    return [KeyInfo(**keys.key_fields(i)) for i in page.items]
