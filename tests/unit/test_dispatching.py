@@ -18,9 +18,10 @@ from petcover.identity import Principal
 from petcover.models.dispatch import ManualAssignRequest, RulesPublish, SimulationRequest
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
-from petcover.services import audit, partners
+from petcover.services import audit
 from petcover.services.dispatch import assignment, counters, coverage, manual, simulation
 from petcover.services.dispatch import rules as dispatch_rules
+from petcover.services.partners import accounts, config, directory, documents
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 STAFF = Principal("ops", "rita", ("ops",))
@@ -48,9 +49,9 @@ def onboard_provider(
     regions: tuple[dict[str, str], ...] = ({"province": "310000"},),
 ) -> str:
     """A provider taken through the real onboarding: account, licence, configuration, review."""
-    acc = partners.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-1"))
+    acc = accounts.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-1"))
     who = Principal("provider", acc.id)
-    up = partners.document_upload(
+    up = documents.document_upload(
         p, who, DocumentUploadRequest(type="business_licence", file_name="l.pdf", content_type="application/pdf")
     )
     cfg = ConfigInput.model_validate(
@@ -71,9 +72,9 @@ def onboard_provider(
             ],
         }
     )
-    partners.save_draft(p, who, cfg)
-    partners.submit(p, who)
-    partners.approve_config(p, STAFF, acc.id)
+    config.save_draft(p, who, cfg)
+    config.submit(p, who)
+    config.approve_config(p, STAFF, acc.id)
     return acc.id
 
 
@@ -375,7 +376,7 @@ def test_providers_that_cannot_take_an_order_are_left_out_with_the_reason(p, cli
     rec = assignment.dispatch_one(p, message(1), assign=assigned)
     assert rec.decision.provider_id == a
     assert rec.decision.excluded == {
-        vaccines_only: f"does not offer checkup (provider configuration v{partners.live(p, vaccines_only).version})",
+        vaccines_only: f"does not offer checkup (provider configuration v{config.live(p, vaccines_only).version})",
         "pv_unknown": "not an active, reviewed provider",
     }
     full = assignment.dispatch_one(p, message(2), assign=assigned)  # A used its one slot
@@ -388,14 +389,14 @@ def test_providers_that_cannot_take_an_order_are_left_out_with_the_reason(p, cli
 def test_a_provider_deactivated_since_the_cached_list_is_not_assigned(p, clinics):
     a, b, _ = clinics
     publish(p, rule({a: 50, b: 50}))
-    stale = partners.active_providers(p)
+    stale = directory.active_providers(p)
     assigned = Assigned()
     rec = assignment.dispatch_one(
         p,
         message(1),
         assign=assigned,
         providers=lambda _p: stale,
-        confirm=lambda _p, pid: None if pid == a else partners.active_provider_config(_p, pid),
+        confirm=lambda _p, pid: None if pid == a else directory.active_provider_config(_p, pid),
         rng=random.Random(0),
     )
     assert rec.decision.provider_id == b

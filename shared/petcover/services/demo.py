@@ -63,21 +63,21 @@ def seed_provider(p: Ports, sink_url: str) -> dict[str, Any]:
     """A reviewed, active clinic serving Shanghai and Beijing, and dispatch rules sending it orders."""
     from petcover.models.dispatch import RulesPublish
     from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
-    from petcover.services import partners
     from petcover.services.dispatch import rules as dispatch_rules
+    from petcover.services.partners import accounts, config, directory, documents
 
-    found = partners.find_by_name(p, "Demo Clinic")
+    found = directory.find_by_name(p, "Demo Clinic")
     if found is None:
-        acc = partners.create_partner(
+        acc = accounts.create_partner(
             p, SEEDER, PartnerCreate(kind="provider", name="Demo Clinic", agreement_ref="AGR-DEMO-1")
         )
         who = Principal("provider", acc.id)
-        doc = partners.document_upload(
+        doc = documents.document_upload(
             p,
             who,
             DocumentUploadRequest(type="business_licence", file_name="licence.pdf", content_type="application/pdf"),
         )
-        partners.save_draft(
+        config.save_draft(
             p,
             who,
             ConfigInput.model_validate(
@@ -107,8 +107,8 @@ def seed_provider(p: Ports, sink_url: str) -> dict[str, Any]:
                 }
             ),
         )
-        partners.submit(p, who)
-        partners.approve_config(p, SEEDER, acc.id, "seeded demo provider")
+        config.submit(p, who)
+        config.approve_config(p, SEEDER, acc.id, "seeded demo provider")
         provider_id = acc.id
     else:
         provider_id = found

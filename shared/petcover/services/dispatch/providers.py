@@ -11,7 +11,7 @@ from typing import Any
 from petcover.models.dispatch import DispatchMessage
 from petcover.models.partners import ProviderConfig
 from petcover.ports import Ports
-from petcover.services import partners
+from petcover.services.partners import directory
 
 PROVIDER_CACHE_SECONDS = 10.0
 
@@ -41,7 +41,7 @@ def active_configs(p: Ports, providers: ProvidersFn | None) -> list[ProviderConf
         hit = _providers.get(p.store)
     if hit is not None and time.monotonic() - hit[0] < PROVIDER_CACHE_SECONDS:
         return hit[1]
-    configs = partners.active_providers(p)
+    configs = directory.active_providers(p)
     with _providers_lock:
         _providers[p.store] = (time.monotonic(), configs)
     return configs
@@ -49,7 +49,7 @@ def active_configs(p: Ports, providers: ProvidersFn | None) -> list[ProviderConf
 
 def confirm_active(p: Ports, provider_id: str) -> ProviderConfig | None:
     """The provider's live configuration if it is active and reviewed, else None (strongly consistent)."""
-    return partners.active_provider_config(p, provider_id)
+    return directory.active_provider_config(p, provider_id)
 
 
 def misfit(cfg: ProviderConfig, msg: DispatchMessage) -> str | None:
