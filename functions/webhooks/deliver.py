@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from petcover.consumers import sqs_batch
 from petcover.observability import logger
 from petcover.ports import Ports
-from petcover.services import webhooks
+from petcover.services.webhooks import delivery
 
 
 @sqs_batch("WebhookProcessed")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
-    outcome = webhooks.handle_message(p, body)
+    outcome = delivery.handle_message(p, body)
     logger.info("webhook message", extra={"event_id": body.get("event_id"), "outcome": outcome})
