@@ -7,8 +7,9 @@ redrives it and nothing is counted twice. SQS delays at most 15 minutes: longer 
 While the channel's endpoint is paused, events are held (``gsi3pk = WHHELD#{channel}``).
 
 Exactly one POST per attempt: an attempt is claimed with a conditional put of its log item
-``("WEBHOOK#{event}", "ATTEMPT#{run}#{attempt}")``, so the same SQS message delivered twice
-(even concurrently) posts once, and a delivered event is never posted again by an old message.
+(``repositories.webhooks.attempt_item``, one per run and attempt), so the same SQS message
+delivered twice (even concurrently) posts once, and a delivered event is never posted again by
+an old message.
 Only ops can send it again (replay / redrive / resume start a new ``run``; messages of an older
 run are ignored). A claim left "sending" by a crashed invocation is taken over after 60 s.
 """
