@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.webhooks import DeadLetterList, ListQuery
-from petcover.services import webhooks
+from petcover.services.webhooks import dead_letters
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import webhooks
 )
 def handler(call: Call) -> DeadLetterList:
     q: ListQuery = call.query
-    return webhooks.dead_letters(call.ports, limit=q.limit, cursor=q.cursor)
+    return dead_letters.listing(call.ports, limit=q.limit, cursor=q.cursor)

@@ -6,7 +6,7 @@ path level, and /ops/webhooks/{ref}/replay (ref = event id) shares this level.
 
 from petcover.api import Call, api, ops
 from petcover.models.webhooks import DeliveryLog, ListQuery
-from petcover.services import webhooks
+from petcover.services.webhooks import log
 
 
 @api(
@@ -20,4 +20,4 @@ from petcover.services import webhooks
 )
 def handler(call: Call) -> DeliveryLog:
     q: ListQuery = call.query
-    return webhooks.delivery_log(call.ports, call.path["ref"], call.path["objectId"], limit=q.limit, cursor=q.cursor)
+    return log.delivery_log(call.ports, call.path["ref"], call.path["objectId"], limit=q.limit, cursor=q.cursor)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.webhooks import EndpointStatus, PauseRequest
-from petcover.services import webhooks
+from petcover.services.webhooks import endpoints
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import webhooks
     errors=("CHANNEL_NOT_FOUND", "ILLEGAL_TRANSITION"),
 )
 def handler(call: Call[PauseRequest]) -> EndpointStatus:
-    return webhooks.pause(call.ports, call.principal, call.path["channelId"], call.body.reason)
+    return endpoints.pause(call.ports, call.principal, call.path["channelId"], call.body.reason)

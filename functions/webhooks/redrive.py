@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.webhooks import RequeueResult
-from petcover.services import webhooks
+from petcover.services.webhooks import dead_letters
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import webhooks
     tags=("webhooks",),
 )
 def handler(call: Call) -> RequeueResult:
-    return webhooks.redrive(call.ports, call.principal)
+    return dead_letters.redrive(call.ports, call.principal)

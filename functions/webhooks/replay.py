@@ -5,7 +5,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.webhooks import ReplayResult
-from petcover.services import webhooks
+from petcover.services.webhooks import requeue
 
 
 @api(
@@ -18,4 +18,4 @@ from petcover.services import webhooks
     errors=("WEBHOOK_EVENT_NOT_FOUND",),
 )
 def handler(call: Call) -> ReplayResult:
-    return webhooks.replay(call.ports, call.principal, call.path["ref"])
+    return requeue.replay(call.ports, call.principal, call.path["ref"])

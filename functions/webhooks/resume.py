@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.webhooks import EndpointStatus
-from petcover.services import webhooks
+from petcover.services.webhooks import endpoints
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import webhooks
     errors=("ILLEGAL_TRANSITION",),
 )
 def handler(call: Call) -> EndpointStatus:
-    return webhooks.resume(call.ports, call.principal, call.path["channelId"])
+    return endpoints.resume(call.ports, call.principal, call.path["channelId"])

@@ -107,14 +107,14 @@ def cloud(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     from infra import sink
     from petcover import runtime
     from petcover.config import reset_settings
-    from petcover.services import webhooks
+    from petcover.services.webhooks import messages
 
     server = sink.serve(0, tmp_path / "sink.jsonl")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("OPS_CHAT_URL", f"{url}/chat/ops")
     reset_settings()
-    monkeypatch.setattr(webhooks, "SQS_MAX_DELAY_SECONDS", 0)
+    monkeypatch.setattr(messages, "SQS_MAX_DELAY_SECONDS", 0)
     clock = Clock()
     p = runtime.aws_ports()
     p.clock = clock
@@ -130,9 +130,9 @@ def cloud(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def notify(p: Ports, object_type: str, object_id: str, status: str) -> str:
-    from petcover.services import webhooks
+    from petcover.services.webhooks import events as webhook_events
 
-    return webhooks.notify(
+    return webhook_events.notify(
         p,
         channel_id="ch1",
         object_type=object_type,

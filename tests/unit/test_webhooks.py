@@ -22,8 +22,11 @@ from petcover.errors import IllegalTransition, NotFound
 from petcover.identity import Principal
 from petcover.ports import Ports
 from petcover.repositories import partners as keys
-from petcover.services import audit, webhooks
+from petcover.repositories import webhooks as webhook_keys
+from petcover.services import audit
 from petcover.services.alerts import HttpResult, http_post
+from petcover.services.webhooks import dead_letters, delivery, endpoints, events, messages, requeue
+from petcover.services.webhooks import log as webhook_log
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 SECRET = "whsec-test-0123456789"
@@ -92,7 +95,7 @@ def add_channel(p: Ports, channel_id: str = "ch1", url: str = "https://partner.e
 
 
 def notify(p: Ports, object_id: str = "C1", status: str = "submitted", channel_id: str = "ch1") -> str:
-    return webhooks.notify(
+    return events.notify(
         p,
         channel_id=channel_id,
         object_type="claim",
@@ -128,28 +131,28 @@ def pump(p: Ports, clock: Clock, send: Any, *, max_steps: int = 5000) -> list[st
             return outcomes
         visible_at, _, msg = heapq.heappop(heap)
         clock.now = max(clock(), visible_at) + timedelta(milliseconds=1)  # queue latency
-        outcomes.append(webhooks.handle_message(p, msg, send=send))
+        outcomes.append(delivery.handle_message(p, msg, send=send))
         collect()
     raise AssertionError("webhook queue did not drain")
 
 
 def state_of(p: Ports, event_id: str) -> str:
-    return webhooks.event(p, event_id)[1]
+    return events.event(p, event_id)[1]
 
 
 # ---------------------------------------------------------------- schedule and versions
 
 
 def test_backoff_doubles_from_30_seconds_and_caps_at_one_hour() -> None:
-    assert [webhooks.backoff_seconds(n) for n in range(1, 10)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
-    assert webhooks.backoff_seconds(500) == 3600
-    assert webhooks.retry_delay(3, rng=lambda: 0.0) == 120
-    assert 120 <= webhooks.retry_delay(3, rng=lambda: 0.999) <= 132  # jitter only adds, at most 10 %
+    assert [delivery.backoff_seconds(n) for n in range(1, 10)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+    assert delivery.backoff_seconds(500) == 3600
+    assert delivery.retry_delay(3, rng=lambda: 0.0) == 120
+    assert 120 <= delivery.retry_delay(3, rng=lambda: 0.999) <= 132  # jitter only adds, at most 10 %
 
 
 def test_notify_records_the_event_and_a_queued_log_entry_then_queues_one_message(fake_ports, clock) -> None:
     event_id = notify(fake_ports, status="submitted")
-    event, state = webhooks.event(fake_ports, event_id)
+    event, state = events.event(fake_ports, event_id)
     assert state == "pending"
     assert (event.object_type, event.object_id, event.version) == ("claim", "C1", 1)
     assert event.data == {"status": "submitted"}
@@ -165,7 +168,7 @@ def test_notify_records_the_event_and_a_queued_log_entry_then_queues_one_message
         "not_before": None,
     }
     assert msg["window_start"] == T0.timestamp()
-    log = webhooks.delivery_log(fake_ports, "claim", "C1").items
+    log = webhook_log.delivery_log(fake_ports, "claim", "C1").items
     assert [(e.status, e.event_id, e.version) for e in log] == [("queued", event_id, 1)]
 
 
@@ -184,20 +187,20 @@ def test_versions_only_grow_per_object_even_under_concurrent_notifies(fake_ports
         t.start()
     for t in threads:
         t.join()
-    versions = sorted(webhooks.event(fake_ports, eid)[0].version for eid in ids)
+    versions = sorted(events.event(fake_ports, eid)[0].version for eid in ids)
     assert versions == list(range(1, 81))  # no version given twice, none skipped
     # Sequential calls are strictly increasing; another object has its own sequence.
-    a = webhooks.event(fake_ports, notify(fake_ports, "C1"))[0].version
-    b = webhooks.event(fake_ports, notify(fake_ports, "C1"))[0].version
+    a = events.event(fake_ports, notify(fake_ports, "C1"))[0].version
+    b = events.event(fake_ports, notify(fake_ports, "C1"))[0].version
     assert 80 < a < b
-    assert webhooks.event(fake_ports, notify(fake_ports, "C2"))[0].version == 1
+    assert events.event(fake_ports, notify(fake_ports, "C2"))[0].version == 1
 
 
 def test_notify_refuses_bad_input(fake_ports, clock) -> None:
     with pytest.raises(ValueError):
-        webhooks.notify(fake_ports, channel_id="ch1", object_type="Claim#", object_id="C1", event_type="x", payload={})
+        events.notify(fake_ports, channel_id="ch1", object_type="Claim#", object_id="C1", event_type="x", payload={})
     with pytest.raises(ValueError):
-        webhooks.notify(
+        events.notify(
             fake_ports,
             channel_id="ch1",
             object_type="claim",
@@ -222,7 +225,7 @@ def test_delivery_posts_the_stored_body_signed_over_loopback_and_logs_code_and_l
         add_channel(fake_ports, url=f"http://127.0.0.1:{port}/hooks/petcover")
         event_id = notify(fake_ports, status="approved")
         [msg] = take(fake_ports)
-        assert webhooks.handle_message(fake_ports, body_of(msg)) == "delivered"
+        assert delivery.handle_message(fake_ports, body_of(msg)) == "delivered"
     finally:
         server.shutdown()
         server.server_close()
@@ -235,7 +238,7 @@ def test_delivery_posts_the_stored_body_signed_over_loopback_and_logs_code_and_l
     assert not signing.verify_webhook("another-secret", req["headers"], body, now=int(T0.timestamp()))
     assert req["headers"]["X-Pc-Event-Type"] == "claim.status_changed"
     assert state_of(fake_ports, event_id) == "delivered"
-    delivered = [e for e in webhooks.delivery_log(fake_ports, "claim", "C1").items if e.status == "delivered"]
+    delivered = [e for e in webhook_log.delivery_log(fake_ports, "claim", "C1").items if e.status == "delivered"]
     assert len(delivered) == 1
     assert delivered[0].status_code == 200 and delivered[0].attempt == 1
     assert isinstance(delivered[0].latency_ms, int) and delivered[0].latency_ms >= 0
@@ -265,10 +268,10 @@ def test_the_same_message_twice_posts_once(fake_ports, clock) -> None:
     receiver = Receiver(clock)
     event_id = notify(fake_ports)
     [msg] = take(fake_ports)
-    assert webhooks.handle_message(fake_ports, body_of(msg), send=receiver) == "delivered"
-    assert webhooks.handle_message(fake_ports, body_of(msg), send=receiver) == "already delivered"
+    assert delivery.handle_message(fake_ports, body_of(msg), send=receiver) == "delivered"
+    assert delivery.handle_message(fake_ports, body_of(msg), send=receiver) == "already delivered"
     clock.advance(3600)
-    assert webhooks.handle_message(fake_ports, body_of(msg), send=receiver) == "already delivered"
+    assert delivery.handle_message(fake_ports, body_of(msg), send=receiver) == "already delivered"
     assert receiver.event_ids() == [event_id]
 
 
@@ -282,10 +285,10 @@ def test_a_concurrent_duplicate_is_refused_and_a_crashed_claim_is_taken_over(fak
     def slow_receiver(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> HttpResult:
         posts.append(1)
         # The same SQS message handled by another invocation while this POST is in flight.
-        inner.append(webhooks.handle_message(fake_ports, body_of(msg), send=slow_receiver))
+        inner.append(delivery.handle_message(fake_ports, body_of(msg), send=slow_receiver))
         return HttpResult(200, 5)
 
-    assert webhooks.handle_message(fake_ports, body_of(msg), send=slow_receiver) == "delivered"
+    assert delivery.handle_message(fake_ports, body_of(msg), send=slow_receiver) == "delivered"
     assert inner == ["duplicate"] and len(posts) == 1
 
     # A crash mid-POST leaves the claim "sending"; SQS gives the message back later.
@@ -296,11 +299,11 @@ def test_a_concurrent_duplicate_is_refused_and_a_crashed_claim_is_taken_over(fak
         raise RuntimeError("Lambda died")
 
     with pytest.raises(RuntimeError):
-        webhooks.handle_message(fake_ports, body_of(msg2), send=crash)
+        delivery.handle_message(fake_ports, body_of(msg2), send=crash)
     receiver = Receiver(clock)
-    assert webhooks.handle_message(fake_ports, body_of(msg2), send=receiver) == "duplicate"
-    clock.advance(webhooks.STALE_CLAIM_SECONDS + 1)
-    assert webhooks.handle_message(fake_ports, body_of(msg2), send=receiver) == "delivered"
+    assert delivery.handle_message(fake_ports, body_of(msg2), send=receiver) == "duplicate"
+    clock.advance(delivery.STALE_CLAIM_SECONDS + 1)
+    assert delivery.handle_message(fake_ports, body_of(msg2), send=receiver) == "delivered"
     assert receiver.event_ids() == [event_id]
 
 
@@ -312,12 +315,12 @@ def test_a_failure_reenqueues_the_next_attempt_with_backoff_and_returns_normally
     receiver = Receiver(clock, status=503)
     event_id = notify(fake_ports)
     [msg] = take(fake_ports)
-    assert webhooks.handle_message(fake_ports, body_of(msg), send=receiver) == "retrying"
+    assert delivery.handle_message(fake_ports, body_of(msg), send=receiver) == "retrying"
     [nxt] = take(fake_ports)
     assert (nxt["attempt"], nxt["run"], nxt["window_start"]) == (2, 1, T0.timestamp())
     assert 30 <= nxt["_delay"] <= 33
     assert nxt["not_before"] - T0.timestamp() == pytest.approx(nxt["_delay"], abs=1)
-    failed = [e for e in webhooks.delivery_log(fake_ports, "claim", "C1").items if e.status == "failed"]
+    failed = [e for e in webhook_log.delivery_log(fake_ports, "claim", "C1").items if e.status == "failed"]
     assert [(e.attempt, e.status_code) for e in failed] == [(1, 503)]
     assert failed[0].next_attempt_at is not None
     assert state_of(fake_ports, event_id) == "pending"
@@ -329,13 +332,13 @@ def test_waits_longer_than_15_minutes_hop_until_due_without_posting(fake_ports, 
     notify(fake_ports)
     [msg] = take(fake_ports)
     late = {**body_of(msg), "attempt": 9}
-    assert webhooks.handle_message(fake_ports, late, send=receiver) == "retrying"
+    assert delivery.handle_message(fake_ports, late, send=receiver) == "retrying"
     [nxt] = take(fake_ports)
-    assert nxt["_delay"] == webhooks.SQS_MAX_DELAY_SECONDS  # SQS caps delays at 15 minutes
+    assert nxt["_delay"] == messages.SQS_MAX_DELAY_SECONDS  # SQS caps delays at 15 minutes
     assert nxt["not_before"] - clock().timestamp() >= 3600
     posts = len(receiver.posts)
     clock.advance(900)
-    assert webhooks.handle_message(fake_ports, body_of(nxt), send=receiver) == "waiting"
+    assert delivery.handle_message(fake_ports, body_of(nxt), send=receiver) == "waiting"
     [hop] = take(fake_ports)
     assert hop["attempt"] == 10 and hop["not_before"] == nxt["not_before"]
     assert 0 < hop["_delay"] <= 900
@@ -363,9 +366,9 @@ def test_failing_for_24_hours_ends_in_the_dlq_with_one_alert(fake_ports, clock, 
     [alert] = take(fake_ports, "alert")
     assert event_id in alert["text"] and "dead letter" in alert["text"]
     assert alert["target"] is None  # the ops group, resolved when sending
-    [dead] = webhooks.dead_letters(fake_ports).items
+    [dead] = dead_letters.listing(fake_ports).items
     assert (dead.event_id, dead.last_status_code, dead.attempts) == (event_id, 503, len(attempts))
-    assert webhooks.endpoint_status(fake_ports, "ch1").consecutive_failures == 1
+    assert endpoints.status(fake_ports, "ch1").consecutive_failures == 1
     assert take(fake_ports) == []  # nothing left retrying
 
 
@@ -387,14 +390,14 @@ def test_pause_after_20_consecutive_dead_events_holds_new_ones_and_resume_sends_
     settings_env(WEBHOOK_MAX_AGE_HOURS="0")  # every first failure is final
     add_channel(fake_ports)
     receiver = Receiver(clock, status=503)
-    for i in range(webhooks.PAUSE_AFTER_CONSECUTIVE_FAILURES - 1):
+    for i in range(endpoints.PAUSE_AFTER_CONSECUTIVE_FAILURES - 1):
         notify(fake_ports, f"C{i}")
     assert set(pump(fake_ports, clock, receiver)) == {"dead"}
-    assert webhooks.endpoint_status(fake_ports, "ch1").state == "active"
+    assert endpoints.status(fake_ports, "ch1").state == "active"
 
     notify(fake_ports, "C19")
     assert pump(fake_ports, clock, receiver) == ["dead"]
-    status = webhooks.endpoint_status(fake_ports, "ch1")
+    status = endpoints.status(fake_ports, "ch1")
     assert (status.state, status.consecutive_failures, status.changed_by) == ("paused", 20, "system:webhooks")
     texts = [a["text"] for a in take(fake_ports, "alert")]
     assert sum("PAUSED" in t for t in texts) == 1
@@ -408,14 +411,14 @@ def test_pause_after_20_consecutive_dead_events_holds_new_ones_and_resume_sends_
 
     receiver.status = 200
     clock.advance(3600)
-    resumed = webhooks.resume(fake_ports, OPS, "ch1")
+    resumed = endpoints.resume(fake_ports, OPS, "ch1")
     assert (resumed.state, resumed.requeued, resumed.consecutive_failures) == ("active", 1, 0)
     assert pump(fake_ports, clock, receiver) == ["delivered"]
     assert receiver.event_ids()[-1] == held_id
     assert state_of(fake_ports, held_id) == "delivered"
     actions = [(r.action, r.actor) for r in audit.by_entity(fake_ports, "webhook_endpoint", "ch1")]
     assert ("resume", "ops:alice") in actions and ("pause", "system:webhooks") in actions
-    statuses = [e.status for e in webhooks.delivery_log(fake_ports, "claim", "C-new").items]
+    statuses = [e.status for e in webhook_log.delivery_log(fake_ports, "claim", "C-new").items]
     assert statuses == ["delivered", "released", "held", "queued"]
 
 
@@ -426,49 +429,49 @@ def test_a_success_resets_the_consecutive_failure_count(fake_ports, clock, setti
     for i in range(3):
         notify(fake_ports, f"C{i}")
     pump(fake_ports, clock, receiver)
-    assert webhooks.endpoint_status(fake_ports, "ch1").consecutive_failures == 3
+    assert endpoints.status(fake_ports, "ch1").consecutive_failures == 3
     receiver.status = 204
     notify(fake_ports, "C9")
     assert pump(fake_ports, clock, receiver) == ["delivered"]
-    assert webhooks.endpoint_status(fake_ports, "ch1").consecutive_failures == 0
+    assert endpoints.status(fake_ports, "ch1").consecutive_failures == 0
 
 
 def test_manual_pause_and_resume_follow_the_state_machine_and_are_audited(fake_ports, clock) -> None:
     add_channel(fake_ports)
     with pytest.raises(NotFound):
-        webhooks.pause(fake_ports, OPS, "nope", "maintenance")
+        endpoints.pause(fake_ports, OPS, "nope", "maintenance")
     with pytest.raises(IllegalTransition):
-        webhooks.resume(fake_ports, OPS, "ch1")
-    assert webhooks.pause(fake_ports, OPS, "ch1", "partner maintenance").state == "paused"
+        endpoints.resume(fake_ports, OPS, "ch1")
+    assert endpoints.pause(fake_ports, OPS, "ch1", "partner maintenance").state == "paused"
     with pytest.raises(IllegalTransition, match="already paused"):
-        webhooks.pause(fake_ports, OPS, "ch1", "again")
+        endpoints.pause(fake_ports, OPS, "ch1", "again")
     [rec] = audit.by_entity(fake_ports, "webhook_endpoint", "ch1")
     assert (rec.action, rec.actor, rec.reason) == ("pause", "ops:alice", "partner maintenance")
 
 
 def test_a_resume_that_failed_half_way_can_be_retried(fake_ports, clock) -> None:
     add_channel(fake_ports)
-    webhooks.pause(fake_ports, OPS, "ch1", "maintenance")
+    endpoints.pause(fake_ports, OPS, "ch1", "maintenance")
     held = notify(fake_ports)
     assert pump(fake_ports, clock, Receiver(clock)) == ["held"]
     # The endpoint went active, then the Lambda died before re-enqueuing the held events.
-    fake_ports.store.update(*webhooks.endpoint_key("ch1"), set={"state": "active"})
-    result = webhooks.resume(fake_ports, OPS, "ch1")
+    fake_ports.store.update(*webhook_keys.endpoint_key("ch1"), set={"state": "active"})
+    result = endpoints.resume(fake_ports, OPS, "ch1")
     assert (result.state, result.requeued) == ("active", 1)
     receiver = Receiver(clock)
     assert pump(fake_ports, clock, receiver) == ["delivered"]
     assert receiver.event_ids() == [held]
     with pytest.raises(IllegalTransition, match="not paused"):  # nothing left: refused again
-        webhooks.resume(fake_ports, OPS, "ch1")
+        endpoints.resume(fake_ports, OPS, "ch1")
 
 
 def test_an_event_held_just_after_resume_releases_itself(fake_ports, clock) -> None:
     add_channel(fake_ports)
     event_id = notify(fake_ports)
     [msg] = take(fake_ports)
-    d = webhooks._load(fake_ports.store.get(*webhooks.delivery_key(event_id)))
+    d = webhook_keys.load_delivery(fake_ports.store.get(*webhook_keys.delivery_key(event_id)))
     # The deliverer read "paused", then ops resumed and listed held events before this hold landed.
-    webhooks._hold(fake_ports, d, webhooks.DeliveryMessage.model_validate(body_of(msg)), clock())
+    delivery.hold(fake_ports, d, messages.DeliveryMessage.model_validate(body_of(msg)), clock())
     assert state_of(fake_ports, event_id) == "pending"
     [again] = take(fake_ports)
     assert again["run"] == 2 and again["attempt"] == 1
@@ -476,17 +479,17 @@ def test_an_event_held_just_after_resume_releases_itself(fake_ports, clock) -> N
 
 
 def pump_one(p: Ports, msg: dict[str, Any], send: Any) -> str:
-    return webhooks.handle_message(p, body_of(msg), send=send)
+    return delivery.handle_message(p, body_of(msg), send=send)
 
 
 def test_resume_with_more_than_a_batch_continues_in_the_background(fake_ports, clock, monkeypatch) -> None:
-    monkeypatch.setattr(webhooks, "REQUEUE_BATCH", 3)
+    monkeypatch.setattr(requeue, "REQUEUE_BATCH", 3)
     add_channel(fake_ports)
-    webhooks.pause(fake_ports, OPS, "ch1", "maintenance")
+    endpoints.pause(fake_ports, OPS, "ch1", "maintenance")
     ids = [notify(fake_ports, f"C{i}") for i in range(7)]
     receiver = Receiver(clock)
     assert pump(fake_ports, clock, receiver) == ["held"] * 7
-    result = webhooks.resume(fake_ports, OPS, "ch1")
+    result = endpoints.resume(fake_ports, OPS, "ch1")
     assert (result.requeued, result.more) == (3, True)
     outcomes = pump(fake_ports, clock, receiver)
     assert outcomes.count("delivered") == 7
@@ -504,7 +507,7 @@ def test_replay_resends_a_delivered_event_once_and_is_audited(fake_ports, clock)
     clock.advance(1)
     assert pump_one(fake_ports, first, receiver) == "delivered"
     clock.advance(60)
-    result = webhooks.replay(fake_ports, OPS, event_id)
+    result = requeue.replay(fake_ports, OPS, event_id)
     assert (result.previous_state, result.state, result.run) == ("delivered", "pending", 2)
     [replay_msg] = take(fake_ports)
     clock.advance(1)
@@ -517,11 +520,11 @@ def test_replay_resends_a_delivered_event_once_and_is_audited(fake_ports, clock)
     [rec] = audit.by_entity(fake_ports, "webhook_event", event_id)
     assert (rec.action, rec.actor) == ("replay", "ops:alice")
     assert rec.before == {"state": "delivered", "run": 1} and rec.after == {"state": "pending", "run": 2}
-    log = webhooks.delivery_log(fake_ports, "claim", "C1").items
+    log = webhook_log.delivery_log(fake_ports, "claim", "C1").items
     assert [(e.status, e.run) for e in log] == [("delivered", 2), ("replayed", 2), ("delivered", 1), ("queued", 1)]
     assert log[1].actor == "ops:alice"
     with pytest.raises(NotFound):
-        webhooks.replay(fake_ports, OPS, "evt_missing")
+        requeue.replay(fake_ports, OPS, "evt_missing")
 
 
 def test_redrive_sends_every_dead_letter_again_with_a_fresh_window(fake_ports, clock, settings_env) -> None:
@@ -530,13 +533,13 @@ def test_redrive_sends_every_dead_letter_again_with_a_fresh_window(fake_ports, c
     receiver = Receiver(clock, status=502)
     ids = [notify(fake_ports, "C1", s) for s in ("submitted", "approved")]
     assert pump(fake_ports, clock, receiver) == ["dead", "dead"]
-    assert {d.event_id for d in webhooks.dead_letters(fake_ports).items} == set(ids)
+    assert {d.event_id for d in dead_letters.listing(fake_ports).items} == set(ids)
 
     receiver.status = 200
     clock.advance(86400 * 3)
-    result = webhooks.redrive(fake_ports, OPS)
+    result = dead_letters.redrive(fake_ports, OPS)
     assert (result.requeued, set(result.event_ids), result.more) == (2, set(ids), False)
-    assert webhooks.dead_letters(fake_ports).items == []
+    assert dead_letters.listing(fake_ports).items == []
     assert pump(fake_ports, clock, receiver) == ["delivered", "delivered"]
     assert [state_of(fake_ports, i) for i in ids] == ["delivered", "delivered"]
     [rec] = audit.by_entity(fake_ports, "webhook_dead_letters", "all")
@@ -559,7 +562,7 @@ def test_closed_or_unconfigured_channels_are_skipped_without_posting(fake_ports,
     assert pump(fake_ports, clock, receiver) == ["skipped"]
     assert receiver.posts == []
     assert state_of(fake_ports, event_id) == "skipped"
-    [skipped] = [e for e in webhooks.delivery_log(fake_ports, "claim", "C1").items if e.status == "skipped"]
+    [skipped] = [e for e in webhook_log.delivery_log(fake_ports, "claim", "C1").items if e.status == "skipped"]
     assert skipped.error == reason
 
 

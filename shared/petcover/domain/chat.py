@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import quote_plus, urlencode
@@ -65,3 +66,17 @@ def render(target: ChatTarget, text: str, now_ms: int) -> tuple[str, dict[str, A
     if target.kind == "dingtalk":
         return dingtalk_request(target.url, target.secret, text, target.mention, now_ms=now_ms)
     return slack_request(target.url, text, target.mention)
+
+
+def dingtalk_refusal(answer_body: bytes) -> str | None:
+    """Why DingTalk refused a post it answered 200, or None when it took it.
+
+    DingTalk answers 200 with {"errcode": 310000, ...} for a bad signature or keyword.
+    """
+    try:
+        answer = json.loads(answer_body or b"{}")
+    except ValueError:
+        answer = {}
+    if isinstance(answer, dict) and answer.get("errcode", 0) not in (0, "0"):
+        return f"dingtalk errcode {answer.get('errcode')}: {answer.get('errmsg')}"
+    return None

@@ -7,6 +7,7 @@ message and the AlertDLQ catches it after maxReceiveCount.
 
 ``http_post`` is the one outgoing HTTP call of the platform (webhooks use it too): urllib,
 a hard timeout, redirects refused (a 3xx is a failure, never a hop to another host).
+Keys and items: ``petcover.repositories.alerts``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from petcover.config import get_settings
-from petcover.domain.chat import ChatTarget, render
+from petcover.domain.chat import ChatTarget, dingtalk_refusal, render
 from petcover.errors import StaleWrite
 from petcover.observability import logger
 from petcover.ports import Ports
+from petcover.repositories import alerts as repo
 
 ALERT_QUEUE = "alert"
 MAX_TEXT_CHARS = 4000  # DingTalk and Slack both accept more; long alerts are unreadable anyway
@@ -118,10 +120,6 @@ def ops_target() -> ChatTarget | None:
     return ChatTarget(kind=infer_kind(url), url=url)
 
 
-def _dedupe_key(key: str) -> tuple[str, str]:
-    return f"ALERT#{key}", "ALERT"
-
-
 def raise_alert(p: Ports, *, target: ChatTarget | None, text: str, dedupe_key: str | None = None) -> bool:
     """Queue a chat alert. Returns False when it was a duplicate or there is nowhere to send it.
 
@@ -133,17 +131,8 @@ def raise_alert(p: Ports, *, target: ChatTarget | None, text: str, dedupe_key: s
         return False
     now = p.now()
     if dedupe_key is not None:
-        pk, sk = _dedupe_key(dedupe_key)
         try:
-            p.store.put(
-                {
-                    "pk": pk,
-                    "sk": sk,
-                    "kind": "alert_dedupe",
-                    "expires_at": int(now.timestamp()) + DEDUPE_TTL_SECONDS,
-                },
-                if_absent=True,
-            )
+            p.store.put(repo.dedupe_item(dedupe_key, int(now.timestamp()) + DEDUPE_TTL_SECONDS), if_absent=True)
         except StaleWrite:
             logger.info("alert deduplicated", extra={"dedupe_key": dedupe_key})
             return False
@@ -158,7 +147,7 @@ def raise_alert(p: Ports, *, target: ChatTarget | None, text: str, dedupe_key: s
         p.publisher.send(ALERT_QUEUE, [msg.model_dump(mode="json")])
     except Exception:
         if dedupe_key is not None:  # let a retry of the caller raise it again
-            p.store.delete(*_dedupe_key(dedupe_key))
+            p.store.delete(*repo.dedupe_key(dedupe_key))
         raise
     return True
 
@@ -170,15 +159,10 @@ class AlertDeliveryFailed(RuntimeError):
     """The chat service refused the alert; SQS retries it, then the AlertDLQ keeps it."""
 
 
-def _sent_key(alert_id: str) -> tuple[str, str]:
-    return f"ALERTMSG#{alert_id}", "SENT"
-
-
 def deliver_alert(p: Ports, message: Mapping[str, Any], *, send: Sender = http_post) -> str:
     """Post one queued alert. Returns "sent" or "duplicate"; raises AlertDeliveryFailed."""
     msg = AlertMessage.model_validate(message)
-    pk, sk = _sent_key(msg.alert_id)
-    if p.store.get(pk, sk) is not None:
+    if p.store.get(*repo.sent_key(msg.alert_id)) is not None:
         return "duplicate"  # the same SQS message came twice: post once
     target = msg.target or ops_target()
     if target is None:
@@ -188,15 +172,10 @@ def deliver_alert(p: Ports, message: Mapping[str, Any], *, send: Sender = http_p
     result = send(url, json.dumps(payload, ensure_ascii=False).encode(), {}, 5.0)
     if not result.ok:
         raise AlertDeliveryFailed(f"{target.kind} answered {result.describe()}")
-    if target.kind == "dingtalk":
-        # DingTalk answers 200 with {"errcode": 310000, ...} for a bad signature or keyword.
-        try:
-            answer = json.loads(result.body or b"{}")
-        except ValueError:
-            answer = {}
-        if isinstance(answer, dict) and answer.get("errcode", 0) not in (0, "0"):
-            raise AlertDeliveryFailed(f"dingtalk errcode {answer.get('errcode')}: {answer.get('errmsg')}")
-    p.store.put({"pk": pk, "sk": sk, "kind": "alert_sent", "expires_at": int(now.timestamp()) + SENT_TTL_SECONDS})
+    refusal = dingtalk_refusal(result.body) if target.kind == "dingtalk" else None
+    if refusal is not None:
+        raise AlertDeliveryFailed(refusal)
+    p.store.put(repo.sent_item(msg.alert_id, int(now.timestamp()) + SENT_TTL_SECONDS))
     logger.info("alert sent", extra={"alert_id": msg.alert_id, "kind": target.kind})
     return "sent"
 

@@ -1,8 +1,10 @@
-"""Audit trail: who changed what, when, before and after; findable by entity, actor or request."""
+"""Audit trail: who changed what, when, before and after; findable by entity, actor or request.
+
+Keys and items: ``petcover.repositories.audit``. The lists below return one page (``limit``).
+"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -10,6 +12,7 @@ from pydantic import BaseModel
 
 from petcover.identity import Principal
 from petcover.ports import Ports
+from petcover.repositories import audit as repo
 
 
 class AuditRecord(BaseModel):
@@ -54,31 +57,20 @@ def record(
         request_id=request_id,
         reason=reason,
     )
-    item: dict[str, Any] = {
-        "pk": f"AUDIT#{entity_type}#{entity_id}",
-        "sk": f"{at}#{rec.id}",
-        "gsi1pk": f"AUDITBY#{rec.actor}",
-        "gsi1sk": f"{at}#{rec.id}",
-        "kind": "audit",
-        "data": rec.model_dump_json(),
-    }
-    if request_id:
-        item["gsi2pk"] = f"AUDITREQ#{request_id}"
-        item["gsi2sk"] = f"{at}#{rec.id}"
-    p.store.put(item)
+    p.store.put(repo.record_item(rec))
     return rec
 
 
 def by_entity(p: Ports, entity_type: str, entity_id: str, limit: int = 100) -> list[AuditRecord]:
-    page = p.store.query(f"AUDIT#{entity_type}#{entity_id}", limit=limit, descending=True)
-    return [AuditRecord.model_validate(json.loads(i["data"])) for i in page.items]
+    page = p.store.query(repo.entity_pk(entity_type, entity_id), limit=limit, descending=True)
+    return repo.load_records(AuditRecord, page.items)
 
 
 def by_actor(p: Ports, actor: str, limit: int = 100) -> list[AuditRecord]:
-    page = p.store.query(f"AUDITBY#{actor}", index="gsi1", limit=limit, descending=True)
-    return [AuditRecord.model_validate(json.loads(i["data"])) for i in page.items]
+    page = p.store.query(repo.actor_pk(actor), index=repo.ACTOR_INDEX, limit=limit, descending=True)
+    return repo.load_records(AuditRecord, page.items)
 
 
 def by_request(p: Ports, request_id: str, limit: int = 100) -> list[AuditRecord]:
-    page = p.store.query(f"AUDITREQ#{request_id}", index="gsi2", limit=limit)
-    return [AuditRecord.model_validate(json.loads(i["data"])) for i in page.items]
+    page = p.store.query(repo.request_pk(request_id), index=repo.REQUEST_INDEX, limit=limit)
+    return repo.load_records(AuditRecord, page.items)

@@ -3,19 +3,18 @@
 After the commit the caller releases it (publish, then delete). If the process dies in between,
 the message is still in the table and the minute sweeper publishes it; every consumer is
 idempotent by business key, so a message published twice moves nothing twice.
-
-  OUTBOX#{id} / OUTBOX   gsi3 OUTBOX / {created_at}#{id}: the sweeper's bounded Query
+Keys and items: ``petcover.repositories.outbox``.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from petcover.observability import logger
-from petcover.ports import Ports, Put
+from petcover.ports import Item, Ports, Put
+from petcover.repositories import outbox as repo
 
 SWEEP_AFTER = timedelta(seconds=60)
 
@@ -27,24 +26,16 @@ def message(
     if (queue is None) == (detail_type is None):
         raise ValueError("an outbox message goes to a queue or to the event bus")
     oid = uuid.uuid4().hex
-    now = p.now()
-    item = {
-        "pk": f"OUTBOX#{oid}",
-        "sk": "OUTBOX",
-        "kind": "outbox",
-        "gsi3pk": "OUTBOX",
-        "gsi3sk": f"{now.isoformat()}#{oid}",
-        "data": json.dumps({"queue": queue, "detail_type": detail_type, "body": body}, default=str),
-    }
+    item = repo.message_item(oid, p.now(), repo.OutboxMessage(queue=queue, detail_type=detail_type, body=body))
     return Put(item, if_absent=True), oid
 
 
-def _publish(p: Ports, item: dict[str, Any]) -> None:
-    d = json.loads(item["data"])
-    if d["queue"]:
-        p.publisher.send(d["queue"], [d["body"]])
+def _publish(p: Ports, item: Item) -> None:
+    msg = repo.load_message(item)
+    if msg.queue:
+        p.publisher.send(msg.queue, [msg.body])
     else:
-        p.publisher.emit(d["detail_type"], [d["body"]])
+        p.publisher.emit(cast(str, msg.detail_type), [msg.body])
     p.store.delete(item["pk"], item["sk"])
 
 
@@ -52,7 +43,7 @@ def release(p: Ports, *ids: str) -> bool:
     """Publish now; on failure the message stays for the sweeper (True when all went out)."""
     ok = True
     for oid in ids:
-        item = p.store.get(f"OUTBOX#{oid}", "OUTBOX")
+        item = p.store.get(*repo.outbox_key(oid))
         if item is None:
             continue  # the sweeper was faster
         try:
@@ -64,9 +55,12 @@ def release(p: Ports, *ids: str) -> bool:
 
 
 def sweep(p: Ports, limit: int = 500) -> dict[str, int]:
-    """Publish messages older than a minute whose release never happened (a crash or an outage)."""
+    """Publish messages older than a minute whose release never happened (a crash or an outage).
+
+    One bounded page per run on purpose: the next minute's run takes the rest.
+    """
     cutoff = (p.now() - SWEEP_AFTER).isoformat()
-    page = p.store.query("OUTBOX", index="gsi3", sk_lte=cutoff, limit=limit)
+    page = p.store.query(repo.PENDING_PK, index=repo.PENDING_INDEX, sk_lte=cutoff, limit=limit)
     sent = failed = 0
     for item in page.items:
         try:
