@@ -27,7 +27,10 @@ import pytest
 from petcover import runtime, signing, tokens
 from petcover.identity import Principal
 from petcover.ports import Ports
-from petcover.services import catalog, fulfilment, policies, quota, webhooks
+from petcover.services import catalog, fulfilment, policies, quota
+from petcover.services.webhooks import dead_letters
+from petcover.services.webhooks import events as webhook_events
+from petcover.services.webhooks import messages as webhook_messages
 from tests.robustness import report
 from tests.robustness.config import BUDGET
 from tests.robustness.e2e_world import care_spec
@@ -684,9 +687,11 @@ def test_killed_between_webhook_record_and_its_message_the_outbox_sweeper_still_
     w = world
     from petcover.messaging import AwsPublisher
 
-    fail_on(monkeypatch, AwsPublisher, "send", when=lambda self, queue, *a, **k: queue == webhooks.WEBHOOK_QUEUE)
+    fail_on(
+        monkeypatch, AwsPublisher, "send", when=lambda self, queue, *a, **k: queue == webhook_messages.WEBHOOK_QUEUE
+    )
     with pytest.raises(Killed):
-        webhooks.notify(
+        webhook_events.notify(
             w.p,
             channel_id="shop-a",
             object_type="claim",
@@ -769,13 +774,13 @@ def test_webhook_receiver_down_for_the_whole_window_goes_to_the_dlq_then_redrive
     real_send = AwsPublisher.send
 
     def send(self: Any, queue: str, bodies: Any, *, delay_seconds: int = 0) -> None:
-        if queue == webhooks.WEBHOOK_QUEUE:
+        if queue == webhook_messages.WEBHOOK_QUEUE:
             captured.extend((dict(b), delay_seconds) for b in bodies)  # we play SQS, with the clock
             return
         real_send(self, queue, bodies, delay_seconds=delay_seconds)
 
     monkeypatch.setattr(AwsPublisher, "send", send)
-    event_id = webhooks.notify(
+    event_id = webhook_events.notify(
         p,
         channel_id="shop-w",
         object_type="claim",
@@ -796,7 +801,7 @@ def test_webhook_receiver_down_for_the_whole_window_goes_to_the_dlq_then_redrive
             waits.append((clock.now - before).total_seconds())
         out = deliver(events.sqs("WebhookDeliverFunction", [msg]), None)
         assert not out.get("batchItemFailures"), out
-        _, state = webhooks.event(p, event_id)
+        _, state = webhook_events.event(p, event_id)
         outcomes.append(state)
     window = (clock.now - start).total_seconds() / 3600
     posts = _sink(receiver.url, "/_sink/requests")
@@ -811,17 +816,17 @@ def test_webhook_receiver_down_for_the_whole_window_goes_to_the_dlq_then_redrive
         .receive_message(QueueUrl=aws["WebhookDLQ"], MaxNumberOfMessages=10)
         .get("Messages", [])
     ]
-    _, state = webhooks.event(p, event_id)
-    dead_listed = [d.event_id for d in webhooks.dead_letters(p).items]
+    _, state = webhook_events.event(p, event_id)
+    dead_listed = [d.event_id for d in dead_letters.listing(p).items]
 
     # The receiver is fixed; ops redrive the dead letters twice: one delivery, not two.
     _sink(receiver.url, "/_sink/mode", {"status": 200})
-    first = webhooks.redrive(p, Principal("ops", "rita", ("ops",)))
-    second = webhooks.redrive(p, Principal("ops", "rita", ("ops",)))
+    first = dead_letters.redrive(p, Principal("ops", "rita", ("ops",)))
+    second = dead_letters.redrive(p, Principal("ops", "rita", ("ops",)))
     while captured:
         msg, _ = captured.pop(0)
         deliver(events.sqs("WebhookDeliverFunction", [msg]), None)
-    _, final = webhooks.event(p, event_id)
+    _, final = webhook_events.event(p, event_id)
     delivered = [
         r for r in _sink(receiver.url, "/_sink/requests") if r["path"] == "/hooks/shop-w" and r["answered"] == 200
     ]
