@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.consumers import scheduled
 from petcover.ports import Ports
-from petcover.services import fulfilment
+from petcover.services.fulfilment import closing
 
 
 @scheduled("AutoReceiptsConfirmed")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return fulfilment.auto_receipts(p)
+    return closing.auto_receipts(p)
