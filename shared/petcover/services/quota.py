@@ -30,7 +30,7 @@ from petcover.observability import logger
 from petcover.ports import Item, Ports, Put, Update, WriteOp
 from petcover.repositories import appointments as appointment_records
 from petcover.repositories import policies as policy_records
-from petcover.repositories import quota as records
+from petcover.repositories import quota as quota_records
 from petcover.repositories.quota import quota_key
 from petcover.services import alerts, audit
 
@@ -66,7 +66,7 @@ def release_op(policy_number: str, benefit_code: str, limited: bool) -> Update:
 
 def activity_op(p: Ports, policy_number: str, benefit_code: str) -> Put:
     """Marks the policy+benefit for the daily reconciliation of this business day."""
-    return records.activity(business_day(p), policy_number, benefit_code, p.now())
+    return quota_records.activity(business_day(p), policy_number, benefit_code, p.now())
 
 
 def is_limited(quota_item: Item | None) -> bool:
@@ -74,7 +74,7 @@ def is_limited(quota_item: Item | None) -> bool:
 
 
 def balance(p: Ports, policy_number: str, benefit_code: str) -> Item | None:
-    return records.find_quota(p, policy_number, benefit_code)
+    return quota_records.find_quota(p, policy_number, benefit_code)
 
 
 # ---------------------------------------------------------------- deduction (QuotaQueue consumer)
@@ -93,7 +93,7 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
     appointment_id = str(message.get("appointment_id") or "")
     if not appointment_id:
         raise BusinessRuleViolation("The deduction message names no appointment.", code="BAD_QUOTA_MESSAGE")
-    if records.find_deduction(p, appointment_id) is not None:
+    if quota_records.find_deduction(p, appointment_id) is not None:
         return "duplicate"
     appt = p.store.get(*appointment_records.appointment_key(appointment_id))
     if appt is None:
@@ -106,7 +106,7 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
     policy_number, benefit_code = appointment_records.policy_and_benefit(appt)
     qpk, qsk = quota_key(policy_number, benefit_code)
     ops: list[WriteOp] = [
-        records.deduction(appointment_id, policy_number, benefit_code, p.now()),
+        quota_records.deduction(appointment_id, policy_number, benefit_code, p.now()),
         Update(qpk, qsk, add={"held": -1, "used": 1}, expect=[("held", ">=", 1)], must_exist=True),
         appointment_records.appointment_in_state(appointment_id, "fulfilled"),
         activity_op(p, policy_number, benefit_code),
@@ -114,7 +114,7 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
     try:
         p.store.transact(ops)
     except StaleWrite:
-        if records.find_deduction(p, appointment_id) is not None:
+        if quota_records.find_deduction(p, appointment_id) is not None:
             return "duplicate"
         raise BusinessRuleViolation(
             f"Quota of {policy_number}/{benefit_code} holds nothing for appointment {appointment_id}; "
@@ -125,8 +125,8 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
 
 
 def deduction_of(p: Ports, appointment_id: str) -> datetime | None:
-    item = records.find_deduction(p, appointment_id)
-    return None if item is None else records.deduction_time(item)
+    item = quota_records.find_deduction(p, appointment_id)
+    return None if item is None else quota_records.deduction_time(item)
 
 
 def backoff_seconds(receive_count: int) -> int:
@@ -212,7 +212,7 @@ def check(p: Ports, policy_number: str, benefit_code: str) -> QuotaMismatch | No
     appts = appointment_records.appointments_of(p, policy_number, benefit_code)
     fulfilled = {str(a["ref"]) for a in appts if a.get("state") == "fulfilled"}
     open_ = sum(1 for a in appts if a.get("state") in OPEN_STATES)
-    deducted = records.deducted_appointments(p, policy_number, benefit_code)
+    deducted = quota_records.deducted_appointments(p, policy_number, benefit_code)
     used, held = int(q.get("used", 0)), int(q.get("held", 0))
     quota = int(q["quota"]) if q.get("quota") is not None else None
     available = int(q["available"]) if q.get("available") is not None else None
@@ -250,7 +250,7 @@ def check(p: Ports, policy_number: str, benefit_code: str) -> QuotaMismatch | No
 
 
 def _targets_of_policy(p: Ports, policy_number: str) -> list[tuple[str, str]]:
-    codes = records.benefit_codes(p, policy_number)
+    codes = quota_records.benefit_codes(p, policy_number)
     if not codes and p.store.get(*policy_records.policy_key(policy_number)) is None:
         raise NotFound(f"Policy {policy_number} does not exist.", code="POLICY_NOT_FOUND")
     return [(policy_number, code) for code in codes]
@@ -266,7 +266,7 @@ def reconcile(
     else:
         if day is None:
             day = (date.fromisoformat(business_day(p)) - timedelta(days=1)).isoformat()
-        targets = list(records.active_benefits(p, day))
+        targets = list(quota_records.active_benefits(p, day))
         scope = f"day {day}"
     mismatches: list[QuotaMismatch] = []
     resent = 0
@@ -281,7 +281,7 @@ def reconcile(
     now = p.now()
     report = ReconcileReport(scope=scope, checked=len(targets), mismatches=mismatches, resent=resent, at=now)
     if mismatches:
-        p.store.put(records.reconciliation_report(business_day(p), now, report))
+        p.store.put(quota_records.reconciliation_report(business_day(p), now, report))
     return report
 
 
