@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, provider
 from petcover.models.fulfilment import WorkOrder
-from petcover.services import fulfilment
+from petcover.services.fulfilment import work_orders
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import fulfilment
     errors=("ILLEGAL_TRANSITION", "ORDER_LOCKED"),
 )
 def handler(call: Call) -> WorkOrder:
-    return fulfilment.accept(call.ports, call.principal, call.path["appointmentId"])
+    return work_orders.accept(call.ports, call.principal, call.path["appointmentId"])

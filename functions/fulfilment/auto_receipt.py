@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import fulfilment
+from petcover.services.fulfilment import closing
 
 
 @scheduled_job("AutoReceiptsConfirmed")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return fulfilment.auto_receipts(p)
+    return closing.auto_receipts(p)

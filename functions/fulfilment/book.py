@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.fulfilment import BookingRequest, BookingResponse
-from petcover.services import fulfilment
+from petcover.services.fulfilment import booking
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import fulfilment
     errors=("DUPLICATE_BOOKING", "QUOTA_EXHAUSTED", "POLICY_NOT_ACTIVE", "BENEFIT_NOT_FOUND"),
 )
 def handler(call: Call[BookingRequest]) -> BookingResponse:
-    return fulfilment.book_appointment(call.ports, call.principal, call.path["number"], call.body)
+    return booking.book_appointment(call.ports, call.principal, call.path["number"], call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.fulfilment import Appointment, CancelAppointmentRequest
-from petcover.services import fulfilment
+from petcover.services.fulfilment import closing
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import fulfilment
     errors=("ILLEGAL_TRANSITION", "ORDER_LOCKED"),
 )
 def handler(call: Call[CancelAppointmentRequest]) -> Appointment:
-    return fulfilment.cancel(call.ports, call.principal, call.path["appointmentId"], call.body.reason)
+    return closing.cancel(call.ports, call.principal, call.path["appointmentId"], call.body.reason)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, provider
 from petcover.models.fulfilment import CheckInRequest, WorkOrder
-from petcover.services import fulfilment
+from petcover.services.fulfilment import work_orders
 
 
 @api(
@@ -22,4 +22,4 @@ from petcover.services import fulfilment
     ),
 )
 def handler(call: Call[CheckInRequest]) -> WorkOrder:
-    return fulfilment.check_in(call.ports, call.principal, call.path["appointmentId"], call.body)
+    return work_orders.check_in(call.ports, call.principal, call.path["appointmentId"], call.body)

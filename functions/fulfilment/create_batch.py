@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.fulfilment import BatchAccepted, BatchRequest
-from petcover.services import fulfilment
+from petcover.services.fulfilment import batches
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import fulfilment
 )
 def handler(call: Call[BatchRequest]) -> BatchAccepted:
     assert call.idempotency_key is not None  # idempotent=True makes the adapter require it
-    return fulfilment.create_batch(call.ports, call.principal, call.body, call.idempotency_key)
+    return batches.create_batch(call.ports, call.principal, call.body, call.idempotency_key)

@@ -13,14 +13,15 @@ from petcover.config import get_settings
 from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.queues import queue_consumer, receive_count
-from petcover.services import fulfilment, quota
+from petcover.services import quota
+from petcover.services.fulfilment import quota_deduction
 
 
 @queue_consumer("QuotaDeductionProcessed")
 def handler(p: Ports, body: dict[str, Any], record: SQSRecord) -> None:
     received = receive_count(record)
     try:
-        outcome = fulfilment.deduct_quota(p, body, receive_count=received, message_id=record.message_id)
+        outcome = quota_deduction.deduct_quota(p, body, receive_count=received, message_id=record.message_id)
     except Exception:
         if not quota.is_last_attempt(received):
             sqs = runtime.boto_client("sqs")

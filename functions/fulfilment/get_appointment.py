@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.fulfilment import Appointment
-from petcover.services import fulfilment
+from petcover.services.fulfilment import views
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import fulfilment
     tags=("fulfilment",),
 )
 def handler(call: Call) -> Appointment:
-    return fulfilment.get_for_channel(call.ports, call.principal, call.path["appointmentId"])
+    return views.get_for_channel(call.ports, call.principal, call.path["appointmentId"])

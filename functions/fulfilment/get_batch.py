@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.fulfilment import BatchQuery, BatchStatus
-from petcover.services import fulfilment
+from petcover.services.fulfilment import batches
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import fulfilment
 )
 def handler(call: Call) -> BatchStatus:
     q: BatchQuery = call.query
-    return fulfilment.batch_status(call.ports, call.principal, call.path["batchId"], limit=q.limit, cursor=q.cursor)
+    return batches.batch_status(call.ports, call.principal, call.path["batchId"], limit=q.limit, cursor=q.cursor)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, provider
 from petcover.models.fulfilment import WorkOrder
-from petcover.services import fulfilment
+from petcover.services.fulfilment import work_orders
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import fulfilment
     tags=("work-orders",),
 )
 def handler(call: Call) -> WorkOrder:
-    return fulfilment.get_work_order(call.ports, call.principal, call.path["appointmentId"])
+    return work_orders.get_work_order(call.ports, call.principal, call.path["appointmentId"])

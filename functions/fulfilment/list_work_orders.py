@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, provider
 from petcover.models.fulfilment import WorkOrderList, WorkOrderQuery
-from petcover.services import fulfilment
+from petcover.services.fulfilment import work_orders
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import fulfilment
 )
 def handler(call: Call) -> WorkOrderList:
     q: WorkOrderQuery = call.query
-    return fulfilment.list_work_orders(call.ports, call.principal, status=q.status, limit=q.limit, cursor=q.cursor)
+    return work_orders.list_work_orders(call.ports, call.principal, status=q.status, limit=q.limit, cursor=q.cursor)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.fulfilment import StaffAppointment
-from petcover.services import fulfilment
+from petcover.services.fulfilment import views
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import fulfilment
     tags=("fulfilment", "ops"),
 )
 def handler(call: Call) -> StaffAppointment:
-    return fulfilment.get_for_staff(call.ports, call.path["appointmentId"])
+    return views.get_for_staff(call.ports, call.path["appointmentId"])

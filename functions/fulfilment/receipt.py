@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.fulfilment import Appointment
-from petcover.services import fulfilment
+from petcover.services.fulfilment import closing
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import fulfilment
     errors=("ILLEGAL_TRANSITION", "WRONG_SERVICE_MODE", "ORDER_LOCKED"),
 )
 def handler(call: Call) -> Appointment:
-    return fulfilment.confirm_receipt(call.ports, call.principal, call.path["appointmentId"])
+    return closing.confirm_receipt(call.ports, call.principal, call.path["appointmentId"])

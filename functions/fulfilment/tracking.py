@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, provider
 from petcover.models.fulfilment import TrackingRequest, WorkOrder
-from petcover.services import fulfilment
+from petcover.services.fulfilment import work_orders
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import fulfilment
     errors=("ILLEGAL_TRANSITION", "WRONG_SERVICE_MODE", "ORDER_LOCKED"),
 )
 def handler(call: Call[TrackingRequest]) -> WorkOrder:
-    return fulfilment.track(call.ports, call.principal, call.path["appointmentId"], call.body)
+    return work_orders.track(call.ports, call.principal, call.path["appointmentId"], call.body)

@@ -1,6 +1,6 @@
 """Fulfilment end to end in-process: handlers from template.yaml, events from events/, moto.
 
-Dispatch is simulated by calling ``fulfilment.assign`` (the dispatch consumer is another area).
+Dispatch is simulated by calling ``assignment.assign`` (the dispatch consumer is another area).
 The clock of the ports is controllable; signed calls are signed at that clock's time.
 """
 
@@ -22,7 +22,8 @@ from petcover.identity import Principal
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.repositories import partners as keys
-from petcover.services import credentials, fulfilment, policies, quota
+from petcover.services import credentials, policies, quota
+from petcover.services.fulfilment import assignment
 from tests.support import events
 from tests.support.calls import OPS_SECRET, handler_of, sign
 from tests.support.fixtures import catalogue
@@ -191,7 +192,7 @@ def dispatched(w: World, aid: str, provider: str | None = "clinic-a") -> None:
     msgs = w.drain("DispatchQueue")
     assert [m["appointment_id"] for m in msgs] == [aid]
     assert msgs[0]["national"] is False and msgs[0]["district"] == "310115"
-    fulfilment.assign(w.p, aid, provider, {"step": "share", "reason": "integration test"})
+    assignment.assign(w.p, aid, provider, {"step": "share", "reason": "integration test"})
 
 
 def hook_types(w: World, aid: str) -> list[str]:
@@ -425,7 +426,7 @@ def test_policy_cancelled_event_cancels_open_appointments_and_releases_holds(wor
     checkup = book(w, offline_body(w), "pc-1")
     medicine = book(w, online_body(), "pc-2")
     w.drain("DispatchQueue")
-    fulfilment.assign(w.p, medicine, "clinic-a", {})
+    assignment.assign(w.p, medicine, "clinic-a", {})
     assert w.quota_of("annual-checkup")["held"] == 1 and w.quota_of("medicine-delivery")["held"] == 1
     status, out = w.call(
         "CancelFunction", path={"number": w.number}, body={"reason": "moving abroad"}, key=w.shop_a, idem="pol-cancel"

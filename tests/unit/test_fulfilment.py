@@ -32,8 +32,18 @@ from petcover.models.fulfilment import (
 )
 from petcover.models.policies import CancelRequest, Holder, UnderwriteRequest
 from petcover.ports import Ports
+from petcover.repositories import appointments as appointment_records
 from petcover.repositories import partners as keys
-from petcover.services import fulfilment, policies, quota, timeline
+from petcover.services import policies, quota, timeline
+from petcover.services.fulfilment import (
+    assignment,
+    batches,
+    booking,
+    closing,
+    quota_deduction,
+    views,
+    work_orders,
+)
 from tests.support.fixtures import catalogue
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -150,16 +160,16 @@ def drain_quota(p: Ports) -> list[str]:
 
 
 def to_booked(p: Ports, req: BookingRequest, number: str, provider: str = "clinic-a") -> str:
-    aid = fulfilment.book_appointment(p, SHOP, number, req).appointment_id
-    fulfilment.assign(p, aid, provider, {"step": "share", "reason": "test", "candidates": [{}, {}]})
+    aid = booking.book_appointment(p, SHOP, number, req).appointment_id
+    assignment.assign(p, aid, provider, {"step": "share", "reason": "test", "candidates": [{}, {}]})
     p.clock.advance(seconds=30)  # type: ignore[attr-defined]
-    fulfilment.accept(p, Principal("provider", provider), aid)
+    work_orders.accept(p, Principal("provider", provider), aid)
     p.clock.advance(seconds=30)  # type: ignore[attr-defined]
     return aid
 
 
 def code_of(p: Ports, aid: str) -> str:
-    ci = fulfilment.get_for_channel(p, SHOP, aid).checkin
+    ci = views.get_for_channel(p, SHOP, aid).checkin
     assert ci is not None
     return ci.code
 
@@ -170,7 +180,7 @@ def code_of(p: Ports, aid: str) -> str:
 def test_booking_holds_quota_answers_at_once_and_queues_dispatch(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)
-    resp = fulfilment.book_appointment(p, SHOP, number, online())
+    resp = booking.book_appointment(p, SHOP, number, online())
     assert resp.status == "pending" and resp.mode == "online" and resp.quota_available == 5
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
     assert p.publisher.sent["dispatch"] == [
@@ -188,24 +198,24 @@ def test_booking_holds_quota_answers_at_once_and_queues_dispatch(fake_ports):
         }
     ]
     assert webhook_events(p, resp.appointment_id) == ["appointment.booked"]
-    view = fulfilment.get_for_channel(p, SHOP, resp.appointment_id)
+    view = views.get_for_channel(p, SHOP, resp.appointment_id)
     assert view.status == "pending" and view.version == 1 and view.checkin is None
 
 
 def test_second_booking_of_an_open_benefit_is_a_duplicate_until_the_first_is_closed(fake_ports):
     p = fake_ports
     clock, number = setup_world(p)
-    first = fulfilment.book_appointment(p, SHOP, number, online())
+    first = booking.book_appointment(p, SHOP, number, online())
     with pytest.raises(Conflict) as err:
-        fulfilment.book_appointment(p, SHOP, number, online())
+        booking.book_appointment(p, SHOP, number, online())
     assert err.value.code == "DUPLICATE_BOOKING" and err.value.status == 409
     assert "duplicate booking" in err.value.message and first.appointment_id in err.value.message
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
     # Another benefit of the same policy is independent.
-    fulfilment.book_appointment(p, SHOP, number, offline(clock))
-    fulfilment.cancel(p, SHOP, first.appointment_id, "changed my mind")
+    booking.book_appointment(p, SHOP, number, offline(clock))
+    closing.cancel(p, SHOP, first.appointment_id, "changed my mind")
     assert balance(p, number, "medicine-delivery") == (0, 0, 6)
-    again = fulfilment.book_appointment(p, SHOP, number, online())
+    again = booking.book_appointment(p, SHOP, number, online())
     assert again.appointment_id != first.appointment_id
 
 
@@ -215,7 +225,7 @@ def test_booking_refusals_each_have_their_own_code(fake_ports):
 
     def refused(req: BookingRequest, who: Principal = SHOP, num: str = number) -> str:
         with pytest.raises((BusinessRuleViolation, NotFound, InvalidInput, Conflict)) as err:
-            fulfilment.book_appointment(p, who, num, req)
+            booking.book_appointment(p, who, num, req)
         return str(err.value.code)
 
     assert refused(online(), who=SHOP_B) == "POLICY_NOT_FOUND"  # another channel's policy is not found
@@ -236,13 +246,13 @@ def test_quota_exhausted_when_every_use_is_consumed(fake_ports):
     p = fake_ports
     clock, number = setup_world(p)
     aid = to_booked(p, offline(clock), number)
-    fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
-    fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=code_of(p, aid)))
-    fulfilment.deliver(p, CLINIC, aid, DeliverRequest())
+    work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
+    work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=code_of(p, aid)))
+    work_orders.deliver(p, CLINIC, aid, DeliverRequest())
     assert drain_quota(p) == ["deducted"]
     assert balance(p, number, "annual-checkup") == (1, 0, 0)
     with pytest.raises(BusinessRuleViolation) as err:
-        fulfilment.book_appointment(p, SHOP, number, offline(clock))
+        booking.book_appointment(p, SHOP, number, offline(clock))
     assert err.value.code == "QUOTA_EXHAUSTED" and err.value.status == 422
 
 
@@ -261,7 +271,7 @@ def test_dispatch_queue_outage_keeps_the_booking_and_the_sweeper_dispatches_it(f
         real_send(queue, bodies, **kw)
 
     p.publisher.send = send
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)  # held, not lost
     assert p.publisher.sent.get("dispatch", []) == []
     p.publisher.send = real_send
@@ -277,22 +287,22 @@ def test_dispatch_queue_outage_keeps_the_booking_and_the_sweeper_dispatches_it(f
 def test_online_flow_assign_accept_ship_track_receipt_then_quota_deducted_once(fake_ports):
     p = fake_ports
     clock, number = setup_world(p)
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
-    fulfilment.assign(p, aid, "clinic-a", {"step": "share", "reason": "60/40 split", "candidates": [{}, {}]})
-    staff = fulfilment.get_for_staff(p, aid)
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
+    assignment.assign(p, aid, "clinic-a", {"step": "share", "reason": "60/40 split", "candidates": [{}, {}]})
+    staff = views.get_for_staff(p, aid)
     assert staff.appointment.status == "booking" and staff.appointment.provider_id == "clinic-a"
     assert staff.appointment.decision == {"step": "share", "reason": "60/40 split", "candidates": 2}
-    assert [w.appointment_id for w in fulfilment.list_work_orders(p, CLINIC).items] == [aid]
+    assert [w.appointment_id for w in work_orders.list_work_orders(p, CLINIC).items] == [aid]
     clock.advance(minutes=5)
-    fulfilment.accept(p, CLINIC, aid)
+    work_orders.accept(p, CLINIC, aid)
     clock.advance(hours=2)
-    wo = fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF Express", tracking_number="SF1234567890"))
+    wo = work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF Express", tracking_number="SF1234567890"))
     assert wo.status == "fulfilling" and wo.shipment and wo.shipment.tracking_number == "SF1234567890"
-    fulfilment.track(p, CLINIC, aid, TrackingRequest(status="in_transit", location="Shanghai hub"))
-    fulfilment.track(p, CLINIC, aid, TrackingRequest(status="out_for_delivery"))
+    work_orders.track(p, CLINIC, aid, TrackingRequest(status="in_transit", location="Shanghai hub"))
+    work_orders.track(p, CLINIC, aid, TrackingRequest(status="out_for_delivery"))
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
     clock.advance(days=1)
-    done = fulfilment.confirm_receipt(p, SHOP, aid)
+    done = closing.confirm_receipt(p, SHOP, aid)
     assert done.status == "fulfilled" and done.receipt == "owner" and done.fulfilled_at == clock.now
     # Fulfilled first; the deduction is a separate message, idempotent per appointment.
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
@@ -301,7 +311,7 @@ def test_online_flow_assign_accept_ship_track_receipt_then_quota_deducted_once(f
     assert quota.deduct(p, msgs[0]) == "deducted"
     assert quota.deduct(p, msgs[0]) == "duplicate"
     assert balance(p, number, "medicine-delivery") == (1, 0, 5)
-    assert fulfilment.get_for_staff(p, aid).deduction.deducted is True
+    assert views.get_for_staff(p, aid).deduction.deducted is True
     assert [n.node for n in timeline.nodes(p, aid)] == ["assigned", "accepted", "shipped", "completed"]
     assert p.store.get(f"WO#{aid}", "OPEN") is None  # the timeline closed the work order
     assert webhook_events(p, aid) == [
@@ -313,10 +323,10 @@ def test_online_flow_assign_accept_ship_track_receipt_then_quota_deducted_once(f
         "appointment.tracking",
         "appointment.fulfilled",
     ]
-    steps = [s.action for s in fulfilment.get_for_channel(p, SHOP, aid).steps]
+    steps = [s.action for s in views.get_for_channel(p, SHOP, aid).steps]
     assert steps == ["book", "assign", "accept", "ship", "track", "track", "receipt"]
     # Fulfilled frees the benefit for the next booking (quota permitting).
-    fulfilment.book_appointment(p, SHOP, number, online())
+    booking.book_appointment(p, SHOP, number, online())
 
 
 def test_offline_check_in_codes_wrong_reused_and_expired_are_refused_each_with_its_own_code(fake_ports):
@@ -324,43 +334,43 @@ def test_offline_check_in_codes_wrong_reused_and_expired_are_refused_each_with_i
     clock, number = setup_world(p)
     aid = to_booked(p, offline(clock), number)
     with pytest.raises(Conflict) as not_issued:
-        fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code="12345678"))
+        work_orders.check_in(p, CLINIC, aid, CheckInRequest(code="12345678"))
     assert not_issued.value.code == "CHECKIN_CODE_NOT_ISSUED"
 
     when = clock.now + timedelta(days=1)
-    fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=when))
-    ci = fulfilment.get_for_channel(p, SHOP, aid).checkin
+    work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=when))
+    ci = views.get_for_channel(p, SHOP, aid).checkin
     assert ci is not None and len(ci.code) == 8 and ci.code in ci.qr_payload and aid in ci.qr_payload
     assert ci.expires_at == when + timedelta(hours=24)
-    assert "code" not in json.dumps(fulfilment.get_work_order(p, CLINIC, aid).model_dump(mode="json"))
+    assert "code" not in json.dumps(work_orders.get_work_order(p, CLINIC, aid).model_dump(mode="json"))
 
     wrong = "00000000" if ci.code != "00000000" else "11111111"
     with pytest.raises(BusinessRuleViolation) as err:
-        fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=wrong))
+        work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=wrong))
     assert err.value.code == "CHECKIN_CODE_INVALID" and err.value.status == 422
 
     clock.advance(days=2, seconds=1)  # past the appointment time + 24 h
     with pytest.raises(BusinessRuleViolation) as err:
-        fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=ci.code))
+        work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=ci.code))
     assert err.value.code == "CHECKIN_CODE_EXPIRED"
 
     # A new time issues a new code; the old one is no longer valid.
-    fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(hours=3)))
+    work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(hours=3)))
     fresh = code_of(p, aid)
     if fresh != ci.code:
         with pytest.raises(BusinessRuleViolation) as err:
-            fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=ci.code))
+            work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=ci.code))
         assert err.value.code == "CHECKIN_CODE_INVALID"
-    wo = fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=fresh))
+    wo = work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=fresh))
     assert wo.status == "fulfilling" and wo.checked_in
-    assert fulfilment.get_for_channel(p, SHOP, aid).checkin is None  # used: no longer shown
+    assert views.get_for_channel(p, SHOP, aid).checkin is None  # used: no longer shown
     with pytest.raises(Conflict) as used:
-        fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=fresh))
+        work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=fresh))
     assert used.value.code == "CHECKIN_CODE_USED" and used.value.status == 409
 
     clock.advance(minutes=40)
-    fulfilment.deliver(p, CLINIC, aid, DeliverRequest(note="All healthy"))
-    assert fulfilment.get_for_channel(p, SHOP, aid).status == "fulfilled"
+    work_orders.deliver(p, CLINIC, aid, DeliverRequest(note="All healthy"))
+    assert views.get_for_channel(p, SHOP, aid).status == "fulfilled"
     assert drain_quota(p) == ["deducted"]
     assert [n.node for n in timeline.nodes(p, aid)] == [
         "assigned",
@@ -377,17 +387,17 @@ def test_too_many_wrong_codes_lock_the_code_until_a_new_one_is_issued(fake_ports
     p = fake_ports
     clock, number = setup_world(p)
     aid = to_booked(p, offline(clock), number)
-    fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
+    work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
     good = code_of(p, aid)
     wrong = "00000000" if good != "00000000" else "11111111"
-    for _ in range(fulfilment.CHECKIN_MAX_WRONG_ATTEMPTS):
+    for _ in range(work_orders.CHECKIN_MAX_WRONG_ATTEMPTS):
         with pytest.raises(BusinessRuleViolation):
-            fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=wrong))
+            work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=wrong))
     with pytest.raises(BusinessRuleViolation) as err:
-        fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=good))
+        work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=good))
     assert err.value.code == "CHECKIN_CODE_LOCKED"
-    fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
-    assert fulfilment.check_in(p, CLINIC, aid, CheckInRequest(code=code_of(p, aid))).status == "fulfilling"
+    work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
+    assert work_orders.check_in(p, CLINIC, aid, CheckInRequest(code=code_of(p, aid))).status == "fulfilling"
 
 
 # ---------------------------------------------------------------- states, modes, isolation
@@ -396,32 +406,32 @@ def test_too_many_wrong_codes_lock_the_code_until_a_new_one_is_issued(fake_ports
 def test_illegal_moves_are_409_with_a_sentence_a_person_understands(fake_ports):
     p = fake_ports
     clock, number = setup_world(p)
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
-    fulfilment.assign(p, aid, "clinic-a", {})
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
+    assignment.assign(p, aid, "clinic-a", {})
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
+        work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
     assert err.value.status == 409
     assert err.value.message == "The provider has not accepted the appointment yet, cannot start service."
-    fulfilment.accept(p, CLINIC, aid)
+    work_orders.accept(p, CLINIC, aid)
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.accept(p, CLINIC, aid)
+        work_orders.accept(p, CLINIC, aid)
     assert err.value.message == "Appointment already accepted."
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.confirm_receipt(p, SHOP, aid)
+        closing.confirm_receipt(p, SHOP, aid)
     assert err.value.message == "Service has not started yet, cannot complete it."
     with pytest.raises(BusinessRuleViolation) as mode:
-        fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
+        work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(days=1)))
     assert mode.value.code == "WRONG_SERVICE_MODE"
-    fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
+    work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.cancel(p, SHOP, aid, "too late")
+        closing.cancel(p, SHOP, aid, "too late")
     assert err.value.message == "Service is under way, cannot cancel."
-    fulfilment.confirm_receipt(p, SHOP, aid)
+    closing.confirm_receipt(p, SHOP, aid)
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.cancel(p, SHOP, aid, "too late")
+        closing.cancel(p, SHOP, aid, "too late")
     assert err.value.message == "Service already fulfilled, cannot cancel."
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.track(p, CLINIC, aid, TrackingRequest(status="delivered"))
+        work_orders.track(p, CLINIC, aid, TrackingRequest(status="delivered"))
     assert err.value.message == "Service already fulfilled, cannot add tracking."
     # Nothing moved the counters twice.
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
@@ -431,39 +441,39 @@ def test_cancel_from_booked_releases_the_hold_and_closes_the_work_order(fake_por
     p = fake_ports
     _clock, number = setup_world(p)
     aid = to_booked(p, online(), number)
-    out = fulfilment.cancel(p, SHOP, aid, "pet recovered")
+    out = closing.cancel(p, SHOP, aid, "pet recovered")
     assert out.status == "cancelled" and out.cancel_reason == "pet recovered"
     assert balance(p, number, "medicine-delivery") == (0, 0, 6)
-    assert fulfilment.get_work_order(p, CLINIC, aid).status == "cancelled"  # synced to the provider side
+    assert work_orders.get_work_order(p, CLINIC, aid).status == "cancelled"  # synced to the provider side
     assert timeline.nodes(p, aid)[-1].node == "cancelled"
     assert p.store.get(f"WO#{aid}", "OPEN") is None
     assert webhook_events(p, aid)[-1] == "appointment.cancelled"
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.accept(p, CLINIC, aid)
+        work_orders.accept(p, CLINIC, aid)
     assert err.value.message == "Appointment already cancelled, cannot accept it."
 
 
 def test_providers_see_and_act_only_on_their_own_work_orders(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
-    fulfilment.assign(p, aid, "clinic-a", {})
-    assert fulfilment.list_work_orders(p, CLINIC_B).items == []
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
+    assignment.assign(p, aid, "clinic-a", {})
+    assert work_orders.list_work_orders(p, CLINIC_B).items == []
     provider_acts: list[Callable[[], object]] = [
-        lambda: fulfilment.get_work_order(p, CLINIC_B, aid),
-        lambda: fulfilment.accept(p, CLINIC_B, aid),
-        lambda: fulfilment.ship(p, CLINIC_B, aid, ShipRequest(carrier="SF", tracking_number="SF0001")),
-        lambda: fulfilment.get_work_order(p, CLINIC, "AP-nope"),
+        lambda: work_orders.get_work_order(p, CLINIC_B, aid),
+        lambda: work_orders.accept(p, CLINIC_B, aid),
+        lambda: work_orders.ship(p, CLINIC_B, aid, ShipRequest(carrier="SF", tracking_number="SF0001")),
+        lambda: work_orders.get_work_order(p, CLINIC, "AP-nope"),
     ]
     for act in provider_acts:
         with pytest.raises(NotFound) as err:
             act()
         assert err.value.code == "WORK_ORDER_NOT_FOUND"
-    assert fulfilment.get_for_channel(p, SHOP, aid).status == "booking"  # untouched
+    assert views.get_for_channel(p, SHOP, aid).status == "booking"  # untouched
     channel_acts: list[Callable[[], object]] = [
-        lambda: fulfilment.get_for_channel(p, SHOP_B, aid),
-        lambda: fulfilment.cancel(p, SHOP_B, aid, "not mine"),
-        lambda: fulfilment.confirm_receipt(p, SHOP_B, aid),
+        lambda: views.get_for_channel(p, SHOP_B, aid),
+        lambda: closing.cancel(p, SHOP_B, aid, "not mine"),
+        lambda: closing.confirm_receipt(p, SHOP_B, aid),
     ]
     for act in channel_acts:
         with pytest.raises(NotFound) as err:
@@ -474,56 +484,56 @@ def test_providers_see_and_act_only_on_their_own_work_orders(fake_ports):
 def test_manual_queue_then_ops_assign_and_repeated_assignments(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
-    fulfilment.assign(p, aid, None, {"step": "manual", "reason": "no rule"})
-    doc = fulfilment.get_for_staff(p, aid).appointment
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
+    assignment.assign(p, aid, None, {"step": "manual", "reason": "no rule"})
+    doc = views.get_for_staff(p, aid).appointment
     assert doc.status == "booking" and doc.manual and doc.provider_id is None
     assert p.store.query("OPSQUEUE", index="gsi1").items[0]["ref"] == aid
     assert timeline.nodes(p, aid) == []  # no provider, no work order yet
-    fulfilment.assign(p, aid, None, {"step": "manual"})  # the same message twice: no-op
-    assert fulfilment.get_for_staff(p, aid).appointment.version == doc.version
-    fulfilment.assign(p, aid, "clinic-a", {"step": "manual_override", "reason": "ops picked clinic-a"})
-    doc = fulfilment.get_for_staff(p, aid).appointment
+    assignment.assign(p, aid, None, {"step": "manual"})  # the same message twice: no-op
+    assert views.get_for_staff(p, aid).appointment.version == doc.version
+    assignment.assign(p, aid, "clinic-a", {"step": "manual_override", "reason": "ops picked clinic-a"})
+    doc = views.get_for_staff(p, aid).appointment
     assert doc.provider_id == "clinic-a" and not doc.manual
     assert p.store.query("OPSQUEUE", index="gsi1").items == []
-    fulfilment.assign(p, aid, "clinic-a", {"step": "share"})  # duplicate: no-op
+    assignment.assign(p, aid, "clinic-a", {"step": "share"})  # duplicate: no-op
     with pytest.raises(Conflict) as err:
-        fulfilment.assign(p, aid, "clinic-b", {"step": "share"})  # an automatic second decision
+        assignment.assign(p, aid, "clinic-b", {"step": "share"})  # an automatic second decision
     assert err.value.code == "ILLEGAL_TRANSITION"
-    fulfilment.assign(p, aid, "clinic-b", {"step": "manual_override"})  # ops move it before acceptance
-    assert [w.appointment_id for w in fulfilment.list_work_orders(p, CLINIC_B).items] == [aid]
-    assert fulfilment.list_work_orders(p, CLINIC).items == []
-    fulfilment.accept(p, CLINIC_B, aid)
+    assignment.assign(p, aid, "clinic-b", {"step": "manual_override"})  # ops move it before acceptance
+    assert [w.appointment_id for w in work_orders.list_work_orders(p, CLINIC_B).items] == [aid]
+    assert work_orders.list_work_orders(p, CLINIC).items == []
+    work_orders.accept(p, CLINIC_B, aid)
     with pytest.raises(IllegalTransition) as err:
-        fulfilment.assign(p, aid, "clinic-a", {"step": "manual_override"})
+        assignment.assign(p, aid, "clinic-a", {"step": "manual_override"})
     assert err.value.message == "Appointment already accepted by a provider, cannot reassign."
 
 
 def test_assignment_of_a_cancelled_appointment_is_ignored(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
-    fulfilment.cancel(p, SHOP, aid, "oops")
-    fulfilment.assign(p, aid, "clinic-a", {})
-    doc = fulfilment.get_for_staff(p, aid).appointment
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
+    closing.cancel(p, SHOP, aid, "oops")
+    assignment.assign(p, aid, "clinic-a", {})
+    doc = views.get_for_staff(p, aid).appointment
     assert doc.status == "cancelled" and doc.provider_id is None
 
 
 def test_policy_cancellation_cancels_open_appointments_and_releases_holds_idempotently(fake_ports):
     p = fake_ports
     clock, number = setup_world(p)
-    checkup = fulfilment.book_appointment(p, SHOP, number, offline(clock)).appointment_id
+    checkup = booking.book_appointment(p, SHOP, number, offline(clock)).appointment_id
     medicine = to_booked(p, online(), number)
-    fulfilment.ship(p, CLINIC, medicine, ShipRequest(carrier="SF", tracking_number="SF0001"))
+    work_orders.ship(p, CLINIC, medicine, ShipRequest(carrier="SF", tracking_number="SF0001"))
     policies.cancel(p, SHOP, number, CancelRequest(reason="moving abroad"))
     detail_type, detail = p.publisher.events[-1]
     assert detail_type == "PolicyCancelled" and detail["policy_number"] == number
-    out = fulfilment.cancel_for_policy(p, detail["policy_number"], detail["reason"])
+    out = closing.cancel_for_policy(p, detail["policy_number"], detail["reason"])
     assert out["cancelled"] == [checkup] and out["under_way"] == [medicine]
-    assert fulfilment.get_for_channel(p, SHOP, checkup).cancel_reason == f"Policy {number} was cancelled: moving abroad"
+    assert views.get_for_channel(p, SHOP, checkup).cancel_reason == f"Policy {number} was cancelled: moving abroad"
     assert balance(p, number, "annual-checkup") == (0, 0, 1)
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)  # the shipment finishes and is deducted
-    again = fulfilment.cancel_for_policy(p, number, "moving abroad")
+    again = closing.cancel_for_policy(p, number, "moving abroad")
     assert again["cancelled"] == [] and again["under_way"] == [medicine]
     assert balance(p, number, "annual-checkup") == (0, 0, 1)
 
@@ -535,15 +545,15 @@ def test_auto_receipt_after_the_configured_days(fake_ports, monkeypatch):
         p = fake_ports
         clock, number = setup_world(p)
         aid = to_booked(p, online(), number)
-        fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
+        work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
         clock.advance(days=4, hours=23)
-        assert fulfilment.auto_receipts(p)["confirmed"] == 0
+        assert closing.auto_receipts(p)["confirmed"] == 0
         clock.advance(hours=2)
-        assert fulfilment.auto_receipts(p)["confirmed"] == 1
-        doc = fulfilment.get_for_channel(p, SHOP, aid)
+        assert closing.auto_receipts(p)["confirmed"] == 1
+        doc = views.get_for_channel(p, SHOP, aid)
         assert doc.status == "fulfilled" and doc.receipt == "auto"
-        assert p.store.get(*fulfilment.appt_key(aid)).get("gsi3pk") is None  # left the index
-        assert fulfilment.auto_receipts(p)["confirmed"] == 0
+        assert p.store.get(*appointment_records.appointment_key(aid)).get("gsi3pk") is None  # left the index
+        assert closing.auto_receipts(p)["confirmed"] == 0
         assert drain_quota(p) == ["deducted"]
     finally:
         reset_settings()
@@ -565,52 +575,52 @@ def test_batch_with_a_bad_item_books_the_others_and_reports_per_item(fake_ports)
             good,  # the same benefit again: duplicate booking
         ]
     )
-    accepted = fulfilment.create_batch(p, SHOP, req, "batch-key-1")
+    accepted = batches.create_batch(p, SHOP, req, "batch-key-1")
     assert (accepted.total, accepted.accepted, accepted.rejected) == (4, 3, 1)
     messages = p.publisher.drain("booking")
     assert [m["index"] for m in messages] == [0, 2, 3]
-    outcomes = [fulfilment.process_batch_item(p, m) for m in messages]
+    outcomes = [batches.process_batch_item(p, m) for m in messages]
     assert outcomes == ["booked", "booked", "rejected"]
-    assert [fulfilment.process_batch_item(p, m) for m in messages] == ["duplicate"] * 3  # redelivery
-    status = fulfilment.batch_status(p, SHOP, accepted.batch_id)
+    assert [batches.process_batch_item(p, m) for m in messages] == ["duplicate"] * 3  # redelivery
+    status = batches.batch_status(p, SHOP, accepted.batch_id)
     assert (status.total, status.accepted, status.issued, status.rejected, status.pending) == (4, 3, 2, 2, 0)
     assert status.done
     by_index = {r.index: r for r in status.items}
     assert by_index[1].error and by_index[1].error["code"] == "VALIDATION_FAILED"
     assert by_index[3].error and by_index[3].error["code"] == "DUPLICATE_BOOKING"
-    assert by_index[0].appointment_id == fulfilment.batch_appointment_id(accepted.batch_id, 0)
+    assert by_index[0].appointment_id == batches.batch_appointment_id(accepted.batch_id, 0)
     assert len(p.publisher.sent["dispatch"]) == 2
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
     # The same request again (same Idempotency-Key) resumes the same batch: nothing twice.
-    replay = fulfilment.create_batch(p, SHOP, req, "batch-key-1")
+    replay = batches.create_batch(p, SHOP, req, "batch-key-1")
     assert replay.replayed and replay.batch_id == accepted.batch_id
-    assert [fulfilment.process_batch_item(p, m) for m in p.publisher.drain("booking")] == ["duplicate"] * 3
-    status = fulfilment.batch_status(p, SHOP, accepted.batch_id, limit=2)
+    assert [batches.process_batch_item(p, m) for m in p.publisher.drain("booking")] == ["duplicate"] * 3
+    status = batches.batch_status(p, SHOP, accepted.batch_id, limit=2)
     assert (status.issued, status.rejected) == (2, 2) and len(status.items) == 2 and status.cursor
     with pytest.raises(NotFound):
-        fulfilment.batch_status(p, SHOP_B, accepted.batch_id)
+        batches.batch_status(p, SHOP_B, accepted.batch_id)
 
 
 def test_batch_item_that_keeps_failing_is_rejected_on_its_last_attempt(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)
     req = BatchRequest(items=[{"policy_number": number, **online().model_dump(mode="json")}])
-    accepted = fulfilment.create_batch(p, SHOP, req, "k")
+    accepted = batches.create_batch(p, SHOP, req, "k")
     msg = p.publisher.drain("booking")[0]
     # A transient refusal: retried by SQS (raised), then recorded as failed on the last attempt.
-    real = fulfilment.book
+    real = booking.book
 
     def busy(*a: Any, **kw: Any) -> Any:
         raise Conflict("busy", code="POLICY_CHANGED")
 
-    fulfilment.book = busy  # type: ignore[assignment]
+    booking.book = busy  # type: ignore[assignment]
     try:
         with pytest.raises(Conflict):
-            fulfilment.process_batch_item(p, msg)
-        assert fulfilment.process_batch_item(p, msg, last_attempt=True) == "rejected"
+            batches.process_batch_item(p, msg)
+        assert batches.process_batch_item(p, msg, last_attempt=True) == "rejected"
     finally:
-        fulfilment.book = real  # type: ignore[assignment]
-    status = fulfilment.batch_status(p, SHOP, accepted.batch_id)
+        booking.book = real  # type: ignore[assignment]
+    status = batches.batch_status(p, SHOP, accepted.batch_id)
     assert status.rejected == 1 and status.items[0].error["code"] == "BOOKING_FAILED"  # type: ignore[index]
 
 
@@ -623,15 +633,15 @@ def test_deduction_failure_alerts_ops_on_the_last_attempt(fake_ports, monkeypatc
     try:
         p = fake_ports
         _clock, number = setup_world(p)
-        aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
+        aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
         msg = quota.deduction_message(aid, number, "medicine-delivery")
         for attempt in range(1, 5):
             with pytest.raises(BusinessRuleViolation) as err:
-                fulfilment.deduct_quota(p, msg, receive_count=attempt, message_id="m1")
+                quota_deduction.deduct_quota(p, msg, receive_count=attempt, message_id="m1")
             assert err.value.code == "NOT_FULFILLED"
         assert "alert" not in p.publisher.sent
         with pytest.raises(BusinessRuleViolation):
-            fulfilment.deduct_quota(p, msg, receive_count=5, message_id="m1")
+            quota_deduction.deduct_quota(p, msg, receive_count=5, message_id="m1")
         alerts = p.publisher.sent["alert"]
         assert len(alerts) == 1 and aid in alerts[0]["text"] and "/ops/quota/redrive" in alerts[0]["text"]
         assert balance(p, number, "medicine-delivery") == (0, 1, 5)
@@ -685,8 +695,8 @@ def test_reconciliation_proves_used_equals_fulfilled_and_reports_mismatches(fake
     p = fake_ports
     _clock, number = setup_world(p)
     aid = to_booked(p, online(), number)
-    fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
-    fulfilment.confirm_receipt(p, SHOP, aid)
+    work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
+    closing.confirm_receipt(p, SHOP, aid)
     pending_msgs = p.publisher.drain("quota")
     report = quota.reconcile(p, policy_number=number)
     # Fulfilled but not yet deducted is reported (the message may be stuck in the DLQ).
@@ -711,8 +721,8 @@ def test_reconciliation_repair_resends_missing_deductions(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)
     aid = to_booked(p, online(), number)
-    fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
-    fulfilment.confirm_receipt(p, SHOP, aid)
+    work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
+    closing.confirm_receipt(p, SHOP, aid)
     p.publisher.drain("quota")  # the message was lost
     report = quota.reconcile(p, policy_number=number, repair=True)
     assert report.resent == 1

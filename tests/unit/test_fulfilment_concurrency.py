@@ -20,7 +20,9 @@ from petcover.errors import DomainError
 from petcover.messaging import MemoryPublisher
 from petcover.models.fulfilment import CheckInRequest, ConfirmTimeRequest, ShipRequest
 from petcover.ports import Ports
-from petcover.services import fulfilment, quota
+from petcover.repositories import appointments as appointment_records
+from petcover.services import quota
+from petcover.services.fulfilment import assignment, booking, closing, quota_deduction, views, work_orders
 from petcover.storage.memory import MemoryStore
 from tests.unit.test_fulfilment import (
     CLINIC,
@@ -77,21 +79,21 @@ def test_cancel_against_check_in_on_one_order_exactly_one_wins(fake_ports):
     for round_ in range(3):
         number = issue_policy(p, clock, order=f"race-{round_}", pet=f"pet-r{round_}")
         aid = to_booked(p, offline(clock, pet=f"pet-r{round_}"), number)
-        fulfilment.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(hours=2)))
+        work_orders.confirm_time(p, CLINIC, aid, ConfirmTimeRequest(appointment_time=clock.now + timedelta(hours=2)))
         code = code_of(p, aid)
-        version = fulfilment.get_for_channel(p, SHOP, aid).version
-        cancel = partial(fulfilment.cancel, p, SHOP, aid, "race")
-        check_in = partial(fulfilment.check_in, p, CLINIC, aid, CheckInRequest(code=code))
+        version = views.get_for_channel(p, SHOP, aid).version
+        cancel = partial(closing.cancel, p, SHOP, aid, "race")
+        check_in = partial(work_orders.check_in, p, CLINIC, aid, CheckInRequest(code=code))
         fns: list[Callable[[], Any]] = [cancel if i % 2 == 0 else check_in for i in range(THREADS)]
         out = race(fns)
         outcomes.update(out)
         assert not [o for o in out if o.startswith("crash")], out
         assert out.count("ok") == 1, out
-        doc = fulfilment.get_for_channel(p, SHOP, aid)
+        doc = views.get_for_channel(p, SHOP, aid)
         assert doc.version == version + 1  # exactly one state write
         cancels = [o for i, o in enumerate(out) if i % 2 == 0]
         check_ins = [o for i, o in enumerate(out) if i % 2 == 1]
-        ci = p.store.get(*fulfilment.checkin_key(aid))
+        ci = p.store.get(*appointment_records.checkin_key(aid))
         if "ok" in cancels:
             winners["cancel"] += 1
             assert doc.status == "cancelled"
@@ -114,14 +116,14 @@ def test_cancel_against_check_in_on_one_order_exactly_one_wins(fake_ports):
 def test_two_bookings_of_one_benefit_only_one_is_booked(fake_ports):
     p = fake_ports
     _, number = setup_world(p)
-    out = race([lambda: fulfilment.book_appointment(p, SHOP, number, online()) for _ in range(THREADS)])
+    out = race([lambda: booking.book_appointment(p, SHOP, number, online()) for _ in range(THREADS)])
     assert out.count("ok") == 1, out
     assert Counter(out)["DUPLICATE_BOOKING"] == THREADS - 1, out
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)
     assert len(p.publisher.sent["dispatch"]) == 1
     appts = p.store.query(f"POLAPPT#{number}", index="gsi2").items
     assert len(appts) == 1
-    marker = p.store.get(*fulfilment.open_key(number, "medicine-delivery"))
+    marker = p.store.get(*appointment_records.open_appointment_key(number, "medicine-delivery"))
     assert marker["ref"] == appts[0]["ref"]
 
 
@@ -129,15 +131,15 @@ def test_duplicate_delivery_of_one_deduction_message_deducts_once(fake_ports):
     p = fake_ports
     _, number = setup_world(p)
     aid = to_booked(p, online(), number)
-    fulfilment.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
-    fulfilment.confirm_receipt(p, SHOP, aid)
+    work_orders.ship(p, CLINIC, aid, ShipRequest(carrier="SF", tracking_number="SF0001"))
+    closing.confirm_receipt(p, SHOP, aid)
     [msg] = p.publisher.drain("quota")
     results: list[str] = [""] * THREADS
     barrier = threading.Barrier(THREADS)
 
     def deliver(i: int) -> None:
         barrier.wait()
-        results[i] = fulfilment.deduct_quota(p, dict(msg), receive_count=1, message_id=f"m{i}")
+        results[i] = quota_deduction.deduct_quota(p, dict(msg), receive_count=1, message_id=f"m{i}")
 
     threads = [threading.Thread(target=deliver, args=(i,)) for i in range(THREADS)]
     for t in threads:
@@ -185,9 +187,9 @@ def test_holder_that_stalls_past_its_lease_is_overtaken_and_its_stale_write_refu
     p = stalling_ports
     store: StallingStore = p.store  # type: ignore[assignment]
     clock, number = setup_world(p)
-    aid = fulfilment.book_appointment(p, SHOP, number, online()).appointment_id
-    fulfilment.assign(p, aid, "clinic-a", {})
-    before = fulfilment.get_for_channel(p, SHOP, aid)
+    aid = booking.book_appointment(p, SHOP, number, online()).appointment_id
+    assignment.assign(p, aid, "clinic-a", {})
+    before = views.get_for_channel(p, SHOP, aid)
     assert before.status == "booking"
     store.target = aid
 
@@ -195,7 +197,7 @@ def test_holder_that_stalls_past_its_lease_is_overtaken_and_its_stale_write_refu
 
     def stale_cancel() -> None:
         try:
-            fulfilment.cancel(p, SHOP, aid, "from a stalled request")
+            closing.cancel(p, SHOP, aid, "from a stalled request")
             stale_result["outcome"] = "ok"
         except DomainError as exc:
             stale_result["outcome"] = exc.code
@@ -206,10 +208,10 @@ def test_holder_that_stalls_past_its_lease_is_overtaken_and_its_stale_write_refu
     assert store.entered.wait(timeout=10)  # it holds the lease and is stuck before its write
     fence_of_stalled = int(p.store.get(f"LOCK#{aid}#FUL", "LOCK")["fence"])
     # While the lease runs, others are refused after 100 ms + 200 ms.
-    assert race([lambda: fulfilment.accept(p, CLINIC, aid)]) == ["ORDER_LOCKED"]
+    assert race([lambda: work_orders.accept(p, CLINIC, aid)]) == ["ORDER_LOCKED"]
 
     clock.advance(seconds=11)  # 10 s lease, no renewal: it ran out
-    out = race([lambda: fulfilment.accept(p, CLINIC, aid) for _ in range(THREADS)])
+    out = race([lambda: work_orders.accept(p, CLINIC, aid) for _ in range(THREADS)])
     assert out.count("ok") == 1, out  # the next holder proceeds
     assert set(out) - {"ok"} <= {"ORDER_LOCKED", "ILLEGAL_TRANSITION"}, out
     lock = p.store.get(f"LOCK#{aid}#FUL", "LOCK")
@@ -219,8 +221,8 @@ def test_holder_that_stalls_past_its_lease_is_overtaken_and_its_stale_write_refu
     stalled.join(timeout=30)
     assert stale_result["outcome"] == "LEASE_LOST", stale_result
     assert "nothing was written" in stale_result["message"]
-    doc = fulfilment.get_for_channel(p, SHOP, aid)
+    doc = views.get_for_channel(p, SHOP, aid)
     assert doc.status == "booked" and doc.version == before.version + 1
     assert [s.action for s in doc.steps][-1] == "accept"
     assert balance(p, number, "medicine-delivery") == (0, 1, 5)  # the stale cancel released nothing
-    assert p.store.get(*fulfilment.open_key(number, "medicine-delivery")) is not None
+    assert p.store.get(*appointment_records.open_appointment_key(number, "medicine-delivery")) is not None

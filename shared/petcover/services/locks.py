@@ -1,6 +1,6 @@
 """Per-order lock: a 10 s lease with a fencing counter, as DESIGN.md section 4 describes.
 
-Key = order id + module code: ``("LOCK#{order_id}#{module}", "LOCK")``. Attributes:
+One item per order id + module code (``repositories.locks.lock_key``). Attributes:
 
 - ``fence``: incremented atomically (ADD) on every acquire, so each holder gets a higher number;
 - ``owner``: a random token of the current holder (the fence alone could restart at 1 if the
@@ -30,15 +30,12 @@ from dataclasses import dataclass
 from petcover.config import get_settings
 from petcover.errors import Conflict, StaleWrite
 from petcover.ports import Check, Item, Ports
+from petcover.repositories.locks import lock_key
 
 RETRY_DELAYS: tuple[float, ...] = (0.1, 0.2)  # seconds: after the first and the second refusal
 
 # Tests replace it to control (or skip) the waits between attempts.
 sleep: Callable[[float], None] = time.sleep
-
-
-def lock_key(order_id: str, module: str) -> tuple[str, str]:
-    return f"LOCK#{order_id}#{module}", "LOCK"
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,14 @@
 """Quota ledger of service benefits: hold, release, deduct, reconcile.
 
-The balance lives on the policy's quota item ``POLICY#{n} / QUOTA#{benefit}`` (written by
-policies.py) as top-level counters moved only by atomic ADD under conditions:
+The balance lives on the policy's quota item (written by policies.py; keys and items in
+``repositories.quota``) as top-level counters moved only by atomic ADD under conditions:
 ``available = quota - used - held``. A booking *holds* one use, a cancellation *releases* it,
 and a fulfilled appointment turns the hold into *used* through the QuotaQueue consumer.
 Benefits without a quota (unlimited) keep ``held`` and ``used`` but no ``available``.
 
-Keys this module writes:
-  DEDUCT#{appointment} / DEDUCT       the deduction marker (conditional put: once per appointment);
-                                      gsi2 DEDUCTED#{policy} / {benefit}#{appointment}
-  RECON#{day} / {policy}#{benefit}    quota activity of a business day: what the daily
-                                      reconciliation checks (TTL 90 days)
-  RECONREPORT#{day} / {at}            a reconciliation report with mismatches (TTL 90 days)
+Besides the counters this module writes a deduction marker per appointment, a mark per
+policy+benefit whose quota moved on a business day (what the daily reconciliation checks) and
+the reconciliation reports with mismatches.
 
 Deduction is idempotent per appointment: the marker and the counter move are one transaction,
 so the same message twice (even concurrently) deducts once. A failed deduction is retried by SQS
@@ -21,8 +18,6 @@ and ``POST /ops/quota/redrive`` moves the DLQ back (``redrive_dlq``).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,24 +27,19 @@ from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite, Unavail
 from petcover.identity import Principal
 from petcover.models.fulfilment import QuotaMismatch, ReconcileReport, RedriveResult
 from petcover.observability import logger
-from petcover.ports import Check, Item, Ports, Put, Update, WriteOp
-from petcover.services import audit
+from petcover.ports import Item, Ports, Put, Update, WriteOp
+from petcover.repositories import appointments as appointment_records
+from petcover.repositories import policies as policy_records
+from petcover.repositories import quota as quota_records
+from petcover.repositories.quota import quota_key
+from petcover.services import alerts, audit
 
 QUOTA_QUEUE = "quota"
 QUOTA_DLQ = "quota_dlq"
 MAX_RECEIVE_COUNT = 5  # QuotaQueue's redrive maxReceiveCount in template.yaml
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 900
-RECON_TTL_DAYS = 90
 OPEN_STATES = ("pending", "booking", "booked", "fulfilling")
-
-
-def quota_key(policy_number: str, benefit_code: str) -> tuple[str, str]:
-    return f"POLICY#{policy_number}", f"QUOTA#{benefit_code}"
-
-
-def deduct_key(appointment_id: str) -> tuple[str, str]:
-    return f"DEDUCT#{appointment_id}", "DEDUCT"
 
 
 def business_day(p: Ports, at: datetime | None = None) -> str:
@@ -76,16 +66,7 @@ def release_op(policy_number: str, benefit_code: str, limited: bool) -> Update:
 
 def activity_op(p: Ports, policy_number: str, benefit_code: str) -> Put:
     """Marks the policy+benefit for the daily reconciliation of this business day."""
-    day = business_day(p)
-    return Put(
-        {
-            "pk": f"RECON#{day}",
-            "sk": f"{policy_number}#{benefit_code}",
-            "kind": "quota_activity",
-            "ref": policy_number,
-            "expires_at": int(p.now().timestamp()) + RECON_TTL_DAYS * 86400,
-        }
-    )
+    return quota_records.activity(business_day(p), policy_number, benefit_code, p.now())
 
 
 def is_limited(quota_item: Item | None) -> bool:
@@ -93,7 +74,7 @@ def is_limited(quota_item: Item | None) -> bool:
 
 
 def balance(p: Ports, policy_number: str, benefit_code: str) -> Item | None:
-    return p.store.get(*quota_key(policy_number, benefit_code))
+    return quota_records.find_quota(p, policy_number, benefit_code)
 
 
 # ---------------------------------------------------------------- deduction (QuotaQueue consumer)
@@ -112,9 +93,9 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
     appointment_id = str(message.get("appointment_id") or "")
     if not appointment_id:
         raise BusinessRuleViolation("The deduction message names no appointment.", code="BAD_QUOTA_MESSAGE")
-    if p.store.get(*deduct_key(appointment_id)) is not None:
+    if quota_records.find_deduction(p, appointment_id) is not None:
         return "duplicate"
-    appt = p.store.get(f"APPT#{appointment_id}", "APPT")
+    appt = p.store.get(*appointment_records.appointment_key(appointment_id))
     if appt is None:
         raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
     if appt.get("state") != "fulfilled":
@@ -122,32 +103,18 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
             f"Appointment {appointment_id} is {appt.get('state')}; only a fulfilled service uses quota.",
             code="NOT_FULFILLED",
         )
-    doc = json.loads(appt["data"])
-    policy_number, benefit_code = doc["policy_number"], doc["benefit_code"]
-    now = p.now()
+    policy_number, benefit_code = appointment_records.policy_and_benefit(appt)
     qpk, qsk = quota_key(policy_number, benefit_code)
     ops: list[WriteOp] = [
-        Put(
-            {
-                "pk": deduct_key(appointment_id)[0],
-                "sk": "DEDUCT",
-                "kind": "quota_deduction",
-                "ref": appointment_id,
-                "owner": policy_number,
-                "gsi2pk": f"DEDUCTED#{policy_number}",
-                "gsi2sk": f"{benefit_code}#{appointment_id}",
-                "data": json.dumps({"at": now.isoformat(), "benefit_code": benefit_code}),
-            },
-            if_absent=True,
-        ),
+        quota_records.deduction(appointment_id, policy_number, benefit_code, p.now()),
         Update(qpk, qsk, add={"held": -1, "used": 1}, expect=[("held", ">=", 1)], must_exist=True),
-        Check(f"APPT#{appointment_id}", "APPT", expect=[("state", "=", "fulfilled")]),
+        appointment_records.appointment_in_state(appointment_id, "fulfilled"),
         activity_op(p, policy_number, benefit_code),
     ]
     try:
         p.store.transact(ops)
     except StaleWrite:
-        if p.store.get(*deduct_key(appointment_id)) is not None:
+        if quota_records.find_deduction(p, appointment_id) is not None:
             return "duplicate"
         raise BusinessRuleViolation(
             f"Quota of {policy_number}/{benefit_code} holds nothing for appointment {appointment_id}; "
@@ -158,10 +125,8 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
 
 
 def deduction_of(p: Ports, appointment_id: str) -> datetime | None:
-    item = p.store.get(*deduct_key(appointment_id))
-    if item is None:
-        return None
-    return datetime.fromisoformat(json.loads(item["data"])["at"])
+    item = quota_records.find_deduction(p, appointment_id)
+    return None if item is None else quota_records.deduction_time(item)
 
 
 def backoff_seconds(receive_count: int) -> int:
@@ -239,41 +204,15 @@ def redrive_dlq(sqs: Any, source_url: str, target_url: str, *, max_messages: int
 # ---------------------------------------------------------------- reconciliation
 
 
-def _appointments(p: Ports, policy_number: str, benefit_code: str) -> list[Item]:
-    out: list[Item] = []
-    cursor = None
-    while True:
-        page = p.store.query(
-            f"POLAPPT#{policy_number}", index="gsi2", sk_prefix=f"{benefit_code}#", limit=200, cursor=cursor
-        )
-        out.extend(page.items)
-        cursor = page.cursor
-        if not cursor:
-            return out
-
-
-def _deducted(p: Ports, policy_number: str, benefit_code: str) -> set[str]:
-    out: set[str] = set()
-    cursor = None
-    while True:
-        page = p.store.query(
-            f"DEDUCTED#{policy_number}", index="gsi2", sk_prefix=f"{benefit_code}#", limit=200, cursor=cursor
-        )
-        out.update(str(i["ref"]) for i in page.items)
-        cursor = page.cursor
-        if not cursor:
-            return out
-
-
 def check(p: Ports, policy_number: str, benefit_code: str) -> QuotaMismatch | None:
     """Prove used == fulfilled appointments (and held == open ones) for one policy and benefit."""
     q = balance(p, policy_number, benefit_code)
     if q is None:
         return None
-    appts = _appointments(p, policy_number, benefit_code)
+    appts = appointment_records.appointments_of(p, policy_number, benefit_code)
     fulfilled = {str(a["ref"]) for a in appts if a.get("state") == "fulfilled"}
     open_ = sum(1 for a in appts if a.get("state") in OPEN_STATES)
-    deducted = _deducted(p, policy_number, benefit_code)
+    deducted = quota_records.deducted_appointments(p, policy_number, benefit_code)
     used, held = int(q.get("used", 0)), int(q.get("held", 0))
     quota = int(q["quota"]) if q.get("quota") is not None else None
     available = int(q["available"]) if q.get("available") is not None else None
@@ -310,23 +249,11 @@ def check(p: Ports, policy_number: str, benefit_code: str) -> QuotaMismatch | No
     )
 
 
-def _targets_of_day(p: Ports, day: str) -> Iterable[tuple[str, str]]:
-    cursor = None
-    while True:
-        page = p.store.query(f"RECON#{day}", limit=500, cursor=cursor)
-        for i in page.items:
-            policy_number, _, benefit = str(i["sk"]).partition("#")
-            yield policy_number, benefit
-        cursor = page.cursor
-        if not cursor:
-            return
-
-
 def _targets_of_policy(p: Ports, policy_number: str) -> list[tuple[str, str]]:
-    page = p.store.query(f"POLICY#{policy_number}", sk_prefix="QUOTA#", limit=100)
-    if not page.items and p.store.get(f"POLICY#{policy_number}", "POLICY") is None:
+    codes = quota_records.benefit_codes(p, policy_number)
+    if not codes and p.store.get(*policy_records.policy_key(policy_number)) is None:
         raise NotFound(f"Policy {policy_number} does not exist.", code="POLICY_NOT_FOUND")
-    return [(policy_number, str(i["sk"]).removeprefix("QUOTA#")) for i in page.items]
+    return [(policy_number, code) for code in codes]
 
 
 def reconcile(
@@ -339,7 +266,7 @@ def reconcile(
     else:
         if day is None:
             day = (date.fromisoformat(business_day(p)) - timedelta(days=1)).isoformat()
-        targets = list(_targets_of_day(p, day))
+        targets = list(quota_records.active_benefits(p, day))
         scope = f"day {day}"
     mismatches: list[QuotaMismatch] = []
     resent = 0
@@ -354,16 +281,7 @@ def reconcile(
     now = p.now()
     report = ReconcileReport(scope=scope, checked=len(targets), mismatches=mismatches, resent=resent, at=now)
     if mismatches:
-        p.store.put(
-            {
-                "pk": f"RECONREPORT#{business_day(p)}",
-                "sk": now.isoformat(),
-                "kind": "quota_reconciliation",
-                "n": len(mismatches),
-                "expires_at": int(now.timestamp()) + RECON_TTL_DAYS * 86400,
-                "data": report.model_dump_json(),
-            }
-        )
+        p.store.put(quota_records.reconciliation_report(business_day(p), now, report))
     return report
 
 
@@ -377,8 +295,6 @@ def reconcile_and_alert(p: Ports) -> ReconcileReport:
         if more > 0:
             text += f"\n... and {more} more (POST /ops/reconciliation for the full report)"
         try:
-            from petcover.services import alerts
-
             alerts.raise_alert(p, target=None, text=text, dedupe_key=f"quota-recon:{report.scope}")
         except Exception:
             logger.exception("reconciliation alert not raised")

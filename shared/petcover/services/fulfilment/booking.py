@@ -1,0 +1,189 @@
+"""Booking: a channel books a service benefit of an active policy; one use is held at once.
+
+The eligibility rules are in ``domain.booking``; here the booking is one transaction (the
+appointment, the benefit's open-appointment marker, the quota hold, a check that the policy is
+still active) and a refused transaction is explained (duplicate, exhausted, policy changed).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from petcover.domain import booking as rules
+from petcover.errors import BusinessRuleViolation, Conflict, StaleWrite
+from petcover.identity import Principal
+from petcover.models.fulfilment import Appointment, BookingRequest, BookingResponse, Step
+from petcover.models.policies import BenefitBalance, Policy
+from petcover.ports import Check, Ports, WriteOp
+from petcover.repositories import appointments as records
+from petcover.repositories import policies as policy_records
+from petcover.services import catalog, outbox, policies, quota
+from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, actor, sync
+
+
+def new_appointment_id(now: datetime) -> str:
+    return f"AP{now:%y%m%d}{secrets.token_hex(6).upper()}"
+
+
+def dispatch_message(doc: Appointment) -> dict[str, Any]:
+    """The DispatchQueue message that asks dispatch to choose a provider for the appointment."""
+    return {
+        "appointment_id": doc.appointment_id,
+        "policy_number": doc.policy_number,
+        "channel_id": doc.channel_id,
+        "service_type": doc.service_type,
+        "province": doc.address.province,
+        "city": doc.address.city,
+        "district": doc.address.district,
+        "national": False,
+    }
+
+
+def _eligible(
+    p: Ports, who: Principal, policy_number: str, req: BookingRequest, now: datetime
+) -> tuple[Policy, BenefitBalance, str]:
+    """The policy (the caller's own), the benefit to book and its mode, or why not."""
+    today = now.date()
+    pol = policies.get_for(p, who, policy_number)
+    catalog.authorize(p, pol.channel_id, pol.product_code, "book", today)
+    benefit, mode = rules.bookable_benefit(pol, policy_number, req, today)
+    rules.check_request(req, mode, p.now())
+    rules.check_uses_left(benefit, policy_number)
+    return pol, benefit, mode
+
+
+def _pending(
+    who: Principal,
+    pol: Policy,
+    policy_number: str,
+    benefit: BenefitBalance,
+    mode: str,
+    req: BookingRequest,
+    *,
+    appointment_id: str,
+    batch: str | None,
+    now: datetime,
+) -> Appointment:
+    """The new appointment, pending dispatch."""
+    return Appointment(
+        appointment_id=appointment_id,
+        policy_number=policy_number,
+        channel_id=pol.channel_id,
+        benefit_code=benefit.code,
+        benefit_name=benefit.name,
+        service_type=benefit.service_type,
+        mode=mode,  # type: ignore[arg-type]
+        status="pending",
+        version=1,
+        pet=req.pet,
+        address=req.address,
+        preferred_time=req.preferred_time if mode == "offline" else None,
+        note=req.note,
+        created_at=now,
+        updated_at=now,
+        batch=batch,
+        steps=[Step(at=now, action="book", by=actor(who), state="pending")],
+    )
+
+
+def _explain_refusal(
+    p: Ports, policy_number: str, benefit_code: str, limited: bool, appointment_id: str | None
+) -> Appointment:
+    """The booking transaction was refused: the replayed appointment, or the reason as an error.
+
+    Called while the refusal (StaleWrite) is handled; ``from None`` keeps it out of the error.
+    """
+    if appointment_id is not None:
+        existing = records.find_appointment(p, appointment_id)
+        if existing is not None:
+            return existing
+    marker = records.find_open_marker(p, policy_number, benefit_code)
+    if marker is not None:
+        raise Conflict(
+            f"Benefit {benefit_code} of policy {policy_number} already has an open appointment "
+            f"({marker.get('ref')}); complete or cancel it before booking again (duplicate booking).",
+            code="DUPLICATE_BOOKING",
+            details={"appointment_id": marker.get("ref")},
+        ) from None
+    bal = quota.balance(p, policy_number, benefit_code)
+    if limited and bal is not None and int(bal.get("available", 0)) < 1:
+        raise BusinessRuleViolation(
+            f"Benefit {benefit_code} of policy {policy_number} has no uses left.", code="QUOTA_EXHAUSTED"
+        ) from None
+    pitem = p.store.get(*policy_records.policy_key(policy_number))
+    if pitem is not None and pitem.get("state") != "active":
+        raise BusinessRuleViolation(
+            f"Policy {policy_number} is {pitem.get('state')}; only an active policy can book services.",
+            code="POLICY_NOT_ACTIVE",
+        ) from None
+    raise Conflict("The policy changed meanwhile; retry the booking.", code="POLICY_CHANGED") from None
+
+
+def book(
+    p: Ports,
+    who: Principal,
+    policy_number: str,
+    req: BookingRequest,
+    *,
+    appointment_id: str | None = None,
+    batch: str | None = None,
+    extra_ops: list[WriteOp] | None = None,
+    extra_for: Callable[[Appointment], list[WriteOp]] | None = None,
+) -> tuple[Appointment, int | None, bool]:
+    """Create the appointment and hold one use: (appointment, uses left, replayed).
+
+    With ``appointment_id`` (a business key) the booking is idempotent: if that appointment
+    already exists it is returned with replayed=True and nothing moves again.
+    """
+    now = p.now()
+    pol, benefit, mode = _eligible(p, who, policy_number, req, now)
+    limited = benefit.quota is not None
+    aid = appointment_id or new_appointment_id(now)
+    doc = _pending(who, pol, policy_number, benefit, mode, req, appointment_id=aid, batch=batch, now=now)
+    ops: list[WriteOp] = [
+        records.new_appointment(doc),
+        records.open_marker(policy_number, benefit.code, aid, pol.channel_id),
+        quota.hold_op(policy_number, benefit.code, limited),
+        Check(*policy_records.policy_key(policy_number), expect=[("state", "=", "active")]),
+        quota.activity_op(p, policy_number, benefit.code),
+        *(extra_ops or []),
+        *(extra_for(doc) if extra_for else []),
+    ]
+    try:
+        p.store.transact(ops)
+    except StaleWrite:
+        return _explain_refusal(p, policy_number, benefit.code, limited, appointment_id), None, True
+    left = (benefit.available - 1) if limited and benefit.available is not None else None
+    return doc, left, False
+
+
+def _response(doc: Appointment, left: int | None) -> BookingResponse:
+    return BookingResponse(
+        appointment_id=doc.appointment_id,
+        status=doc.status,
+        policy_number=doc.policy_number,
+        benefit_code=doc.benefit_code,
+        mode=doc.mode,
+        created_at=doc.created_at,
+        quota_available=left,
+    )
+
+
+def book_appointment(p: Ports, who: Principal, policy_number: str, req: BookingRequest) -> BookingResponse:
+    """POST /policies/{number}/appointments: answers at once; dispatch runs asynchronously."""
+    # The dispatch message is written with the booking (outbox): a crash or an SQS outage after the
+    # commit delays dispatch by the sweep interval instead of losing it.
+    ids: list[str] = []
+
+    def announce(doc: Appointment) -> list[WriteOp]:
+        queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
+        ids.append(oid)
+        return [queued]
+
+    doc, left, _ = book(p, who, policy_number, req, extra_for=announce)
+    outbox.release(p, *ids)
+    sync(p, doc, node=None, event="appointment.booked")
+    return _response(doc, left)

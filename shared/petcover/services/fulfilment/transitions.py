@@ -1,0 +1,169 @@
+"""One change of an appointment after booking: under its lock, one transaction, then the sync.
+
+Flow (states from ``domain.appointment_flow.FLOW``)::
+
+    book (channel)      -> pending     quota held, one open appointment per benefit, dispatch queued
+    assign (dispatch)   -> booking     provider chosen (or the ops queue: manual=True)
+    accept (provider)   -> booked
+    confirm-time        .. booked      offline: appointment time, one-time check-in code issued
+    ship (provider)     -> fulfilling  online: carrier and tracking number
+    tracking            .. fulfilling  online: tracking updates
+    check-in (provider) -> fulfilling  offline: the owner's one-time code verifies the visit
+    receipt (owner/auto)-> fulfilled   online
+    deliver (provider)  -> fulfilled   offline
+    cancel              -> cancelled   from pending, booking or booked only (hold released)
+
+Every change after booking runs under the per-order lock (``locks``, module ``FUL``) and is one
+transaction: the appointment update is conditional on the expected state and version, and a
+Check on the lock item proves the caller still holds the current lease (fence, token, expiry).
+Fulfilled first, then a QuotaQueue message asks the quota ledger to deduct (``quota.deduct``).
+
+Channel webhooks (object_type ``appointment``): appointment.booked, .assigned, .accepted,
+.time_confirmed, .shipped, .tracking, .served (checked in), .fulfilled, .cancelled.
+Timeline nodes (``timeline.record``): assigned, accepted, appointment_confirmed, shipped,
+served, completed, cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from petcover.errors import Conflict, StaleWrite
+from petcover.identity import Principal
+from petcover.models.fulfilment import Appointment
+from petcover.observability import count, logger
+from petcover.ports import Ports, WriteOp
+from petcover.repositories import appointments as records
+from petcover.services import alerts, locks, quota, timeline, webhooks
+
+MODULE = "FUL"  # the lock module code of an appointment (sla_monitor records nodes under it too)
+OBJECT_TYPE = "appointment"
+DISPATCH_QUEUE = "dispatch"
+# Refusals a retry may overcome: a batch item that meets them is retried, not rejected.
+TRANSIENT_CODES = {"ORDER_LOCKED", "POLICY_CHANGED", "APPOINTMENT_CHANGED", "REQUEST_IN_PROGRESS", "LEASE_LOST"}
+
+
+def actor(who: Principal | str) -> str:
+    return who if isinstance(who, str) else f"{who.kind}:{who.id}"
+
+
+@contextmanager
+def locked(p: Ports, appointment_id: str) -> Iterator[locks.Lease]:
+    with locks.held(p, appointment_id, MODULE) as lease:
+        yield lease
+
+
+def commit(
+    p: Ports,
+    lease: locks.Lease,
+    before: Appointment,
+    after: Appointment,
+    *,
+    index: Mapping[str, Any] | None = None,
+    ops: list[WriteOp] | None = None,
+) -> None:
+    """One transaction: the appointment (expected state + version), extra ops, the lease check."""
+    write: list[WriteOp] = [
+        records.appointment_change(before, after, index),
+        *(ops or []),
+        lease.check(p),
+    ]
+    try:
+        p.store.transact(write)
+    except StaleWrite:
+        if not lease.valid(p):
+            raise Conflict(
+                f"Changing appointment {before.appointment_id} took longer than its lock allows; nothing was "
+                "written. Reload it and retry.",
+                code="LEASE_LOST",
+                retry_after=1,
+            ) from None
+        raise Conflict(
+            f"Appointment {before.appointment_id} changed meanwhile; reload it and retry.",
+            code="APPOINTMENT_CHANGED",
+        ) from None
+
+
+def release_ops(p: Ports, doc: Appointment) -> list[WriteOp]:
+    """A final state frees the benefit for a new booking (and marks the day's quota activity)."""
+    return [
+        records.open_marker_removal(doc.policy_number, doc.benefit_code, doc.appointment_id),
+        quota.activity_op(p, doc.policy_number, doc.benefit_code),
+    ]
+
+
+def is_limited(p: Ports, doc: Appointment) -> bool:
+    """True when the appointment's benefit has a quota (as stored now)."""
+    return quota.is_limited(quota.balance(p, doc.policy_number, doc.benefit_code))
+
+
+def event_payload(doc: Appointment, **extra: Any) -> dict[str, Any]:
+    return {
+        "appointment_id": doc.appointment_id,
+        "policy_number": doc.policy_number,
+        "benefit_code": doc.benefit_code,
+        "service_type": doc.service_type,
+        "mode": doc.mode,
+        "status": doc.status,
+        "version": doc.version,
+        **extra,
+    }
+
+
+def _region(doc: Appointment) -> str:
+    return doc.address.district or doc.address.city or doc.address.province
+
+
+def sync(
+    p: Ports,
+    doc: Appointment,
+    *,
+    node: str | None,
+    event: str | None,
+    payload: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """After a committed change: the provider-side timeline and the channel's webhook.
+
+    Runs inside the lock so nodes of one order are recorded in order. Best effort: the change is
+    already committed, so a failure here is logged and counted, never turned into an error.
+    """
+    if node and doc.provider_id:
+        try:
+            timeline.record(
+                p,
+                order_id=doc.appointment_id,
+                provider_id=doc.provider_id,
+                node=node,
+                service_type=doc.service_type,
+                region=_region(doc),
+                online=doc.mode == "online",
+                at=at,
+            )
+        except Exception:
+            logger.exception("timeline not recorded", extra={"appointment_id": doc.appointment_id, "node": node})
+            count("FulfilmentSyncFailed")
+    if event:
+        try:
+            webhooks.notify(
+                p,
+                channel_id=doc.channel_id,
+                object_type=OBJECT_TYPE,
+                object_id=doc.appointment_id,
+                event_type=event,
+                payload=event_payload(doc, **(payload or {})),
+            )
+        except Exception:
+            logger.exception("webhook not queued", extra={"appointment_id": doc.appointment_id, "event": event})
+            count("FulfilmentSyncFailed")
+
+
+def alert_ops(p: Ports, text: str, dedupe_key: str) -> None:
+    """Best effort: a failed alert is logged, never raised over the failure it reports."""
+    try:
+        alerts.raise_alert(p, target=None, text=text, dedupe_key=dedupe_key)
+    except Exception:
+        logger.exception("alert not raised", extra={"dedupe_key": dedupe_key})
