@@ -5,7 +5,7 @@ Run from the repo root:  PYTHONPATH=shared:. .venv/bin/python -m tests.bench.ben
 Three providers onboarded through the real partner flow share one region+service type 50/30/20.
 Four threads pull 10,000 appointment messages and run ``assignment.dispatch_one`` on each: claim
 (put if absent), today's counts (one Query), decide, confirm the provider is active (two Gets),
-conditional ADD on its counter, ADD on the scope total, settle the record. ``fulfilment.assign`` is
+conditional ADD on its counter, ADD on the scope total, settle the record. ``fulfilment.assignment.assign`` is
 replaced by a recorder, which is where the running shares are measured; the same loop also draws a
 plain weighted-random choice (share only) as the baseline. Store calls are counted by MemoryStore;
 those counts carry over to DynamoDB, its timings do not (its Query scans the whole table, so the
@@ -207,7 +207,7 @@ def report(r: dict[str, Any]) -> str:
         f"{ORDERS:,} appointment messages for one region+service type (shares "
         f"{'/'.join(str(s) for s in SHARES.values())}, capacity {ORDERS:,} each), {WORKERS} threads running the "
         "real `assignment.dispatch_one` on one MemoryStore: claim, one Query for today's counts, decide, confirm "
-        "the provider is active, conditional ADD, total ADD, settle. Shares are measured where `fulfilment.assign` "
+        "the provider is active, conditional ADD, total ADD, settle. Shares are measured where fulfilment's `assign` "
         "would be called; plain = weighted-random by share only, drawn in the same loop. Worst deviation after "
         f"the first {WARMUP} orders (and after {LATER:,}). Run took {r['elapsed']:.1f} s.",
         "",

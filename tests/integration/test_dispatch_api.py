@@ -2,7 +2,7 @@
 
 Providers are onboarded through the partner service (their own flow is tested elsewhere); rules are
 published, appointments delivered, explained, simulated and assigned by hand through the handlers.
-Most tests put a recorder in place of ``fulfilment.assign`` to see exactly what dispatch hands over;
+Most tests put a recorder in place of ``fulfilment.assignment.assign`` to see exactly what dispatch hands over;
 the last one runs the real fulfilment on both sides (booking -> DispatchQueue -> consumer -> assign).
 """
 
@@ -18,8 +18,9 @@ import pytest
 
 from petcover import runtime
 from petcover.config import get_settings
-from petcover.services import audit, fulfilment
+from petcover.services import audit
 from petcover.services.dispatch import assignment, handoff
+from petcover.services.fulfilment import booking, views
 from tests.support import events
 from tests.support.calls import call, handler_of
 from tests.support.fixtures import catalogue
@@ -200,14 +201,14 @@ def test_a_booking_travels_through_the_dispatch_queue_to_its_provider(clinics):
     number = issue_policy(p, clock)
     assert call("PublishDispatchRulesFunction", body={"rules": [rule({a: 50, b: 50})]}, ops=("ops",))[0] == 201
 
-    aid = fulfilment.book_appointment(p, SHOP, number, offline(clock)).appointment_id
+    aid = booking.book_appointment(p, SHOP, number, offline(clock)).appointment_id
     sqs = boto3.client("sqs", region_name="us-east-1")
     got = sqs.receive_message(QueueUrl=get_settings().dispatch_queue_url, MaxNumberOfMessages=10)
     (m,) = got["Messages"]
     body = json.loads(m["Body"])
     assert body["appointment_id"] == aid
     assert deliver([body])["batchItemFailures"] == []
-    appt = fulfilment.get_for_staff(p, aid).appointment
+    appt = views.get_for_staff(p, aid).appointment
     assert appt.status == "booking" and appt.provider_id in (a, b)
     status, why, _ = call("DispatchExplainFunction", path={"appointmentId": aid}, ops=("ops",))
     assert status == 200 and why["decision"]["provider_id"] == appt.provider_id

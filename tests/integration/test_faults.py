@@ -27,7 +27,8 @@ import pytest
 from petcover import runtime, signing, tokens
 from petcover.identity import Principal
 from petcover.ports import Ports
-from petcover.services import catalog, fulfilment, policies, quota
+from petcover.services import catalog, policies, quota
+from petcover.services.fulfilment import assignment, booking, closing, work_orders
 from petcover.services.webhooks import dead_letters
 from petcover.services.webhooks import events as webhook_events
 from petcover.services.webhooks import messages as webhook_messages
@@ -344,14 +345,14 @@ def _fulfilled_appointment(w: World, order: str, pet: str) -> tuple[str, str]:
     req = BookingRequest.model_validate(
         {"benefit_code": "medicine-delivery", "pet": {"pet_id": pet, "name": "Bobo"}, "address": ADDRESS}
     )
-    doc, _, _ = fulfilment.book(w.p, who, number, req)
-    fulfilment.assign(w.p, doc.appointment_id, "clinic-1", {"step": "weighted_random"})
+    doc, _, _ = booking.book(w.p, who, number, req)
+    assignment.assign(w.p, doc.appointment_id, "clinic-1", {"step": "weighted_random"})
     provider = Principal("provider", "clinic-1")
-    fulfilment.accept(w.p, provider, doc.appointment_id)
+    work_orders.accept(w.p, provider, doc.appointment_id)
     from petcover.models.fulfilment import ShipRequest
 
-    fulfilment.ship(w.p, provider, doc.appointment_id, ShipRequest(carrier="SF", tracking_number="SF12345"))
-    fulfilment.confirm_receipt(w.p, who, doc.appointment_id)
+    work_orders.ship(w.p, provider, doc.appointment_id, ShipRequest(carrier="SF", tracking_number="SF12345"))
+    closing.confirm_receipt(w.p, who, doc.appointment_id)
     return number, doc.appointment_id
 
 
@@ -607,7 +608,7 @@ def test_killed_between_policy_cancel_and_its_event_the_outbox_sweeper_still_clo
     req = BookingRequest.model_validate(
         {"benefit_code": "medicine-delivery", "pet": {"pet_id": "pet-k-cancel", "name": "Bobo"}, "address": ADDRESS}
     )
-    doc, _, _ = fulfilment.book(w.p, Principal("channel", "shop-a"), number, req)
+    doc, _, _ = booking.book(w.p, Principal("channel", "shop-a"), number, req)
     killed = fail_on(
         monkeypatch, AwsPublisher, "emit", when=lambda self, detail_type, *a, **k: detail_type == "PolicyCancelled"
     )

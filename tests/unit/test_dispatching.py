@@ -119,7 +119,7 @@ def message(i: int | str, *, service: str = "checkup", region: dict[str, str] = 
 
 
 class Assigned:
-    """Stands in for fulfilment.assign: records what dispatch hands over."""
+    """Stands in for fulfilment.assignment.assign: records what dispatch hands over."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str | None, dict[str, Any]]] = []

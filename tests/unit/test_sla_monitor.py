@@ -465,19 +465,20 @@ def test_another_providers_order_is_not_found_and_closed_orders_refuse(p):
 
 
 def test_exceptions_wait_for_the_orders_fulfilment_lock(p, monkeypatch):
-    from petcover.services import fulfilment, locks
+    from petcover.services import locks
+    from petcover.services.fulfilment import transitions
 
-    assert sla_monitor.WORK_ORDER_LOCK == fulfilment.MODULE
+    assert sla_monitor.WORK_ORDER_LOCK == transitions.MODULE
     monkeypatch.setattr(locks, "sleep", lambda _s: None)
     record(p, "WO-1", sla.ASSIGNED, T0)
-    held = locks.acquire(p, "WO-1", fulfilment.MODULE)  # fulfilment is changing the order right now
+    held = locks.acquire(p, "WO-1", transitions.MODULE)  # fulfilment is changing the order right now
     with pytest.raises(Conflict) as exc:
         sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
     assert exc.value.code == "ORDER_LOCKED"
     assert [n.node for n in sla_monitor.work_order_timeline(p, "WO-1").nodes] == ["assigned"]
     locks.release(p, held)
     sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
-    lock = locks.current(p, "WO-1", fulfilment.MODULE)
+    lock = locks.current(p, "WO-1", transitions.MODULE)
     assert lock is not None and lock["expires_at"] <= int(T0.timestamp())  # released
 
 

@@ -2,7 +2,7 @@
 
 One message per appointment (sent by fulfilment). The decision itself is the pure
 ``domain.dispatch.decide``; this module reads what it needs, enforces capacity with a conditional
-ADD, records why, and hands the result to ``fulfilment.assign`` (see ``handoff``).
+ADD, records why, and hands the result to ``fulfilment.assignment.assign`` (see ``handoff``).
 
 Idempotent by appointment: the record is claimed with a put-if-absent before anything moves. A
 redelivered message whose record is decided re-calls ``assign`` with the stored decision and

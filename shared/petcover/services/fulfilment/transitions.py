@@ -37,7 +37,8 @@ from petcover.models.fulfilment import Appointment
 from petcover.observability import count, logger
 from petcover.ports import Ports, WriteOp
 from petcover.repositories import appointments as records
-from petcover.services import alerts, locks, quota, timeline, webhooks
+from petcover.services import alerts, locks, quota, timeline
+from petcover.services.webhooks import events as webhook_events
 
 MODULE = "FUL"  # the lock module code of an appointment (sla_monitor records nodes under it too)
 OBJECT_TYPE = "appointment"
@@ -148,7 +149,7 @@ def sync(
             count("FulfilmentSyncFailed")
     if event:
         try:
-            webhooks.notify(
+            webhook_events.notify(
                 p,
                 channel_id=doc.channel_id,
                 object_type=OBJECT_TYPE,
