@@ -68,8 +68,8 @@ def _balances(product: ProductVersion, plan_code: str, start: date) -> list[Bene
     return [_balance(product, b, start) for b in product.plan(plan_code).benefits]
 
 
-def _issue_ops(pol: Policy) -> list[WriteOp]:
-    """The policy, its order-id claim, its first version and one quota item per benefit."""
+def _issue_ops(p: Ports, pol: Policy, contract: Contract) -> list[WriteOp]:
+    """The policy, its order-id claim, its first version, one quota item per benefit, the premium."""
     first = PolicyVersion(
         version=1,
         at=pol.created_at,
@@ -84,6 +84,17 @@ def _issue_ops(pol: Policy) -> list[WriteOp]:
         Put(policy_repo.version_item(pol.number, first)),
     ]
     ops += [Put(balances_repo.quota_item(pol.number, b)) for b in pol.benefits]
+    ops += ledger.money_ops(
+        p,
+        channel_id=pol.channel_id,
+        product_code=pol.product_code,
+        plan_code=pol.plan_code,
+        policy_number=pol.number,
+        event="renew" if pol.renewed_from else "issue",
+        amount=pol.premium,
+        commission_pct=contract.commission_pct,
+        counters={"n": 1, "premium": cents(pol.premium)},
+    )
     return ops
 
 
@@ -146,19 +157,7 @@ def issue(
         renewed_from=renewed_from,
         quote=q,
     )
-    ops = _issue_ops(pol)
-    ops += ledger.money_ops(
-        p,
-        channel_id=channel_id,
-        product_code=product.code,
-        plan_code=plan.code,
-        policy_number=number,
-        event="renew" if renewed_from else "issue",
-        amount=q.premium,
-        commission_pct=contract.commission_pct,
-        counters={"n": 1, "premium": cents(q.premium)},
-    )
-    ops += extra_ops or []
+    ops = _issue_ops(p, pol, contract) + (extra_ops or [])
     _commit_issue(p, pol, ops)
     return pol
 
@@ -229,6 +228,22 @@ def _quota_ops(pol: Policy, product: ProductVersion, new_plan: Plan, today: date
     return ops
 
 
+def _on_plan(pol: Policy, new_plan: Plan, change: Decimal) -> Policy:
+    """The policy's next version on ``new_plan``; what was paid out stays paid out."""
+    remaining = policy_terms.remaining_after_plan_change(
+        pol.sum_insured, pol.remaining_sum_insured, new_plan.sum_insured
+    )
+    return pol.model_copy(
+        update={
+            "plan_code": new_plan.code,
+            "premium": pol.premium + change,
+            "sum_insured": new_plan.sum_insured,
+            "remaining_sum_insured": remaining,
+            "version": pol.version + 1,
+        }
+    )
+
+
 def endorse(p: Ports, who: Principal, number: str, req: EndorseRequest) -> EndorseResponse:
     pol = get_for(p, who, number)
     contract = _endorse_contract(p, who, pol)
@@ -241,18 +256,7 @@ def endorse(p: Ports, who: Principal, number: str, req: EndorseRequest) -> Endor
     fraction = refund.unearned_fraction(pol.start_date, pol.end_date, max(today, pol.start_date))
     multiplier = pol.quote.contract_multiplier if pol.quote else contract.premium_multiplier
     change = pricing.premium_difference(product, pol.plan_code, req.plan_code, pol.insured, multiplier, fraction)
-    remaining = policy_terms.remaining_after_plan_change(
-        pol.sum_insured, pol.remaining_sum_insured, new_plan.sum_insured
-    )
-    updated = pol.model_copy(
-        update={
-            "plan_code": new_plan.code,
-            "premium": pol.premium + change,
-            "sum_insured": new_plan.sum_insured,
-            "remaining_sum_insured": remaining,
-            "version": pol.version + 1,
-        }
-    )
+    updated = _on_plan(pol, new_plan, change)
     version = PolicyVersion(
         version=updated.version,
         at=p.now(),
