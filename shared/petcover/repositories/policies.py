@@ -111,6 +111,11 @@ def policy_from_item(item: Item) -> Policy:
     return Policy.model_validate(d)
 
 
+def remaining_cents(item: Item) -> int:
+    """The sum insured left on a policy item, in cents, as claim payouts move it."""
+    return int(item.get("remaining", 0))
+
+
 # ------------------------------------------------------------------ conditional updates
 def endorsed(before: Policy, after: Policy) -> Update:
     """The new plan's document, if nobody changed the policy (nor paid a claim on it) meanwhile."""

@@ -38,7 +38,7 @@ def _decide(p: Ports, claim: Claim) -> Decision:
             start=pol.start_date,
             end=pol.end_date,
             limit=benefit.amount_limit,
-            remaining=from_cents(item.get("remaining", 0)),
+            remaining=from_cents(policy_repo.remaining_cents(item)),
         )
     )
     return Decision(

@@ -26,7 +26,7 @@ def check_payable(p: Ports, policy_number: str, cents: int) -> None:
         raise BusinessRuleViolation(
             f"Policy {pol.number} is {pol.status}; nothing can be paid on it.", code="POLICY_NOT_ACTIVE"
         )
-    remaining = int(item.get("remaining", 0))
+    remaining = policy_repo.remaining_cents(item)
     if cents > remaining:
         raise exceeds(pol.number, remaining, cents)
 

@@ -16,8 +16,8 @@ from petcover.errors import BusinessRuleViolation, Conflict, DomainError
 from petcover.models.claims import Claim
 from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import claims as claim_repo
+from petcover.repositories import policies as policy_repo
 from petcover.repositories.claims import QueueMove
-from petcover.repositories.policies import policy_key
 from petcover.services import audit
 from petcover.services.claims import notices
 
@@ -95,13 +95,13 @@ def refusal(p: Ports, before: Claim, cents: int | None = None) -> DomainError:
         )
     if cents is None:
         return Conflict("The claim changed meanwhile; retry.", code="CLAIM_CHANGED", retry_after=1)
-    pol = p.store.get(*policy_key(before.policy_number)) or {}
+    pol = p.store.get(*policy_repo.policy_key(before.policy_number)) or {}
     if pol.get("state") != "active":
         return BusinessRuleViolation(
             f"Policy {before.policy_number} is {pol.get('state', 'gone')}; nothing can be paid on it.",
             code="POLICY_NOT_ACTIVE",
         )
-    remaining = int(pol.get("remaining", 0))
+    remaining = policy_repo.remaining_cents(pol)
     if remaining < cents:
         return exceeds(before.policy_number, remaining, cents)
     return Conflict("The claim or its policy changed meanwhile; retry.", code="CLAIM_CHANGED", retry_after=1)
