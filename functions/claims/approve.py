@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.claims import ApproveRequest, Claim
-from petcover.services import claims
+from petcover.services.claims import review
 
 
 @api(
@@ -23,4 +23,4 @@ from petcover.services import claims
     ),
 )
 def handler(call: Call[ApproveRequest]) -> Claim:
-    return claims.approve(call.ports, call.principal, call.path["claimNumber"], call.body)
+    return review.approve(call.ports, call.principal, call.path["claimNumber"], call.body)

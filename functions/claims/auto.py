@@ -8,7 +8,7 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import claims
+from petcover.services.claims import auto
 
 
 @scheduled_job("AutoClaimsRun")
@@ -17,6 +17,6 @@ def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
     detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
     number = detail.get("claim_number")
     if number:
-        return {"claim_number": number, "outcome": claims.auto_decide(p, str(number))}
+        return {"claim_number": number, "outcome": auto.auto_decide(p, str(number))}
     limit = int(detail.get("limit") or 200)
-    return claims.run_auto_claims(p, limit=max(1, min(limit, 1000))).model_dump()
+    return auto.run_auto_claims(p, limit=max(1, min(limit, 1000))).model_dump()

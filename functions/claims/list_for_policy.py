@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.claims import ClaimList, ClaimListQuery
-from petcover.services import claims
+from petcover.services.claims import lookups
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import claims
 )
 def handler(call: Call) -> ClaimList:
     q: ClaimListQuery = call.query
-    return claims.list_for_policy(call.ports, call.principal, call.path["number"], limit=q.limit, cursor=q.cursor)
+    return lookups.list_for_policy(call.ports, call.principal, call.path["number"], limit=q.limit, cursor=q.cursor)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.claims import ClaimDetail
-from petcover.services import claims
+from petcover.services.claims import lookups
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import claims
     errors=("CLAIM_NOT_FOUND",),
 )
 def handler(call: Call) -> ClaimDetail:
-    return claims.detail(call.ports, call.principal, call.path["claimNumber"])
+    return lookups.detail(call.ports, call.principal, call.path["claimNumber"])

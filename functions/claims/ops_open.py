@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.claims import Claim, OpsClaimCreate
-from petcover.services import claims
+from petcover.services.claims import submission
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import claims
     errors=("POLICY_NOT_FOUND", "IDENTITY_NOT_VERIFIED", "CLAIM_REF_REUSED"),
 )
 def handler(call: Call[OpsClaimCreate]) -> Claim:
-    return claims.open_for_customer(call.ports, call.principal, call.path["number"], call.body)
+    return submission.open_for_customer(call.ports, call.principal, call.path["number"], call.body)

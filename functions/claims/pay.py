@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.claims import Claim, PayRequest
-from petcover.services import claims
+from petcover.services.claims import payouts
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import claims
     errors=("CLAIM_NOT_FOUND", "ILLEGAL_TRANSITION", "CLAIM_CHANGED", "SUM_INSURED_EXCEEDED", "POLICY_NOT_ACTIVE"),
 )
 def handler(call: Call[PayRequest]) -> Claim:
-    return claims.pay(call.ports, call.principal, call.path["claimNumber"], call.body)
+    return payouts.pay(call.ports, call.principal, call.path["claimNumber"], call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.claims import Claim, RejectRequest
-from petcover.services import claims
+from petcover.services.claims import review
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import claims
     errors=("CLAIM_NOT_FOUND", "ILLEGAL_TRANSITION", "CLAIM_CHANGED"),
 )
 def handler(call: Call[RejectRequest]) -> Claim:
-    return claims.reject(call.ports, call.principal, call.path["claimNumber"], call.body)
+    return review.reject(call.ports, call.principal, call.path["claimNumber"], call.body)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.claims import Claim, ClaimCreate
-from petcover.services import claims
+from petcover.services.claims import submission
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import claims
     errors=("POLICY_NOT_FOUND", "CLAIM_REF_REUSED", "BENEFIT_REQUIRED", "BENEFIT_NOT_CLAIMABLE"),
 )
 def handler(call: Call[ClaimCreate]) -> Claim:
-    return claims.submit(call.ports, call.principal, call.path["number"], call.body)
+    return submission.submit(call.ports, call.principal, call.path["number"], call.body)

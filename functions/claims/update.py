@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, channel
 from petcover.models.claims import Claim, ClaimUpdate
-from petcover.services import claims
+from petcover.services.claims import updates
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import claims
     errors=("CLAIM_NOT_FOUND", "ILLEGAL_TRANSITION", "CLAIM_CHANGED", "NOTHING_TO_CHANGE"),
 )
 def handler(call: Call[ClaimUpdate]) -> Claim:
-    return claims.update(call.ports, call.principal, call.path["claimNumber"], call.body)
+    return updates.update(call.ports, call.principal, call.path["claimNumber"], call.body)

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from petcover import runtime
+from petcover.domain import money
 from petcover.identity import Principal
 from petcover.models.policies import Policy, UnderwriteRequest
 from petcover.services import ledger, policies
@@ -251,4 +252,4 @@ def test_the_auto_claims_schedule_pays_eligible_claims_once(shop):
     rows = ledger.statistics(
         runtime.ports(), ["shop-a"], {"return-shipping": ["standard"]}, "day", "2000-01-01", "2999-12-31"
     )
-    assert sum(r.claims for r in rows) == 2 and sum(ledger.cents(r.claim_amount) for r in rows) == 3600
+    assert sum(r.claims for r in rows) == 2 and sum(money.cents(r.claim_amount) for r in rows) == 3600

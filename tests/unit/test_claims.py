@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from petcover.domain import money
 from petcover.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidInput, NotFound
 from petcover.identity import Principal
 from petcover.models.claims import (
@@ -25,7 +26,10 @@ from petcover.models.claims import (
 )
 from petcover.models.policies import Policy, UnderwriteRequest
 from petcover.ports import Ports
-from petcover.services import audit, claims, ledger, policies
+from petcover.repositories import claims as claim_repo
+from petcover.services import audit, ledger, policies
+from petcover.services.claims import auto, lookups, notices, review, submission, updates
+from petcover.services.claims import payouts as claim_payouts
 from tests.support.fixtures import catalogue
 
 SHOP_A = Principal("channel", "shop-a")
@@ -43,15 +47,15 @@ def p(fake_ports: Ports) -> Ports:
 
 @pytest.fixture
 def hooks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every webhooks.notify call (object id, event type, payload); the real notify still runs."""
+    """Every webhook events.notify call (object id, event type, payload); the real notify still runs."""
     seen: list[tuple[str, str, dict[str, Any]]] = []
-    real = claims.webhooks.notify
+    real = notices.webhook_events.notify
 
     def spy(p: Ports, **kw: Any) -> str:
         seen.append((kw["object_id"], kw["event_type"], dict(kw["payload"])))
         return real(p, **kw)
 
-    monkeypatch.setattr(claims.webhooks, "notify", spy)
+    monkeypatch.setattr(notices.webhook_events, "notify", spy)
     return seen
 
 
@@ -116,7 +120,7 @@ def remaining(p: Ports, number: str) -> int:
     return int(p.store.get(*policies.policy_key(number))["remaining"])  # type: ignore[index]
 
 
-def payouts(p: Ports, policy_number: str) -> list[ledger.LedgerEntry]:
+def payouts(p: Ports, policy_number: str) -> list[money.LedgerEntry]:
     month = p.now().strftime("%Y-%m")
     return [
         e
@@ -126,55 +130,55 @@ def payouts(p: Ports, policy_number: str) -> list[ledger.LedgerEntry]:
 
 
 def queued(p: Ports) -> list[str]:
-    return [i["pk"] for i in p.store.query(claims.AUTO_QUEUE, index="gsi3", limit=1000).items]
+    return [i["pk"] for i in p.store.query(claim_repo.AUTO_QUEUE, index="gsi3", limit=1000).items]
 
 
 # ------------------------------------------------------------------ apply, read, isolation
 def test_apply_answers_with_a_claim_number_counts_it_and_notifies(p, hooks):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p))
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p))
     assert c.claim_number.startswith(f"CL{p.now().year}") and len(c.claim_number) == 15
     assert c.status == "submitted" and c.version == 1 and c.auto and c.benefit_code == "return-freight"
-    assert claims.get(p, SHOP_A, c.claim_number) == c
+    assert lookups.get(p, SHOP_A, c.claim_number) == c
     assert queued(p) == [f"CLAIM#{c.claim_number}"]
     assert hooks == [(c.claim_number, "claim.submitted", hooks[0][2])]
     assert hooks[0][2]["status"] == "submitted" and hooks[0][2]["policy_number"] == pol.number
     assert len(p.publisher.sent["webhook"]) == 1
     # the outbox entry was removed once the webhook was queued
-    assert p.store.query(claims.HOOK_QUEUE, index="gsi3").items == []
+    assert p.store.query(claim_repo.HOOK_QUEUE, index="gsi3").items == []
     stats = ledger.statistics(p, ["shop-a"], {"return-shipping": ["standard"]}, "day", "2000-01-01", "2999-12-31")
     assert [r.claims for r in stats] == [1]
     assert [a.action for a in audit.by_entity(p, "claim", c.claim_number)] == ["submit"]
-    second = claims.submit(p, SHOP_A, pol.number, rs_claim(p))
+    second = submission.submit(p, SHOP_A, pol.number, rs_claim(p))
     assert int(second.claim_number[-9:]) == int(c.claim_number[-9:]) + 1
 
 
 def test_a_channel_sees_and_changes_only_its_own_claims(p):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p))
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p))
     with pytest.raises(NotFound) as err:
-        claims.get(p, SHOP_B, c.claim_number)
+        lookups.get(p, SHOP_B, c.claim_number)
     assert err.value.code == "CLAIM_NOT_FOUND"
     with pytest.raises(NotFound):
-        claims.update(p, SHOP_B, c.claim_number, ClaimUpdate(reason="x", tracking_number="SF999999"))
+        updates.update(p, SHOP_B, c.claim_number, ClaimUpdate(reason="x", tracking_number="SF999999"))
     with pytest.raises(NotFound) as err:
-        claims.list_for_policy(p, SHOP_B, pol.number)
+        lookups.list_for_policy(p, SHOP_B, pol.number)
     assert err.value.code == "POLICY_NOT_FOUND"
     with pytest.raises(NotFound):
-        claims.submit(p, SHOP_B, pol.number, rs_claim(p))
-    assert [x.claim_number for x in claims.list_for_policy(p, SHOP_A, pol.number).items] == [c.claim_number]
-    assert claims.get(p, ASSESSOR, c.claim_number).claim_number == c.claim_number
+        submission.submit(p, SHOP_B, pol.number, rs_claim(p))
+    assert [x.claim_number for x in lookups.list_for_policy(p, SHOP_A, pol.number).items] == [c.claim_number]
+    assert lookups.get(p, ASSESSOR, c.claim_number).claim_number == c.claim_number
 
 
 def test_the_channel_reference_is_idempotent_and_refuses_other_details(p):
     pol = rs_policy(p)
-    first = claims.submit(p, SHOP_A, pol.number, rs_claim(p, channel_claim_id="ret-77"))
-    again = claims.submit(p, SHOP_A, pol.number, rs_claim(p, channel_claim_id="ret-77"))
+    first = submission.submit(p, SHOP_A, pol.number, rs_claim(p, channel_claim_id="ret-77"))
+    again = submission.submit(p, SHOP_A, pol.number, rs_claim(p, channel_claim_id="ret-77"))
     assert again.claim_number == first.claim_number
     with pytest.raises(Conflict) as err:
-        claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="13.00", channel_claim_id="ret-77"))
+        submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="13.00", channel_claim_id="ret-77"))
     assert err.value.code == "CLAIM_REF_REUSED" and err.value.details == {"claim_number": first.claim_number}
-    assert len(claims.list_for_policy(p, SHOP_A, pol.number).items) == 1
+    assert len(lookups.list_for_policy(p, SHOP_A, pol.number).items) == 1
     stats = ledger.statistics(p, ["shop-a"], {"return-shipping": ["standard"]}, "day", "2000-01-01", "2999-12-31")
     assert stats[0].claims == 1
 
@@ -183,14 +187,14 @@ def test_submission_refusals(p):
     pol = pet_policy(p)
     future = (p.now() + timedelta(days=2)).date().isoformat()
     with pytest.raises(InvalidInput):
-        claims.submit(
+        submission.submit(
             p,
             SHOP_A,
             pol.number,
             ClaimCreate.model_validate({"incident_date": future, "incident_type": "illness", "amount": "10"}),
         )
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.submit(
+        submission.submit(
             p,
             SHOP_A,
             pol.number,
@@ -205,7 +209,7 @@ def test_submission_refusals(p):
         )
     assert err.value.code == "BENEFIT_NOT_CLAIMABLE"
     with pytest.raises(NotFound):
-        claims.submit(p, SHOP_A, "PC0000", vet_claim(p, "1"))
+        submission.submit(p, SHOP_A, "PC0000", vet_claim(p, "1"))
 
 
 def test_service_staff_open_a_claim_for_a_caller_only_after_the_identity_check(p):
@@ -229,46 +233,46 @@ def test_service_staff_open_a_claim_for_a_caller_only_after_the_identity_check(p
         "caller_name": "Han Meimei",
     }
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.open_for_customer(
+        submission.open_for_customer(
             p, SERVICE, pol.number, OpsClaimCreate.model_validate({**body, "identity_verified": False})
         )
     assert err.value.code == "IDENTITY_NOT_VERIFIED"
-    c = claims.open_for_customer(
+    c = submission.open_for_customer(
         p, SERVICE, pol.number, OpsClaimCreate.model_validate({**body, "identity_verified": True})
     )
     assert c.source == "ops" and c.opened_by == "ops:sam" and c.channel_id == "shop-a" and not c.auto
-    assert claims.get(p, SHOP_A, c.claim_number).benefit_code == "account-recovery"
+    assert lookups.get(p, SHOP_A, c.claim_number).benefit_code == "account-recovery"
     assert audit.by_entity(p, "claim", c.claim_number)[0].actor == "ops:sam"
 
 
 # ------------------------------------------------------------------ state machine (manual claims)
 def test_manual_claim_moves_through_the_machine_and_refuses_illegal_moves(p, hooks):
     pol = pet_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, vet_claim(p, "800.00"))
+    c = submission.submit(p, SHOP_A, pol.number, vet_claim(p, "800.00"))
     assert not c.auto and queued(p) == []
     with pytest.raises(IllegalTransition) as err:
-        claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("800")))
+        review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("800")))
     assert err.value.status == 409 and err.value.message == "Claim has not been assessed yet, cannot approve."
     with pytest.raises(IllegalTransition):
-        claims.pay(p, FINANCE, c.claim_number, PayRequest())
-    claims.assess(p, ASSESSOR, c.claim_number, AssessRequest(note="invoice checked"))
-    approved = claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("750.00"), note="ok"))
+        claim_payouts.pay(p, FINANCE, c.claim_number, PayRequest())
+    review.assess(p, ASSESSOR, c.claim_number, AssessRequest(note="invoice checked"))
+    approved = review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("750.00"), note="ok"))
     assert approved.status == "approved" and approved.approved_amount == Decimal("750.00")
     assert approved.decision and approved.decision.rule == "assessor" and approved.decision.by == "ops:ann"
     with pytest.raises(IllegalTransition) as err:
-        claims.reject(p, ASSESSOR, c.claim_number, RejectRequest(reason="changed my mind"))
+        review.reject(p, ASSESSOR, c.claim_number, RejectRequest(reason="changed my mind"))
     assert err.value.message == "Claim already approved, cannot reject."
     with pytest.raises(IllegalTransition) as err:
-        claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="more", amount=Decimal("900")))
+        updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="more", amount=Decimal("900")))
     assert err.value.message == "Claim already approved, cannot update."
-    paid = claims.pay(p, FINANCE, c.claim_number, PayRequest(reference="TX-1"))
+    paid = claim_payouts.pay(p, FINANCE, c.claim_number, PayRequest(reference="TX-1"))
     assert paid.status == "paid" and paid.paid_amount == Decimal("750.00") and paid.payment_reference == "TX-1"
     assert remaining(p, pol.number) == 500000 - 75000
     assert policies.get_for(p, SHOP_A, pol.number).remaining_sum_insured == Decimal("4250")
     for move in (
-        lambda: claims.pay(p, FINANCE, c.claim_number, PayRequest()),
-        lambda: claims.reject(p, ASSESSOR, c.claim_number, RejectRequest(reason="x")),
-        lambda: claims.assess(p, ASSESSOR, c.claim_number, AssessRequest()),
+        lambda: claim_payouts.pay(p, FINANCE, c.claim_number, PayRequest()),
+        lambda: review.reject(p, ASSESSOR, c.claim_number, RejectRequest(reason="x")),
+        lambda: review.assess(p, ASSESSOR, c.claim_number, AssessRequest()),
     ):
         with pytest.raises(IllegalTransition) as err:
             move()
@@ -283,33 +287,33 @@ def test_manual_claim_moves_through_the_machine_and_refuses_illegal_moves(p, hoo
 
 def test_rejected_is_final(p, hooks):
     pol = pet_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, vet_claim(p, "100"))
-    claims.assess(p, ASSESSOR, c.claim_number, AssessRequest())
-    r = claims.reject(p, ASSESSOR, c.claim_number, RejectRequest(reason="pre-existing condition"))
+    c = submission.submit(p, SHOP_A, pol.number, vet_claim(p, "100"))
+    review.assess(p, ASSESSOR, c.claim_number, AssessRequest())
+    r = review.reject(p, ASSESSOR, c.claim_number, RejectRequest(reason="pre-existing condition"))
     assert r.status == "rejected" and r.decision and r.decision.note == "pre-existing condition"
     with pytest.raises(IllegalTransition) as err:
-        claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("100")))
+        review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("100")))
     assert err.value.message == "Claim already rejected, cannot approve."
     with pytest.raises(IllegalTransition):
-        claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="x", amount=Decimal("1")))
+        updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="x", amount=Decimal("1")))
     assert hooks[-1][1] == "claim.rejected" and remaining(p, pol.number) == 500000
 
 
 def test_approve_refuses_amounts_above_the_claim_the_benefit_limit_or_the_remaining_sum(p):
     pol = rs_policy(p)  # sum insured 25, benefit limit 25
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="30.00"))
-    claims.assess(p, ASSESSOR, c.claim_number, AssessRequest())
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="30.00"))
+    review.assess(p, ASSESSOR, c.claim_number, AssessRequest())
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("31")))
+        review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("31")))
     assert err.value.code == "AMOUNT_ABOVE_CLAIMED" and err.value.status == 422
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("26")))
+        review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("26")))
     assert err.value.code == "AMOUNT_ABOVE_LIMIT"
     p.store.update(*policies.policy_key(pol.number), add={"remaining": -2000})  # 5.00 left
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("6")))
+        review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("6")))
     assert err.value.code == "SUM_INSURED_EXCEEDED" and err.value.details["remaining"] == "5"
-    assert claims.get(p, ASSESSOR, c.claim_number).status == "assessing"
+    assert lookups.get(p, ASSESSOR, c.claim_number).status == "assessing"
 
 
 # ------------------------------------------------------------------ payouts and the remaining sum insured
@@ -317,21 +321,21 @@ def _approved_pair(p: Ports) -> tuple[Policy, str, str]:
     pol = pet_policy(p)
     numbers = []
     for _ in range(2):
-        c = claims.submit(p, SHOP_A, pol.number, vet_claim(p, "3000.00"))
-        claims.assess(p, ASSESSOR, c.claim_number, AssessRequest())
-        claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("3000.00")))
+        c = submission.submit(p, SHOP_A, pol.number, vet_claim(p, "3000.00"))
+        review.assess(p, ASSESSOR, c.claim_number, AssessRequest())
+        review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("3000.00")))
         numbers.append(c.claim_number)
     return pol, numbers[0], numbers[1]
 
 
 def test_a_payout_above_the_remaining_sum_insured_is_refused(p):
     pol, first, second = _approved_pair(p)  # 2 x 3000 approved on a 5000 policy
-    claims.pay(p, FINANCE, first, PayRequest())
+    claim_payouts.pay(p, FINANCE, first, PayRequest())
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.pay(p, FINANCE, second, PayRequest())
+        claim_payouts.pay(p, FINANCE, second, PayRequest())
     assert err.value.code == "SUM_INSURED_EXCEEDED" and err.value.status == 422
     assert remaining(p, pol.number) == 200000
-    assert claims.get(p, FINANCE, second).status == "approved"
+    assert lookups.get(p, FINANCE, second).status == "approved"
     assert len(payouts(p, pol.number)) == 1
 
 
@@ -356,15 +360,15 @@ def test_the_conditional_write_refuses_an_overdraw_even_after_a_stale_read(p):
     pol, first, second = _approved_pair(p)
     pk, sk = policies.policy_key(pol.number)
     before = p.store.get(pk, sk)
-    claims.pay(p, FINANCE, first, PayRequest())
+    claim_payouts.pay(p, FINANCE, first, PayRequest())
     p.store = StalePolicyReads(p.store, pk, before)  # type: ignore[assignment]
     with pytest.raises(BusinessRuleViolation) as err:
-        claims.pay(p, FINANCE, second, PayRequest())
+        claim_payouts.pay(p, FINANCE, second, PayRequest())
     assert err.value.code == "SUM_INSURED_EXCEEDED"
     assert p.store.stale_reads == 0  # the pre-check did see the stale copy
     p.store = p.store.inner  # type: ignore[attr-defined]
     assert remaining(p, pol.number) == 200000
-    assert claims.get(p, FINANCE, second).status == "approved" and len(payouts(p, pol.number)) == 1
+    assert lookups.get(p, FINANCE, second).status == "approved" and len(payouts(p, pol.number)) == 1
 
 
 def test_concurrent_payouts_never_overdraw(p):
@@ -375,7 +379,7 @@ def test_concurrent_payouts_never_overdraw(p):
     def work(n: str) -> None:
         barrier.wait()
         try:
-            claims.pay(p, FINANCE, n, PayRequest())
+            claim_payouts.pay(p, FINANCE, n, PayRequest())
             results[n] = "paid"
         except (BusinessRuleViolation, Conflict) as exc:
             results[n] = exc.code
@@ -392,31 +396,31 @@ def test_concurrent_payouts_never_overdraw(p):
 # ------------------------------------------------------------------ update
 def test_update_keeps_a_change_record_and_requeues_for_assessment(p, hooks):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, tracking="WRONG1"))
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, tracking="WRONG1"))
     with pytest.raises(InvalidInput) as err:
-        claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="same", tracking_number="WRONG1"))
+        updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="same", tracking_number="WRONG1"))
     assert err.value.code == "NOTHING_TO_CHANGE"
-    u = claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="typo in tracking", tracking_number="SF777777"))
+    u = updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="typo in tracking", tracking_number="SF777777"))
     assert u.status == "assessing" and u.version == 2 and u.changes == 1
     assert u.evidence.tracking_number == "SF777777" and u.amount == c.amount
-    d = claims.detail(p, ASSESSOR, c.claim_number)
+    d = lookups.detail(p, ASSESSOR, c.claim_number)
     [change] = d.history
     assert change.before == {"tracking_number": "WRONG1"} and change.after == {"tracking_number": "SF777777"}
     assert change.by == "channel:shop-a" and change.reason == "typo in tracking" and change.version == 2
     assert queued(p) == [f"CLAIM#{c.claim_number}"]
     assert [h[1] for h in hooks] == ["claim.submitted", "claim.assessing"]
-    claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="more", amount=Decimal("11.50")))
+    updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="more", amount=Decimal("11.50")))
     assert len(hooks) == 2  # assessing -> assessing is no status change
-    assert len(claims.detail(p, SHOP_A, c.claim_number).history) == 2
+    assert len(lookups.detail(p, SHOP_A, c.claim_number).history) == 2
 
 
 # ------------------------------------------------------------------ automatic claims
 def test_an_eligible_return_shipping_claim_is_paid_by_rule(p, hooks):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
-    run = claims.run_auto_claims(p)
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
+    run = auto.run_auto_claims(p)
     assert (run.examined, run.paid) == (1, 1)
-    got = claims.get(p, SHOP_A, c.claim_number)
+    got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.status == "paid" and got.paid_amount == Decimal("12.00")
     assert got.decision and got.decision.rule == "all_rules_passed" and got.decision.failed == []
     assert set(got.decision.passed) == {
@@ -429,29 +433,29 @@ def test_an_eligible_return_shipping_claim_is_paid_by_rule(p, hooks):
     }
     assert remaining(p, pol.number) == 2500 - 1200 and queued(p) == []
     assert [h[1] for h in hooks] == ["claim.submitted", "claim.assessing", "claim.approved", "claim.paid"]
-    assert {a.actor for a in audit.by_entity(p, "claim", c.claim_number)} == {"channel:shop-a", claims.SYSTEM_ACTOR}
+    assert {a.actor for a in audit.by_entity(p, "claim", c.claim_number)} == {"channel:shop-a", auto.SYSTEM_ACTOR}
 
 
 def test_the_job_run_twice_pays_once(p):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p))
-    assert claims.run_auto_claims(p).paid == 1
-    again = claims.run_auto_claims(p)
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p))
+    assert auto.run_auto_claims(p).paid == 1
+    again = auto.run_auto_claims(p)
     assert (again.examined, again.paid) == (0, 0)
-    assert claims.auto_decide(p, c.claim_number) == "skipped"  # fired on demand for the same claim
+    assert auto.auto_decide(p, c.claim_number) == "skipped"  # fired on demand for the same claim
     assert len(payouts(p, pol.number)) == 1 and remaining(p, pol.number) == 1300
 
 
 def test_two_concurrent_runs_pay_each_claim_once(p):
     pols = [rs_policy(p, f"o-{i}") for i in range(6)]
     for pol in pols:
-        claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="10.00"))
+        submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="10.00"))
     runs: list[Any] = []
     barrier = threading.Barrier(2)
 
     def work() -> None:
         barrier.wait()
-        runs.append(claims.run_auto_claims(p))
+        runs.append(auto.run_auto_claims(p))
 
     threads = [threading.Thread(target=work) for _ in range(2)]
     for t in threads:
@@ -465,26 +469,26 @@ def test_two_concurrent_runs_pay_each_claim_once(p):
 
 def test_a_missing_tracking_number_holds_the_claim_until_updated(p, hooks):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, tracking=None))
-    run = claims.run_auto_claims(p)
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, tracking=None))
+    run = auto.run_auto_claims(p)
     assert run.held == 1 and queued(p) == []
-    held = claims.get(p, SHOP_A, c.claim_number)
+    held = lookups.get(p, SHOP_A, c.claim_number)
     assert held.status == "assessing" and held.decision and held.decision.outcome == "hold"
     assert held.decision.rule == "tracking_number_present" and held.decision.failed == ["tracking_number_present"]
     assert "tracking number" in (held.note or "")
     assert hooks[-1][1] == "claim.assessing" and "tracking number" in hooks[-1][2]["note"]
-    assert claims.run_auto_claims(p).examined == 0  # not re-examined until updated
-    claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="tracking added", tracking_number="YT55555"))
-    assert claims.get(p, SHOP_A, c.claim_number).decision is None
-    assert claims.run_auto_claims(p).paid == 1
-    assert claims.get(p, SHOP_A, c.claim_number).status == "paid"
+    assert auto.run_auto_claims(p).examined == 0  # not re-examined until updated
+    updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="tracking added", tracking_number="YT55555"))
+    assert lookups.get(p, SHOP_A, c.claim_number).decision is None
+    assert auto.run_auto_claims(p).paid == 1
+    assert lookups.get(p, SHOP_A, c.claim_number).status == "paid"
 
 
 def test_an_amount_above_the_cap_is_held_not_paid(p):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="30.00"))
-    assert claims.run_auto_claims(p).held == 1
-    got = claims.get(p, SHOP_A, c.claim_number)
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="30.00"))
+    assert auto.run_auto_claims(p).held == 1
+    got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.decision and got.decision.rule == "amount_within_benefit_limit"
     assert set(got.decision.failed) == {"amount_within_benefit_limit", "amount_within_remaining_sum"}
     assert remaining(p, pol.number) == 2500
@@ -496,9 +500,9 @@ def test_a_claim_outside_the_window_is_rejected_with_the_rule(p, hooks):
     pol = rs_policy(p)
     p.clock = lambda: t0 + timedelta(days=45)
     incident = (t0 + timedelta(days=5)).date().isoformat()
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, incident_date=incident))
-    assert claims.run_auto_claims(p).rejected == 1
-    got = claims.get(p, SHOP_A, c.claim_number)
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, incident_date=incident))
+    assert auto.run_auto_claims(p).rejected == 1
+    got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.status == "rejected" and got.decision and got.decision.rule == "claimed_within_30_days"
     assert "40 days after the incident" in (got.note or "")
     assert hooks[-1][1] == "claim.rejected" and queued(p) == [] and remaining(p, pol.number) == 2500
@@ -506,20 +510,20 @@ def test_a_claim_outside_the_window_is_rejected_with_the_rule(p, hooks):
 
 def test_a_cancelled_policy_rejects_by_rule(p):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p))
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p))
     p.store.update(*policies.policy_key(pol.number), set={"state": "cancelled"})
-    assert claims.run_auto_claims(p).rejected == 1
-    got = claims.get(p, SHOP_A, c.claim_number)
+    assert auto.run_auto_claims(p).rejected == 1
+    got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.decision and got.decision.rule == "policy_active"
 
 
 def test_the_run_is_bounded_and_paginated(p):
     for i in range(7):
         pol = rs_policy(p, f"b-{i}")
-        claims.submit(p, SHOP_A, pol.number, rs_claim(p, tracking=None))
-    first = claims.run_auto_claims(p, limit=5, page_size=2)
+        submission.submit(p, SHOP_A, pol.number, rs_claim(p, tracking=None))
+    first = auto.run_auto_claims(p, limit=5, page_size=2)
     assert (first.examined, first.held, first.more) == (5, 5, True)
-    rest = claims.run_auto_claims(p, limit=5, page_size=2)
+    rest = auto.run_auto_claims(p, limit=5, page_size=2)
     assert (rest.examined, rest.held, rest.more) == (2, 2, False)
     assert p.store.calls.get("scan") is None
 
@@ -547,19 +551,19 @@ def _sets_state(state: str) -> Any:
 
 def test_an_update_landing_between_assess_and_approve_wins_and_the_job_reruns(p):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
     updated: list[Any] = []
     p.store = Interleave(  # type: ignore[assignment]
         p.store,
         _sets_state("approved"),
         lambda: updated.append(
-            claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="wrong amount", amount=Decimal("9.50")))
+            updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="wrong amount", amount=Decimal("9.50")))
         ),
     )
-    run = claims.run_auto_claims(p)
+    run = auto.run_auto_claims(p)
     assert updated and updated[0].amount == Decimal("9.50")
     assert run.paid == 1
-    got = claims.get(p, SHOP_A, c.claim_number)
+    got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.status == "paid" and got.paid_amount == Decimal("9.50") and got.changes == 1
     [entry] = payouts(p, pol.number)
     assert entry.amount == Decimal("-9.50") and remaining(p, pol.number) == 2500 - 950
@@ -567,18 +571,18 @@ def test_an_update_landing_between_assess_and_approve_wins_and_the_job_reruns(p)
 
 def test_an_update_losing_to_the_automatic_decision_gets_409_claim_changed(p):
     pol = rs_policy(p)
-    c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
+    c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
     p.store = Interleave(  # type: ignore[assignment]
         p.store,
         lambda ops: any(str(getattr(o, "item", {}).get("sk", "")).startswith("CHANGE#") for o in ops),
-        lambda: claims.run_auto_claims(p),
+        lambda: auto.run_auto_claims(p),
     )
     with pytest.raises(Conflict) as err:
-        claims.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="wrong amount", amount=Decimal("9.50")))
+        updates.update(p, SHOP_A, c.claim_number, ClaimUpdate(reason="wrong amount", amount=Decimal("9.50")))
     assert err.value.code == "CLAIM_CHANGED" and err.value.status == 409
-    got = claims.get(p, SHOP_A, c.claim_number)
+    got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.status == "paid" and got.amount == Decimal("12.00") and got.changes == 0
-    assert claims.detail(p, ASSESSOR, c.claim_number).history == []
+    assert lookups.detail(p, ASSESSOR, c.claim_number).history == []
     assert len(payouts(p, pol.number)) == 1 and remaining(p, pol.number) == 1300
 
 
@@ -614,13 +618,13 @@ def _race(p: Ports, number: str, delay: float) -> dict[str, Any]:
 
     def job() -> None:
         barrier.wait()
-        claims.run_auto_claims(p)
+        auto.run_auto_claims(p)
 
     def change() -> None:
         barrier.wait()
         time.sleep(delay)
         try:
-            result["update"] = claims.update(p, SHOP_A, number, ClaimUpdate(reason="fix", amount=Decimal("8.00")))
+            result["update"] = updates.update(p, SHOP_A, number, ClaimUpdate(reason="fix", amount=Decimal("8.00")))
         except Conflict as exc:
             result["refused"] = exc.code
 
@@ -639,12 +643,12 @@ def test_updates_racing_the_job_have_exactly_one_outcome_and_never_pay_twice(p):
     for trial, delay in enumerate(delays):
         p.store = inner
         pol = rs_policy(p, f"race-{trial}")
-        c = claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
+        c = submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount="12.00"))
         p.store = Jitter(inner, trial)  # type: ignore[assignment]
         result = _race(p, c.claim_number, delay)
         p.store = inner
-        claims.run_auto_claims(p)  # an update that came last re-queued the claim
-        got = claims.get(p, SHOP_A, c.claim_number)
+        auto.run_auto_claims(p)  # an update that came last re-queued the claim
+        got = lookups.get(p, SHOP_A, c.claim_number)
         assert ("update" in result) != ("refused" in result)
         assert got.status == "paid" and len(payouts(p, pol.number)) == 1
         if "update" in result:
@@ -662,45 +666,45 @@ def test_updates_racing_the_job_have_exactly_one_outcome_and_never_pay_twice(p):
 def test_a_failed_notify_is_resent_by_the_job(p, monkeypatch):
     pol = pet_policy(p)
     calls: list[str] = []
-    real = claims.webhooks.notify
+    real = notices.webhook_events.notify
 
     def broken(p: Ports, **kw: Any) -> str:
         raise RuntimeError("SQS unavailable")
 
-    monkeypatch.setattr(claims.webhooks, "notify", broken)
-    c = claims.submit(p, SHOP_A, pol.number, vet_claim(p, "10"))
-    assert claims.get(p, SHOP_A, c.claim_number).status == "submitted"  # the state change stands
-    [hook] = p.store.query(claims.HOOK_QUEUE, index="gsi3").items
+    monkeypatch.setattr(notices.webhook_events, "notify", broken)
+    c = submission.submit(p, SHOP_A, pol.number, vet_claim(p, "10"))
+    assert lookups.get(p, SHOP_A, c.claim_number).status == "submitted"  # the state change stands
+    [hook] = p.store.query(claim_repo.HOOK_QUEUE, index="gsi3").items
     assert json.loads(hook["data"])["event_type"] == "claim.submitted"
 
     def working(p: Ports, **kw: Any) -> str:
         calls.append(kw["event_type"])
         return real(p, **kw)
 
-    monkeypatch.setattr(claims.webhooks, "notify", working)
-    assert claims.run_auto_claims(p).webhooks_resent == 0  # still within the writer's grace period
-    later = datetime.now(UTC) + timedelta(seconds=claims.HOOK_GRACE_SECONDS + 5)
+    monkeypatch.setattr(notices.webhook_events, "notify", working)
+    assert auto.run_auto_claims(p).webhooks_resent == 0  # still within the writer's grace period
+    later = datetime.now(UTC) + timedelta(seconds=notices.HOOK_GRACE_SECONDS + 5)
     p.clock = lambda: later
-    assert claims.run_auto_claims(p).webhooks_resent == 1
+    assert auto.run_auto_claims(p).webhooks_resent == 1
     assert calls == ["claim.submitted"]
-    assert p.store.query(claims.HOOK_QUEUE, index="gsi3").items == []
-    assert claims.run_auto_claims(p).webhooks_resent == 0
+    assert p.store.query(claim_repo.HOOK_QUEUE, index="gsi3").items == []
+    assert auto.run_auto_claims(p).webhooks_resent == 0
 
 
 def test_statistics_counters_match_claims_and_payout_totals(p):
     paid_cents = 0
     for i, amount in enumerate(("10.00", "7.25", "30.00")):  # the last is held (above the cap)
         pol = rs_policy(p, f"s-{i}")
-        claims.submit(p, SHOP_A, pol.number, rs_claim(p, amount=amount))
-    run = claims.run_auto_claims(p)
+        submission.submit(p, SHOP_A, pol.number, rs_claim(p, amount=amount))
+    run = auto.run_auto_claims(p)
     assert (run.paid, run.held) == (2, 1)
     paid_cents += 1000 + 725
     pet = pet_policy(p)
-    c = claims.submit(p, SHOP_A, pet.number, vet_claim(p, "400.00"))
-    claims.submit(p, SHOP_A, pet.number, vet_claim(p, "50.00"))  # never decided
-    claims.assess(p, ASSESSOR, c.claim_number, AssessRequest())
-    claims.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("380.00")))
-    claims.pay(p, FINANCE, c.claim_number, PayRequest())
+    c = submission.submit(p, SHOP_A, pet.number, vet_claim(p, "400.00"))
+    submission.submit(p, SHOP_A, pet.number, vet_claim(p, "50.00"))  # never decided
+    review.assess(p, ASSESSOR, c.claim_number, AssessRequest())
+    review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("380.00")))
+    claim_payouts.pay(p, FINANCE, c.claim_number, PayRequest())
     paid_cents += 38000
     rows = ledger.statistics(
         p, ["shop-a"], {"return-shipping": ["standard"], "pet-health": ["basic"]}, "day", "2000-01-01", "2999-12-31"
@@ -709,11 +713,11 @@ def test_statistics_counters_match_claims_and_payout_totals(p):
     assert by_product["return-shipping"].claims == 3 and by_product["pet-health"].claims == 2
     assert by_product["return-shipping"].claim_amount == Decimal("17.25")
     assert by_product["pet-health"].claim_amount == Decimal("380")
-    assert sum(ledger.cents(r.claim_amount) for r in rows) == paid_cents
+    assert sum(money.cents(r.claim_amount) for r in rows) == paid_cents
     monthly = ledger.statistics(
         p, ["shop-a"], {"return-shipping": ["standard"], "pet-health": ["basic"]}, "month", "2000-01", "2999-12"
     )
-    assert sum(r.claims for r in monthly) == 5 and sum(ledger.cents(r.claim_amount) for r in monthly) == paid_cents
+    assert sum(r.claims for r in monthly) == 5 and sum(money.cents(r.claim_amount) for r in monthly) == paid_cents
     month = p.now().strftime("%Y-%m")
     entries = [e for e in ledger.statement_entries(p, "shop-a", month) if e.event == "claim_payout"]
-    assert sum(ledger.cents(-e.amount) for e in entries) == paid_cents
+    assert sum(money.cents(-e.amount) for e in entries) == paid_cents

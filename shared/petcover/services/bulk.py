@@ -18,18 +18,11 @@ from petcover.errors import Conflict, DomainError, InvalidInput, NotFound, Stale
 from petcover.identity import Principal
 from petcover.models.bulk import BulkIssueRequest, BulkJob, BulkRow, RejectedRow, UploadSlot
 from petcover.models.policies import Holder, UnderwriteRequest
-from petcover.ports import Ports, Put, Update
+from petcover.ports import Ports
+from petcover.repositories import bulk as bulk_repo
 from petcover.services import audit, catalog, policies
 
 SPLIT_BATCH = 500
-
-
-def _job_key(job_id: str) -> tuple[str, str]:
-    return f"BULK#{job_id}", "JOB"
-
-
-def _file_key(job_id: str) -> str:
-    return f"bulk/{job_id}/input"
 
 
 def upload_slot(p: Ports, fmt: str = "csv") -> UploadSlot:
@@ -37,8 +30,20 @@ def upload_slot(p: Ports, fmt: str = "csv") -> UploadSlot:
         raise InvalidInput("Uploads are not available here.", code="UPLOADS_UNAVAILABLE")
     upload_id = uuid.uuid4().hex
     ctype = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    url = p.blobs.presign_put(f"bulk/uploads/{upload_id}", ctype)
+    url = p.blobs.presign_put(bulk_repo.upload_key(upload_id), ctype)
     return UploadSlot(upload_id=upload_id, upload_url=url, content_type=ctype, expires_in=900)
+
+
+def _store_source(p: Ports, job_id: str, req: BulkIssueRequest) -> str:
+    """The blob key of the job's file: the inline content is stored, an upload must be there."""
+    assert p.blobs is not None
+    if req.content is not None:
+        p.blobs.put_bytes(bulk_repo.input_file_key(job_id), req.content.encode(), "text/plain")
+        return bulk_repo.input_file_key(job_id)
+    source = bulk_repo.upload_key(str(req.upload_id))
+    if p.blobs.get_bytes(source) is None:
+        raise NotFound("Nothing was uploaded for this upload_id.", code="UPLOAD_NOT_FOUND")
+    return source
 
 
 def start(p: Ports, who: Principal, req: BulkIssueRequest) -> BulkJob:
@@ -46,15 +51,8 @@ def start(p: Ports, who: Principal, req: BulkIssueRequest) -> BulkJob:
         raise InvalidInput("Give either upload_id or content.", code="FILE_REQUIRED")
     catalog.authorize(p, req.channel_id, req.product_code, "underwrite", p.now().date())
     catalog.on_sale(p, req.product_code).plan(req.plan_code)
-    assert p.blobs is not None
     job_id = uuid.uuid4().hex[:16]
-    if req.content is not None:
-        p.blobs.put_bytes(_file_key(job_id), req.content.encode(), "text/plain")
-        source = _file_key(job_id)
-    else:
-        source = f"bulk/uploads/{req.upload_id}"
-        if p.blobs.get_bytes(source) is None:
-            raise NotFound("Nothing was uploaded for this upload_id.", code="UPLOAD_NOT_FOUND")
+    source = _store_source(p, job_id, req)
     job = BulkJob(
         job_id=job_id,
         channel_id=req.channel_id,
@@ -64,20 +62,7 @@ def start(p: Ports, who: Principal, req: BulkIssueRequest) -> BulkJob:
         status="splitting",
         created_at=p.now(),
     )
-    pk, sk = _job_key(job_id)
-    p.store.put(
-        {
-            "pk": pk,
-            "sk": sk,
-            "kind": "bulk_job",
-            "state": "splitting",
-            "ref": source,
-            "accepted": 0,
-            "issued": 0,
-            "rejected": 0,
-            "data": job.model_dump_json(),
-        }
-    )
+    p.store.put(bulk_repo.job_item(job, source))
     p.publisher.send("bulk", [{"type": "split", "job_id": job_id}])
     audit.record(p, who, "bulk_issue", job_id, "start", after=job.model_dump(mode="json", exclude={"rejected_rows"}))
     return job
@@ -99,48 +84,40 @@ def parse(fmt: str, text: str) -> list[dict[str, Any]]:
 
 def split(p: Ports, job_id: str) -> int:
     """Read the file and fan out one message per row (idempotent: re-sending a row is harmless)."""
-    pk, sk = _job_key(job_id)
-    item = p.store.get(pk, sk)
-    if item is None:
-        raise NotFound(f"Bulk job {job_id} does not exist.", code="BULK_JOB_NOT_FOUND")
+    job, item = bulk_repo.load_job(p.store, job_id)
     assert p.blobs is not None
-    raw = p.blobs.get_bytes(str(item["ref"]))
-    rows = parse(json.loads(item["data"])["format"], (raw or b"").decode("utf-8-sig"))
+    raw = p.blobs.get_bytes(bulk_repo.source_of(item))
+    rows = parse(job.format, (raw or b"").decode("utf-8-sig"))
     for start_at in range(0, len(rows), SPLIT_BATCH):
         chunk = rows[start_at : start_at + SPLIT_BATCH]
         p.publisher.send(
             "bulk", [{"type": "row", "job_id": job_id, "index": start_at + i, "row": r} for i, r in enumerate(chunk)]
         )
     if item.get("state") == "splitting":
-        p.store.update(
-            pk,
-            sk,
-            set={"state": "running", "accepted": len(rows), "total": len(rows)},
-            expect=[("state", "=", "splitting")],
-        )
+        bulk_repo.start_running(p.store, job_id, len(rows))
     return len(rows)
 
 
+def _reasons(exc: DomainError) -> list[str]:
+    """The field messages of a validation error, else its message."""
+    details = exc.details if isinstance(exc.details, list) else []
+    return [d.get("message", str(d)) for d in details if isinstance(d, dict)] or [exc.message]
+
+
 def issue_row(p: Ports, job_id: str, index: int, row: dict[str, Any]) -> str:
-    pk, sk = _job_key(job_id)
-    job_item = p.store.get(pk, sk, consistent=False)
-    if job_item is None:
-        raise NotFound(f"Bulk job {job_id} does not exist.", code="BULK_JOB_NOT_FOUND")
-    job = json.loads(job_item["data"])
-    marker = Put({"pk": pk, "sk": f"ROW#{index:07d}", "kind": "bulk_row"}, if_absent=True)
-    count_issued = Update(pk, sk, add={"issued": 1})
+    job, _ = bulk_repo.load_job(p.store, job_id, consistent=False)
     try:
         parsed = BulkRow.model_validate(row)
-        contract = catalog.authorize(p, job["channel_id"], job["product_code"], "underwrite", p.now().date())
-        product = catalog.on_sale(p, job["product_code"])
+        contract = catalog.authorize(p, job.channel_id, job.product_code, "underwrite", p.now().date())
+        product = catalog.on_sale(p, job.product_code)
         req = UnderwriteRequest(
-            product_code=job["product_code"],
-            plan_code=job["plan_code"],
+            product_code=job.product_code,
+            plan_code=job.plan_code,
             insured={"insured_id": parsed.account_id},  # type: ignore[arg-type]
             channel_order_id=f"bulk-{job_id}-{index}",
             holder=Holder(name=parsed.holder_name, phone=parsed.phone),
         )
-        policies.issue(p, job["channel_id"], contract, product, req, extra_ops=[marker, count_issued])
+        policies.issue(p, job.channel_id, contract, product, req, extra_ops=[*bulk_repo.row_issued(job_id, index)])
         return "issued"
     except Conflict as exc:
         if exc.code == "DUPLICATE_ORDER":
@@ -149,49 +126,27 @@ def issue_row(p: Ports, job_id: str, index: int, row: dict[str, Any]) -> str:
     except ValidationError as exc:
         return _reject(p, job_id, index, row, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()])
     except DomainError as exc:
-        details = exc.details if isinstance(exc.details, list) else []
-        reasons = [d.get("message", str(d)) for d in details if isinstance(d, dict)] or [exc.message]
-        return _reject(p, job_id, index, row, reasons)
+        return _reject(p, job_id, index, row, _reasons(exc))
 
 
 def _reject(p: Ports, job_id: str, index: int, row: dict[str, Any], reasons: list[str]) -> str:
-    pk, sk = _job_key(job_id)
     rejected = RejectedRow(
         index=index, account_id=str(row.get("account_id")) if row.get("account_id") else None, reasons=reasons
     )
     try:
-        p.store.transact(
-            [
-                Put(
-                    {
-                        "pk": pk,
-                        "sk": f"ROW#{index:07d}",
-                        "kind": "bulk_row",
-                        "state": "rejected",
-                        "data": rejected.model_dump_json(),
-                    },
-                    if_absent=True,
-                ),
-                Update(pk, sk, add={"rejected": 1}),
-            ]
-        )
+        p.store.transact(bulk_repo.row_rejected(job_id, rejected))
     except StaleWrite:
         return "already recorded"
     return "rejected"
 
 
 def status(p: Ports, job_id: str, cursor: str | None = None) -> BulkJob:
-    pk, sk = _job_key(job_id)
-    item = p.store.get(pk, sk)
-    if item is None:
-        raise NotFound(f"Bulk job {job_id} does not exist.", code="BULK_JOB_NOT_FOUND")
-    job = BulkJob.model_validate(json.loads(item["data"]))
-    accepted, issued, rejected = (int(item.get(k, 0)) for k in ("accepted", "issued", "rejected"))
+    job, item = bulk_repo.load_job(p.store, job_id)
+    accepted, issued, rejected = bulk_repo.counts(item)
     state = item.get("state", "splitting")
     if state == "running" and issued + rejected >= accepted:
         state = "done"
-    page = p.store.query(pk, sk_prefix="ROW#", limit=200, cursor=cursor)
-    rows = [RejectedRow.model_validate(json.loads(i["data"])) for i in page.items if i.get("state") == "rejected"]
+    rows, next_cursor = bulk_repo.rejected_rows(p.store, job_id, cursor)
     return job.model_copy(
         update={
             "status": state,
@@ -199,6 +154,6 @@ def status(p: Ports, job_id: str, cursor: str | None = None) -> BulkJob:
             "issued": issued,
             "rejected": rejected,
             "rejected_rows": rows,
-            "next_cursor": page.cursor,
+            "next_cursor": next_cursor,
         }
     )

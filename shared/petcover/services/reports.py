@@ -9,21 +9,23 @@ from petcover.ports import Ports
 from petcover.services import catalog, ledger
 
 
-def statistics(p: Ports, q: StatisticsQuery) -> Statistics:
-    channels = [q.channel_id] if q.channel_id else [c.id for c in catalog.list_channels(p)]
-    heads = catalog.list_products(p)
+def _plans_by_product(p: Ports, product_code: str | None) -> dict[str, list[str]]:
+    """Every plan any version of each product has had (a counter row may be from an older version)."""
     products: dict[str, list[str]] = {}
-    for h in heads:
-        if q.product_code and h.code != q.product_code:
+    for h in catalog.list_products(p):
+        if product_code and h.code != product_code:
             continue
         plans: set[str] = set()
         for v in range(1, h.latest_version + 1):
             plans.update(pl.code for pl in catalog.get_version(p, h.code, v).plans)
         products[h.code] = sorted(plans)
-    rows = [
-        StatisticsRow.model_validate(r.model_dump())
-        for r in ledger.statistics(p, channels, products, q.granularity, q.start, q.end)
-    ]
+    return products
+
+
+def statistics(p: Ports, q: StatisticsQuery) -> Statistics:
+    channels = [q.channel_id] if q.channel_id else [c.id for c in catalog.list_channels(p)]
+    products = _plans_by_product(p, q.product_code)
+    rows = ledger.statistics(p, channels, products, q.granularity, q.start, q.end)
     totals = StatisticsRow(
         channel_id=q.channel_id or "*",
         product_code=q.product_code or "*",

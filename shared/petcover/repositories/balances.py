@@ -1,0 +1,46 @@
+"""Benefit balances of a policy: its quota items (keys from ``repositories.quota``) as models.
+
+A balance with a quota keeps quota, used, held and available as top-level counters, so bookings
+move them with guarded ADDs; the ``data`` document holds the rest of the benefit.
+"""
+
+from __future__ import annotations
+
+import json
+
+from petcover.models.policies import BenefitBalance
+from petcover.ports import Cond, Item, Store, Update
+from petcover.repositories.policies import policy_pk
+from petcover.repositories.quota import QUOTA_PREFIX, quota_key
+
+
+def quota_item(number: str, b: BenefitBalance) -> Item:
+    """A fresh balance: nothing used or held yet."""
+    qpk, qsk = quota_key(number, b.code)
+    item: Item = {"pk": qpk, "sk": qsk, "kind": "quota", "data": b.model_dump_json()}
+    if b.quota is not None:
+        item.update({"quota": b.quota, "used": 0, "held": 0, "available": b.quota})
+    return item
+
+
+def quota_resized(number: str, benefit_code: str, delta: int) -> Update:
+    """Quota and availability move together; a cut never takes back what is used or held."""
+    guard: list[Cond] = [("available", ">=", -delta)] if delta < 0 else []
+    return Update(*quota_key(number, benefit_code), add={"quota": delta, "available": delta}, expect=guard)
+
+
+def balance_from_item(item: Item) -> BenefitBalance:
+    b = BenefitBalance.model_validate(json.loads(item["data"]))
+    if "quota" in item:
+        b.quota, b.used, b.held, b.available = (
+            int(item["quota"]),
+            int(item.get("used", 0)),
+            int(item.get("held", 0)),
+            int(item.get("available", 0)),
+        )
+    return b
+
+
+def balances(store: Store, number: str) -> list[BenefitBalance]:
+    page = store.query(policy_pk(number), sk_prefix=QUOTA_PREFIX, limit=50)
+    return [balance_from_item(i) for i in page.items]

@@ -1,0 +1,217 @@
+"""Keys and items of the claim aggregate.
+
+CLAIM#{n} / CLAIM                 the claim: state, version, owner = channel, ref = policy number,
+                                  amount = claimed cents, data = the Claim JSON
+    gsi1 POLCLAIMS#{policy} / {submitted}#{n}     claims of a policy
+    gsi2 CHCLAIM#{channel}#{channel_claim_id}     the channel's own reference (when given)
+    gsi3 AUTOCLAIM / {updated}#{n}                 auto-claimable and awaiting the job; removed
+                                                   once decided (paid / rejected / held), re-added
+                                                   by an update
+CLAIM#{n} / CHANGE#{ts}#{version} a change record (who, why, before, after) per update
+CLAIM#{n} / HOOK#{version}        webhook outbox: written in the transaction of every status change,
+                                  deleted once queued; gsi3 CLAIMHOOK / {ts}#{n}#{version} lets the
+                                  job resend the ones a crash or an SQS error left behind
+CLAIMREF#{channel}#{ref} / CLAIMREF  uniqueness of the channel's claim reference (+ request hash)
+SEQ#CLAIM / SEQ                   claim-number counter (atomic ADD): CL{year}{seq:09d}
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from petcover.domain.money import cents
+from petcover.errors import NotFound
+from petcover.models.claims import Claim, ClaimChange
+from petcover.ports import Item, Page, Store, Update
+
+CLAIM_SK = "CLAIM"
+CHANGE_PREFIX = "CHANGE#"
+REF_SK = "CLAIMREF"
+AUTO_QUEUE = "AUTOCLAIM"  # gsi3 partition of the claims the automatic job decides
+HOOK_QUEUE = "CLAIMHOOK"  # gsi3 partition of the webhook outbox
+HOOK_RETENTION_DAYS = 14
+END = "~"  # sorts after every stamp suffix: an upper bound "up to and including this time"
+
+QueueMove = Literal["add", "remove", "keep"]
+
+
+def stamp(dt: datetime) -> str:
+    """Fixed-width UTC time, so sort keys order by time."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def claim_pk(number: str) -> str:
+    return f"CLAIM#{number}"
+
+
+def claim_key(number: str) -> tuple[str, str]:
+    return claim_pk(number), CLAIM_SK
+
+
+def number_of(pk: str) -> str:
+    """The claim number in a claim's partition key."""
+    return pk.split("#", 1)[1]
+
+
+def ref_key(channel_id: str, ref: str) -> tuple[str, str]:
+    return f"CLAIMREF#{channel_id}#{ref}", REF_SK
+
+
+def policy_claims_index(policy_number: str) -> str:
+    return f"POLCLAIMS#{policy_number}"
+
+
+def channel_claim_index(channel_id: str, ref: str) -> str:
+    return f"CHCLAIM#{channel_id}#{ref}"
+
+
+def change_key(number: str, at: datetime, version: int) -> tuple[str, str]:
+    return claim_pk(number), f"{CHANGE_PREFIX}{stamp(at)}#{version:05d}"
+
+
+def hook_key(number: str, version: int) -> tuple[str, str]:
+    return claim_pk(number), f"HOOK#{version:05d}"
+
+
+def sequence_key() -> tuple[str, str]:
+    return "SEQ#CLAIM", "SEQ"
+
+
+def next_number(store: Store, now: datetime) -> str:
+    item = store.update(*sequence_key(), add={"seq": 1})
+    return f"CL{now.year}{int(item['seq']):09d}"
+
+
+def _queue_position(at: datetime, number: str) -> dict[str, Any]:
+    return {"gsi3pk": AUTO_QUEUE, "gsi3sk": f"{stamp(at)}#{number}"}
+
+
+# ------------------------------------------------------------------ items
+def claim_from_item(item: Item) -> Claim:
+    d = json.loads(item["data"])
+    d["status"] = item.get("state", d.get("status"))
+    d["version"] = int(item.get("version", d.get("version", 1)))
+    return Claim.model_validate(d)
+
+
+def new_claim_item(claim: Claim) -> Item:
+    """A submitted claim, in its policy's list, under the channel's reference, queued if automatic."""
+    pk, sk = claim_key(claim.claim_number)
+    item: Item = {
+        "pk": pk,
+        "sk": sk,
+        "kind": "claim",
+        "state": claim.status,
+        "version": claim.version,
+        "owner": claim.channel_id,
+        "ref": claim.policy_number,
+        "amount": cents(claim.amount),
+        "gsi1pk": policy_claims_index(claim.policy_number),
+        "gsi1sk": f"{stamp(claim.submitted_at)}#{claim.claim_number}",
+        "data": claim.model_dump_json(),
+    }
+    if claim.channel_claim_id:
+        item.update({"gsi2pk": channel_claim_index(claim.channel_id, claim.channel_claim_id), "gsi2sk": CLAIM_SK})
+    if claim.auto:
+        item.update(_queue_position(claim.submitted_at, claim.claim_number))
+    return item
+
+
+def ref_item(channel_id: str, ref: str, number: str, request_hash: str) -> Item:
+    pk, sk = ref_key(channel_id, ref)
+    return {"pk": pk, "sk": sk, "kind": "claimref", "ref": number, "data": json.dumps({"request": request_hash})}
+
+
+def ref_request_hash(item: Item) -> str | None:
+    return json.loads(item.get("data") or "{}").get("request")
+
+
+def change_item(number: str, change: ClaimChange) -> Item:
+    pk, sk = change_key(number, change.at, change.version)
+    return {"pk": pk, "sk": sk, "kind": "claim_change", "data": change.model_dump_json()}
+
+
+def hook_item(c: Claim, event_type: str, payload: dict[str, Any], now: datetime) -> Item:
+    """An outbox entry; ``fence`` is the time its current sender took it (see ``take_over_hook``)."""
+    pk, sk = hook_key(c.claim_number, c.version)
+    return {
+        "pk": pk,
+        "sk": sk,
+        "kind": "claim_hook",
+        "owner": c.channel_id,
+        "ref": c.claim_number,
+        "fence": int(now.timestamp()),
+        "expires_at": int(now.timestamp()) + HOOK_RETENTION_DAYS * 86400,
+        "gsi3pk": HOOK_QUEUE,
+        "gsi3sk": f"{stamp(now)}#{c.claim_number}#{c.version:05d}",
+        "data": json.dumps({"event_type": event_type, "payload": payload}),
+    }
+
+
+def hook_message(item: Item) -> dict[str, Any]:
+    """The event type and payload an outbox entry holds."""
+    data: dict[str, Any] = json.loads(item["data"])
+    return data
+
+
+def claim_update(before: Claim, after: Claim, now: datetime, queue: QueueMove) -> Update:
+    """Write ``after`` only if the claim is still in ``before``'s state and version (else StaleWrite)."""
+    set_: dict[str, Any] = {
+        "state": after.status,
+        "version": after.version,
+        "amount": cents(after.amount),
+        "data": after.model_dump_json(),
+    }
+    if queue == "add":
+        set_.update(_queue_position(now, before.claim_number))
+    elif queue == "remove":
+        set_.update({"gsi3pk": None, "gsi3sk": None})
+    pk, sk = claim_key(before.claim_number)
+    return Update(pk, sk, set=set_, expect=[("state", "=", before.status), ("version", "=", before.version)])
+
+
+def is_queued(item: Item) -> bool:
+    return item.get("gsi3pk") == AUTO_QUEUE
+
+
+# ------------------------------------------------------------------ reads
+def load(store: Store, number: str) -> tuple[Claim, Item]:
+    item = store.get(*claim_key(number))
+    if item is None or item.get("kind") != "claim":
+        raise NotFound(f"Claim {number} does not exist.", code="CLAIM_NOT_FOUND")
+    return claim_from_item(item), item
+
+
+def changes(store: Store, number: str) -> list[ClaimChange]:
+    page = store.query(claim_pk(number), sk_prefix=CHANGE_PREFIX, limit=200)
+    return [ClaimChange.model_validate(json.loads(i["data"])) for i in page.items]
+
+
+def of_policy(store: Store, policy_number: str, *, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+    """One page of a policy's claims, newest first."""
+    page = store.query(policy_claims_index(policy_number), index="gsi1", limit=limit, cursor=cursor, descending=True)
+    return [claim_from_item(i) for i in page.items], page.cursor
+
+
+def queued(store: Store, *, after: str | None, until: datetime, limit: int) -> Page:
+    """Queued claims from position ``after`` (inclusive) to those queued at ``until``, oldest first."""
+    return store.query(AUTO_QUEUE, index="gsi3", sk_gte=after, sk_lte=stamp(until) + END, limit=limit)
+
+
+def hooks_due(store: Store, cutoff: datetime, *, limit: int) -> list[Item]:
+    """Outbox entries written at ``cutoff`` or earlier, oldest first."""
+    return store.query(HOOK_QUEUE, index="gsi3", sk_lte=stamp(cutoff) + END, limit=limit).items
+
+
+def take_over_hook(store: Store, item: Item, fence: int, cutoff: datetime) -> None:
+    """Claim an outbox entry no sender has touched since ``cutoff`` (else StaleWrite)."""
+    store.update(
+        item["pk"], item["sk"], set={"fence": fence}, expect=[("fence", "<=", int(cutoff.timestamp()))], must_exist=True
+    )
+
+
+def drop_hook(store: Store, item: Item) -> None:
+    """Remove a sent outbox entry, unless another sender took it over meanwhile (StaleWrite)."""
+    store.delete(item["pk"], item["sk"], expect=[("fence", "=", item["fence"])])

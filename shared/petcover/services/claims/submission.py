@@ -1,0 +1,134 @@
+"""Opening a claim: a channel applies on its own policy, or service staff open one for a customer
+who phoned. A repeat of the channel's own reference returns the same claim.
+
+A submission counts ``claims`` in the policy's statistics rows in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Literal
+
+from petcover.domain import claim_rules
+from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, StaleWrite
+from petcover.identity import Principal
+from petcover.models.claims import Claim, ClaimCreate, OpsClaimCreate
+from petcover.models.policies import Policy
+from petcover.ports import Ports, Put, WriteOp
+from petcover.repositories import claims as claim_repo
+from petcover.repositories import ledger as ledger_repo
+from petcover.services import audit, catalog
+from petcover.services.claims import lookups, notices
+from petcover.services.claims.transitions import brief
+
+Source = Literal["channel", "ops"]
+
+
+def check_incident_date(incident_date: date, today: date) -> None:
+    if incident_date > today:
+        raise InvalidInput(
+            "The incident date cannot be in the future.",
+            code="VALIDATION_FAILED",
+            details=[{"field": "incident_date", "message": "after today"}],
+        )
+
+
+def _request_hash(policy_number: str, req: ClaimCreate) -> str:
+    body = req.model_dump(mode="json", include=set(ClaimCreate.model_fields))
+    return hashlib.sha256(json.dumps([policy_number, body], sort_keys=True).encode()).hexdigest()
+
+
+def _by_ref(p: Ports, channel_id: str, ref: str, policy_number: str, req: ClaimCreate) -> Claim | None:
+    """A repeat of the same channel reference: the same claim, or 409 when the request differs."""
+    item = p.store.get(*claim_repo.ref_key(channel_id, ref))
+    if item is None:
+        return None
+    number = str(item["ref"])
+    if claim_repo.ref_request_hash(item) != _request_hash(policy_number, req):
+        raise Conflict(
+            f"Claim reference {ref} was already used for claim {number} with other details.",
+            code="CLAIM_REF_REUSED",
+            details={"claim_number": number},
+        )
+    return claim_repo.load(p.store, number)[0]
+
+
+def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Source) -> Claim:
+    product = catalog.get_version(p, pol.product_code, pol.product_version)
+    benefit = claim_rules.claimed_benefit(product.plan(pol.plan_code), req.benefit_code, product.kind)
+    number = claim_repo.next_number(p.store, p.now())
+    now = p.now()
+    return Claim(
+        claim_number=number,
+        policy_number=pol.number,
+        channel_id=pol.channel_id,
+        channel_claim_id=req.channel_claim_id,
+        product_code=pol.product_code,
+        product_kind=product.kind,
+        product_version=pol.product_version,
+        plan_code=pol.plan_code,
+        benefit_code=benefit.code,
+        status="submitted",
+        version=1,
+        auto=claim_rules.is_auto(product.kind, benefit.code),
+        source=source,
+        opened_by=audit.actor_name(who),
+        incident_date=req.incident_date,
+        incident_type=req.incident_type,
+        description=req.description,
+        amount=req.amount,
+        currency=pol.currency,
+        evidence=req.evidence,
+        submitted_at=now,
+        updated_at=now,
+    )
+
+
+def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Source) -> Claim:
+    check_incident_date(req.incident_date, p.now().date())
+    ref = req.channel_claim_id
+    if ref:
+        existing = _by_ref(p, pol.channel_id, ref, pol.number, req)
+        if existing is not None:
+            return existing
+    claim = _new_claim(p, who, pol, req, source)
+    hook = notices.outbox_item(claim, "none", claim.submitted_at)
+    ops: list[WriteOp] = [Put(claim_repo.new_claim_item(claim), if_absent=True)]
+    if ref:
+        request = _request_hash(pol.number, req)
+        ops.append(Put(claim_repo.ref_item(pol.channel_id, ref, claim.claim_number, request), if_absent=True))
+    on = claim.submitted_at.date()
+    ops += ledger_repo.stat_updates(pol.channel_id, pol.product_code, pol.plan_code, on, {"claims": 1})
+    ops.append(Put(hook, if_absent=True))
+    try:
+        p.store.transact(ops)
+    except StaleWrite:
+        if ref:  # lost a race with the same reference
+            existing = _by_ref(p, pol.channel_id, ref, pol.number, req)
+            if existing is not None:
+                return existing
+        raise
+    notices.send(p, hook)
+    audit.record(p, who, "claim", claim.claim_number, "submit" if source == "channel" else "open", after=brief(claim))
+    return claim
+
+
+def submit(p: Ports, who: Principal, policy_number: str, req: ClaimCreate) -> Claim:
+    """A channel applies for a claim on its own policy; answers at once with the claim number."""
+    pol, _ = lookups.policy_of(p, who, policy_number)
+    if not who.is_staff:
+        catalog.authorize(p, who.id, pol.product_code, "claim", p.now().date())
+    return _open(p, who, pol, req, "channel")
+
+
+def open_for_customer(p: Ports, who: Principal, policy_number: str, req: OpsClaimCreate) -> Claim:
+    """Service staff open a claim for a customer who phoned, after the identity check."""
+    if not req.identity_verified:
+        raise BusinessRuleViolation(
+            "The caller's identity must be verified before a claim is opened for them.",
+            code="IDENTITY_NOT_VERIFIED",
+        )
+    pol, _ = lookups.policy_of(p, who, policy_number)
+    return _open(p, who, pol, req, "ops")
