@@ -196,11 +196,11 @@ def dispatched(w: World, aid: str, provider: str | None = "clinic-a") -> None:
 
 
 def hook_types(w: World, aid: str) -> list[str]:
-    from petcover.services import webhooks
+    from petcover.repositories import webhooks as webhook_records
 
     found = []
     for m in w.drain("WebhookQueue"):
-        item = w.p.store.get(*webhooks.delivery_key(m["event_id"]))
+        item = w.p.store.get(*webhook_records.delivery_key(m["event_id"]))
         assert item is not None
         body = json.loads(json.loads(item["data"])["body"])
         if body["object_id"] == aid:
