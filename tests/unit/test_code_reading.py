@@ -118,7 +118,7 @@ def test_sends_are_found_through_function_level_imports_and_imported_constants(c
     assert uses(code, "book") == {("queue", "dispatch"), ("queue", "alert")}
 
 
-def test_a_queue_name_passed_to_a_helper_is_followed_to_its_callers(code):
+def test_a_queue_name_passed_as_an_argument_is_followed_to_the_callers(code):
     assert uses(code, "remind") == {("queue", "alert")}
 
 
