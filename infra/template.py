@@ -37,10 +37,14 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
+def parse(text: str) -> Any:
+    """YAML with the CloudFormation short forms (!Ref X -> {"Ref": "X"})."""
+    return yaml.load(text, Loader=_CfnLoader)
+
+
 @lru_cache(maxsize=1)
 def load() -> dict[str, Any]:
-    with TEMPLATE.open() as fh:
-        return yaml.load(fh, Loader=_CfnLoader)  # type: ignore[no-any-return]
+    return parse(TEMPLATE.read_text())  # type: ignore[no-any-return]
 
 
 def resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
@@ -48,8 +52,29 @@ def resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in res.items() if kind is None or v["Type"] == kind}
 
 
-def global_env() -> dict[str, Any]:
+def globals_env() -> dict[str, Any]:
+    """What Globals give every function."""
     return dict(load()["Globals"]["Function"]["Environment"]["Variables"])
+
+
+def function_env(function: str) -> dict[str, Any]:
+    """What one function runs with: Globals, then its own Environment."""
+    own = (functions()[function]["Properties"].get("Environment") or {}).get("Variables") or {}
+    return {**globals_env(), **own}
+
+
+def global_env() -> dict[str, Any]:
+    """Every variable the template sets for some function (one name always has one value).
+
+    In-process runs play every function at once (the moto tests, seeding the local cloud), so
+    they are given all of them; on AWS each function gets only ``function_env``.
+    """
+    out = globals_env()
+    for name in functions():
+        for var, value in function_env(name).items():
+            if out.setdefault(var, value) != value:
+                raise ValueError(f"{var} has two values in template.yaml ({name})")
+    return out
 
 
 @dataclass(frozen=True)

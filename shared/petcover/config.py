@@ -1,7 +1,10 @@
 """Settings: the only reader of the environment, validated once at cold start.
 
-Every name here is set by template.yaml (Globals / function Environment) on AWS and on the
-local cloud, and by the test fixtures under moto.
+Every function gets the stage, the main table and the limits (template.yaml Globals). The
+resources and secrets in ``GRANTED`` reach only the functions whose code uses them
+(``python -m infra.grants`` derives which), so each of them is empty when not given, and code
+that needs one it was not given raises ``NotConfigured`` naming the variable instead of
+calling AWS with an empty name or falling back to a well-known secret.
 """
 
 from __future__ import annotations
@@ -10,6 +13,32 @@ from functools import lru_cache
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotConfigured(RuntimeError):
+    """This function was not given a setting its code needs (see template.yaml, infra.grants)."""
+
+
+# The queue names code sends to, and the field holding each queue's URL.
+QUEUES: dict[str, str] = {
+    "booking": "booking_queue_url",
+    "dispatch": "dispatch_queue_url",
+    "quota": "quota_queue_url",
+    "webhook": "webhook_queue_url",
+    "bulk": "bulk_queue_url",
+    "alert": "alert_queue_url",
+    "booking_dlq": "booking_dlq_url",
+    "dispatch_dlq": "dispatch_dlq_url",
+    "quota_dlq": "quota_dlq_url",
+    "webhook_dlq": "webhook_dlq_url",
+    "alert_dlq": "alert_dlq_url",
+    "bulk_dlq": "bulk_dlq_url",
+}
+
+# Fields template.yaml sets per function, only where the code uses them.
+GRANTED: frozenset[str] = frozenset(
+    {*QUEUES.values(), "event_bus", "bucket", "idempotency_table_name", "ops_token", "ops_chat_url"}
+)
 
 
 class Settings(BaseSettings):
@@ -21,9 +50,9 @@ class Settings(BaseSettings):
     endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
 
     main_table: str = Field("petcover-main", alias="MAIN_TABLE")
-    idempotency_table: str = Field("petcover-idempotency", alias="IDEMPOTENCY_TABLE")
-    event_bus: str = Field("petcover-events", alias="EVENT_BUS")
-    bucket: str = Field("petcover-documents", alias="DOCUMENT_BUCKET")
+    idempotency_table_name: str = Field("", alias="IDEMPOTENCY_TABLE")
+    event_bus: str = Field("", alias="EVENT_BUS")
+    bucket: str = Field("", alias="DOCUMENT_BUCKET")
 
     booking_queue_url: str = Field("", alias="BOOKING_QUEUE_URL")
     dispatch_queue_url: str = Field("", alias="DISPATCH_QUEUE_URL")
@@ -39,7 +68,7 @@ class Settings(BaseSettings):
     bulk_dlq_url: str = Field("", alias="BULK_DLQ_URL")
 
     # HMAC secret for ops bearer tokens minted by the CLI (on AWS: a Cognito/IAM authorizer).
-    ops_token_secret: SecretStr = Field(SecretStr("local-ops-secret-change-me"), alias="OPS_TOKEN_SECRET")
+    ops_token: SecretStr = Field(SecretStr(""), alias="OPS_TOKEN_SECRET")
     # Where platform-level chat alerts go (ops group); providers have their own targets.
     ops_chat_url: str = Field("", alias="OPS_CHAT_URL")
 
@@ -49,6 +78,38 @@ class Settings(BaseSettings):
     auto_receipt_days: int = Field(7, alias="AUTO_RECEIPT_DAYS")
     webhook_max_age_hours: int = Field(24, alias="WEBHOOK_MAX_AGE_HOURS")
     timezone: str = Field("Asia/Shanghai", alias="BUSINESS_TIMEZONE")
+
+    @classmethod
+    def variable(cls, field: str) -> str:
+        """The environment variable a field is read from."""
+        return str(cls.model_fields[field].alias)
+
+    def require(self, field: str) -> str:
+        value = getattr(self, field)
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not text:
+            raise NotConfigured(
+                f"{self.variable(field)} is not set for this function: template.yaml gives it only to the "
+                "functions whose code uses it (python -m infra.grants)"
+            )
+        return str(text)
+
+    @property
+    def idempotency_table(self) -> str:
+        return self.require("idempotency_table_name")
+
+    @property
+    def ops_token_secret(self) -> SecretStr:
+        return SecretStr(self.require("ops_token"))
+
+    def queue_url(self, queue: str) -> str:
+        if queue not in QUEUES:
+            raise NotConfigured(f"there is no queue named '{queue}'")
+        return self.require(QUEUES[queue])
+
+    def queue_urls(self) -> dict[str, str]:
+        """The queues this function was given, by name."""
+        return {queue: url for queue, field in QUEUES.items() if (url := getattr(self, field))}
 
 
 @lru_cache(maxsize=1)

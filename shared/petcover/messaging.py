@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from petcover.config import QUEUES, NotConfigured, Settings
 from petcover.observability import correlation_id
 
 SQS_BATCH = 10
@@ -32,6 +33,8 @@ def _dumps(body: Mapping[str, Any]) -> str:
 
 
 class AwsPublisher:
+    """Sends to the queues and the bus this function was given; anything else raises NotConfigured."""
+
     def __init__(self, sqs: Any, events: Any, queue_urls: Mapping[str, str], bus_name: str) -> None:
         self._sqs = sqs
         self._events = events
@@ -41,7 +44,8 @@ class AwsPublisher:
     def queue_url(self, queue: str) -> str:
         url = self._queue_urls.get(queue)
         if not url:
-            raise KeyError(f"no queue URL configured for '{queue}'")
+            setting = Settings.variable(QUEUES[queue]) if queue in QUEUES else f"a queue named '{queue}'"
+            raise NotConfigured(f"cannot send to '{queue}': {setting} is not set for this function")
         return url
 
     def send(self, queue: str, bodies: Sequence[Mapping[str, Any]], *, delay_seconds: int = 0) -> None:
@@ -62,6 +66,9 @@ class AwsPublisher:
                 raise PublishFailed(f"SQS refused {len(resp['Failed'])} of {len(entries)} messages")
 
     def emit(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None:
+        if details and not self._bus:
+            setting = Settings.variable("event_bus")
+            raise NotConfigured(f"cannot emit {detail_type}: {setting} is not set for this function")
         cid = correlation_id()
         for chunk in _chunks(list(details), EVENTS_BATCH):
             entries = [

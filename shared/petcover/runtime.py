@@ -22,6 +22,14 @@ def boto_client(service: str) -> Any:
 
 
 class S3Blobs:
+    # What each method needs on its key (infra.grants turns it into the function's policy);
+    # reading a missing key answers None only when listing is allowed, else S3 says AccessDenied.
+    ACTIONS: dict[str, tuple[str, ...]] = {
+        "presign_put": ("s3:PutObject",),
+        "put_bytes": ("s3:PutObject",),
+        "get_bytes": ("s3:GetObject", "s3:ListBucket"),
+    }
+
     def __init__(self, client: Any, bucket: str) -> None:
         self._s3 = client
         self._bucket = bucket
@@ -46,27 +54,21 @@ class S3Blobs:
 
 
 def aws_ports() -> Ports:
+    """Adapters for what this function was given: no client for a queue, bus or bucket it lacks."""
     from petcover.messaging import AwsPublisher
     from petcover.storage.dynamo import DynamoStore
 
     s = get_settings()
     store = DynamoStore.bind(s.main_table, s.region, s.endpoint_url or None)
-    queues = {
-        "booking": s.booking_queue_url,
-        "dispatch": s.dispatch_queue_url,
-        "quota": s.quota_queue_url,
-        "webhook": s.webhook_queue_url,
-        "webhook_dlq": s.webhook_dlq_url,
-        "bulk": s.bulk_queue_url,
-        "alert": s.alert_queue_url,
-        "booking_dlq": s.booking_dlq_url,
-        "dispatch_dlq": s.dispatch_dlq_url,
-        "quota_dlq": s.quota_dlq_url,
-        "alert_dlq": s.alert_dlq_url,
-        "bulk_dlq": s.bulk_dlq_url,
-    }
-    publisher = AwsPublisher(boto_client("sqs"), boto_client("events"), queues, s.event_bus)
-    return Ports(store=store, publisher=publisher, blobs=S3Blobs(boto_client("s3"), s.bucket))
+    queues = s.queue_urls()
+    publisher = AwsPublisher(
+        boto_client("sqs") if queues else None,
+        boto_client("events") if s.event_bus else None,
+        queues,
+        s.event_bus,
+    )
+    blobs = S3Blobs(boto_client("s3"), s.bucket) if s.bucket else None
+    return Ports(store=store, publisher=publisher, blobs=blobs)
 
 
 def ports() -> Ports:
