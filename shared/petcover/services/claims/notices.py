@@ -51,7 +51,7 @@ def outbox_item(c: Claim, previous: str, now: datetime) -> Item:
     return claim_repo.hook_item(c, f"claim.{c.status}", payload(c, previous), now)
 
 
-def send(p: Ports, item: Item) -> bool:
+def announce(p: Ports, item: Item) -> bool:
     """Queue the webhook, then drop the outbox entry we hold (fence). False: left for the job."""
     message = claim_repo.hook_message(item)
     try:
@@ -86,6 +86,6 @@ def resend_hooks(p: Ports, *, limit: int = 100) -> int:
             claim_repo.take_over_hook(p.store, item, fence, cutoff)
         except StaleWrite:
             continue
-        if send(p, {**item, "fence": fence}):
+        if announce(p, {**item, "fence": fence}):
             sent += 1
     return sent

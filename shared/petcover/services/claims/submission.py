@@ -110,7 +110,7 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
             if existing is not None:
                 return existing
         raise
-    notices.send(p, hook)
+    notices.announce(p, hook)
     audit.record(p, who, "claim", claim.claim_number, "submit" if source == "channel" else "open", after=brief(claim))
     return claim
 

@@ -67,7 +67,7 @@ def commit(
         ops.append(Put(hook, if_absent=True))
     p.store.transact(ops)
     if hook is not None:
-        notices.send(p, hook)
+        notices.announce(p, hook)
     audit.record(
         p, actor, "claim", before.claim_number, action, before=brief(before), after=brief(after), reason=reason
     )
