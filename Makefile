@@ -13,7 +13,7 @@ SAM_VERSION := 1.167.0
 
 
 .PHONY: token curl
-.PHONY: help install tools run up stop test unit integration e2e lint validate openapi bench events fire sink \
+.PHONY: help install tools run up stop test unit integration e2e lint validate openapi grants generate bench events fire sink \
         deploy robustness clean
 
 help:
@@ -60,6 +60,14 @@ events: install ## regenerate events/ from template.yaml
 	$(BIN)/python -m infra.events
 
 openapi: install ## regenerate openapi.json from the handlers' models
+	$(BIN)/python -m infra.openapi
+
+grants: install ## rewrite each function's Environment and Policies in template.yaml from what its code uses
+	$(BIN)/python -m infra.grants --write
+
+generate: install ## after adding or changing an operation: events/, openapi.json and the template's grants
+	$(BIN)/python -m infra.grants --write
+	$(BIN)/python -m infra.events
 	$(BIN)/python -m infra.openapi
 
 validate: install tools ## cfn-lint and sam validate --lint
