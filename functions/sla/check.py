@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.consumers import scheduled
 from petcover.ports import Ports
-from petcover.services import sla_monitor
+from petcover.services.sla import check
 
 
 @scheduled("SlaChecked")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, int]:
-    return sla_monitor.check_breaches(p)
+    return check.check_breaches(p)

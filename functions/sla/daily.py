@@ -7,9 +7,9 @@ from typing import Any
 
 from petcover.consumers import scheduled
 from petcover.ports import Ports
-from petcover.services import sla_monitor
+from petcover.services.sla import daily
 
 
 @scheduled("SlaDailyReport")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return sla_monitor.daily_timeliness(p, sla_monitor.day_from_event(event))
+    return daily.daily_timeliness(p, daily.day_from_event(event))

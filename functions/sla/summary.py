@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.consumers import scheduled
 from petcover.ports import Ports
-from petcover.services import sla_monitor
+from petcover.services.sla import summary
 
 
 @scheduled("SlaSummarySent")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return sla_monitor.nightly_summary(p)
+    return summary.nightly_summary(p)
