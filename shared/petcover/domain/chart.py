@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -120,7 +120,7 @@ def _plotted(value: float | None) -> float:
 
 
 def _scale_y(ax: Axes, values: Sequence[float | None]) -> None:
-    finite = [float(v) for v in values if v is not None and _finite(v)]
+    finite = [float(v) for v in values if _finite(v)]
     low = min([0.0, *finite])
     high = max([low + 1.0, *finite])  # a flat or empty panel still has a span
     ax.set_ylim(low, high + (high - low) * 0.08)  # headroom so the top point is not cut
@@ -145,5 +145,5 @@ def _date_axis(ax: Axes, days: Sequence[date], x_label: str) -> None:
     ax.tick_params(axis="x", labelrotation=30, labelrotation_mode="xtick")  # label ends at its tick
 
 
-def _finite(value: float | None) -> bool:
+def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)

@@ -160,4 +160,3 @@ def check_breaches(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dict
     with contextlib.suppress(StaleWrite):  # an overlapping run already moved the checkpoint further
         p.store.put(keys.check_state_item(iso(now), result), expect=[("ref", "<?", iso(now))])
     return result
-

@@ -145,7 +145,9 @@ def _trend_points(p: Ports, day: date, overall: dict[str, Any]) -> list[tuple[st
     earlier = p.store.query(
         keys.report_pk("daily"), sk_lte=(day - timedelta(days=1)).isoformat(), descending=True, limit=TREND_DAYS - 1
     )
-    points = [(r.id, dict(r.stats.get("overall") or {})) for r in reversed([keys.load_report(i) for i in earlier.items])]
+    points = [
+        (r.id, dict(r.stats.get("overall") or {})) for r in reversed([keys.load_report(i) for i in earlier.items])
+    ]
     points.append((day.isoformat(), overall))
     return points
 
@@ -189,7 +191,9 @@ def daily_timeliness(p: Ports, day: date | None = None) -> dict[str, Any]:
         "regions": [r.model_dump(mode="json") for r in regions],
     }
     blobs = report_files(p)
-    blobs.put_bytes(files["csv"], daily_csv(providers, regions, overall_rows).encode("utf-8"), "text/csv; charset=utf-8")
+    blobs.put_bytes(
+        files["csv"], daily_csv(providers, regions, overall_rows).encode("utf-8"), "text/csv; charset=utf-8"
+    )
     blobs.put_bytes(files["json"], json.dumps(document, ensure_ascii=False).encode("utf-8"), "application/json")
     blobs.put_bytes(files["png"], png, "image/png")
     ranking = [r.provider_id for r in providers]
@@ -204,8 +208,14 @@ def daily_timeliness(p: Ports, day: date | None = None) -> dict[str, Any]:
     store_report(
         p,
         StoredReport(
-            kind="daily", id=d, day=day, generated_at=iso(now), formats=["csv", "json", "png"], stats=stats,
-            keys=files, legend=legend,
+            kind="daily",
+            id=d,
+            day=day,
+            generated_at=iso(now),
+            formats=["csv", "json", "png"],
+            stats=stats,
+            keys=files,
+            legend=legend,
         ),
     )
     return {"day": d, "providers": len(providers), "regions": len(regions), **overall}
