@@ -323,8 +323,6 @@ def detect_breaches(orders: Iterable[OpenWorkOrder], now: datetime, config: SlaC
 
 
 class NodeEvent(BaseModel):
-    """One node of a work order's timeline, as the timeline records it."""
-
     model_config = ConfigDict(frozen=True)
 
     order_id: str
