@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import sla_monitor
+from petcover.services.sla import check
 
 
 @scheduled_job("SlaChecked")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, int]:
-    return sla_monitor.check_breaches(p)
+    return check.check_breaches(p)

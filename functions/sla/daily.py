@@ -7,9 +7,9 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import sla_monitor
+from petcover.services.sla import daily
 
 
 @scheduled_job("SlaDailyReport")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return sla_monitor.daily_timeliness(p, sla_monitor.day_from_event(event))
+    return daily.daily_timeliness(p, daily.day_from_event(event))

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.sla import SlaConfigView
-from petcover.services import sla_monitor
+from petcover.services.sla import config
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import sla_monitor
     tags=("sla",),
 )
 def handler(call: Call) -> SlaConfigView:
-    return sla_monitor.get_config(call.ports)
+    return config.get_config(call.ports)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.sla import ReportFile
-from petcover.services import sla_monitor
+from petcover.services.sla import reports
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import sla_monitor
     errors=("REPORT_NOT_FOUND", "REPORT_FORMAT_NOT_AVAILABLE", "REPORT_FILE_MISSING"),
 )
 def handler(call: Call) -> ReportFile:
-    return sla_monitor.get_report(call.ports, call.path["kind"], call.path["date"], call.path["format"])
+    return reports.get_report(call.ports, call.path["kind"], call.path["date"], call.path["format"])

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.sla import ExceptionHandled, WorkOrderException
-from petcover.services import sla_monitor
+from petcover.services.sla import exceptions
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import sla_monitor
     errors=("WORK_ORDER_NOT_FOUND", "WORK_ORDER_CLOSED", "NO_OPEN_EXCEPTION", "EXCEPTION_ALREADY_HANDLED"),
 )
 def handler(call: Call[ExceptionHandled]) -> WorkOrderException:
-    return sla_monitor.handle_exception(call.ports, call.principal, call.path["orderId"], call.body)
+    return exceptions.handle_exception(call.ports, call.principal, call.path["orderId"], call.body)

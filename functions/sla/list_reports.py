@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.sla import ReportList, ReportQuery
-from petcover.services import sla_monitor
+from petcover.services.sla import reports
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import sla_monitor
     tags=("sla", "reports"),
 )
 def handler(call: Call) -> ReportList:
-    return sla_monitor.list_reports(call.ports, call.query)
+    return reports.list_reports(call.ports, call.query)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.sla import SlaConfigSaved, SlaConfigUpdate
-from petcover.services import sla_monitor
+from petcover.services.sla import config
 
 
 @api(
@@ -16,4 +16,4 @@ from petcover.services import sla_monitor
     errors=("INVALID_SLA_CONFIG", "SLA_CONFIG_CHANGED"),
 )
 def handler(call: Call[SlaConfigUpdate]) -> SlaConfigSaved:
-    return sla_monitor.put_config(call.ports, call.principal, call.body)
+    return config.put_config(call.ports, call.principal, call.body)

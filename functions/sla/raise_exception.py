@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, provider
 from petcover.models.sla import ExceptionRaise, WorkOrderException
-from petcover.services import sla_monitor
+from petcover.services.sla import exceptions
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import sla_monitor
     errors=("WORK_ORDER_NOT_FOUND", "WORK_ORDER_CLOSED", "EXCEPTION_ALREADY_RAISED"),
 )
 def handler(call: Call[ExceptionRaise]) -> WorkOrderException:
-    return sla_monitor.raise_exception(call.ports, call.principal, call.path["appointmentId"], call.body)
+    return exceptions.raise_exception(call.ports, call.principal, call.path["appointmentId"], call.body)

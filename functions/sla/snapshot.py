@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import sla_monitor
+from petcover.services.sla import snapshot
 
 
 @scheduled_job("SlaSnapshotTaken")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return sla_monitor.take_snapshot(p)
+    return snapshot.take_snapshot(p)

@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import sla_monitor
+from petcover.services.sla import summary
 
 
 @scheduled_job("SlaSummarySent")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return sla_monitor.nightly_summary(p)
+    return summary.nightly_summary(p)

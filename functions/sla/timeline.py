@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.sla import WorkOrderTimeline
-from petcover.services import sla_monitor
+from petcover.services.sla import work_orders
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import sla_monitor
     errors=("WORK_ORDER_NOT_FOUND",),
 )
 def handler(call: Call) -> WorkOrderTimeline:
-    return sla_monitor.work_order_timeline(call.ports, call.path["orderId"])
+    return work_orders.work_order_timeline(call.ports, call.path["orderId"])

@@ -18,7 +18,8 @@ from petcover.domain import sla
 from petcover.identity import Principal
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
-from petcover.services import partners, timeline
+from petcover.services import timeline
+from petcover.services.partners import accounts, config, documents
 from tests.support import events
 from tests.support.calls import call, handler_of
 
@@ -64,9 +65,9 @@ def drain(queue_url: str) -> list[dict[str, Any]]:
 
 def active_provider(p: Ports, name: str = "Happy Paws Clinic") -> str:
     """A provider onboarded through the partners service, alerting to its DingTalk group."""
-    acc = partners.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-1"))
+    acc = accounts.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-1"))
     who = Principal("provider", acc.id)
-    upload = partners.document_upload(
+    upload = documents.document_upload(
         p, who, DocumentUploadRequest(type="business_licence", file_name="l.pdf", content_type="application/pdf")
     )
     cfg = ConfigInput.model_validate(
@@ -87,9 +88,9 @@ def active_provider(p: Ports, name: str = "Happy Paws Clinic") -> str:
             ],
         }
     )
-    partners.save_draft(p, who, cfg)
-    partners.submit(p, who)
-    partners.approve_config(p, STAFF, acc.id)
+    config.save_draft(p, who, cfg)
+    config.submit(p, who)
+    config.approve_config(p, STAFF, acc.id)
     return acc.id
 
 
@@ -253,8 +254,8 @@ def test_provider_raises_an_exception_ops_handles_it_and_the_timeline_shows_it(c
     p = real_clock()
     provider_id = active_provider(p)
     other_id = active_provider(p, "Other Clinic")
-    key = partners.issue_key(p, STAFF, provider_id)
-    other_key = partners.issue_key(p, STAFF, other_id)
+    key = accounts.issue_key(p, STAFF, provider_id)
+    other_key = accounts.issue_key(p, STAFF, other_id)
     now = datetime.now(UTC)
     assign(p, "WO-9", provider_id, now - timedelta(minutes=5))
 

@@ -1,94 +1,148 @@
+"""The trend chart: the labelled matplotlib figure, then its PNG encoding."""
+
 from __future__ import annotations
 
+import io
+import math
+import re
 import struct
-import zlib
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
 
+import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex, to_rgb
+from matplotlib.dates import num2date
+from matplotlib.image import imread
 
-from petcover.domain.chart import AXIS, BACKGROUND, SERIES_COLOURS, line_chart_png
+from petcover.domain.chart import SERIES_COLOURS, Series, line_chart_png, trend_figure
 
-
-def decode(png: bytes) -> tuple[int, int, list[bytes]]:
-    """Minimal PNG reader for what the chart writes: checks signature, CRCs and IHDR."""
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, []
-    while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos : pos + 4])
-        kind = png[pos + 4 : pos + 8]
-        data = png[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", png[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + data), kind
-        chunks.append((kind, data))
-        pos += 12 + length
-    kinds = [k for k, _ in chunks]
-    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
-    width, height, depth, colour_type, compression, filt, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    assert (depth, colour_type, compression, filt, interlace) == (8, 2, 0, 0, 0)
-    raw = zlib.decompress(b"".join(d for k, d in chunks if k == b"IDAT"))
-    stride = width * 3 + 1
-    assert len(raw) == stride * height
-    rows = []
-    for y in range(height):
-        line = raw[y * stride : (y + 1) * stride]
-        assert line[0] == 0  # filter: none
-        rows.append(line[1:])
-    return width, height, rows
+DAYS = [date(2026, 11, 19) + timedelta(days=i) for i in range(4)]
+SERIES = [
+    Series("Breach rate", "Breach rate (%)", [1.0, 2.5, None, 4.0], SERIES_COLOURS[0]),
+    Series("Response p90", "Response time (min)", [12.0, 30.0, float("nan"), 25.0], SERIES_COLOURS[1]),
+    Series("Response p50", "Response time (min)", [5.0, 8.0, 6.0, 7.0], SERIES_COLOURS[2]),
+]
+TITLE = "SLA timeliness, all providers"
+X_LABEL = "Report day (local date, Asia/Shanghai)"
 
 
-def pixel_count(rows: list[bytes], colour: tuple[int, int, int]) -> int:
-    target = bytes(colour)
-    return sum(1 for row in rows for x in range(0, len(row), 3) if row[x : x + 3] == target)
+def figure(days=DAYS, series=SERIES, **kw):
+    return trend_figure(days, series, title=TITLE, x_label=X_LABEL, **kw)
 
 
-def test_png_header_size_and_series_colours() -> None:
-    png = line_chart_png(
-        {"response p90": [12.0, 30.0, 18.0, 25.0], "processing p90": [60.0, 45.0, 80.0, 70.0]},
-        ["05-01", "05-02", "05-03", "05-04"],
-    )
-    width, height, rows = decode(png)
-    assert (width, height) == (640, 320)
-    assert pixel_count(rows, SERIES_COLOURS[0]) > 100
-    assert pixel_count(rows, SERIES_COLOURS[1]) > 100
-    assert pixel_count(rows, SERIES_COLOURS[2]) == 0  # only two series
-    assert pixel_count(rows, AXIS) > 600 + 250  # x and y axes
-    assert pixel_count(rows, BACKGROUND) > width * height // 2
+def drawn(fig):
+    FigureCanvasAgg(fig).draw()  # tick labels exist once the figure is laid out
+    return fig
 
 
-def test_custom_size_and_axes_position() -> None:
-    width, height, rows = decode(line_chart_png({"a": [1.0, 2.0]}, ["x", "y"], width=200, height=100))
-    assert (width, height) == (200, 100)
-    # y axis at x = 24 from top margin to bottom margin; x axis at y = height - 24
-    assert rows[30][24 * 3 : 24 * 3 + 3] == bytes(AXIS)
-    assert rows[height - 24][100 * 3 : 100 * 3 + 3] == bytes(AXIS)
-    # corner pixel untouched
-    assert rows[0][0:3] == bytes(BACKGROUND)
+def lines_by_label(fig):
+    lines = [line for ax in fig.axes for line in ax.get_lines()]
+    return {line.get_label(): line for line in lines if not line.get_label().startswith("_")}  # "_": unlabelled
 
 
-def test_line_goes_up_for_rising_values() -> None:
-    _, height, rows = decode(line_chart_png({"a": [0.0, 10.0]}, ["a", "b"], width=100, height=100))
-    colour = bytes(SERIES_COLOURS[0])
-    ys_at = {x: [y for y in range(height) if rows[y][x * 3 : x * 3 + 3] == colour] for x in (30, 70)}
-    assert ys_at[30] and ys_at[70]
-    assert min(ys_at[70]) < min(ys_at[30])  # higher value: nearer the top
+# ---------------------------------------------------------------- the figure
 
 
-def test_gaps_empty_and_flat_series() -> None:
-    png = line_chart_png({"gap": [1.0, float("nan"), None, 3.0], "flat": [0.0, 0.0, 0.0, 0.0]}, list("abcd"))
-    _, _, rows = decode(png)
-    assert pixel_count(rows, SERIES_COLOURS[0]) > 0
-    assert pixel_count(rows, SERIES_COLOURS[1]) > 0
-    _, _, rows = decode(line_chart_png({}, []))
-    assert pixel_count(rows, AXIS) > 0
+def test_the_figure_has_a_title_labelled_axes_with_units_and_a_legend():
+    fig = figure()
+    assert fig.get_suptitle() == TITLE
+    # One panel per y axis, in the order the series name them; the x axis is shared.
+    assert [ax.get_ylabel() for ax in fig.axes] == ["Breach rate (%)", "Response time (min)"]
+    assert fig.axes[-1].get_xlabel() == X_LABEL
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["Breach rate", "Response p90", "Response p50"]
 
 
-def test_negative_values_draw_a_zero_line() -> None:
-    _, _, rows = decode(line_chart_png({"delta": [-5.0, 5.0]}, ["a", "b"], width=100, height=100))
-    # zero is half way between bottom (76) and top (24)
-    assert rows[50][60 * 3 : 60 * 3 + 3] == bytes(AXIS)
+def test_each_series_is_a_line_in_its_colour_on_its_own_axis_with_gaps_for_missing_values():
+    fig = figure()
+    lines = lines_by_label(fig)
+    assert {name: to_hex(line.get_color()) for name, line in lines.items()} == {
+        "Breach rate": SERIES_COLOURS[0],
+        "Response p90": SERIES_COLOURS[1],
+        "Response p50": SERIES_COLOURS[2],
+    }
+    assert lines["Breach rate"].axes is fig.axes[0] and lines["Response p50"].axes is fig.axes[1]
+    rate = lines["Breach rate"].get_ydata()
+    assert [rate[0], rate[1], rate[3]] == [1.0, 2.5, 4.0] and math.isnan(rate[2])  # None: a gap
+    assert math.isnan(lines["Response p90"].get_ydata()[2])
+    assert list(lines["Response p50"].get_xdata()) == DAYS
 
 
-def test_refuses_bad_input() -> None:
+def test_the_x_axis_shows_readable_dates_around_the_days():
+    fig = drawn(figure())
+    ax = fig.axes[-1]
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels == ["2026-11-19", "2026-11-20", "2026-11-21", "2026-11-22"]
+    low, high = (num2date(x).date() for x in ax.get_xlim())
+    assert low == date(2026, 11, 18) and high == date(2026, 11, 22)  # half a day either side
+
+
+def test_a_fortnight_thins_the_date_ticks_and_a_single_day_stays_a_day_wide():
+    fortnight = [date(2026, 11, 8) + timedelta(days=i) for i in range(14)]
+    fig = drawn(figure(fortnight, [Series("a", "A (min)", [float(i) for i in range(14)], SERIES_COLOURS[0])]))
+    labels = [t.get_text() for t in fig.axes[-1].get_xticklabels() if t.get_text()]
+    assert 4 <= len(labels) <= 8 and all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in labels)
+
+    fig = drawn(figure(DAYS[:1], [Series("a", "A (min)", [3.0], SERIES_COLOURS[0])]))
+    low, high = fig.axes[-1].get_xlim()
+    assert high - low == pytest.approx(1.0)  # not the years autoscaling gives a single point
+    assert [t.get_text() for t in fig.axes[-1].get_xticklabels() if t.get_text()] == ["2026-11-19"]
+
+
+def test_the_y_axis_starts_at_zero_or_at_a_negative_low_with_a_zero_line():
+    fig = figure(series=[Series("Rate", "Rate (%)", [2.0, 3.0, 4.0, 5.0], SERIES_COLOURS[0])])
+    assert fig.axes[0].get_ylim()[0] == 0.0 and fig.axes[0].get_ylim()[1] > 5.0
+    fig = figure(series=[Series("Delta", "Delta (min)", [-5.0, 5.0, 0.0, 1.0], SERIES_COLOURS[0])])
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == -5.0
+    assert [list(line.get_ydata()) for line in ax.get_lines() if line.get_label().startswith("_")] == [[0.0, 0.0]]
+
+
+def test_no_days_draws_an_empty_labelled_chart():
+    fig = figure([], [])
+    assert fig.get_suptitle() == TITLE and fig.axes[-1].get_xlabel() == X_LABEL
+    assert [t.get_text() for t in fig.axes[0].texts] == ["No data"]
+    assert line_chart_png([], [], title=TITLE, x_label=X_LABEL).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_refuses_bad_input():
     with pytest.raises(ValueError, match="width and height"):
-        line_chart_png({"a": [1.0]}, ["x"], width=10)
+        figure(width=10)
     with pytest.raises(ValueError, match="more values than"):
-        line_chart_png({"a": [1.0, 2.0]}, ["x"])
+        figure(DAYS[:1], [Series("a", "A (min)", [1.0, 2.0], SERIES_COLOURS[0])])
+
+
+# ---------------------------------------------------------------- the PNG
+
+
+def colour_pixels(rgb: np.ndarray, colour: str) -> int:
+    return int((np.abs(rgb - np.array(to_rgb(colour))).max(axis=2) < 0.02).sum())
+
+
+def test_the_png_is_a_real_image_of_the_requested_size_with_the_series_drawn():
+    png = line_chart_png(DAYS, SERIES, title=TITLE, x_label=X_LABEL, width=800, height=500)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == (800, 500)
+    rgb = imread(io.BytesIO(png), format="png")[..., :3]
+    assert rgb.shape == (500, 800, 3)
+    non_white = (rgb < 0.95).any(axis=2).mean()
+    assert 0.02 < non_white < 0.5  # drawn on, but mostly background
+    for colour in SERIES_COLOURS[:3]:
+        assert colour_pixels(rgb, colour) > 100
+    assert colour_pixels(rgb, SERIES_COLOURS[3]) == 0  # only three series
+
+
+def test_the_default_size():
+    png = line_chart_png(DAYS, SERIES, title=TITLE, x_label=X_LABEL)
+    assert struct.unpack(">II", png[16:24]) == (1000, 720)
+
+
+def test_importing_the_module_does_not_load_matplotlib():
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    code = "import sys, petcover.domain.chart; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=shared, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

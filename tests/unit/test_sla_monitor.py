@@ -15,7 +15,11 @@ from petcover.errors import Conflict, IllegalTransition, InvalidInput, NotFound
 from petcover.identity import Principal
 from petcover.models.partners import AlertContact, ProviderConfig
 from petcover.models.sla import ExceptionHandled, ExceptionRaise, SlaConfigUpdate
-from petcover.services import audit, partners, sla_monitor, timeline
+from petcover.repositories import sla as sla_keys
+from petcover.services import audit, timeline
+from petcover.services.partners import directory
+from petcover.services.sla import chat_targets, check, exceptions, work_orders
+from petcover.services.sla import config as sla_config
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 OPS_URL = "https://oapi.dingtalk.com/robot/send?access_token=ops"
@@ -84,7 +88,7 @@ def alerts_sent(p) -> list[dict[str, Any]]:
 
 def check_at(p, at: datetime, chat=CHAT) -> dict[str, int]:
     p.clock.at = at
-    return sla_monitor.check_breaches(p, chat=chat)
+    return check.check_breaches(p, chat=chat)
 
 
 # ---------------------------------------------------------------- the minute check
@@ -116,7 +120,7 @@ def test_one_alert_per_breach_when_the_check_runs_again_and_later(p):
     assert again["duplicates"] == 1 and later["alerted"] == 0
     assert len(alerts_sent(p)) == 1
     # The breach was recorded once, on the order's timeline.
-    view = sla_monitor.work_order_timeline(p, "WO-1")
+    view = work_orders.work_order_timeline(p, "WO-1")
     assert [(b.node, b.due_at) for b in view.breaches] == [("accepted", T0 + timedelta(minutes=30))]
 
 
@@ -128,7 +132,7 @@ def test_overlapping_checks_alert_once(p):
 
     def run() -> None:
         barrier.wait()
-        sla_monitor.check_breaches(p, chat=CHAT)
+        check.check_breaches(p, chat=CHAT)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
@@ -157,7 +161,7 @@ def test_completed_orders_are_never_alerted(p):
 
 
 def test_remote_regions_get_20_percent_more_time(p):
-    sla_monitor.put_config(p, STAFF, SlaConfigUpdate(limits=list(sla.DEFAULT_SLA.limits), remote_regions=["540000"]))
+    sla_config.put_config(p, STAFF, SlaConfigUpdate(limits=list(sla.DEFAULT_SLA.limits), remote_regions=["540000"]))
     record(p, "WO-R", sla.ASSIGNED, T0, region="540102")  # Lhasa: 36 minutes instead of 30
     assert check_at(p, T0 + timedelta(minutes=36))["breaches"] == 0
     assert check_at(p, T0 + timedelta(minutes=36, seconds=1))["breaches"] == 1
@@ -172,7 +176,7 @@ def test_core_providers_are_held_10_percent_stricter(p):
 
 
 def test_remote_and_core_adjustments_multiply(p):
-    sla_monitor.put_config(p, STAFF, SlaConfigUpdate(limits=list(sla.DEFAULT_SLA.limits), remote_regions=["65"]))
+    sla_config.put_config(p, STAFF, SlaConfigUpdate(limits=list(sla.DEFAULT_SLA.limits), remote_regions=["65"]))
     record(p, "WO-RC", sla.ASSIGNED, T0, region="650102", core_provider=True)  # 30 x 1.2 x 0.9 = 32m 24s
     assert check_at(p, T0 + timedelta(minutes=32, seconds=24))["breaches"] == 0
     check_at(p, T0 + timedelta(minutes=32, seconds=25))
@@ -222,9 +226,9 @@ def test_a_failed_alert_keeps_the_checkpoint_and_the_next_run_sends_it(p, monkey
         raise RuntimeError("sqs down")
 
     monkeypatch.setattr(p.publisher, "send", down)
-    with pytest.raises(sla_monitor.SlaCheckIncomplete):
+    with pytest.raises(check.SlaCheckIncomplete):
         check_at(p, T0 + timedelta(minutes=31))
-    assert p.store.get(*sla_monitor.CHECK_KEY)["ref"] == (T0 + timedelta(minutes=1)).isoformat()
+    assert p.store.get(*sla_keys.CHECK_KEY)["ref"] == (T0 + timedelta(minutes=1)).isoformat()
     monkeypatch.setattr(p.publisher, "send", real_send)
     # Two hours later the order is far outside the overlap, but the checkpoint did not move.
     result = check_at(p, T0 + timedelta(hours=2))
@@ -275,18 +279,18 @@ def test_provider_chat_target_uses_the_first_supported_group_and_mentions_its_pe
         ("slack", "https://hooks.slack.test/2", "U2"),
         ("dingtalk", ding, "13800000002"),
     )
-    monkeypatch.setattr(partners, "active_provider_config", lambda _p, pid: cfg if pid == "prov-a" else None)
-    target = sla_monitor.provider_chat_target(p, "prov-a")
+    monkeypatch.setattr(directory, "active_provider_config", lambda _p, pid: cfg if pid == "prov-a" else None)
+    target = chat_targets.provider_chat_target(p, "prov-a")
     assert target == ChatTarget(kind="dingtalk", url=ding, mention=["13800000001", "13800000002"])
-    assert sla_monitor.provider_chat_target(p, "prov-unknown") is None
+    assert chat_targets.provider_chat_target(p, "prov-unknown") is None
 
 
 def test_providers_with_only_unsupported_chats_go_to_ops(p, monkeypatch):
     cfg = provider_config(
         ("wecom", "https://qyapi.weixin.qq.com/x", "138"), ("feishu", "https://open.feishu.cn/y", "o")
     )
-    monkeypatch.setattr(partners, "active_provider_config", lambda _p, pid: cfg)
-    assert sla_monitor.provider_chat_target(p, "prov-a") is None
+    monkeypatch.setattr(directory, "active_provider_config", lambda _p, pid: cfg)
+    assert chat_targets.provider_chat_target(p, "prov-a") is None
 
 
 # ---------------------------------------------------------------- configuration
@@ -299,10 +303,10 @@ def update(**kw: Any) -> SlaConfigUpdate:
 
 
 def test_config_versions_are_stored_current_is_read_by_the_timeline_and_audited(p):
-    view = sla_monitor.get_config(p)
+    view = sla_config.get_config(p)
     assert view.is_default and view.current == sla.DEFAULT_SLA and view.versions == []
 
-    saved = sla_monitor.put_config(p, STAFF, update(remote_regions=["540000", "6501"], reason="tighter"))
+    saved = sla_config.put_config(p, STAFF, update(remote_regions=["540000", "6501"], reason="tighter"))
     assert saved.changed and saved.version.version == 2 and saved.version.by == "ops:rita"
     assert p.store.get("SLACONFIG", "V#00002") is not None
     current = timeline.current_config(p)
@@ -310,8 +314,8 @@ def test_config_versions_are_stored_current_is_read_by_the_timeline_and_audited(
     assert current.remote_regions == ["54", "6501"]
 
     p.clock.at = T0 + timedelta(minutes=1)
-    sla_monitor.put_config(p, STAFF, update(limits=[{"node": "accepted", "minutes": 25}], expected_version=2))
-    view = sla_monitor.get_config(p)
+    sla_config.put_config(p, STAFF, update(limits=[{"node": "accepted", "minutes": 25}], expected_version=2))
+    view = sla_config.get_config(p)
     assert not view.is_default and view.current.version == 3 and view.updated_by == "ops:rita"
     assert [v.version for v in view.versions] == [3, 2]
     trail = audit.by_entity(p, "sla_config", "current")
@@ -320,38 +324,38 @@ def test_config_versions_are_stored_current_is_read_by_the_timeline_and_audited(
 
 
 def test_a_new_limit_applies_to_nodes_entered_after_it(p):
-    sla_monitor.put_config(p, STAFF, update())
+    sla_config.put_config(p, STAFF, update())
     record(p, "WO-1", sla.ASSIGNED, T0)
     assert check_at(p, T0 + timedelta(minutes=20))["breaches"] == 0
     assert check_at(p, T0 + timedelta(minutes=20, seconds=1))["breaches"] == 1
 
 
 def test_the_same_rules_again_make_no_new_version(p):
-    first = sla_monitor.put_config(p, STAFF, update())
-    again = sla_monitor.put_config(p, STAFF, update(limits=list(reversed(update().limits))))
+    first = sla_config.put_config(p, STAFF, update())
+    again = sla_config.put_config(p, STAFF, update(limits=list(reversed(update().limits))))
     assert not again.changed and again.version == first.version
-    assert sla_monitor.get_config(p).current.version == 2
+    assert sla_config.get_config(p).current.version == 2
 
 
 def test_a_stale_expected_version_is_refused(p):
-    sla_monitor.put_config(p, STAFF, update())
+    sla_config.put_config(p, STAFF, update())
     with pytest.raises(Conflict) as exc:
-        sla_monitor.put_config(p, STAFF, update(remote_extra_pct=30, expected_version=1))
+        sla_config.put_config(p, STAFF, update(remote_extra_pct=30, expected_version=1))
     assert exc.value.code == "SLA_CONFIG_CHANGED" and exc.value.details == {"current_version": 2}
 
 
 def test_a_concurrent_writer_loses_cleanly(p, monkeypatch):
-    real_current = sla_monitor._current
+    real_current = sla_config._current
 
     def racing(ports):
         found = real_current(ports)
-        monkeypatch.setattr(sla_monitor, "_current", real_current)
-        sla_monitor.put_config(ports, STAFF, update(remote_extra_pct=40))  # lands in between
+        monkeypatch.setattr(sla_config, "_current", real_current)
+        sla_config.put_config(ports, STAFF, update(remote_extra_pct=40))  # lands in between
         return found
 
-    monkeypatch.setattr(sla_monitor, "_current", racing)
+    monkeypatch.setattr(sla_config, "_current", racing)
     with pytest.raises(Conflict) as exc:
-        sla_monitor.put_config(p, STAFF, update(remote_extra_pct=30))
+        sla_config.put_config(p, STAFF, update(remote_extra_pct=30))
     assert exc.value.code == "SLA_CONFIG_CHANGED"
     assert timeline.current_config(p).remote_extra_pct == 40
 
@@ -367,7 +371,7 @@ def test_a_concurrent_writer_loses_cleanly(p, monkeypatch):
 )
 def test_nonsense_is_refused_with_field_errors(p, body, field):
     with pytest.raises(InvalidInput) as exc:
-        sla_monitor.put_config(p, STAFF, body)
+        sla_config.put_config(p, STAFF, body)
     assert exc.value.code == "INVALID_SLA_CONFIG"
     assert field in [d["field"] for d in exc.value.details]
     assert timeline.current_config(p) == sla.DEFAULT_SLA
@@ -391,8 +395,8 @@ def test_the_body_model_refuses_out_of_range_values(data):
 
 
 def test_effective_limits_show_the_adjustments(p):
-    config = sla_monitor.validate_config(update(limits=[{"node": "accepted", "minutes": 30}]), 2)
-    [row] = sla_monitor.effective_limits(config)
+    config = sla_config.validate_config(update(limits=[{"node": "accepted", "minutes": 30}]), 2)
+    [row] = sla_config.effective_limits(config)
     assert (row.base_seconds, row.remote_seconds, row.core_seconds, row.remote_core_seconds) == (1800, 2160, 1620, 1944)
 
 
@@ -406,35 +410,35 @@ def test_timeline_shows_nodes_the_due_time_and_breaches(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
     record(p, "WO-1", sla.ACCEPTED, T0 + timedelta(minutes=45))
     p.clock.at = T0 + timedelta(minutes=50)
-    view = sla_monitor.work_order_timeline(p, "WO-1")
+    view = work_orders.work_order_timeline(p, "WO-1")
     assert [n.node for n in view.nodes] == ["assigned", "accepted"] and view.open
     assert view.current is not None and view.current.next_node == "appointment_confirmed"
     assert view.current.due_at == T0 + timedelta(minutes=105)
     assert view.current.remaining_seconds == 55 * 60 and not view.current.overdue
     with pytest.raises(NotFound):
-        sla_monitor.work_order_timeline(p, "WO-NONE")
+        work_orders.work_order_timeline(p, "WO-NONE")
 
 
 def test_provider_raises_and_ops_handles_an_exception(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
     record(p, "WO-1", sla.ACCEPTED, T0 + timedelta(minutes=5))
     p.clock.at = T0 + timedelta(minutes=10)
-    raised = sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="pet owner unreachable"))
+    raised = exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="pet owner unreachable"))
     assert raised.state == "open" and raised.node_before == "accepted"
     [ops_msg] = alerts_sent(p)
     assert ops_msg["target"] is None and "exception raised at 'accepted': pet owner unreachable" in ops_msg["text"]
     with pytest.raises(IllegalTransition) as exc:
-        sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="again"))
+        exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="again"))
     assert exc.value.code == "EXCEPTION_ALREADY_RAISED"
 
     p.clock.at = T0 + timedelta(minutes=20)
-    handled = sla_monitor.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="called the owner"))
+    handled = exceptions.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="called the owner"))
     assert handled.state == "handled" and handled.handled_by == "ops:rita"
-    view = sla_monitor.work_order_timeline(p, "WO-1")
+    view = work_orders.work_order_timeline(p, "WO-1")
     assert [n.node for n in view.nodes][-2:] == ["exception_raised", "exception_handled"]
     assert [e.state for e in view.exceptions] == ["handled"]
     with pytest.raises(IllegalTransition) as exc:
-        sla_monitor.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="twice"))
+        exceptions.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="twice"))
     assert exc.value.code == "NO_OPEN_EXCEPTION"
     actions = [r.action for r in audit.by_entity(p, "work_order", "WO-1")]
     assert actions == ["exception_handled", "exception_raised"]
@@ -443,9 +447,9 @@ def test_provider_raises_and_ops_handles_an_exception(p):
 def test_an_exception_handled_in_time_is_not_alerted(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
     p.clock.at = T0 + timedelta(minutes=1)
-    sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="stock out"))
+    exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="stock out"))
     p.clock.at = T0 + timedelta(minutes=16)  # exactly the 15-minute limit
-    sla_monitor.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="rerouted"))
+    exceptions.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="rerouted"))
     check_at(p, T0 + timedelta(hours=1))
     assert [m["text"] for m in alerts_sent(p) if "SLA breach" in m["text"]] == []
 
@@ -453,31 +457,31 @@ def test_an_exception_handled_in_time_is_not_alerted(p):
 def test_another_providers_order_is_not_found_and_closed_orders_refuse(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
     with pytest.raises(NotFound):
-        sla_monitor.raise_exception(p, Principal("provider", "prov-b"), "WO-1", ExceptionRaise(reason="x"))
+        exceptions.raise_exception(p, Principal("provider", "prov-b"), "WO-1", ExceptionRaise(reason="x"))
     record(p, "WO-1", sla.COMPLETED, T0 + timedelta(minutes=5))
     with pytest.raises(IllegalTransition) as exc:
-        sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
+        exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
     assert exc.value.code == "WORK_ORDER_CLOSED"
     with pytest.raises(NotFound):  # closed, and not theirs: still not found
-        sla_monitor.raise_exception(p, Principal("provider", "prov-b"), "WO-1", ExceptionRaise(reason="x"))
+        exceptions.raise_exception(p, Principal("provider", "prov-b"), "WO-1", ExceptionRaise(reason="x"))
     with pytest.raises(NotFound):
-        sla_monitor.handle_exception(p, STAFF, "WO-NONE", ExceptionHandled(resolution="x"))
+        exceptions.handle_exception(p, STAFF, "WO-NONE", ExceptionHandled(resolution="x"))
 
 
 def test_exceptions_wait_for_the_orders_fulfilment_lock(p, monkeypatch):
     from petcover.services import locks
     from petcover.services.fulfilment import transitions
 
-    assert sla_monitor.WORK_ORDER_LOCK == transitions.MODULE
+    assert exceptions.WORK_ORDER_LOCK == transitions.MODULE
     monkeypatch.setattr(locks, "sleep", lambda _s: None)
     record(p, "WO-1", sla.ASSIGNED, T0)
     held = locks.acquire(p, "WO-1", transitions.MODULE)  # fulfilment is changing the order right now
     with pytest.raises(Conflict) as exc:
-        sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
+        exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
     assert exc.value.code == "ORDER_LOCKED"
-    assert [n.node for n in sla_monitor.work_order_timeline(p, "WO-1").nodes] == ["assigned"]
+    assert [n.node for n in work_orders.work_order_timeline(p, "WO-1").nodes] == ["assigned"]
     locks.release(p, held)
-    sla_monitor.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
+    exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="x"))
     lock = locks.current(p, "WO-1", transitions.MODULE)
     assert lock is not None and lock["expires_at"] <= int(T0.timestamp())  # released
 

@@ -17,7 +17,8 @@ from petcover.domain import sla
 from petcover.domain.chat import ChatTarget
 from petcover.errors import InvalidInput, NotFound
 from petcover.models.sla import ReportQuery
-from petcover.services import sla_monitor, timeline
+from petcover.services import timeline
+from petcover.services.sla import check, daily, reports, snapshot, summary
 from tests.unit.test_sla_monitor import OPS_URL, Clock, FakeBlobs, lookup
 
 SUMMARY_AT = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
@@ -95,7 +96,7 @@ def seed_open_orders(p) -> None:
 
 def test_the_summary_goes_to_each_provider_group_and_ops_and_is_kept_as_csv(p):
     seed_open_orders(p)
-    result = sla_monitor.nightly_summary(p, chat=lookup({"prov-a": PROV_A}))
+    result = summary.nightly_summary(p, chat=lookup({"prov-a": PROV_A}))
     assert result == {
         "day": "2026-11-22",
         "open": 3,
@@ -125,7 +126,7 @@ def test_the_summary_goes_to_each_provider_group_and_ops_and_is_kept_as_csv(p):
         ("prov-a", "WO-2", "assigned", "10"),
         ("prov-x", "WO-3", "assigned", "120"),
     ]
-    [entry] = sla_monitor.list_reports(p, ReportQuery(kind="summary")).items
+    [entry] = reports.list_reports(p, ReportQuery(kind="summary")).items
     assert (entry.id, entry.day, entry.stats["total"], entry.formats) == (
         "2026-11-22",
         date(2026, 11, 22),
@@ -137,14 +138,14 @@ def test_the_summary_goes_to_each_provider_group_and_ops_and_is_kept_as_csv(p):
 def test_a_rerun_of_the_summary_sends_nothing_twice(p):
     seed_open_orders(p)
     chat = lookup({"prov-a": PROV_A})
-    sla_monitor.nightly_summary(p, chat=chat)
-    again = sla_monitor.nightly_summary(p, chat=chat)
+    summary.nightly_summary(p, chat=chat)
+    again = summary.nightly_summary(p, chat=chat)
     assert again["duplicates"] == 1 and again["ops"] == 0
     assert len(alerts_sent(p)) == 2
 
 
 def test_no_open_orders_still_tells_ops(p):
-    result = sla_monitor.nightly_summary(p, chat=lookup({}))
+    result = summary.nightly_summary(p, chat=lookup({}))
     [msg] = alerts_sent(p)
     assert result["open"] == 0 and msg["target"] is None
     assert msg["text"] == "Open work orders at 2026-11-22 22:00 CST: none."
@@ -153,9 +154,9 @@ def test_no_open_orders_still_tells_ops(p):
 def test_a_long_summary_is_cut_for_chat_and_points_to_the_csv(p):
     for i in range(150):
         record(p, f"WO-{i:03d}", sla.ASSIGNED, SUMMARY_AT - timedelta(minutes=i + 1))
-    sla_monitor.nightly_summary(p, chat=lookup({}))
+    summary.nightly_summary(p, chat=lookup({}))
     [msg] = alerts_sent(p)
-    assert len(msg["text"]) <= sla_monitor.CHAT_TEXT_LIMIT
+    assert len(msg["text"]) <= summary.CHAT_TEXT_LIMIT
     assert msg["text"].endswith("Full list: GET /ops/sla/reports/summary/2026-11-22/csv")
     csv_rows = p.blobs.objects["reports/summary/2026-11-22.csv"][0].decode().splitlines()
     assert len(csv_rows) == 151  # the file has everything
@@ -172,12 +173,12 @@ def test_snapshot_counts_work_in_flight_by_time_left(p):
     record(p, "WO-SHIP", sla.ACCEPTED, now, online=True)  # shipped within 120 minutes
     record(p, "WO-DONE", sla.SERVED, now)  # no limit on completion by default
     p.clock.at = now + timedelta(seconds=5)
-    result = sla_monitor.take_snapshot(p)
+    result = snapshot.take_snapshot(p)
     assert result["id"] == "2026-11-22T2200"
     assert result["buckets"] == {"overdue": 1, "lt_15m": 1, "lt_60m": 1, "later": 1, "no_limit": 1}
     stored = json.loads(p.blobs.objects["reports/snapshot/2026-11-22/2200.json"][0])
     assert stored["overdue_orders"] == ["WO-LATE"] and stored["total"] == 5
-    [entry] = sla_monitor.list_reports(p, ReportQuery(kind="snapshot", date="2026-11-22")).items
+    [entry] = reports.list_reports(p, ReportQuery(kind="snapshot", date="2026-11-22")).items
     assert entry.id == "2026-11-22T2200" and entry.stats["overdue"] == 1
     item = p.store.get("SLAREPORT#snapshot", "2026-11-22T2200")
     assert item["expires_at"] > int((now + timedelta(days=89)).timestamp())
@@ -219,11 +220,11 @@ def seed_day(p) -> None:
 def test_daily_report_per_provider_and_region_with_breaches_from_the_check(p):
     seed_day(p)
     p.clock.at = local(DAY, 14, 31)
-    sla_monitor.check_breaches(p, chat=lookup({}))  # B1 is late for 'accepted'
+    check.check_breaches(p, chat=lookup({}))  # B1 is late for 'accepted'
     record(p, "B1", sla.ACCEPTED, local(DAY, 14, 50), provider="prov-b", region="540102")
 
     p.clock.at = local(DAY + timedelta(days=1), 0, 20)
-    result = sla_monitor.daily_timeliness(p)
+    result = daily.daily_timeliness(p)
     assert result["day"] == "2026-11-21" and result["providers"] == 2 and result["regions"] == 2
 
     doc = json.loads(p.blobs.objects["reports/daily/2026-11-21.json"][0])
@@ -256,7 +257,7 @@ def test_daily_report_per_provider_and_region_with_breaches_from_the_check(p):
 def test_the_trend_chart_covers_the_previous_daily_reports(p):
     for back in (3, 2, 1):
         p.clock.at = local(DAY + timedelta(days=1 - back + 1), 0, 20)
-        sla_monitor.daily_timeliness(p)
+        daily.daily_timeliness(p)
     item = p.store.get("SLAREPORT#daily", "2026-11-21")
     stored = json.loads(item["data"])
     assert stored["stats"]["trend_days"] == ["2026-11-19", "2026-11-20", "2026-11-21"]
@@ -269,11 +270,11 @@ def test_the_trend_chart_covers_the_previous_daily_reports(p):
 
 
 def test_a_backfill_names_its_day():
-    assert sla_monitor.day_from_event({"detail": {"date": "2026-11-01"}}) == date(2026, 11, 1)
-    assert sla_monitor.day_from_event({"date": "2026-11-02"}) == date(2026, 11, 2)
-    assert sla_monitor.day_from_event({"detail": {}}) is None
+    assert daily.day_from_event({"detail": {"date": "2026-11-01"}}) == date(2026, 11, 1)
+    assert daily.day_from_event({"date": "2026-11-02"}) == date(2026, 11, 2)
+    assert daily.day_from_event({"detail": {}}) is None
     with pytest.raises(InvalidInput):
-        sla_monitor.day_from_event({"date": "yesterday"})
+        daily.day_from_event({"date": "yesterday"})
 
 
 # ---------------------------------------------------------------- reading reports
@@ -282,32 +283,32 @@ def test_a_backfill_names_its_day():
 def test_report_files_csv_as_text_png_as_base64(p):
     seed_day(p)
     p.clock.at = local(DAY + timedelta(days=1), 0, 20)
-    sla_monitor.daily_timeliness(p)
-    csv_file = sla_monitor.get_report(p, "daily", "2026-11-21", "csv")
+    daily.daily_timeliness(p)
+    csv_file = reports.get_report(p, "daily", "2026-11-21", "csv")
     assert csv_file.content_type == "text/csv" and (csv_file.text or "").startswith("scope,day,rank,provider_id")
-    png_file = sla_monitor.get_report(p, "daily", "2026-11-21", "png")
+    png_file = reports.get_report(p, "daily", "2026-11-21", "png")
     assert base64.b64decode(png_file.base64 or "") == p.blobs.objects["reports/daily/2026-11-21.png"][0]
     assert png_file.legend and "breach_rate_pct" in png_file.legend and png_file.text is None
 
     with pytest.raises(NotFound) as exc:
-        sla_monitor.get_report(p, "daily", "2026-11-20", "csv")
+        reports.get_report(p, "daily", "2026-11-20", "csv")
     assert exc.value.code == "REPORT_NOT_FOUND"
-    sla_monitor.nightly_summary(p, chat=lookup({}))
+    summary.nightly_summary(p, chat=lookup({}))
     with pytest.raises(NotFound) as exc:
-        sla_monitor.get_report(p, "summary", "2026-11-22", "png")
+        reports.get_report(p, "summary", "2026-11-22", "png")
     assert exc.value.code == "REPORT_FORMAT_NOT_AVAILABLE"
     with pytest.raises(InvalidInput) as bad:
-        sla_monitor.get_report(p, "weekly", "last", "xls")
+        reports.get_report(p, "weekly", "last", "xls")
     assert {d["field"] for d in bad.value.details} == {"kind", "date", "format"}
 
 
 def test_listing_reports_newest_first(p):
     for d in (18, 19, 20):
         p.clock.at = local(date(2026, 11, d + 1), 0, 20)
-        sla_monitor.daily_timeliness(p)
-    listed = sla_monitor.list_reports(p, ReportQuery(kind="daily", limit=2))
+        daily.daily_timeliness(p)
+    listed = reports.list_reports(p, ReportQuery(kind="daily", limit=2))
     assert [e.id for e in listed.items] == ["2026-11-20", "2026-11-19"] and listed.cursor
-    rest = sla_monitor.list_reports(p, ReportQuery(kind="daily", limit=2, cursor=listed.cursor))
+    rest = reports.list_reports(p, ReportQuery(kind="daily", limit=2, cursor=listed.cursor))
     assert [e.id for e in rest.items] == ["2026-11-18"]
-    only = sla_monitor.list_reports(p, ReportQuery(kind="daily", date="2026-11-19"))
+    only = reports.list_reports(p, ReportQuery(kind="daily", date="2026-11-19"))
     assert [e.id for e in only.items] == ["2026-11-19"]

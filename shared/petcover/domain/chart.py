@@ -1,137 +1,148 @@
-"""A line chart as PNG bytes, standard library only (zlib + struct).
+"""Daily line charts as PNG, drawn with matplotlib (Agg canvas, no pyplot global state).
 
-Good enough for a trend picture attached to a daily report: white background, axes, a tick per
-label on the x axis, one coloured polyline per series. No text: the report carries the numbers.
+``trend_figure`` builds the labelled figure (title, one panel per y axis with its unit, dates on
+the x axis, a legend); ``figure_png`` encodes it; ``line_chart_png`` does both.
+
+matplotlib is imported inside the functions that draw, not at module level: it takes the better
+part of a second to import and only the daily report job draws, so the other handlers that load
+the domain package stay quick to start.
 """
 
 from __future__ import annotations
 
+import io
 import math
-import struct
-import zlib
-from collections.abc import Mapping, Sequence
-from typing import TypeGuard
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, TypeGuard
 
-Colour = tuple[int, int, int]
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-BACKGROUND: Colour = (255, 255, 255)
-AXIS: Colour = (0, 0, 0)
-GRID: Colour = (225, 225, 225)
-# Series colours in order; they repeat after the last one.
-SERIES_COLOURS: tuple[Colour, ...] = (
-    (31, 119, 180),
-    (214, 39, 40),
-    (44, 160, 44),
-    (255, 127, 14),
-    (148, 103, 189),
-    (140, 86, 75),
-)
-
-MARGIN = 24
-MIN_SIZE = 2 * MARGIN + 16
+# Series colours in order; they repeat after the last one. Reports publish them as the legend.
+SERIES_COLOURS: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+GRID = "#e1e1e1"
+DATE_FORMAT = "%Y-%m-%d"
+MAX_DATE_TICKS = 8
+DPI = 100
+MIN_SIZE = 200
 MAX_SIZE = 4096
 
 
-class _Canvas:
-    def __init__(self, width: int, height: int) -> None:
-        self.width = width
-        self.height = height
-        self.pixels = bytearray(bytes(BACKGROUND) * (width * height))
+@dataclass(frozen=True)
+class Series:
+    """One line: its legend text, the y axis it is read on, its values per day and its colour.
 
-    def set(self, x: int, y: int, colour: Colour) -> None:
-        if 0 <= x < self.width and 0 <= y < self.height:
-            i = (y * self.width + x) * 3
-            self.pixels[i : i + 3] = bytes(colour)
+    Series with the same ``axis`` (a label with the unit, e.g. "Response time (min)") share a panel.
+    A None or NaN value leaves a gap in the line.
+    """
 
-    def line(self, x0: int, y0: int, x1: int, y1: int, colour: Colour, thick: bool = False) -> None:
-        # Bresenham; ``thick`` also paints the pixel below so a 1px line is easy to see.
-        dx, dy = abs(x1 - x0), -abs(y1 - y0)
-        sx, sy = (1 if x0 < x1 else -1), (1 if y0 < y1 else -1)
-        err = dx + dy
-        while True:
-            self.set(x0, y0, colour)
-            if thick:
-                self.set(x0, y0 + 1, colour)
-            if x0 == x1 and y0 == y1:
-                return
-            e2 = 2 * err
-            if e2 >= dy:
-                err += dy
-                x0 += sx
-            if e2 <= dx:
-                err += dx
-                y0 += sy
-
-    def png(self) -> bytes:
-        row = self.width * 3
-        # Filter byte 0 (none) before every scanline.
-        raw = b"".join(b"\x00" + self.pixels[y * row : (y + 1) * row] for y in range(self.height))
-        ihdr = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return (
-            b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
-        )
+    label: str
+    axis: str
+    values: Sequence[float | None]
+    colour: str
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def trend_figure(
+    days: Sequence[date],
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str,
+    width: int = 1000,
+    height: int = 720,
+) -> Figure:
+    """The labelled figure, ``width`` x ``height`` pixels: one panel per distinct axis, stacked
+    over the shared date axis; each panel's y axis spans 0 (or its lowest value) to its highest."""
+    from matplotlib.figure import Figure  # lazy: see the module docstring
+
+    _check(days, series, width, height)
+    axes_labels = list(dict.fromkeys(s.axis for s in series)) or [""]
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
+    fig.suptitle(title, fontsize="large", fontweight="bold")
+    panels = fig.subplots(len(axes_labels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, axis_label in zip(panels, axes_labels, strict=True):
+        shown = [s for s in series if s.axis == axis_label]
+        for s in shown:
+            ax.plot(
+                list(days[: len(s.values)]),
+                [_plotted(v) for v in s.values],
+                label=s.label,
+                color=s.colour,
+                linewidth=2,
+                marker="o",
+                markersize=5,
+                clip_on=False,  # a point on the axis (a zero) stays whole
+            )
+        _scale_y(ax, [v for s in shown for v in s.values])
+        ax.set_ylabel(axis_label)
+        ax.grid(True, color=GRID)
+    _date_axis(panels[-1], days, x_label)
+    if series:
+        fig.legend(loc="outside lower center", ncols=min(len(series), 4), frameon=False)
+    return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, rendered by the Agg canvas."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # lazy: see the module docstring
+
+    out = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(out)
+    return out.getvalue()
 
 
 def line_chart_png(
-    series: Mapping[str, Sequence[float | None]],
-    labels: Sequence[str],
-    width: int = 640,
-    height: int = 320,
+    days: Sequence[date],
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_label: str,
+    width: int = 1000,
+    height: int = 720,
 ) -> bytes:
-    """One polyline per series over ``labels`` (x positions). NaN or None values break the line.
+    """``trend_figure`` as PNG bytes."""
+    return figure_png(trend_figure(days, series, title=title, x_label=x_label, width=width, height=height))
 
-    The y axis spans 0 (or the lowest value, if negative) to the highest value.
-    """
+
+def _check(days: Sequence[date], series: Sequence[Series], width: int, height: int) -> None:
     if not (MIN_SIZE <= width <= MAX_SIZE and MIN_SIZE <= height <= MAX_SIZE):
         raise ValueError(f"width and height must be within {MIN_SIZE}..{MAX_SIZE}")
-    for name, values in series.items():
-        if len(values) > len(labels):
-            raise ValueError(f"series {name!r} has more values than there are labels")
+    for s in series:
+        if len(s.values) > len(days):
+            raise ValueError(f"series {s.label!r} has more values than there are days")
 
-    canvas = _Canvas(width, height)
-    left, right = MARGIN, width - MARGIN
-    top, bottom = MARGIN, height - MARGIN
 
-    finite = [v for values in series.values() for v in values if _finite(v)]
+def _plotted(value: float | None) -> float:
+    return float(value) if _finite(value) else math.nan  # NaN: matplotlib breaks the line there
+
+
+def _scale_y(ax: Axes, values: Sequence[float | None]) -> None:
+    finite = [float(v) for v in values if _finite(v)]
     low = min([0.0, *finite])
-    high = max([low + 1.0, *finite])  # a flat or empty chart still has a span
-
-    def y_of(value: float) -> int:
-        return round(bottom - (value - low) / (high - low) * (bottom - top))
-
-    slots = max(len(labels) - 1, 1)
-
-    def x_of(index: int) -> int:
-        return round(left + index * (right - left) / slots)
-
-    for i in range(1, 5):  # light horizontal grid at quarters
-        y = round(bottom - i * (bottom - top) / 4)
-        canvas.line(left + 1, y, right, y, GRID)
-    canvas.line(left, top, left, bottom, AXIS)
-    canvas.line(left, bottom, right, bottom, AXIS)
+    high = max([low + 1.0, *finite])  # a flat or empty panel still has a span
+    ax.set_ylim(low, high + (high - low) * 0.08)  # headroom so the top point is not cut
     if low < 0:
-        canvas.line(left, y_of(0.0), right, y_of(0.0), AXIS)
-    for i in range(len(labels)):
-        canvas.line(x_of(i), bottom, x_of(i), bottom + 4, AXIS)
+        ax.axhline(0.0, color="black", linewidth=0.8)
 
-    for n, values in enumerate(series.values()):
-        colour = SERIES_COLOURS[n % len(SERIES_COLOURS)]
-        previous: tuple[int, int] | None = None
-        for i, value in enumerate(values):
-            if not _finite(value):
-                previous = None  # a gap breaks the line
-                continue
-            point = (x_of(i), y_of(value))
-            if previous is None:
-                canvas.set(*point, colour)  # a lone point is still visible
-            else:
-                canvas.line(*previous, *point, colour, thick=True)
-            previous = point
-    return canvas.png()
+
+def _date_axis(ax: Axes, days: Sequence[date], x_label: str) -> None:
+    from matplotlib import dates as mdates  # lazy: see the module docstring
+
+    ax.set_xlabel(x_label)
+    if not days:
+        ax.text(0.5, 0.5, "No data", transform=ax.transAxes, ha="center", va="center", color="grey")
+        ax.set_xticks([])
+        return
+    first, last = min(days), max(days)
+    span = (last - first).days + 1
+    # Half a day either side, set explicitly: autoscaling a single day would span years.
+    ax.set_xlim(mdates.date2num(first) - 0.5, mdates.date2num(last) + 0.5)
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, math.ceil(span / MAX_DATE_TICKS))))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(DATE_FORMAT))
+    ax.tick_params(axis="x", labelrotation=30, labelrotation_mode="xtick")  # label ends at its tick
 
 
 def _finite(value: float | None) -> TypeGuard[float]:

@@ -1,30 +1,33 @@
 """Work-order timeline: every node with its time, provider, region and service type.
 
-Fulfilment calls ``record`` at each node; SLA monitoring reads what it maintains:
-  WO#{order} / NODE#{at}#{node}   one item per node (gsi2 NODESDAY#{day} for daily reports)
-  WO#{order} / OPEN               the open work order: current node, and while a limit applies,
-                                  gsi3 DUE / {due_at}#{order}, the index the minute check queries
-                                  (gsi1 OPENWO / {provider}#{order}: the nightly summary's list)
-Completing (or cancelling) an order deletes OPEN, so neither index keeps closed orders.
+Fulfilment calls ``record`` at each node; SLA monitoring (``services.sla``) reads what it
+maintains: the nodes, and the open work order with the time its next node is due (keys and
+items: ``repositories.timeline``). Completing (or cancelling) an order deletes the open work
+order, so neither the open-orders nor the due-time index keeps closed orders.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from petcover.domain import sla
-from petcover.ports import Item, Ports
+from petcover.ports import Ports
+from petcover.repositories import sla as sla_keys
+from petcover.repositories import timeline as keys
+from petcover.repositories.base import paginate
 
 CLOSING_NODES = {sla.COMPLETED, "cancelled"}
+OPEN_ORDERS_PAGE = 500
+DAY_EVENTS_PAGE = 1000
+ORDER_NODES_LIMIT = 200
 
 
 def current_config(p: Ports) -> sla.SlaConfig:
-    item = p.store.get("SLACONFIG", "CURRENT", consistent=False)
+    item = p.store.get(*sla_keys.config_key(), consistent=False)
     if item is None:
         return sla.DEFAULT_SLA
-    return sla.parse_sla_config(json.loads(item["data"]))
+    return sla_keys.load_config(item)
 
 
 def record(
@@ -42,100 +45,72 @@ def record(
 ) -> sla.OpenWorkOrder | None:
     """Append the node and move the open work order (and its due time) forward."""
     at = at or p.now()
-    day = at.date().isoformat()
     p.store.put(
-        {
-            "pk": f"WO#{order_id}",
-            "sk": f"NODE#{at.isoformat()}#{node}",
-            "kind": "wo_node",
-            "gsi2pk": f"NODESDAY#{day}",
-            "gsi2sk": f"{provider_id}#{at.isoformat()}#{order_id}",
-            "data": sla.NodeEvent(
+        keys.node_item(
+            sla.NodeEvent(
                 order_id=order_id, provider_id=provider_id, region=region, service_type=service_type, node=node, at=at
-            ).model_dump_json(),
-        }
+            )
+        )
     )
     if node in CLOSING_NODES:
-        p.store.delete(f"WO#{order_id}", "OPEN")
+        p.store.delete(*keys.open_key(order_id))
         return None
-    existing = p.store.get(f"WO#{order_id}", "OPEN")
-    created = json.loads(existing["data"])["created_at"] if existing else at.isoformat()
+    existing = p.store.get(*keys.open_key(order_id))
     wo = sla.OpenWorkOrder(
         order_id=order_id,
         provider_id=provider_id,
         service_type=service_type,
         node=node,
         entered_at=at,
-        created_at=created,
+        created_at=keys.created_at(existing) if existing else at.isoformat(),
         owner=owner,
         region=region,
         core_provider=core_provider,
         online=online,
     )
-    item: Item = {
-        "pk": f"WO#{order_id}",
-        "sk": "OPEN",
-        "kind": "wo_open",
-        "state": node,
-        "owner": provider_id,
-        "gsi1pk": "OPENWO",
-        "gsi1sk": f"{provider_id}#{order_id}",
-        "data": wo.model_dump_json(),
-    }
     due = sla.due_at(
         current_config(p), node, service_type, at, region=region, core_provider=core_provider, online=online
     )
-    if due is not None:
-        item["gsi3pk"] = "DUE"
-        item["gsi3sk"] = f"{due[1].isoformat()}#{order_id}"
-        item["ref"] = due[0]  # the node that is due next
-    p.store.put(item)
+    p.store.put(keys.open_item(wo, due))
     return wo
 
 
 def open_orders(p: Ports, provider_id: str | None = None) -> list[sla.OpenWorkOrder]:
-    out: list[sla.OpenWorkOrder] = []
-    cursor = None
-    while True:
-        page = p.store.query(
-            "OPENWO", index="gsi1", sk_prefix=f"{provider_id}#" if provider_id else None, limit=500, cursor=cursor
-        )
-        out.extend(sla.OpenWorkOrder.model_validate(json.loads(i["data"])) for i in page.items)
-        cursor = page.cursor
-        if not cursor:
-            return out
+    items = paginate(
+        p.store,
+        keys.OPEN_ORDERS_PK,
+        index="gsi1",
+        sk_prefix=keys.open_orders_prefix(provider_id),
+        limit=OPEN_ORDERS_PAGE,
+    )
+    return [keys.load_open(i) for i in items]
 
 
 def overdue(p: Ports, now: datetime, limit: int = 500) -> list[tuple[sla.OpenWorkOrder, str, datetime]]:
-    """Open orders whose next node was due before ``now`` (the index query, no scan)."""
-    page = p.store.query("DUE", index="gsi3", sk_lte=now.isoformat(), limit=limit)
-    out = []
+    """Open orders whose next node was due before ``now`` (the index query, no scan; one page)."""
+    page = p.store.query(keys.DUE_PK, index="gsi3", sk_lte=now.isoformat(), limit=limit)
+    out: list[tuple[sla.OpenWorkOrder, str, datetime]] = []
     for i in page.items:
-        due_iso = i["gsi3sk"].rsplit("#", 1)[0]
-        out.append(
-            (
-                sla.OpenWorkOrder.model_validate(json.loads(i["data"])),
-                str(i.get("ref")),
-                datetime.fromisoformat(due_iso),
-            )
-        )
+        due = keys.due_time(i)
+        if due is not None:  # always: the index holds only items with a due time
+            out.append((keys.load_open(i), keys.next_node(i), due))
     return out
 
 
 def nodes(p: Ports, order_id: str) -> list[sla.NodeEvent]:
-    page = p.store.query(f"WO#{order_id}", sk_prefix="NODE#", limit=200)
-    return [sla.NodeEvent.model_validate(json.loads(i["data"])) for i in page.items]
+    """The order's nodes in time order (its first ORDER_NODES_LIMIT)."""
+    page = p.store.query(keys.work_order_pk(order_id), sk_prefix=keys.NODE_PREFIX, limit=ORDER_NODES_LIMIT)
+    return [keys.load_node(i) for i in page.items]
+
+
+def first_node(p: Ports, order_id: str) -> sla.NodeEvent | None:
+    """The order's first node; None when it never had one (no such work order)."""
+    page = p.store.query(keys.work_order_pk(order_id), sk_prefix=keys.NODE_PREFIX, limit=1)
+    return keys.load_node(page.items[0]) if page.items else None
 
 
 def day_events(p: Ports, day: str) -> list[sla.NodeEvent]:
-    out: list[sla.NodeEvent] = []
-    cursor = None
-    while True:
-        page = p.store.query(f"NODESDAY#{day}", index="gsi2", limit=1000, cursor=cursor)
-        out.extend(sla.NodeEvent.model_validate(json.loads(i["data"])) for i in page.items)
-        cursor = page.cursor
-        if not cursor:
-            return out
+    return [keys.load_node(i) for i in paginate(p.store, keys.nodes_day_pk(day), index="gsi2", limit=DAY_EVENTS_PAGE)]
 
 
 def as_dict(wo: sla.OpenWorkOrder) -> dict[str, Any]:
