@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from petcover.domain.catalog import Benefit, InsuredFacts, ProductVersion
+from petcover.domain.catalog import Benefit, InsuredFacts, ProductVersion, UnderwritingRules
 from petcover.errors import BusinessRuleViolation, InvalidInput
 
 
@@ -67,6 +67,71 @@ def _sale_failure(product: ProductVersion, today: date) -> RuleFailure | None:
     return None
 
 
+def _species_failure(rules: UnderwritingRules, facts: InsuredFacts) -> RuleFailure | None:
+    if not rules.species:
+        return None
+    covered = ", ".join(rules.species)
+    if facts.species is None:
+        return _missing("species", f"The pet's species (one of: {covered})")
+    if facts.species not in rules.species:
+        return RuleFailure(
+            code="SPECIES_NOT_COVERED",
+            message=f"{_species_plural(facts.species)} are not covered by this product; covered species: {covered}.",
+            fact="species",
+        )
+    return None
+
+
+def _age_failure(rules: UnderwritingRules, facts: InsuredFacts) -> RuleFailure | None:
+    lo, hi = rules.min_age_months, rules.max_age_months
+    if lo is None and hi is None:
+        return None
+    age = facts.age_months
+    if age is None:
+        return _missing("age_months", "The pet's age in months")
+    if lo is not None and age < lo:
+        return RuleFailure(
+            code="AGE_TOO_LOW",
+            message=f"The pet is {_months(age)} old; this product covers pets from {_months(lo)} old.",
+            fact="age_months",
+        )
+    if hi is not None and age > hi:
+        return RuleFailure(
+            code="AGE_TOO_HIGH",
+            message=f"The pet is {_months(age)} old; this product covers pets up to {_months(hi)} old.",
+            fact="age_months",
+        )
+    return None
+
+
+def _region_failure(rules: UnderwritingRules, facts: InsuredFacts) -> RuleFailure | None:
+    if not rules.regions:
+        return None
+    prefixes = ", ".join(rules.regions)
+    if facts.region is None:
+        return _missing("region", "The 6-digit region code of the insured's address")
+    if not any(facts.region.startswith(p) for p in rules.regions):
+        return RuleFailure(
+            code="REGION_NOT_COVERED",
+            message=f"Region {facts.region} is not covered by this product; covered region codes "
+            f"start with: {prefixes}.",
+            fact="region",
+        )
+    return None
+
+
+def _active_policies_failure(rules: UnderwritingRules, n: int) -> RuleFailure | None:
+    limit = rules.max_active_policies_per_insured
+    if limit is None or n < limit:
+        return None
+    return RuleFailure(
+        code="TOO_MANY_ACTIVE_POLICIES",
+        message=f"This insured already has {n} active {'policy' if n == 1 else 'policies'} for this "
+        f"product; at most {limit} {'is' if limit == 1 else 'are'} allowed.",
+        fact="insured_id",
+    )
+
+
 def check(
     product: ProductVersion,
     plan_code: str,
@@ -83,74 +148,14 @@ def check(
     if active_policies_for_insured < 0:
         raise InvalidInput("The active policy count cannot be negative.", code="INVALID_INPUT")
     rules = product.underwriting
-    failures: list[RuleFailure] = []
-
-    sale = _sale_failure(product, today)
-    if sale:
-        failures.append(sale)
-
-    if rules.species:
-        covered = ", ".join(rules.species)
-        if facts.species is None:
-            failures.append(_missing("species", f"The pet's species (one of: {covered})"))
-        elif facts.species not in rules.species:
-            failures.append(
-                RuleFailure(
-                    code="SPECIES_NOT_COVERED",
-                    message=f"{_species_plural(facts.species)} are not covered by this product; "
-                    f"covered species: {covered}.",
-                    fact="species",
-                )
-            )
-
-    lo, hi = rules.min_age_months, rules.max_age_months
-    if lo is not None or hi is not None:
-        age = facts.age_months
-        if age is None:
-            failures.append(_missing("age_months", "The pet's age in months"))
-        elif lo is not None and age < lo:
-            failures.append(
-                RuleFailure(
-                    code="AGE_TOO_LOW",
-                    message=f"The pet is {_months(age)} old; this product covers pets from {_months(lo)} old.",
-                    fact="age_months",
-                )
-            )
-        elif hi is not None and age > hi:
-            failures.append(
-                RuleFailure(
-                    code="AGE_TOO_HIGH",
-                    message=f"The pet is {_months(age)} old; this product covers pets up to {_months(hi)} old.",
-                    fact="age_months",
-                )
-            )
-
-    if rules.regions:
-        prefixes = ", ".join(rules.regions)
-        if facts.region is None:
-            failures.append(_missing("region", "The 6-digit region code of the insured's address"))
-        elif not any(facts.region.startswith(p) for p in rules.regions):
-            failures.append(
-                RuleFailure(
-                    code="REGION_NOT_COVERED",
-                    message=f"Region {facts.region} is not covered by this product; covered region codes "
-                    f"start with: {prefixes}.",
-                    fact="region",
-                )
-            )
-
-    limit = rules.max_active_policies_per_insured
-    if limit is not None and active_policies_for_insured >= limit:
-        n = active_policies_for_insured
-        failures.append(
-            RuleFailure(
-                code="TOO_MANY_ACTIVE_POLICIES",
-                message=f"This insured already has {n} active {'policy' if n == 1 else 'policies'} for this "
-                f"product; at most {limit} {'is' if limit == 1 else 'are'} allowed.",
-                fact="insured_id",
-            )
-        )
-    return failures
+    found = (
+        _sale_failure(product, today),
+        _species_failure(rules, facts),
+        _age_failure(rules, facts),
+        _region_failure(rules, facts),
+        _active_policies_failure(rules, active_policies_for_insured),
+    )
+    return [f for f in found if f is not None]
 
 
 def assert_insurable(
