@@ -1,8 +1,8 @@
 """Issue a signing key for a channel (secret shown once; two may be active)."""
 
 from petcover.api import Call, api, ops
+from petcover.models.common import IssuedKey
 from petcover.services import audit, catalog, credentials
-from petcover.services.credentials import IssuedKey
 
 
 @api(

@@ -1,8 +1,8 @@
 """Revoke a channel signing key."""
 
 from petcover.api import Call, api, ops
+from petcover.models.common import KeyInfo
 from petcover.services import audit, credentials
-from petcover.services.credentials import KeyInfo
 
 
 @api(

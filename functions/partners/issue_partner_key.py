@@ -1,7 +1,7 @@
 """POST /ops/partners/{partnerId}/keys: issue a signing key (the secret is shown once)."""
 
 from petcover.api import Call, api, ops
-from petcover.services.credentials import IssuedKey
+from petcover.models.common import IssuedKey
 from petcover.services.partners import accounts
 
 

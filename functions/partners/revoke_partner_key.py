@@ -1,7 +1,7 @@
 """DELETE /ops/partners/{partnerId}/keys/{keyId}: revoke a signing key."""
 
 from petcover.api import Call, api, ops
-from petcover.services.credentials import KeyInfo
+from petcover.models.common import KeyInfo
 from petcover.services.partners import accounts
 
 

@@ -12,6 +12,7 @@ from petcover import runtime
 from petcover.domain import money
 from petcover.identity import Principal
 from petcover.models.policies import Policy, UnderwriteRequest
+from petcover.repositories import policies as policy_records
 from petcover.services import ledger, policies
 from tests.support import events
 from tests.support.calls import call, handler_of
@@ -46,7 +47,7 @@ def _today() -> str:
 
 
 def _remaining(number: str) -> int:
-    return int(runtime.ports().store.get(*policies.policy_key(number))["remaining"])  # type: ignore[index]
+    return int(runtime.ports().store.get(*policy_records.policy_key(number))["remaining"])  # type: ignore[index]
 
 
 def _webhooks_queued(names: dict[str, str]) -> int:

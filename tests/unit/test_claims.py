@@ -27,6 +27,7 @@ from petcover.models.claims import (
 from petcover.models.policies import Policy, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.repositories import claims as claim_repo
+from petcover.repositories import policies as policy_records
 from petcover.services import audit, ledger, policies
 from petcover.services.claims import auto, lookups, notices, review, submission, updates
 from petcover.services.claims import payouts as claim_payouts
@@ -117,7 +118,7 @@ def vet_claim(p: Ports, amount: str) -> ClaimCreate:
 
 
 def remaining(p: Ports, number: str) -> int:
-    return int(p.store.get(*policies.policy_key(number))["remaining"])  # type: ignore[index]
+    return int(p.store.get(*policy_records.policy_key(number))["remaining"])  # type: ignore[index]
 
 
 def payouts(p: Ports, policy_number: str) -> list[money.LedgerEntry]:
@@ -309,7 +310,7 @@ def test_approve_refuses_amounts_above_the_claim_the_benefit_limit_or_the_remain
     with pytest.raises(BusinessRuleViolation) as err:
         review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("26")))
     assert err.value.code == "AMOUNT_ABOVE_LIMIT"
-    p.store.update(*policies.policy_key(pol.number), add={"remaining": -2000})  # 5.00 left
+    p.store.update(*policy_records.policy_key(pol.number), add={"remaining": -2000})  # 5.00 left
     with pytest.raises(BusinessRuleViolation) as err:
         review.approve(p, ASSESSOR, c.claim_number, ApproveRequest(amount=Decimal("6")))
     assert err.value.code == "SUM_INSURED_EXCEEDED" and err.value.details["remaining"] == "5"
@@ -358,7 +359,7 @@ class StalePolicyReads:
 
 def test_the_conditional_write_refuses_an_overdraw_even_after_a_stale_read(p):
     pol, first, second = _approved_pair(p)
-    pk, sk = policies.policy_key(pol.number)
+    pk, sk = policy_records.policy_key(pol.number)
     before = p.store.get(pk, sk)
     claim_payouts.pay(p, FINANCE, first, PayRequest())
     p.store = StalePolicyReads(p.store, pk, before)  # type: ignore[assignment]
@@ -511,7 +512,7 @@ def test_a_claim_outside_the_window_is_rejected_with_the_rule(p, hooks):
 def test_a_cancelled_policy_rejects_by_rule(p):
     pol = rs_policy(p)
     c = submission.submit(p, SHOP_A, pol.number, rs_claim(p))
-    p.store.update(*policies.policy_key(pol.number), set={"state": "cancelled"})
+    p.store.update(*policy_records.policy_key(pol.number), set={"state": "cancelled"})
     assert auto.run_auto_claims(p).rejected == 1
     got = lookups.get(p, SHOP_A, c.claim_number)
     assert got.decision and got.decision.rule == "policy_active"

@@ -7,36 +7,14 @@ AUDIT#{entity_type}#{entity_id} / {at}#{id}     the record (newest last)
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
-
+from petcover.models.common import AuditRecord
 from petcover.ports import Item
 from petcover.repositories import base
 
 ACTOR_INDEX = "gsi1"
 REQUEST_INDEX = "gsi2"
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class Recorded(Protocol):
-    """What an audit record carries into its keys (``services.audit.AuditRecord``)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def at(self) -> str: ...
-    @property
-    def actor(self) -> str: ...
-    @property
-    def entity_type(self) -> str: ...
-    @property
-    def entity_id(self) -> str: ...
-    @property
-    def request_id(self) -> str | None: ...
-
-    def model_dump_json(self) -> str: ...
 
 
 def entity_pk(entity_type: str, entity_id: str) -> str:
@@ -55,7 +33,7 @@ def record_sk(at: str, record_id: str) -> str:
     return f"{at}#{record_id}"
 
 
-def record_item(rec: Recorded) -> Item:
+def record_item(rec: AuditRecord) -> Item:
     sk = record_sk(rec.at, rec.id)
     item: dict[str, Any] = {
         "pk": entity_pk(rec.entity_type, rec.entity_id),
@@ -71,5 +49,5 @@ def record_item(rec: Recorded) -> Item:
     return item
 
 
-def load_records(model: type[M], items: list[Item]) -> list[M]:
-    return [base.load(model, i) for i in items]
+def load_records(items: list[Item]) -> list[AuditRecord]:
+    return [base.load(AuditRecord, i) for i in items]

@@ -8,24 +8,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import BaseModel
-
 from petcover.identity import Principal
+from petcover.models.common import AuditRecord
 from petcover.ports import Ports
 from petcover.repositories import audit as repo
-
-
-class AuditRecord(BaseModel):
-    id: str
-    at: str
-    actor: str
-    entity_type: str
-    entity_id: str
-    action: str
-    before: Any = None
-    after: Any = None
-    request_id: str | None = None
-    reason: str | None = None
 
 
 def actor_name(who: Principal | str) -> str:
@@ -63,14 +49,14 @@ def record(
 
 def by_entity(p: Ports, entity_type: str, entity_id: str, limit: int = 100) -> list[AuditRecord]:
     page = p.store.query(repo.entity_pk(entity_type, entity_id), limit=limit, descending=True)
-    return repo.load_records(AuditRecord, page.items)
+    return repo.load_records(page.items)
 
 
 def by_actor(p: Ports, actor: str, limit: int = 100) -> list[AuditRecord]:
     page = p.store.query(repo.actor_pk(actor), index=repo.ACTOR_INDEX, limit=limit, descending=True)
-    return repo.load_records(AuditRecord, page.items)
+    return repo.load_records(page.items)
 
 
 def by_request(p: Ports, request_id: str, limit: int = 100) -> list[AuditRecord]:
     page = p.store.query(repo.request_pk(request_id), index=repo.REQUEST_INDEX, limit=limit)
-    return repo.load_records(AuditRecord, page.items)
+    return repo.load_records(page.items)

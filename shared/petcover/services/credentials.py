@@ -8,30 +8,13 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
-from pydantic import BaseModel
-
 from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite
+from petcover.models.common import IssuedKey, KeyInfo
 from petcover.ports import Ports, Put, Update
 from petcover.repositories import partners as keys
 
 MAX_ACTIVE_KEYS = 2
 OwnerKind = Literal["channel", "provider", "insurer"]
-
-
-class IssuedKey(BaseModel):
-    key_id: str
-    secret: str
-    owner_id: str
-    owner_kind: str
-    note: str = "The secret is shown once. Store it now; two keys may be active during rotation."
-
-
-class KeyInfo(BaseModel):
-    key_id: str
-    owner_id: str
-    owner_kind: str
-    status: str
-    created_at: str
 
 
 def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:

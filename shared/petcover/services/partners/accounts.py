@@ -9,11 +9,11 @@ import secrets
 
 from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, StaleWrite
 from petcover.identity import Principal
+from petcover.models.common import IssuedKey, KeyInfo
 from petcover.models.partners import PERMISSIONS, PartnerAccount, PartnerCreate
 from petcover.ports import Ports, Put
 from petcover.repositories import partners as keys
 from petcover.services import audit, credentials
-from petcover.services.credentials import IssuedKey, KeyInfo
 
 ENTITY = "partner"
 

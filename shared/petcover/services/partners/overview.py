@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from petcover.errors import NotFound
 from petcover.identity import Principal
+from petcover.models.common import AuditRecord
 from petcover.models.partners import AuditQuery, FieldError, PartnerAccount, PartnerDetail, ReviewItem, ReviewQueue
 from petcover.ports import Item, Ports
 from petcover.repositories import partners as keys
 from petcover.repositories.base import paginate
 from petcover.services import audit
-from petcover.services.audit import AuditRecord
 from petcover.services.partners.accounts import ENTITY, caller, get_account
 from petcover.services.partners.changes import get_change
 from petcover.services.partners.config import live, view
