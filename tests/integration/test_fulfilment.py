@@ -530,3 +530,34 @@ def test_auto_receipt_schedule_fulfils_after_the_configured_days(world: World):
     _status, out = w.call("GetAppointmentFunction", path={"appointmentId": aid}, key=w.shop_a)
     assert out["status"] == "fulfilled" and out["receipt"] == "auto"
     assert len(w.drain("QuotaQueue")) == 1
+
+
+# ---------------------------------------------------------------- the owner's view of a policy
+
+
+def test_a_channel_lists_the_appointments_of_its_own_policy_page_by_page(world: World):
+    w = world
+    online = book(w, online_body(), "list-1")
+    offline = book(w, offline_body(w), "list-2")
+    status, first = w.call(
+        "ListPolicyAppointmentsFunction", path={"number": w.number}, key=w.shop_a, query={"limit": "1"}
+    )
+    assert status == 200 and len(first["items"]) == 1 and first["cursor"]
+    status, second = w.call(
+        "ListPolicyAppointmentsFunction",
+        path={"number": w.number},
+        key=w.shop_a,
+        query={"limit": "1", "cursor": first["cursor"]},
+    )
+    assert status == 200
+    listed = first["items"] + second["items"]
+    # gsi2 sorts by benefit: the annual check-up before the medicine delivery.
+    assert [a["appointment_id"] for a in listed] == [offline, online]
+    assert all(a["policy_number"] == w.number and a["decision"] is None for a in listed)
+
+    status, out = w.call("ListPolicyAppointmentsFunction", path={"number": w.number}, key=w.shop_b)
+    assert status == 404 and out["error"]["code"] == "POLICY_NOT_FOUND"
+    status, out = w.call(
+        "ListPolicyAppointmentsFunction", path={"number": w.number}, key=w.shop_a, query={"limit": "0"}
+    )
+    assert status == 400 and out["error"]["code"] == "VALIDATION_FAILED"

@@ -158,6 +158,16 @@ class WorkOrderList(BaseModel):
     cursor: str | None = None
 
 
+class AppointmentList(BaseModel):
+    items: list[Appointment]
+    cursor: str | None = None
+
+
+class AppointmentListQuery(BaseModel):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: str | None = None
+
+
 class WorkOrderQuery(BaseModel):
     status: AppointmentStatus | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50

@@ -168,6 +168,11 @@ def shipped_until(p: Ports, day: str, cutoff: datetime) -> Iterator[Item]:
     return paginate(p.store, shipped_pk(day), index="gsi3", sk_lte=cutoff.isoformat(), limit=200)
 
 
+def policy_appointments_page(p: Ports, policy_number: str, *, limit: int, cursor: str | None) -> Page:
+    """One page of a policy's appointments, grouped by benefit."""
+    return p.store.query(policy_appointments_pk(policy_number), index="gsi2", limit=limit, cursor=cursor)
+
+
 def appointments_of(p: Ports, policy_number: str, benefit_code: str) -> list[Item]:
     """Every appointment of a policy's benefit, whatever its state."""
     pk = policy_appointments_pk(policy_number)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from petcover.identity import Principal
-from petcover.models.fulfilment import Appointment, CheckIn, Deduction, StaffAppointment
+from petcover.models.fulfilment import Appointment, AppointmentList, CheckIn, Deduction, StaffAppointment
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
-from petcover.services import locks, quota, timeline
+from petcover.services import locks, policies, quota, timeline
 from petcover.services.fulfilment import ownership
 from petcover.services.fulfilment.transitions import MODULE
 
@@ -25,6 +25,17 @@ def get_for_channel(p: Ports, who: Principal | None, appointment_id: str) -> App
     """The channel's view (own appointments only), with the owner's check-in code once issued."""
     doc = ownership.load(p, appointment_id) if who is None else ownership.own_appointment(p, who, appointment_id)
     return doc.model_copy(update={"checkin": _checkin_for_owner(p, doc), "decision": None})
+
+
+def list_for_policy(p: Ports, who: Principal, policy_number: str, *, limit: int, cursor: str | None) -> AppointmentList:
+    """The appointments of one of the channel's own policies (the pet owner's view), grouped by benefit."""
+    policies.get_for(p, who, policy_number)  # another channel's policy is simply not found
+    page = records.policy_appointments_page(p, policy_number, limit=limit, cursor=cursor)
+    docs = (records.appointment_from_item(item) for item in page.items)
+    return AppointmentList(
+        items=[d.model_copy(update={"checkin": _checkin_for_owner(p, d), "decision": None}) for d in docs],
+        cursor=page.cursor,
+    )
 
 
 def get_for_staff(p: Ports, appointment_id: str) -> StaffAppointment:
