@@ -32,7 +32,8 @@ from petcover.ports import Ports
 from petcover.services.dispatch import assignment, counters
 from petcover.services.dispatch import rules as dispatch_rules
 from petcover.storage.memory import MemoryStore
-from tests.unit.test_dispatching import FakeBlobs, onboard_provider
+from tests.support.blobs import FakeBlobs
+from tests.support.providers import onboard_provider
 
 ORDERS = 10_000
 WORKERS = 4

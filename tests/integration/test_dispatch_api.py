@@ -22,10 +22,13 @@ from petcover.services import audit
 from petcover.services.dispatch import assignment, handoff
 from petcover.services.fulfilment import booking, views
 from tests.support import events
+from tests.support.bookings import SHOP, offline
 from tests.support.calls import call, handler_of
+from tests.support.clock import Clock
+from tests.support.dispatch import Assigned, message, rule
 from tests.support.fixtures import catalogue
-from tests.unit.test_dispatching import Assigned, message, onboard_provider, rule
-from tests.unit.test_fulfilment import SHOP, Clock, issue_policy, offline
+from tests.support.policies import issue_policy
+from tests.support.providers import onboard_provider
 
 HANGZHOU = {"province": "330000", "city": "330100", "district": "330106"}
 

@@ -38,6 +38,7 @@ from tests.robustness.e2e_world import care_spec
 from tests.robustness.faults import DynamoFaults, Killed, crash_after, dynamo_faults, fail_on
 from tests.support import events
 from tests.support.calls import OPS_SECRET, handler_of
+from tests.support.clock import Clock
 from tests.support.fixtures import STAFF, channel_with_contracts, publish_seed_products
 
 __all__ = ["dynamo_faults"]  # the fixture, imported for pytest
@@ -82,14 +83,6 @@ def _row(
             known_bug=known_bug,
         ),
     )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -26,20 +26,10 @@ from petcover.services import credentials, policies, quota
 from petcover.services.fulfilment import assignment
 from tests.support import events
 from tests.support.calls import OPS_SECRET, handler_of, sign
+from tests.support.clock import Clock
 from tests.support.fixtures import catalogue
 
 REGION = "us-east-1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass

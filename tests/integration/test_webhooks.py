@@ -24,20 +24,10 @@ from petcover.ports import Ports
 from petcover.repositories import partners as keys
 from petcover.services import audit
 from tests.support import events
+from tests.support.clock import Clock
 
 SECRET = "whsec-integration-0123456789"
 REGION = "us-east-1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass

@@ -14,123 +14,17 @@ from typing import Any
 import pytest
 
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput
-from petcover.identity import Principal
-from petcover.models.dispatch import ManualAssignRequest, RulesPublish, SimulationRequest
-from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
+from petcover.models.dispatch import ManualAssignRequest, SimulationRequest
 from petcover.ports import Ports
 from petcover.services import audit
 from petcover.services.dispatch import assignment, counters, coverage, manual, simulation
 from petcover.services.dispatch import rules as dispatch_rules
-from petcover.services.partners import accounts, config, directory, documents
+from petcover.services.partners import config, directory
+from tests.support.blobs import FakeBlobs
+from tests.support.dispatch import Assigned, message, publish, rule
+from tests.support.providers import STAFF, onboard_provider
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-STAFF = Principal("ops", "rita", ("ops",))
-PUDONG = {"province": "310000", "city": "310100", "district": "310115"}
-
-
-# ---------------------------------------------------------------- helpers (also used by the integration tests)
-
-
-class FakeBlobs:
-    def presign_put(self, key: str, content_type: str, expires_in: int = 900) -> str:
-        return f"https://blobs.test/{key}"
-
-    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:  # pragma: no cover - unused
-        raise AssertionError("not used")
-
-    def get_bytes(self, key: str) -> bytes | None:  # pragma: no cover - unused
-        return None
-
-
-def onboard_provider(
-    p: Ports,
-    name: str,
-    services: tuple[str, ...] = ("checkup",),
-    regions: tuple[dict[str, str], ...] = ({"province": "310000"},),
-) -> str:
-    """A provider taken through the real onboarding: account, licence, configuration, review."""
-    acc = accounts.create_partner(p, STAFF, PartnerCreate(kind="provider", name=name, agreement_ref="AGR-1"))
-    who = Principal("provider", acc.id)
-    up = documents.document_upload(
-        p, who, DocumentUploadRequest(type="business_licence", file_name="l.pdf", content_type="application/pdf")
-    )
-    cfg = ConfigInput.model_validate(
-        {
-            "services": [{"service_type": s, "mode": "offline_store"} for s in services],
-            "regions": list(regions),
-            "daily_capacity": 500,
-            "contacts": [
-                {
-                    "name": "Desk",
-                    "channel": "dingtalk",
-                    "webhook_url": "https://oapi.dingtalk.com/robot/x",
-                    "mention": "13800000000",
-                }
-            ],
-            "documents": [
-                {"type": "business_licence", "number": f"L-{name}", "expires_on": "2030-01-01", "file_key": up.file_key}
-            ],
-        }
-    )
-    config.save_draft(p, who, cfg)
-    config.submit(p, who)
-    config.approve_config(p, STAFF, acc.id)
-    return acc.id
-
-
-def rule(
-    shares: dict[str, int],
-    *,
-    region: str = "310115",
-    service: str = "checkup",
-    capacity: int | dict[str, int] = 10_000,
-    exclusive: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "region_code": region,
-        "service_type": service,
-        "providers": [
-            {
-                "provider_id": pid,
-                "share_pct": pct,
-                "weight": 0,
-                "exclusive": pid == exclusive,
-                "daily_capacity": capacity[pid] if isinstance(capacity, dict) else capacity,
-                "scope": "regional",
-            }
-            for pid, pct in shares.items()
-        ],
-    }
-
-
-def publish(p: Ports, *rules: dict[str, Any], **kw: Any) -> Any:
-    return dispatch_rules.publish(p, STAFF, RulesPublish.model_validate({"rules": list(rules), **kw}))
-
-
-def message(i: int | str, *, service: str = "checkup", region: dict[str, str] = PUDONG, **kw: Any) -> dict[str, Any]:
-    return {
-        "appointment_id": f"ap-{i}",
-        "policy_number": "PC0001",
-        "channel_id": "shop-a",
-        "service_type": service,
-        **region,
-        **kw,
-    }
-
-
-class Assigned:
-    """Stands in for fulfilment.assignment.assign: records what dispatch hands over."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str | None, dict[str, Any]]] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, p: Ports, appointment_id: str, provider_id: str | None, decision: dict[str, Any]) -> None:
-        with self._lock:
-            self.calls.append((appointment_id, provider_id, decision))
-
-    def providers(self) -> Counter[str | None]:
-        return Counter(pid for _, pid, _ in self.calls)
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from petcover.models.dispatch import ManualAssignRequest
 from petcover.services.dispatch import assignment, counters
 from petcover.services.dispatch import manual as ops
 from petcover.services.fulfilment import booking, views, work_orders
-from tests.unit.test_dispatching import FakeBlobs, onboard_provider, publish, rule
-from tests.unit.test_fulfilment import OPS, SHOP, online, setup_world
-from tests.unit.test_fulfilment import offline as offline_booking
+from tests.support.blobs import FakeBlobs
+from tests.support.bookings import OPS, SHOP, online, setup_world
+from tests.support.bookings import offline as offline_booking
+from tests.support.dispatch import publish, rule
+from tests.support.providers import onboard_provider
 
 
 def test_a_booked_appointment_is_dispatched_and_fulfilment_moves_it(fake_ports):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from petcover.config import reset_settings
-from petcover.domain.catalog import InsuredFacts
 from petcover.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -20,20 +19,17 @@ from petcover.errors import (
 )
 from petcover.identity import Principal
 from petcover.models.fulfilment import (
-    Address,
     BatchRequest,
     BookingRequest,
     CheckInRequest,
     ConfirmTimeRequest,
     DeliverRequest,
-    Pet,
     ShipRequest,
     TrackingRequest,
 )
-from petcover.models.policies import CancelRequest, Holder, UnderwriteRequest
+from petcover.models.policies import CancelRequest
 from petcover.ports import Ports
 from petcover.repositories import appointments as appointment_records
-from petcover.repositories import partners as keys
 from petcover.services import policies, quota, timeline
 from petcover.services.fulfilment import (
     assignment,
@@ -44,106 +40,24 @@ from petcover.services.fulfilment import (
     views,
     work_orders,
 )
-from tests.support.fixtures import catalogue
+from tests.support.bookings import (
+    CLINIC,
+    SHOP,
+    address,
+    balance,
+    code_of,
+    offline,
+    online,
+    setup_world,
+    to_booked,
+)
+from tests.support.policies import issue_policy
 
-T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
-SHOP = Principal("channel", "shop-a")
 SHOP_B = Principal("channel", "shop-b")
-CLINIC = Principal("provider", "clinic-a")
 CLINIC_B = Principal("provider", "clinic-b")
-OPS = Principal("ops", "alice", ("ops",))
 
 
-class Clock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-# ---------------------------------------------------------------- helpers (shared with the other test files)
-
-
-def provider_account(p: Ports, provider_id: str) -> None:
-    pk, sk = keys.partner(provider_id)
-    p.store.put(
-        {
-            "pk": pk,
-            "sk": sk,
-            "kind": "partner",
-            "state": "active",
-            "data": json.dumps({"id": provider_id, "kind": "provider", "name": provider_id.title()}),
-        }
-    )
-
-
-def issue_policy(
-    p: Ports, clock: Clock, channel: str = "shop-a", order: str = "o-1", pet: str = "pet-1", days_ago: int = 30
-) -> str:
-    """A pet-health basic policy that started ``days_ago`` (past the 15-day waiting period)."""
-    saved = clock.now
-    clock.now = saved - timedelta(days=days_ago)
-    try:
-        pol = policies.underwrite(
-            p,
-            Principal("channel", channel),
-            UnderwriteRequest(
-                product_code="pet-health",
-                plan_code="basic",
-                insured=InsuredFacts(insured_id=pet, species="dog", breed_size="small", age_months=30, region="310115"),
-                channel_order_id=order,
-                holder=Holder(name="Li Lei"),
-            ),
-        )
-    finally:
-        clock.now = saved
-    return pol.number
-
-
-def setup_world(p: Ports) -> tuple[Clock, str]:
-    clock = Clock(T0 - timedelta(days=60))  # the catalogue was published before the policies
-    p.clock = clock
-    catalogue(p, ("shop-a", "shop-b"))
-    clock.now = T0
-    provider_account(p, "clinic-a")
-    provider_account(p, "clinic-b")
-    return clock, issue_policy(p, clock)
-
-
-def address(**over: Any) -> Address:
-    data = {
-        "contact_name": "Li Lei",
-        "phone": "+86 138 0000 0000",
-        "line": "Room 1, 100 Century Avenue",
-        "province": "310000",
-        "city": "310100",
-        "district": "310115",
-        **over,
-    }
-    return Address.model_validate(data)
-
-
-def online(pet: str = "pet-1") -> BookingRequest:
-    return BookingRequest(benefit_code="medicine-delivery", pet=Pet(pet_id=pet, name="Bobo"), address=address())
-
-
-def offline(clock: Clock, pet: str = "pet-1") -> BookingRequest:
-    return BookingRequest(
-        benefit_code="annual-checkup",
-        pet=Pet(pet_id=pet, name="Bobo"),
-        address=address(),
-        preferred_time=clock.now + timedelta(days=2),
-    )
-
-
-def balance(p: Ports, number: str, benefit: str) -> tuple[int, int, int]:
-    q = quota.balance(p, number, benefit)
-    assert q is not None
-    return int(q["used"]), int(q["held"]), int(q["available"])
+# ---------------------------------------------------------------- helpers
 
 
 def webhook_events(p: Ports, appointment_id: str) -> list[str]:
@@ -157,21 +71,6 @@ def webhook_events(p: Ports, appointment_id: str) -> list[str]:
 
 def drain_quota(p: Ports) -> list[str]:
     return [quota.deduct(p, m) for m in p.publisher.drain("quota")]  # type: ignore[attr-defined]
-
-
-def to_booked(p: Ports, req: BookingRequest, number: str, provider: str = "clinic-a") -> str:
-    aid = booking.book_appointment(p, SHOP, number, req).appointment_id
-    assignment.assign(p, aid, provider, {"step": "share", "reason": "test", "candidates": [{}, {}]})
-    p.clock.advance(seconds=30)  # type: ignore[attr-defined]
-    work_orders.accept(p, Principal("provider", provider), aid)
-    p.clock.advance(seconds=30)  # type: ignore[attr-defined]
-    return aid
-
-
-def code_of(p: Ports, aid: str) -> str:
-    ci = views.get_for_channel(p, SHOP, aid).checkin
-    assert ci is not None
-    return ci.code
 
 
 # ---------------------------------------------------------------- booking

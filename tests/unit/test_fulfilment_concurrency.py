@@ -24,17 +24,17 @@ from petcover.repositories import appointments as appointment_records
 from petcover.services import quota
 from petcover.services.fulfilment import assignment, booking, closing, quota_deduction, views, work_orders
 from petcover.storage.memory import MemoryStore
-from tests.unit.test_fulfilment import (
+from tests.support.bookings import (
     CLINIC,
     SHOP,
     balance,
     code_of,
-    issue_policy,
     offline,
     online,
     setup_world,
     to_booked,
 )
+from tests.support.policies import issue_policy
 
 THREADS = 16
 

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from petcover.errors import Conflict, StaleWrite
 from petcover.ports import Put
 from petcover.services import locks
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def p(fake_ports, monkeypatch):
-    clock = Clock()
+    clock = Clock(T0)
     fake_ports.clock = clock
     waits: list[float] = []
 

@@ -32,25 +32,11 @@ from petcover.models.partners import (
 from petcover.repositories import partners as keys
 from petcover.services import audit, credentials
 from petcover.services.partners import accounts, bindings, changes, config, directory, documents, overview
+from tests.support.blobs import FakeBlobs
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 STAFF = Principal("ops", "rita", ("ops",))
 STAFF2 = Principal("ops", "sam", ("ops",))
-
-
-class FakeBlobs:
-    def __init__(self) -> None:
-        self.presigned: list[tuple[str, str, int]] = []
-
-    def presign_put(self, key: str, content_type: str, expires_in: int = 900) -> str:
-        self.presigned.append((key, content_type, expires_in))
-        return f"https://blobs.test/{key}?signature=fake"
-
-    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:  # pragma: no cover - unused
-        raise AssertionError("not used")
-
-    def get_bytes(self, key: str) -> bytes | None:  # pragma: no cover - unused
-        return None
 
 
 @pytest.fixture

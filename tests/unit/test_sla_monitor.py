@@ -20,35 +20,14 @@ from petcover.services import audit, timeline
 from petcover.services.partners import directory
 from petcover.services.sla import chat_targets, check, exceptions, work_orders
 from petcover.services.sla import config as sla_config
+from tests.support.blobs import FakeBlobs
+from tests.support.chat import OPS_URL, lookup
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
-OPS_URL = "https://oapi.dingtalk.com/robot/send?access_token=ops"
 STAFF = Principal("ops", "rita", ("ops",))
 PROV_A = ChatTarget(kind="dingtalk", url="https://oapi.dingtalk.com/robot/send?access_token=a", mention=["13800000000"])
 PROV_B = ChatTarget(kind="slack", url="https://hooks.slack.test/services/b", mention=["U0B"])
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-class FakeBlobs:
-    def __init__(self) -> None:
-        self.objects: dict[str, tuple[bytes, str]] = {}
-
-    def presign_put(self, key: str, content_type: str, expires_in: int = 900) -> str:  # pragma: no cover
-        raise AssertionError("not used")
-
-    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
-        self.objects[key] = (body, content_type)
-
-    def get_bytes(self, key: str) -> bytes | None:
-        hit = self.objects.get(key)
-        return hit[0] if hit else None
 
 
 @pytest.fixture
@@ -60,17 +39,6 @@ def p(fake_ports, monkeypatch):
     fake_ports.blobs = FakeBlobs()
     yield fake_ports
     reset_settings()
-
-
-def lookup(targets: dict[str, ChatTarget | None]):
-    calls: list[str] = []
-
-    def chat(_p, provider_id: str) -> ChatTarget | None:
-        calls.append(provider_id)
-        return targets.get(provider_id)
-
-    chat.calls = calls  # type: ignore[attr-defined]
-    return chat
 
 
 CHAT = lookup({"prov-a": PROV_A, "prov-b": PROV_B})
@@ -87,7 +55,7 @@ def alerts_sent(p) -> list[dict[str, Any]]:
 
 
 def check_at(p, at: datetime, chat=CHAT) -> dict[str, int]:
-    p.clock.at = at
+    p.clock.set(at)
     return check.check_breaches(p, chat=chat)
 
 
@@ -127,7 +95,7 @@ def test_one_alert_per_breach_when_the_check_runs_again_and_later(p):
 def test_overlapping_checks_alert_once(p):
     for i in range(5):
         record(p, f"WO-{i}", sla.ASSIGNED, T0)
-    p.clock.at = T0 + timedelta(hours=1)
+    p.clock.set(T0 + timedelta(hours=1))
     barrier = threading.Barrier(4)
 
     def run() -> None:
@@ -313,7 +281,7 @@ def test_config_versions_are_stored_current_is_read_by_the_timeline_and_audited(
     assert current.version == 2 and current.limit_minutes("accepted", "x") == 20
     assert current.remote_regions == ["54", "6501"]
 
-    p.clock.at = T0 + timedelta(minutes=1)
+    p.clock.set(T0 + timedelta(minutes=1))
     sla_config.put_config(p, STAFF, update(limits=[{"node": "accepted", "minutes": 25}], expected_version=2))
     view = sla_config.get_config(p)
     assert not view.is_default and view.current.version == 3 and view.updated_by == "ops:rita"
@@ -409,7 +377,7 @@ PROVIDER_A = Principal("provider", "prov-a")
 def test_timeline_shows_nodes_the_due_time_and_breaches(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
     record(p, "WO-1", sla.ACCEPTED, T0 + timedelta(minutes=45))
-    p.clock.at = T0 + timedelta(minutes=50)
+    p.clock.set(T0 + timedelta(minutes=50))
     view = work_orders.work_order_timeline(p, "WO-1")
     assert [n.node for n in view.nodes] == ["assigned", "accepted"] and view.open
     assert view.current is not None and view.current.next_node == "appointment_confirmed"
@@ -422,7 +390,7 @@ def test_timeline_shows_nodes_the_due_time_and_breaches(p):
 def test_provider_raises_and_ops_handles_an_exception(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
     record(p, "WO-1", sla.ACCEPTED, T0 + timedelta(minutes=5))
-    p.clock.at = T0 + timedelta(minutes=10)
+    p.clock.set(T0 + timedelta(minutes=10))
     raised = exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="pet owner unreachable"))
     assert raised.state == "open" and raised.node_before == "accepted"
     [ops_msg] = alerts_sent(p)
@@ -431,7 +399,7 @@ def test_provider_raises_and_ops_handles_an_exception(p):
         exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="again"))
     assert exc.value.code == "EXCEPTION_ALREADY_RAISED"
 
-    p.clock.at = T0 + timedelta(minutes=20)
+    p.clock.set(T0 + timedelta(minutes=20))
     handled = exceptions.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="called the owner"))
     assert handled.state == "handled" and handled.handled_by == "ops:rita"
     view = work_orders.work_order_timeline(p, "WO-1")
@@ -446,9 +414,9 @@ def test_provider_raises_and_ops_handles_an_exception(p):
 
 def test_an_exception_handled_in_time_is_not_alerted(p):
     record(p, "WO-1", sla.ASSIGNED, T0)
-    p.clock.at = T0 + timedelta(minutes=1)
+    p.clock.set(T0 + timedelta(minutes=1))
     exceptions.raise_exception(p, PROVIDER_A, "WO-1", ExceptionRaise(reason="stock out"))
-    p.clock.at = T0 + timedelta(minutes=16)  # exactly the 15-minute limit
+    p.clock.set(T0 + timedelta(minutes=16))  # exactly the 15-minute limit
     exceptions.handle_exception(p, STAFF, "WO-1", ExceptionHandled(resolution="rerouted"))
     check_at(p, T0 + timedelta(hours=1))
     assert [m["text"] for m in alerts_sent(p) if "SLA breach" in m["text"]] == []

@@ -19,7 +19,9 @@ from petcover.errors import InvalidInput, NotFound
 from petcover.models.sla import ReportQuery
 from petcover.services import timeline
 from petcover.services.sla import check, daily, reports, snapshot, summary
-from tests.unit.test_sla_monitor import OPS_URL, Clock, FakeBlobs, lookup
+from tests.support.blobs import FakeBlobs
+from tests.support.chat import OPS_URL, lookup
+from tests.support.clock import Clock
 
 SUMMARY_AT = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
 PROV_A = ChatTarget(kind="dingtalk", url="https://oapi.dingtalk.com/robot/send?access_token=a", mention=["138"])
@@ -172,7 +174,7 @@ def test_snapshot_counts_work_in_flight_by_time_left(p):
     record(p, "WO-LATER", sla.ASSIGNED, now - timedelta(minutes=1), online=True)  # 29 minutes left
     record(p, "WO-SHIP", sla.ACCEPTED, now, online=True)  # shipped within 120 minutes
     record(p, "WO-DONE", sla.SERVED, now)  # no limit on completion by default
-    p.clock.at = now + timedelta(seconds=5)
+    p.clock.set(now + timedelta(seconds=5))
     result = snapshot.take_snapshot(p)
     assert result["id"] == "2026-11-22T2200"
     assert result["buckets"] == {"overdue": 1, "lt_15m": 1, "lt_60m": 1, "later": 1, "no_limit": 1}
@@ -219,11 +221,11 @@ def seed_day(p) -> None:
 
 def test_daily_report_per_provider_and_region_with_breaches_from_the_check(p):
     seed_day(p)
-    p.clock.at = local(DAY, 14, 31)
+    p.clock.set(local(DAY, 14, 31))
     check.check_breaches(p, chat=lookup({}))  # B1 is late for 'accepted'
     record(p, "B1", sla.ACCEPTED, local(DAY, 14, 50), provider="prov-b", region="540102")
 
-    p.clock.at = local(DAY + timedelta(days=1), 0, 20)
+    p.clock.set(local(DAY + timedelta(days=1), 0, 20))
     result = daily.daily_timeliness(p)
     assert result["day"] == "2026-11-21" and result["providers"] == 2 and result["regions"] == 2
 
@@ -256,7 +258,7 @@ def test_daily_report_per_provider_and_region_with_breaches_from_the_check(p):
 
 def test_the_trend_chart_covers_the_previous_daily_reports(p):
     for back in (3, 2, 1):
-        p.clock.at = local(DAY + timedelta(days=1 - back + 1), 0, 20)
+        p.clock.set(local(DAY + timedelta(days=1 - back + 1), 0, 20))
         daily.daily_timeliness(p)
     item = p.store.get("SLAREPORT#daily", "2026-11-21")
     stored = json.loads(item["data"])
@@ -282,7 +284,7 @@ def test_a_backfill_names_its_day():
 
 def test_report_files_csv_as_text_png_as_base64(p):
     seed_day(p)
-    p.clock.at = local(DAY + timedelta(days=1), 0, 20)
+    p.clock.set(local(DAY + timedelta(days=1), 0, 20))
     daily.daily_timeliness(p)
     csv_file = reports.get_report(p, "daily", "2026-11-21", "csv")
     assert csv_file.content_type == "text/csv" and (csv_file.text or "").startswith("scope,day,rank,provider_id")
@@ -304,7 +306,7 @@ def test_report_files_csv_as_text_png_as_base64(p):
 
 def test_listing_reports_newest_first(p):
     for d in (18, 19, 20):
-        p.clock.at = local(date(2026, 11, d + 1), 0, 20)
+        p.clock.set(local(date(2026, 11, d + 1), 0, 20))
         daily.daily_timeliness(p)
     listed = reports.list_reports(p, ReportQuery(kind="daily", limit=2))
     assert [e.id for e in listed.items] == ["2026-11-20", "2026-11-19"] and listed.cursor

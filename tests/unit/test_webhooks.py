@@ -27,22 +27,12 @@ from petcover.services import audit
 from petcover.services.alerts import HttpResult, http_post
 from petcover.services.webhooks import dead_letters, delivery, endpoints, events, messages, requeue
 from petcover.services.webhooks import log as webhook_log
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 SECRET = "whsec-test-0123456789"
 OPS = Principal("ops", "alice", ("ops",))
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
-
-
-class Clock:
-    def __init__(self, start: datetime = T0) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Receiver:
@@ -65,7 +55,7 @@ class Receiver:
 
 @pytest.fixture
 def clock(fake_ports: Ports) -> Clock:
-    c = Clock()
+    c = Clock(T0)
     fake_ports.clock = c
     return c
 
