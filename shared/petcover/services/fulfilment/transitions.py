@@ -40,7 +40,7 @@ from petcover.repositories import appointments as records
 from petcover.services import alerts, locks, quota, timeline
 from petcover.services.webhooks import events as webhook_events
 
-MODULE = "FUL"  # the lock module code of an appointment (sla_monitor records nodes under it too)
+MODULE = "FUL"  # the lock module code of an appointment (the SLA exceptions lock it too)
 OBJECT_TYPE = "appointment"
 DISPATCH_QUEUE = "dispatch"
 # Refusals a retry may overcome: a batch item that meets them is retried, not rejected.
