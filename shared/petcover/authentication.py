@@ -15,12 +15,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from petcover import signing, tokens
+from petcover import signing
 from petcover.config import get_settings
 from petcover.errors import Forbidden, StaleWrite, Throttled, Unauthenticated
 from petcover.identity import Principal
 from petcover.ports import Ports
-from petcover.repositories import partners as keys
+from petcover.repositories import access as keys
 
 CACHE_SECONDS = 5
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -122,5 +122,9 @@ def staff_principal(authorization: str | None, authorizer: Mapping[str, Any], p:
         raise Unauthenticated("A bearer token is required for ops calls.", code="TOKEN_MISSING")
     token = authorization.split(" ", 1)[1].strip()
     secret = get_settings().ops_token_secret.get_secret_value()
+    # Imported here: only ops routes verify tokens, and PyJWT (with cryptography, where installed)
+    # would otherwise weigh on every partner and public route's cold start.
+    from petcover import tokens
+
     c = tokens.verify(secret, token, now=int(p.now().timestamp()))
     return Principal("ops", c.sub, tuple(c.roles))

@@ -16,7 +16,7 @@ from typing import Any
 from petcover.domain.catalog import ProductVersion
 from petcover.models.catalog import Channel, Contract, ProductHead
 from petcover.ports import Item
-from petcover.repositories.partners import channel, channel_pk
+from petcover.repositories.access import channel, channel_pk
 
 PRODUCT_LIST = "PRODUCTS"
 CHANNEL_LIST = "CHANNELS"

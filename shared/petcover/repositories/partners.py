@@ -25,7 +25,19 @@ from petcover.models.partners import ChangeRequest, PartnerAccount, StoredConfig
 from petcover.ports import Item, Ports
 from petcover.repositories import base as entities
 
-ACCOUNT_SK = "PARTNER"
+# The keys a signed call reads are defined with the adapter's lookups; the aggregate uses them too.
+from petcover.repositories.access import (  # noqa: F401
+    ACCOUNT_SK,
+    KEY_PREFIX,
+    channel,
+    channel_pk,
+    nonce,
+    partner,
+    partner_key,
+    partner_pk,
+    rate,
+)
+
 CONFIG_SK = "CONFIG#LIVE"
 CHANGE_PREFIX = "CHANGE#"
 NAME_SK = "NAME"
@@ -33,7 +45,6 @@ REVIEW_QUEUE = "PARTNERREVIEW"
 PENDING_CHANGES = "PARTNERCHANGE#pending"
 ACTIVE_LISTING = {"provider": "PROVIDERS#active", "insurer": "INSURERS#active"}
 KEY_SET_SK = "KEYSET"
-KEY_PREFIX = "KEY#"
 
 # Update attributes that take an item out of an index (a None value removes the attribute).
 OFF_REVIEW_INDEX: dict[str, Any] = {"gsi3pk": None, "gsi3sk": None}
@@ -41,34 +52,6 @@ OFF_LISTING_INDEX: dict[str, Any] = {"gsi2pk": None, "gsi2sk": None}
 
 
 # ---------------------------------------------------------------- keys
-
-
-def partner_key(key_id: str) -> tuple[str, str]:
-    return f"{KEY_PREFIX}{key_id}", "KEY"
-
-
-def nonce(key_id: str, value: str) -> tuple[str, str]:
-    return f"NONCE#{key_id}#{value}", "NONCE"
-
-
-def rate(owner: str, second: int) -> tuple[str, str]:
-    return f"RATE#{owner}#{second}", "RATE"
-
-
-def channel_pk(channel_id: str) -> str:
-    return f"CHANNEL#{channel_id}"
-
-
-def channel(channel_id: str) -> tuple[str, str]:
-    return channel_pk(channel_id), "CHANNEL"
-
-
-def partner_pk(partner_id: str) -> str:
-    return f"PARTNER#{partner_id}"
-
-
-def partner(partner_id: str) -> tuple[str, str]:
-    return partner_pk(partner_id), ACCOUNT_SK
 
 
 def config_key(partner_id: str) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from petcover.models.webhooks import (
     WebhookEvent,
 )
 from petcover.ports import Item
-from petcover.repositories.partners import channel_pk
+from petcover.repositories.access import channel_pk
 
 RETENTION_DAYS = 90
 DEAD_PK = "WHDEAD"
