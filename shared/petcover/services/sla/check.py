@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from pydantic import ValidationError
 
-from petcover.domain import sla
+from petcover.domain import calendar, sla
 from petcover.domain.chat import ChatTarget
 from petcover.errors import StaleWrite
 from petcover.observability import logger
@@ -24,7 +24,7 @@ from petcover.repositories import timeline as timeline_keys
 from petcover.repositories.base import paginate
 from petcover.services import alerts
 from petcover.services.sla.chat_targets import ChatLookup, is_routed, provider_chat_target, text_mentions
-from petcover.services.sla.times import business_tz, iso
+from petcover.services.sla.times import iso
 
 # The minute check reads what fell due since its last run, minus an overlap for late index
 # writes and back-dated nodes; after an outage it catches up at most this far back.
@@ -137,7 +137,7 @@ def check_breaches(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dict
     Reads only what fell due since the last run (the due-time index, never a scan).
     """
     now = p.now().astimezone(UTC)
-    tz = business_tz()
+    tz = calendar.zone()
     targets = _Targets(p, chat)
     result = dict.fromkeys(COUNTS, 0)
     for wo, late, due in _due_between(p, _since(p, now), now):
