@@ -35,7 +35,7 @@ def take_snapshot(p: Ports) -> dict[str, Any]:
         StoredReport(
             kind="snapshot",
             id=report_id,
-            day=local.date(),
+            day=calendar.day_of(now),
             generated_at=iso(now),
             formats=["json"],
             stats=stats,

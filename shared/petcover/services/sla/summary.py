@@ -61,7 +61,7 @@ def nightly_summary(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dic
     group, and kept as reports/summary/{date}.csv (+ .json) with an index item."""
     now = p.now()
     local = calendar.local(now)
-    day = local.date().isoformat()
+    day = calendar.day_of(now).isoformat()
     summary = sla_reports.build_summary(timeline.open_orders(p), local)
 
     blobs = report_files(p)
@@ -73,7 +73,7 @@ def nightly_summary(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dic
         StoredReport(
             kind="summary",
             id=day,
-            day=local.date(),
+            day=calendar.day_of(now),
             generated_at=iso(now),
             formats=["csv", "json"],
             stats={"total": summary.total, "providers": len(summary.providers), "by_node": summary.by_node},
