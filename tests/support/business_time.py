@@ -7,7 +7,7 @@ before, which is where a UTC "today" goes wrong.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from petcover.domain.catalog import InsuredFacts
@@ -24,7 +24,8 @@ SHOP = Principal("channel", "shop-a")
 
 
 def local(day: date, hh: int = 0, mm: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=SHANGHAI)
+    """The instant it is ``hh:mm`` on ``day`` in Shanghai, read in UTC as the production clock reads it."""
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def around(day: date, clock_time: str) -> datetime:
