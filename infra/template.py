@@ -126,6 +126,13 @@ def consumers() -> list[Consumer]:
     return out
 
 
+def _default(value: Any) -> Any:
+    """A ``!Ref`` to a template parameter, as deployed with the parameter's default."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return load()["Parameters"].get(value["Ref"], {}).get("Default", value)
+    return value
+
+
 def schedules() -> list[Schedule]:
     out = []
     for name, fn in functions().items():
@@ -136,7 +143,7 @@ def schedules() -> list[Schedule]:
                     Schedule(
                         name,
                         p["ScheduleExpression"],
-                        p.get("ScheduleExpressionTimezone"),
+                        _default(p.get("ScheduleExpressionTimezone")),
                         fn["Properties"]["Handler"],
                     )
                 )

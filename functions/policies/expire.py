@@ -1,4 +1,4 @@
-"""Daily schedule: policies whose term has ended become expired."""
+"""Daily schedule: policies whose term has ended become expired, every missed day caught up."""
 
 from typing import Any
 
@@ -9,4 +9,4 @@ from petcover.services import policies
 
 @scheduled_job("PoliciesExpired")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return policies.expire_due(p, p.now().date())
+    return policies.expire_due(p)

@@ -10,8 +10,9 @@ calling AWS with an empty name or falling back to a well-known secret.
 from __future__ import annotations
 
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -77,7 +78,17 @@ class Settings(BaseSettings):
     lock_lease_seconds: int = Field(10, alias="LOCK_LEASE_SECONDS")
     auto_receipt_days: int = Field(7, alias="AUTO_RECEIPT_DAYS")
     webhook_max_age_hours: int = Field(24, alias="WEBHOOK_MAX_AGE_HOURS")
+    # The business calendar's zone (petcover.domain.calendar): "today", term boundaries, report days.
     timezone: str = Field("Asia/Shanghai", alias="BUSINESS_TIMEZONE")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"must be an IANA time zone such as Asia/Shanghai, not {value!r}") from None
+        return value
 
     @classmethod
     def variable(cls, field: str) -> str:

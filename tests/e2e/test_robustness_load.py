@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from petcover.client import PetcoverClient
+from petcover.domain import calendar
 from tests.robustness import e2e_world, invariants, load, report
 from tests.robustness.auth import assert_loopback
 from tests.robustness.config import BUDGET, DOCUMENTED_PEAK_UNDERWRITES_PER_SECOND
@@ -335,7 +336,7 @@ def test_mixed_workload_at_ten_times_peak_keeps_every_invariant(stack):
 def _statistics_api_check(stack: Any, items: list[dict[str, Any]]) -> invariants.Invariant:
     """GET /ops/statistics (what finance sees) for the suite's channel equals the policies' sums."""
     inv = invariants.Invariant("statistics API equals the sum of the channel's policies")
-    month = time.strftime("%Y-%m", time.gmtime())
+    month = calendar.month_of(datetime.now(UTC))  # statistics rows are business months
     resp = stack.ops_client("finance").get(
         "/ops/statistics", query={"channel_id": e2e_world.SHOP, "granularity": "month", "start": month, "end": month}
     )

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from petcover import runtime
-from petcover.domain import money
+from petcover.domain import calendar, money
 from petcover.identity import Principal
 from petcover.models.policies import Policy, UnderwriteRequest
 from petcover.repositories import policies as policy_records
@@ -166,7 +166,7 @@ def test_ops_assess_approve_and_pay_through_the_api(shop):
 
     status, err, _ = call("RejectClaimFunction", path=path, body={"reason": "late"}, ops=("underwriter",))
     assert status == 409 and err["error"]["code"] == "ILLEGAL_TRANSITION"
-    month = runtime.ports().now().strftime("%Y-%m")
+    month = calendar.month_of(runtime.ports().now())
     entries = [e for e in ledger.statement_entries(runtime.ports(), "shop-a", month) if e.event == "claim_payout"]
     assert [str(e.amount) for e in entries] == ["-1000.00"]
     # submitted, assessing, approved, paid

@@ -12,11 +12,13 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from petcover.domain import calendar
 from tests.robustness.auth import assert_loopback
 
 Item = dict[str, Any]
@@ -210,7 +212,8 @@ def statistics_match_policies(items: list[Item], channels: Iterable[str] | None 
         if not (str(p.get("sk")) == "POLICY" and str(p.get("pk", "")).startswith("POLICY#")):
             continue
         d = _data(p)
-        month = str(d.get("created_at", ""))[:7]
+        created = d.get("created_at")
+        month = calendar.month_of(datetime.fromisoformat(str(created))) if created else ""  # a business month
         row = sums[(str(d.get("channel_id")), str(d.get("product_code")), month)]
         row[0] += 1
         row[1] += int((Decimal(str(d.get("premium", "0"))) * 100).to_integral_value())

@@ -27,6 +27,7 @@ def _table_args(name: str, props: dict[str, Any]) -> dict[str, Any]:
 def env_for(names: dict[str, str]) -> dict[str, str]:
     """Environment variables as the template's Globals would set them, resolved to moto names."""
     env: dict[str, str] = {}
+    parameters = template.load()["Parameters"]
     for var, value in template.global_env().items():
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
@@ -36,6 +37,8 @@ def env_for(names: dict[str, str]) -> dict[str, str]:
                 env[var] = "test"
             elif ref == "OpsTokenSecret":
                 env[var] = "test-ops-secret"
+            elif ref in parameters:
+                env[var] = str(parameters[ref].get("Default", ""))
             else:
                 env[var] = ""
         elif isinstance(value, str):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from petcover.domain import money
+from petcover.domain import calendar, money
 from petcover.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidInput, NotFound
 from petcover.identity import Principal
 from petcover.models.claims import (
@@ -122,7 +122,7 @@ def remaining(p: Ports, number: str) -> int:
 
 
 def payouts(p: Ports, policy_number: str) -> list[money.LedgerEntry]:
-    month = p.now().strftime("%Y-%m")
+    month = calendar.month_of(p.now())
     return [
         e
         for e in ledger.statement_entries(p, "shop-a", month)
@@ -719,6 +719,6 @@ def test_statistics_counters_match_claims_and_payout_totals(p):
         p, ["shop-a"], {"return-shipping": ["standard"], "pet-health": ["basic"]}, "month", "2000-01", "2999-12"
     )
     assert sum(r.claims for r in monthly) == 5 and sum(money.cents(r.claim_amount) for r in monthly) == paid_cents
-    month = p.now().strftime("%Y-%m")
+    month = calendar.month_of(p.now())
     entries = [e for e in ledger.statement_entries(p, "shop-a", month) if e.event == "claim_payout"]
     assert sum(money.cents(-e.amount) for e in entries) == paid_cents

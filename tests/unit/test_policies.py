@@ -4,10 +4,12 @@ from decimal import Decimal
 
 import pytest
 
+from petcover.domain import calendar
 from petcover.errors import BusinessRuleViolation, Conflict, IllegalTransition, NotFound
 from petcover.identity import Principal
 from petcover.models.policies import CancelRequest, EndorseRequest, RenewRequest, UnderwriteRequest
 from petcover.services import catalog, ledger, policies
+from tests.support.clock import Clock
 from tests.support.fixtures import STAFF, catalogue
 
 SHOP_A = Principal("channel", "shop-a")
@@ -152,7 +154,7 @@ def test_statement_totals_reconcile_to_statistics(p):
     policies.underwrite(p, SHOP_A, _req("s-2", pet="s2"))
     policies.endorse(p, SHOP_A, a.number, EndorseRequest(plan_code="plus", reason="up"))
     refund = policies.cancel(p, SHOP_A, a.number, CancelRequest(reason="bye")).refund
-    month = p.now().strftime("%Y-%m")
+    month = calendar.month_of(p.now())
     entries = ledger.statement_entries(p, "shop-a", month)
     assert {e.event for e in entries} == {"issue", "endorse", "refund"}
     rows = ledger.statistics(p, ["shop-a"], {"pet-health": ["basic", "plus"]}, "month", month, month)
@@ -167,8 +169,10 @@ def test_statement_totals_reconcile_to_statistics(p):
 
 def test_expiry_job_expires_only_ended_policies(p):
     pol = policies.underwrite(p, SHOP_A, _req("e-1"))
-    assert policies.expire_due(p, pol.end_date)["expired"] == 0
-    assert policies.expire_due(p, pol.end_date + timedelta(days=1))["expired"] == 1
+    p.clock = Clock(calendar.start_of(pol.end_date) - timedelta(minutes=1))
+    assert policies.expire_due(p)["expired"] == 0
+    p.clock = Clock(calendar.start_of(pol.end_date) + timedelta(minutes=10))
+    assert policies.expire_due(p)["expired"] == 1
     assert policies.get_for(p, SHOP_A, pol.number).status == "expired"
 
 

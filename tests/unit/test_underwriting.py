@@ -117,8 +117,16 @@ def test_product_not_on_sale(update: dict[str, Any], message: str) -> None:
 
 
 def test_published_today_is_on_sale() -> None:
-    p = PET.model_copy(update={"published_at": datetime(2025, 6, 1, 23, tzinfo=UTC)})
+    # 15:59 UTC is 23:59 in Shanghai: still the business day TODAY
+    p = PET.model_copy(update={"published_at": datetime(2025, 6, 1, 15, 59, tzinfo=UTC)})
     assert check(p, "basic", facts(), 0, TODAY) == []
+
+
+def test_published_after_business_midnight_is_on_sale_the_next_business_day() -> None:
+    # 16:00 UTC on June 1st is 00:00 on June 2nd in Shanghai
+    p = PET.model_copy(update={"published_at": datetime(2025, 6, 1, 16, tzinfo=UTC)})
+    [f] = check(p, "basic", facts(), 0, TODAY)
+    assert f.message == "This product goes on sale on 2025-06-02."
 
 
 def test_unknown_plan_is_not_found() -> None:

@@ -6,9 +6,9 @@ appointment-per-benefit rule are enforced again by the conditional writes of the
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from petcover.domain import regions
+from petcover.domain import calendar, regions
 from petcover.errors import BusinessRuleViolation, InvalidInput, NotFound
 from petcover.models.fulfilment import BookingRequest
 from petcover.models.policies import BenefitBalance, Policy
@@ -18,19 +18,19 @@ SERVICE_KINDS = {"service_online": "online", "service_offline": "offline"}
 MAX_APPOINTMENT_AHEAD = timedelta(days=180)
 
 
-def bookable_benefit(pol: Policy, number: str, req: BookingRequest, today: date) -> tuple[BenefitBalance, str]:
-    """The benefit to book and its mode (online or offline), or why it cannot be booked today.
+def bookable_benefit(pol: Policy, number: str, req: BookingRequest, now: datetime) -> tuple[BenefitBalance, str]:
+    """The benefit to book and its mode (online or offline), or why it cannot be booked now.
 
-    In this order: the policy is active and in force, the benefit is part of it and is a
-    service, its waiting period is over, and the pet is the one the policy insures. ``number``
-    is the policy number as the caller asked for it.
+    In this order: the policy is active and its term covers ``now``, the benefit is part of it
+    and is a service, its waiting period is over (business days), and the pet is the one the
+    policy insures. ``number`` is the policy number as the caller asked for it.
     """
     if pol.status != "active":
         raise BusinessRuleViolation(
             f"Policy {number} is {pol.status}; only an active policy can book services.",
             code="POLICY_NOT_ACTIVE",
         )
-    if not (pol.start_date <= today <= pol.end_date):
+    if not calendar.term(pol.start_date, pol.end_date).covers(now):
         raise BusinessRuleViolation(
             f"Policy {number} covers {pol.start_date} to {pol.end_date}; it is not in force today.",
             code="POLICY_NOT_IN_FORCE",
@@ -44,7 +44,7 @@ def bookable_benefit(pol: Policy, number: str, req: BookingRequest, today: date)
             f"Benefit {benefit.code} is reimbursed through a claim; it cannot be booked as a service.",
             code="BENEFIT_NOT_BOOKABLE",
         )
-    if benefit.available_from and today < benefit.available_from:
+    if benefit.available_from and calendar.today(now) < benefit.available_from:
         raise BusinessRuleViolation(
             f"Benefit {benefit.code} can be used from {benefit.available_from} (waiting period).",
             code="BENEFIT_IN_WAITING_PERIOD",

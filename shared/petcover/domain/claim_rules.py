@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from petcover.domain import calendar
 from petcover.domain.catalog import Benefit, Plan
 from petcover.errors import BusinessRuleViolation, InvalidInput, NotFound
 
@@ -89,7 +90,7 @@ def return_shipping_rules(f: AutoClaimFacts) -> list[Rule]:
         Rule("policy_active", f.policy_status == "active", True, f"The policy is {f.policy_status}."),
         Rule(
             "incident_in_term",
-            f.start <= f.incident_date <= f.end,
+            calendar.covers_day(f.start, f.end, f.incident_date),
             True,
             f"The incident on {f.incident_date} is outside the policy term {f.start} to {f.end}.",
         ),

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from petcover.domain import calendar
+
 MoneyEvent = Literal["issue", "endorse", "refund", "claim_payout", "renew"]
 SETTLEMENT_DAY = 10  # channel premiums are settled by the 10th of the following month
 
@@ -39,7 +41,9 @@ class LedgerEntry(BaseModel):
 
 
 def settle_by(at: datetime) -> date:
-    return date(at.year + (at.month == 12), at.month % 12 + 1, SETTLEMENT_DAY)
+    """The settlement day of the business month after the one ``at`` falls in."""
+    day = calendar.day_of(at)
+    return date(day.year + (day.month == 12), day.month % 12 + 1, SETTLEMENT_DAY)
 
 
 def ledger_entry(

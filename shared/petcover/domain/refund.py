@@ -1,6 +1,6 @@
 """Refund engine: how much of the premium goes back when a policy is cancelled.
 
-Term convention: cover runs from ``start`` (inclusive) to ``end`` (exclusive), so the term has
+Term convention (``domain.calendar``): cover runs from ``start`` (inclusive) to ``end`` (exclusive), so the term has
 ``(end - start).days`` days. Cancelling on day D ends cover on D: days D..end-1 are unearned.
 The fee is a percentage of the refundable amount (so a refund never turns negative).
 """

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from petcover.domain import calendar
 from petcover.domain.catalog import Benefit, InsuredFacts, ProductVersion, UnderwritingRules
 from petcover.errors import BusinessRuleViolation, InvalidInput
 
@@ -59,10 +60,11 @@ def _sale_failure(product: ProductVersion, today: date) -> RuleFailure | None:
         return RuleFailure(code="PRODUCT_NOT_ON_SALE", message="This product is not on sale yet (it is a draft).")
     if product.status == "delisted":
         return RuleFailure(code="PRODUCT_NOT_ON_SALE", message="This product is no longer on sale.")
-    if product.published_at is not None and product.published_at.date() > today:
+    on_sale = calendar.day_of(product.published_at) if product.published_at is not None else None
+    if on_sale is not None and on_sale > today:
         return RuleFailure(
             code="PRODUCT_NOT_ON_SALE",
-            message=f"This product goes on sale on {product.published_at.date().isoformat()}.",
+            message=f"This product goes on sale on {on_sale.isoformat()}.",
         )
     return None
 

@@ -43,7 +43,8 @@ class UnderwriteRequest(_In):
     channel_order_id: OrderId
     holder: Holder
     start_date: date | None = Field(
-        None, description="Cover starts on this day (today by default, up to 90 days ahead)."
+        None,
+        description="Cover starts at 00:00 of this day, business time (today by default, up to 90 days ahead).",
     )
 
 
@@ -74,8 +75,10 @@ class Policy(BaseModel):
     plan_code: str
     insured: InsuredFacts
     holder: Holder
-    start_date: date
-    end_date: date
+    start_date: date = Field(description="Cover starts at 00:00 of this day, business time (Asia/Shanghai).")
+    end_date: date = Field(
+        description="Cover ends at 00:00 of this day, business time: the term is [start_date, end_date)."
+    )
     premium: Decimal
     sum_insured: Decimal
     remaining_sum_insured: Decimal

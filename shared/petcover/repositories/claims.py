@@ -21,6 +21,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from petcover.domain import calendar
 from petcover.domain.money import cents
 from petcover.errors import NotFound
 from petcover.models.claims import Claim, ClaimChange
@@ -81,7 +82,7 @@ def sequence_key() -> tuple[str, str]:
 
 def next_number(store: Store, now: datetime) -> str:
     item = store.update(*sequence_key(), add={"seq": 1})
-    return f"CL{now.year}{int(item['seq']):09d}"
+    return f"CL{calendar.day_of(now).year}{int(item['seq']):09d}"
 
 
 def _queue_position(at: datetime, number: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Keys and items of the ledger and of the statistics counters.
 
 LEDGER#{channel}#{month} / {at}#{id}      one entry per money event (gsi1 LEDGERPOL#{policy} / {at})
+Days and months are business days and months (``domain.calendar``), not UTC dates.
 STAT#{channel}#{product}#{plan} / D#{day}  counters of a day (n, premium, refunds, claims, claim_amount)
 STAT#{channel}#{product}#{plan} / M#{month} the same counters for the month
 """
@@ -11,6 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import date
 
+from petcover.domain import calendar
 from petcover.domain.money import LedgerEntry, cents, from_cents
 from petcover.models.policies import StatisticsRow
 from petcover.ports import Item, Store, Update
@@ -47,7 +49,7 @@ def stat_updates(
 def entry_item(entry: LedgerEntry) -> Item:
     at = entry.at.isoformat()
     return {
-        "pk": ledger_pk(entry.channel_id, entry.at.strftime("%Y-%m")),
+        "pk": ledger_pk(entry.channel_id, calendar.month_of(entry.at)),
         "sk": f"{at}#{entry.id}",
         "kind": "ledger",
         "state": entry.status,

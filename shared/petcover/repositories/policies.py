@@ -5,6 +5,7 @@
   POLICY#{number} / VER#{n}         version history (endorsements, renewals, cancellation)
   ORDERREF#{channel}#{order_id}     uniqueness of the channel's own order id
   SEQ#POLICY / SEQ                  the policy-number counter (atomic ADD, never reused)
+  EXPIRYRUN / WATERMARK             the last business day the expiry job finished (``ref``, ISO date)
 GSIs: gsi1 CHPOL#{channel}#{order_id} (lookup by the channel's order id), gsi2 INSURED#{id}
 (policies of an insured), gsi3 EXPIRY#{end date} (the expiry job's bounded daily query).
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 from petcover.domain.money import cents, from_cents
+from petcover.errors import StaleWrite
 from petcover.models.policies import Policy, PolicyVersion
 from petcover.ports import Check, Item, Store, Update
 from petcover.repositories.base import paginate
@@ -55,6 +57,10 @@ def expiry_index(day: date) -> str:
 
 def sequence_key() -> tuple[str, str]:
     return "SEQ#POLICY", "SEQ"
+
+
+def expiry_watermark_key() -> tuple[str, str]:
+    return "EXPIRYRUN", "WATERMARK"
 
 
 def next_number(store: Store, year: int) -> str:
@@ -178,6 +184,29 @@ def by_order(store: Store, channel_id: str, order_id: str) -> Policy | None:
 def ending_on(store: Store, day: date) -> Iterator[Item]:
     """Policy items whose term ends on ``day`` (any state): the expiry job's daily query."""
     return paginate(store, expiry_index(day), index="gsi3", limit=200)
+
+
+def expiry_watermark(store: Store) -> date | None:
+    """The last business day whose ended policies the expiry job has expired (None: never ran)."""
+    item = store.get(*expiry_watermark_key())
+    return date.fromisoformat(str(item["ref"])) if item and item.get("ref") else None
+
+
+def expiry_done(store: Store, day: date, expired: int, at: datetime) -> bool:
+    """Moves the watermark to ``day``; only ever forward (False: a concurrent run was further)."""
+    try:
+        store.update(
+            *expiry_watermark_key(),
+            set={
+                "kind": "policy_expiry",
+                "ref": day.isoformat(),
+                "data": json.dumps({"day": day.isoformat(), "expired": expired, "at": at.isoformat()}),
+            },
+            expect=[("ref", "<?", day.isoformat())],
+        )
+    except StaleWrite:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ claim payouts

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime
 
-from petcover.domain import sla
+from petcover.domain import calendar, sla
 from petcover.models.sla import ReportEntry, SlaConfigVersion, WorkOrderException
 from petcover.ports import Item, Store
 from petcover.repositories import timeline
@@ -96,12 +96,12 @@ def breach_day_pk(day: date) -> str:
     return f"SLABREACHDAY#{day.isoformat()}"
 
 
-def breach_item(breach: sla.SlaBreach, tz: tzinfo) -> Item:
+def breach_item(breach: sla.SlaBreach) -> Item:
     return {
         "pk": timeline.work_order_pk(breach.order_id),
         "sk": f"{BREACH_PREFIX}{breach.entered_at.isoformat()}#{breach.node}",
         "kind": "sla_breach",
-        "gsi2pk": breach_day_pk(breach.due_at.astimezone(tz).date()),
+        "gsi2pk": breach_day_pk(calendar.day_of(breach.due_at)),
         "gsi2sk": f"{breach.provider_id}#{_iso(breach.due_at)}#{breach.order_id}",
         "data": breach.model_dump_json(),
     }

@@ -1,6 +1,6 @@
 """Keys and items of the work-order timeline: its nodes and the open work order.
 
-  WO#{order} / NODE#{at}#{node}   one item per node (gsi2 NODESDAY#{day} for daily reports)
+  WO#{order} / NODE#{at}#{node}   one item per node (gsi2 NODESDAY#{business day} for daily reports)
   WO#{order} / OPEN               the open work order: current node, and while a limit applies,
                                   gsi3 DUE / {due_at}#{order}, the index the minute check queries
                                   (gsi1 OPENWO / {provider}#{order}: the nightly summary's list)
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from petcover.domain import calendar
 from petcover.domain.sla import NodeEvent, OpenWorkOrder
 from petcover.ports import Item
 
@@ -50,7 +51,7 @@ def node_item(event: NodeEvent) -> Item:
         "pk": pk,
         "sk": sk,
         "kind": "wo_node",
-        "gsi2pk": nodes_day_pk(event.at.date().isoformat()),
+        "gsi2pk": nodes_day_pk(calendar.day_of(event.at).isoformat()),
         "gsi2sk": f"{event.provider_id}#{event.at.isoformat()}#{event.order_id}",
         "data": event.model_dump_json(),
     }

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from petcover.domain import calendar
 from petcover.errors import Conflict, DomainError, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.bulk import BulkIssueRequest, BulkJob, BulkRow, RejectedRow, UploadSlot
@@ -49,7 +50,7 @@ def _store_source(p: Ports, job_id: str, req: BulkIssueRequest) -> str:
 def start(p: Ports, who: Principal, req: BulkIssueRequest) -> BulkJob:
     if (req.upload_id is None) == (req.content is None):
         raise InvalidInput("Give either upload_id or content.", code="FILE_REQUIRED")
-    catalog.authorize(p, req.channel_id, req.product_code, "underwrite", p.now().date())
+    catalog.authorize(p, req.channel_id, req.product_code, "underwrite", calendar.today(p.now()))
     catalog.on_sale(p, req.product_code).plan(req.plan_code)
     job_id = uuid.uuid4().hex[:16]
     source = _store_source(p, job_id, req)
@@ -108,7 +109,7 @@ def issue_row(p: Ports, job_id: str, index: int, row: dict[str, Any]) -> str:
     job, _ = bulk_repo.load_job(p.store, job_id, consistent=False)
     try:
         parsed = BulkRow.model_validate(row)
-        contract = catalog.authorize(p, job.channel_id, job.product_code, "underwrite", p.now().date())
+        contract = catalog.authorize(p, job.channel_id, job.product_code, "underwrite", calendar.today(p.now()))
         product = catalog.on_sale(p, job.product_code)
         req = UnderwriteRequest(
             product_code=job.product_code,

@@ -11,7 +11,7 @@ import io
 import uuid
 from decimal import Decimal
 
-from petcover.domain import money
+from petcover.domain import calendar, money
 from petcover.models.policies import StatisticsRow
 from petcover.ports import Ports, Put, Update
 from petcover.repositories import ledger as ledger_repo
@@ -56,7 +56,7 @@ def money_ops(
         commission_pct=commission_pct,
     )
     ops: list[Put | Update] = [Put(ledger_repo.entry_item(entry))]
-    ops += ledger_repo.stat_updates(channel_id, product_code, plan_code, now.date(), counters)
+    ops += ledger_repo.stat_updates(channel_id, product_code, plan_code, calendar.day_of(now), counters)
     return ops
 
 
@@ -83,7 +83,7 @@ def statement_csv(entries: list[money.LedgerEntry]) -> str:
     for e in entries:
         w.writerow(
             [
-                e.at.isoformat(),
+                calendar.local(e.at).isoformat(),  # the statement's month is a business month
                 e.policy_number,
                 e.product_code,
                 e.plan_code,

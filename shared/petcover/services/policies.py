@@ -7,11 +7,12 @@ transaction with its ledger entry and statistics counters (``services.ledger``).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from petcover.domain import policy_terms, pricing, refund, states, underwriting
+from petcover.domain import calendar, policy_terms, pricing, refund, states, underwriting
 from petcover.domain.catalog import Benefit, Plan, ProductVersion
 from petcover.domain.money import cents
 from petcover.errors import BusinessRuleViolation, Conflict, DomainError, NotFound, StaleWrite
@@ -31,15 +32,20 @@ from petcover.models.policies import (
     RenewRequest,
     UnderwriteRequest,
 )
+from petcover.observability import logger
 from petcover.ports import Item, Ports, Put, WriteOp
 from petcover.repositories import balances as balances_repo
 from petcover.repositories import policies as policy_repo
 from petcover.repositories.policies import policy_key
 from petcover.services import catalog, ledger, outbox
 
+# The first run in a new environment has no watermark: it looks back this far for ended terms.
+FIRST_RUN_LOOKBACK_DAYS = 366
+EXPIRY_WORKERS = 8
+
 
 def _today(p: Ports) -> date:
-    return p.now().date()
+    return calendar.today(p.now())
 
 
 # ------------------------------------------------------------------ quote
@@ -133,7 +139,7 @@ def issue(
     underwriting.assert_insurable(product, req.plan_code, req.insured, active, today)
     q = pricing.quote(product, req.plan_code, req.insured, contract.premium_multiplier)
     plan = product.plan(req.plan_code)
-    number = policy_repo.next_number(p.store, p.now().year)
+    number = policy_repo.next_number(p.store, today.year)
     pol = Policy(
         number=number,
         channel_id=channel_id,
@@ -390,16 +396,38 @@ def cancel(p: Ports, who: Principal, number: str, req: CancelRequest) -> CancelR
     return CancelResponse(policy=_with_balances(p, updated), refund=amount)
 
 
-def expire_due(p: Ports, on: date) -> dict[str, Any]:
-    """Daily: policies whose term ended yesterday or earlier (bounded per-day index query)."""
-    expired = 0
-    day = on - timedelta(days=1)
-    for item in policy_repo.ending_on(p.store, day):
+def _expire_ending_on(p: Ports, day: date) -> int:
+    """Expires the still-active policies whose term ended on ``day``; returns how many it expired."""
+
+    def expire(item: Item) -> int:
         if item.get("state") != "active":
-            continue
+            return 0
         try:
             policy_repo.expire(p.store, item)
-            expired += 1
         except StaleWrite:
-            continue
-    return {"day": day.isoformat(), "expired": expired}
+            return 0  # changed meanwhile (cancelled, or expired by an overlapping run)
+        return 1
+
+    with ThreadPoolExecutor(EXPIRY_WORKERS) as pool:
+        return sum(pool.map(expire, policy_repo.ending_on(p.store, day)))
+
+
+def expire_due(p: Ports) -> dict[str, Any]:
+    """Daily: every business day not processed yet, up to the last one whose policies have ended.
+
+    A term ends at 00:00 of its ``end_date`` (``domain.calendar``): the run at 00:10 that day
+    expires it. The watermark holds the last day done and moves after each day, so a missed night is caught
+    up by the next run and a run that stopped half-way starts again at the day it was on.
+    """
+    now = p.now()
+    through = calendar.last_ended_day(now)
+    last = policy_repo.expiry_watermark(p.store) or through - timedelta(days=FIRST_RUN_LOOKBACK_DAYS)
+    days: list[dict[str, Any]] = []
+    for day in calendar.days_after(last, through):
+        expired = _expire_ending_on(p, day)
+        policy_repo.expiry_done(p.store, day, expired, now)
+        logger.info("policies expired", extra={"day": day.isoformat(), "expired": expired})
+        days.append({"day": day.isoformat(), "expired": expired})
+    total = sum(d["expired"] for d in days)
+    logger.info("policy expiry run", extra={"through": through.isoformat(), "days": len(days), "expired": total})
+    return {"through": through.isoformat(), "days": days, "expired": total}

@@ -18,11 +18,11 @@ and ``POST /ops/quota/redrive`` moves the DLQ back (``redrive_dlq``).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from petcover.config import get_settings
+from petcover.domain import calendar
 from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite, Unavailable
 from petcover.identity import Principal
 from petcover.models.fulfilment import QuotaMismatch, ReconcileReport, RedriveResult
@@ -43,7 +43,7 @@ OPEN_STATES = ("pending", "booking", "booked", "fulfilling")
 
 
 def business_day(p: Ports, at: datetime | None = None) -> str:
-    return (at or p.now()).astimezone(ZoneInfo(get_settings().timezone)).date().isoformat()
+    return calendar.day_of(at or p.now()).isoformat()
 
 
 # ---------------------------------------------------------------- counter operations
@@ -265,7 +265,7 @@ def reconcile(
         scope = f"policy {policy_number}"
     else:
         if day is None:
-            day = (date.fromisoformat(business_day(p)) - timedelta(days=1)).isoformat()
+            day = calendar.yesterday(p.now()).isoformat()
         targets = list(quota_records.active_benefits(p, day))
         scope = f"day {day}"
     mismatches: list[QuotaMismatch] = []

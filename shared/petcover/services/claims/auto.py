@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from petcover.domain import claim_rules, states
+from petcover.domain import calendar, claim_rules, states
 from petcover.domain.money import cents, from_cents
 from petcover.errors import BusinessRuleViolation, Conflict, StaleWrite
 from petcover.models.claims import AutoClaimsRun, Claim, Decision
@@ -31,7 +31,7 @@ def _decide(p: Ports, claim: Claim) -> Decision:
     verdict = claim_rules.evaluate_return_shipping(
         claim_rules.AutoClaimFacts(
             incident_date=claim.incident_date,
-            submitted_on=claim.submitted_at.date(),
+            submitted_on=calendar.day_of(claim.submitted_at),
             amount=claim.amount,
             tracking_number=claim.evidence.tracking_number,
             policy_status=pol.status,

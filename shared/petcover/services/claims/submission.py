@@ -11,7 +11,7 @@ import json
 from datetime import date
 from typing import Literal
 
-from petcover.domain import claim_rules
+from petcover.domain import calendar, claim_rules
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, StaleWrite
 from petcover.identity import Principal
 from petcover.models.claims import Claim, ClaimCreate, OpsClaimCreate
@@ -87,7 +87,7 @@ def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: 
 
 
 def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Source) -> Claim:
-    check_incident_date(req.incident_date, p.now().date())
+    check_incident_date(req.incident_date, calendar.today(p.now()))
     ref = req.channel_claim_id
     if ref:
         existing = _by_ref(p, pol.channel_id, ref, pol.number, req)
@@ -99,7 +99,7 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
     if ref:
         request = _request_hash(pol.number, req)
         ops.append(Put(claim_repo.ref_item(pol.channel_id, ref, claim.claim_number, request), if_absent=True))
-    on = claim.submitted_at.date()
+    on = calendar.day_of(claim.submitted_at)
     ops += ledger_repo.stat_updates(pol.channel_id, pol.product_code, pol.plan_code, on, {"claims": 1})
     ops.append(Put(hook, if_absent=True))
     try:
@@ -119,7 +119,7 @@ def submit(p: Ports, who: Principal, policy_number: str, req: ClaimCreate) -> Cl
     """A channel applies for a claim on its own policy; answers at once with the claim number."""
     pol, _ = lookups.policy_of(p, who, policy_number)
     if not who.is_staff:
-        catalog.authorize(p, who.id, pol.product_code, "claim", p.now().date())
+        catalog.authorize(p, who.id, pol.product_code, "claim", calendar.today(p.now()))
     return _open(p, who, pol, req, "channel")
 
 

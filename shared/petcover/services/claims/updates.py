@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from petcover.domain import states
+from petcover.domain import calendar, states
 from petcover.errors import Conflict, InvalidInput, StaleWrite
 from petcover.identity import Principal
 from petcover.models.claims import Claim, ClaimChange, ClaimUpdate, Evidence
@@ -74,7 +74,7 @@ def update(p: Ports, who: Principal, number: str, req: ClaimUpdate) -> Claim:
     actor = audit.actor_name(who)
     given = sorted(req.model_fields_set - {"reason"})
     if req.incident_date is not None:
-        check_incident_date(req.incident_date, p.now().date())
+        check_incident_date(req.incident_date, calendar.today(p.now()))
     for attempt in range(ATTEMPTS):
         claim, _ = lookups.visible(p, who, number)
         _check_changeable(number, claim, attempt == 0)

@@ -8,11 +8,10 @@ beforehand. The scope total also counts the orders that went to the operations q
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from petcover.config import get_settings
+from petcover.domain import calendar
 from petcover.domain.dispatch import Candidate, RegionRule, counter_scope, scope_of
 from petcover.errors import StaleWrite
 from petcover.models.dispatch import CounterView, ProviderCount
@@ -24,8 +23,8 @@ INIT_WORKERS = 8
 
 
 def business_date(p: Ports, at: datetime | None = None) -> str:
-    """The day counters belong to, in the business timezone (Asia/Shanghai)."""
-    return (at or p.now()).astimezone(ZoneInfo(get_settings().timezone)).date().isoformat()
+    """The business day counters belong to."""
+    return calendar.day_of(at or p.now()).isoformat()
 
 
 def read_counts(p: Ports, day: str, scope: str) -> tuple[dict[str, int], int]:
@@ -45,10 +44,9 @@ def count_total(p: Ports, day: str, scope: str) -> None:
 def init_counters(p: Ports) -> dict[str, Any]:
     """Midnight: today's counter items at 0 for every scope of the rules in force today (put if absent)."""
     now = p.now()
-    day = business_date(p, now)
-    tz = ZoneInfo(get_settings().timezone)
-    local = now.astimezone(tz)
-    day_end = (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
+    today = calendar.today(now)
+    day = today.isoformat()
+    day_end = calendar.end_of(today)
     keys: set[tuple[str, str]] = set()
     scopes: set[str] = set()
     for rs in rules.scheduled_rulesets(p):

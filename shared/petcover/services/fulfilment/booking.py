@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from petcover.domain import booking as rules
+from petcover.domain import calendar
 from petcover.errors import BusinessRuleViolation, Conflict, StaleWrite
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment, BookingRequest, BookingResponse, Step
@@ -25,7 +26,7 @@ from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, actor, sync
 
 
 def new_appointment_id(now: datetime) -> str:
-    return f"AP{now:%y%m%d}{secrets.token_hex(6).upper()}"
+    return f"AP{calendar.day_of(now):%y%m%d}{secrets.token_hex(6).upper()}"
 
 
 def dispatch_message(doc: Appointment) -> dict[str, Any]:
@@ -46,10 +47,9 @@ def _eligible(
     p: Ports, who: Principal, policy_number: str, req: BookingRequest, now: datetime
 ) -> tuple[Policy, BenefitBalance, str]:
     """The policy (the caller's own), the benefit to book and its mode, or why not."""
-    today = now.date()
     pol = policies.get_for(p, who, policy_number)
-    catalog.authorize(p, pol.channel_id, pol.product_code, "book", today)
-    benefit, mode = rules.bookable_benefit(pol, policy_number, req, today)
+    catalog.authorize(p, pol.channel_id, pol.product_code, "book", calendar.today(now))
+    benefit, mode = rules.bookable_benefit(pol, policy_number, req, now)
     rules.check_request(req, mode, p.now())
     rules.check_uses_left(benefit, policy_number)
     return pol, benefit, mode

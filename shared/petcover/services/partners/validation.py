@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from zoneinfo import ZoneInfo
 
-from petcover.config import get_settings
+from petcover.domain import calendar
 from petcover.domain import partner_config as rules
 from petcover.domain.partner_config import FieldErrors
 from petcover.errors import InvalidInput
@@ -19,7 +18,7 @@ from petcover.services.partners.documents import own_upload
 
 
 def _today(p: Ports) -> date:
-    return p.now().astimezone(ZoneInfo(get_settings().timezone)).date()
+    return calendar.today(p.now())
 
 
 def _live_bound_provider(p: Ports, f: str, b: Binding) -> tuple[FieldErrors, keys.Live | None]:

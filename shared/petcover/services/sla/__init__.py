@@ -5,5 +5,5 @@ keys and items: ``repositories.sla``; the nodes themselves: ``services.timeline`
 alerts, routed by ``chat_targets``; ``work_orders`` shows one order's timeline; ``exceptions``
 lets providers raise and ops handle work-order exceptions; ``reports`` lists and serves report
 files, which ``daily`` (timeliness and trend chart), ``summary`` (22:00 open orders) and
-``snapshot`` (work in flight) produce; ``times`` holds the business timezone and UTC stamps.
+``snapshot`` (work in flight) produce; ``times`` holds UTC stamps (local days: ``domain.calendar``).
 """

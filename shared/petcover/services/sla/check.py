@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
@@ -24,7 +24,7 @@ from petcover.repositories import timeline as timeline_keys
 from petcover.repositories.base import paginate
 from petcover.services import alerts
 from petcover.services.sla.chat_targets import ChatLookup, is_routed, provider_chat_target, text_mentions
-from petcover.services.sla.times import business_tz, iso
+from petcover.services.sla.times import iso
 
 # The minute check reads what fell due since its last run, minus an overlap for late index
 # writes and back-dated nodes; after an outage it catches up at most this far back.
@@ -86,10 +86,10 @@ def breach_dedupe_key(wo: sla.OpenWorkOrder) -> str:
     return f"sla#{wo.order_id}#{wo.node}#{wo.entered_at.isoformat()}"
 
 
-def _record_breach(p: Ports, breach: sla.SlaBreach, tz: tzinfo) -> bool:
+def _record_breach(p: Ports, breach: sla.SlaBreach) -> bool:
     """One item per breach (the daily report counts them); False when it was already recorded."""
     try:
-        p.store.put(keys.breach_item(breach, tz), if_absent=True)
+        p.store.put(keys.breach_item(breach), if_absent=True)
         return True
     except StaleWrite:
         return False
@@ -106,7 +106,7 @@ def _alert_breach(
 
 
 def _breach(
-    p: Ports, wo: sla.OpenWorkOrder, late: str, due: datetime, now: datetime, tz: tzinfo, targets: _Targets
+    p: Ports, wo: sla.OpenWorkOrder, late: str, due: datetime, now: datetime, targets: _Targets
 ) -> tuple[bool, str]:
     """Record and alert one breach: (newly recorded, outcome: alerted / duplicates / unrouted).
 
@@ -123,7 +123,7 @@ def _breach(
         detected_at=now,
         region=wo.region,
     )
-    recorded = _record_breach(p, breach, tz)
+    recorded = _record_breach(p, breach)
     target = None if late == sla.EXCEPTION_HANDLED else targets(wo.provider_id)
     if not is_routed(target):
         logger.warning("sla breach has nowhere to go (no provider group, no OPS_CHAT_URL)")
@@ -137,7 +137,6 @@ def check_breaches(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dict
     Reads only what fell due since the last run (the due-time index, never a scan).
     """
     now = p.now().astimezone(UTC)
-    tz = business_tz()
     targets = _Targets(p, chat)
     result = dict.fromkeys(COUNTS, 0)
     for wo, late, due in _due_between(p, _since(p, now), now):
@@ -146,7 +145,7 @@ def check_breaches(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dict
             continue  # exactly at the due time is on time
         result["breaches"] += 1
         try:
-            recorded, outcome = _breach(p, wo, late, due, now, tz, targets)
+            recorded, outcome = _breach(p, wo, late, due, now, targets)
         except Exception:
             result["failed"] += 1
             logger.exception("sla breach not alerted", extra={"order_id": wo.order_id, "node": late})

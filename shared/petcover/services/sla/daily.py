@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from petcover.domain import chart, sla, sla_reports
+from petcover.domain import calendar, chart, sla, sla_reports
 from petcover.errors import InvalidInput
 from petcover.ports import Ports
 from petcover.repositories import sla as keys
 from petcover.repositories.sla import StoredReport
 from petcover.services import timeline
 from petcover.services.sla.reports import report_files, store_report
-from petcover.services.sla.times import business_tz, iso
+from petcover.services.sla.times import iso
 
 TREND_DAYS = 14
 TREND_SERIES = ("breach_rate_pct", "response_p50_min", "response_p90_min", "processing_p90_h")
@@ -38,8 +38,8 @@ EMPTY_OVERALL: dict[str, Any] = {"orders": 0, "accepted": 0, "completed": 0, "br
 def _day_events(p: Ports, day: date, tz: tzinfo) -> list[sla.NodeEvent]:
     """Events of the local day plus the history the response/processing samples need.
 
-    The timeline files events under the date of their own timestamp, so the local day spans
-    the partitions of the day before, the day and the day after. An order accepted or completed
+    The timeline files events under their business day; the partitions of the day before and
+    the day after come along for the nodes around the day's own. An order accepted or completed
     that day whose earlier nodes are older than that is read in full (one query per such order).
     """
     start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
@@ -168,9 +168,9 @@ def _stats(
 def daily_timeliness(p: Ports, day: date | None = None) -> dict[str, Any]:
     """Per provider and per region, the day before (local): response and processing p50/p90,
     breach rate and rank; CSV, JSON and a trend PNG over the last TREND_DAYS daily reports."""
-    tz = business_tz()
+    tz = calendar.zone()
     now = p.now()
-    day = day or now.astimezone(tz).date() - timedelta(days=1)
+    day = day or calendar.yesterday(now)
     providers, regions, overall_rows = _stats(p, day, tz)
     overall = (
         overall_rows[0].model_dump(mode="json", exclude={"provider_id", "region", "rank", "day"})

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from petcover.domain import sla_reports
+from petcover.domain import calendar, sla_reports
 from petcover.ports import Ports
 from petcover.repositories.sla import StoredReport
 from petcover.services import timeline
 from petcover.services.sla.reports import report_files, store_report
-from petcover.services.sla.times import business_tz, iso
+from petcover.services.sla.times import iso
 
 SNAPSHOT_TTL = timedelta(days=90)
 
@@ -18,7 +18,7 @@ SNAPSHOT_TTL = timedelta(days=90)
 def take_snapshot(p: Ports) -> dict[str, Any]:
     """Counts of work in flight and time left before the next due, every half hour."""
     now = p.now()
-    local = now.astimezone(business_tz())
+    local = calendar.local(now)
     report_id = local.strftime("%Y-%m-%dT%H%M")
     snap = sla_reports.inflight_snapshot(timeline.open_orders(p), now, timeline.current_config(p))
     key = f"reports/snapshot/{local:%Y-%m-%d}/{local:%H%M}.json"
@@ -35,7 +35,7 @@ def take_snapshot(p: Ports) -> dict[str, Any]:
         StoredReport(
             kind="snapshot",
             id=report_id,
-            day=local.date(),
+            day=calendar.day_of(now),
             generated_at=iso(now),
             formats=["json"],
             stats=stats,

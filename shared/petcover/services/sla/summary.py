@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from petcover.domain import sla_reports
+from petcover.domain import calendar, sla_reports
 from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.repositories.sla import StoredReport
 from petcover.services import alerts, timeline
 from petcover.services.sla.chat_targets import ChatLookup, provider_chat_target
 from petcover.services.sla.reports import report_files, store_report
-from petcover.services.sla.times import business_tz, iso
+from petcover.services.sla.times import iso
 
 CHAT_TEXT_LIMIT = 3800  # below alerts.MAX_TEXT_CHARS, leaving room for the "more" note
 
@@ -60,8 +60,8 @@ def nightly_summary(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dic
     """Every open work order, per provider and overall: to each provider's group and the ops
     group, and kept as reports/summary/{date}.csv (+ .json) with an index item."""
     now = p.now()
-    local = now.astimezone(business_tz())
-    day = local.date().isoformat()
+    local = calendar.local(now)
+    day = calendar.day_of(now).isoformat()
     summary = sla_reports.build_summary(timeline.open_orders(p), local)
 
     blobs = report_files(p)
@@ -73,7 +73,7 @@ def nightly_summary(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dic
         StoredReport(
             kind="summary",
             id=day,
-            day=local.date(),
+            day=calendar.day_of(now),
             generated_at=iso(now),
             formats=["csv", "json"],
             stats={"total": summary.total, "providers": len(summary.providers), "by_node": summary.by_node},

@@ -1,15 +1,8 @@
-"""Time as SLA monitoring shows and stores it: local days in the business timezone, UTC ISO stamps."""
+"""Time as SLA monitoring stores it: UTC ISO stamps (local days come from ``domain.calendar``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo
-
-from petcover.config import get_settings
-
-
-def business_tz() -> tzinfo:
-    return ZoneInfo(get_settings().timezone)
+from datetime import UTC, datetime
 
 
 def iso(value: datetime) -> str:
