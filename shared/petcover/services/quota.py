@@ -167,8 +167,10 @@ def redrive(p: Ports, who: Principal, sqs: Any) -> RedriveResult:
     s = get_settings()
     if not s.quota_dlq_url or not s.quota_queue_url:
         raise Unavailable("The quota queues are not configured here.", code="QUEUE_NOT_CONFIGURED")
+    # Recorded before the messages move (a queue is not in a transaction), then amended with the count.
+    started = audit.record(p, who, "queue", "QuotaDLQ", "redrive", after={"moved": None, "target": "QuotaQueue"})
     moved = redrive_dlq(sqs, s.quota_dlq_url, s.quota_queue_url)
-    audit.record(p, who, "queue", "QuotaDLQ", "redrive", after={"moved": moved, "target": "QuotaQueue"})
+    audit.amend(p, started, after={"moved": moved, "target": "QuotaQueue"})
     return RedriveResult(moved=moved, source="QuotaDLQ", target="QuotaQueue")
 
 
