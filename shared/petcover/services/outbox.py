@@ -4,9 +4,12 @@ After the commit the caller releases it (publish, then delete). If the process d
 the message is still in the table and the minute sweeper publishes it; every consumer is
 idempotent by business key, so a message published twice moves nothing twice.
 
-Whoever publishes a message first holds it (a conditional write, ``CLAIM_FOR``), so a releaser
-and the sweeper never both publish it; a holder that dies lets the hold run out. A message is
-published under the correlation id of the request that wrote it, whoever publishes it.
+The sweeper leaves a message to its writer for ``SWEEP_AFTER`` (three times an API function's
+timeout), and whoever publishes a message holds it first (a conditional write, ``CLAIM_FOR``), so
+two sweeps, or a late writer and a sweep, do not both publish it; a holder that dies lets its
+hold run out. What remains is at-least-once (dead after the publish, before the delete), which
+the consumers' business keys absorb. A message is published under the correlation id of the
+request that wrote it, whoever publishes it.
 Keys and items: ``petcover.repositories.outbox``.
 """
 
@@ -24,7 +27,7 @@ from petcover.observability import correlation_id, count, logger, set_correlatio
 from petcover.ports import Item, Ports, Put, Update
 from petcover.repositories import outbox as repo
 
-SWEEP_AFTER = timedelta(seconds=60)
+SWEEP_AFTER = timedelta(seconds=60)  # API functions time out after 20 s
 # A hold outlasts any publish by far, and runs out before the sweeper looks at a message, so a
 # holder that died between its hold and its publish delays nothing beyond the next sweep.
 CLAIM_FOR = timedelta(seconds=30)
