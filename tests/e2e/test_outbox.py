@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from petcover.client import PetcoverClient
+from infra.credentials import ops_token
+from petcover.client import OpsClient, PetcoverClient
 from petcover.identity import Principal
 from petcover.observability import set_correlation_id
 from petcover.ports import Ports
@@ -28,9 +29,10 @@ from tests.robustness import e2e_world
 from tests.robustness.faults import Killed
 
 pytestmark = pytest.mark.e2e
+TIMEOUT = 120  # seconds per HTTP call: a cold start on a busy emulator can take most of a minute
 
 
-def _wait(what: str, check: Callable[[], Any], seconds: float = 90, every: float = 0.5) -> Any:
+def _wait(what: str, check: Callable[[], Any], seconds: float = 240, every: float = 0.5) -> Any:
     deadline = time.time() + seconds
     while time.time() < deadline:
         got = check()
@@ -58,7 +60,7 @@ def _shipped(stack: Any, world: e2e_world.RobustWorld, shop: PetcoverClient, tag
     )
     assert booked.status == 201, booked.body
     aid = booked.json["appointment_id"]
-    ops = stack.ops_client("ops")
+    ops = OpsClient(stack.base, ops_token(["ops"], "e2e"), timeout=TIMEOUT)
     rec = _wait(
         "dispatch",
         lambda: (lambda r: r.json if r.status == 200 and r.json["state"] == "assigned" else None)(
@@ -66,7 +68,7 @@ def _shipped(stack: Any, world: e2e_world.RobustWorld, shop: PetcoverClient, tag
         ),
     )
     key = next(pv.key for pv in world.providers if pv.id == rec["decision"]["provider_id"])
-    provider = PetcoverClient(stack.base, *key, timeout=60)
+    provider = PetcoverClient(stack.base, *key, timeout=TIMEOUT)
     assert provider.post(f"/work-orders/{aid}/accept").status == 200
     shipped = provider.post(f"/work-orders/{aid}/ship", json={"carrier": "SF", "tracking_number": f"SF{tag}"})
     assert shipped.status == 200, shipped.body
@@ -89,7 +91,7 @@ def test_a_worker_dead_after_its_commit_is_finished_once_by_the_deployed_sweeper
     from petcover.services.fulfilment import closing
 
     world = e2e_world.build(stack)
-    shop = PetcoverClient(stack.base, *world.shop_key, timeout=60)
+    shop = PetcoverClient(stack.base, *world.shop_key, timeout=TIMEOUT)
     tag = uuid.uuid4().hex[:8]
     number, aid = _shipped(stack, world, shop, tag)
 
