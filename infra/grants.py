@@ -32,7 +32,7 @@ from pathlib import Path
 from infra import template, template_edit
 from infra.facts import Facts, Use
 from infra.permissions import EVENTS, IDEMPOTENCY, Needs, collapse, granted, queue_resource
-from infra.reach import MODULE_CODE, Index
+from infra.reach import MODULE_CODE, Index, Node
 from petcover.config import QUEUES
 
 
@@ -72,8 +72,12 @@ class Analysis:
         for node in self.index.reachable((module, MODULE_CODE), (module, attr)):
             yield from (u for u in facts.uses(node) if u.kind != "relay")
             sweeps = node[0] not in facts.relay_modules and self.index.graph[node] & facts.relay_entries
-            if sweeps and not facts.writes_outbox(node):
+            if sweeps and not self.writes_outbox_within(node):
                 yield from self.outbox_writes  # it relays what anybody wrote
+
+    def writes_outbox_within(self, node: Node) -> bool:
+        """It, or what it calls, writes outbox messages: a releaser of its own messages, not a sweeper."""
+        return any(self.facts.writes_outbox(n) for n in self.index.reachable(node))
 
     def needs(self, function: str) -> Needs:
         module, attr = template.handler_module(template.functions()[function]["Properties"]["Handler"])

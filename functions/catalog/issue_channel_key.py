@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.common import IssuedKey
-from petcover.services import audit, catalog, credentials
+from petcover.services import catalog, credentials
 
 
 @api(
@@ -15,13 +15,5 @@ from petcover.services import audit, catalog, credentials
 )
 def handler(call: Call) -> IssuedKey:
     catalog.get_channel(call.ports, call.path["channelId"])
-    issued = credentials.issue(call.ports, "channel", call.path["channelId"])
-    audit.record(
-        call.ports,
-        call.principal,
-        "channel",
-        call.path["channelId"],
-        "issue_key",
-        after={"key_id": issued.key_id},
-    )
-    return issued
+    audited = (call.principal, "channel", "issue_key")  # written with the key, in one transaction
+    return credentials.issue(call.ports, "channel", call.path["channelId"], audited=audited)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.common import KeyInfo
-from petcover.services import audit, credentials
+from petcover.services import credentials
 
 
 @api(
@@ -13,13 +13,5 @@ from petcover.services import audit, credentials
     tags=("catalogue",),
 )
 def handler(call: Call) -> KeyInfo:
-    info = credentials.revoke(call.ports, "channel", call.path["channelId"], call.path["keyId"])
-    audit.record(
-        call.ports,
-        call.principal,
-        "channel",
-        call.path["channelId"],
-        "revoke_key",
-        after={"key_id": info.key_id},
-    )
-    return info
+    audited = (call.principal, "channel", "revoke_key")  # written with the revocation, in one transaction
+    return credentials.revoke(call.ports, "channel", call.path["channelId"], call.path["keyId"], audited=audited)

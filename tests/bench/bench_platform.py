@@ -89,6 +89,41 @@ def cold_imports() -> str:
     )
 
 
+def fulfilment_store_calls() -> str:
+    """Store calls of each appointment step: the change, its timeline node, its webhook and its
+    messages commit in one transaction; each message then costs a hold and a delete."""
+    from petcover import runtime
+    from petcover.messaging import MemoryPublisher
+    from petcover.models.fulfilment import ShipRequest
+    from petcover.ports import Ports
+    from petcover.services.fulfilment import assignment, booking, closing, work_orders
+    from petcover.storage.memory import MemoryBlobs, MemoryStore
+    from tests.support.bookings import CLINIC, SHOP, online, setup_world
+
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
+    runtime.install(p)
+    clock, number = setup_world(p)
+    store = p.store
+    assert isinstance(store, MemoryStore)
+    aid: dict[str, str] = {}
+    steps: list[tuple[str, Any]] = [
+        ("book", lambda: aid.update(a=booking.book_appointment(p, SHOP, number, online()).appointment_id)),
+        ("assign (dispatch)", lambda: assignment.assign(p, aid["a"], "clinic-a", {"step": "share"})),
+        ("accept", lambda: work_orders.accept(p, CLINIC, aid["a"])),
+        ("ship", lambda: work_orders.ship(p, CLINIC, aid["a"], ShipRequest(carrier="SF", tracking_number="SF1234"))),
+        ("confirm receipt", lambda: closing.confirm_receipt(p, SHOP, aid["a"])),
+    ]
+    rows = []
+    for name, fn in steps:
+        before = dict(store.calls)
+        fn()
+        clock.advance(seconds=30)
+        c = {k: v - before.get(k, 0) for k, v in store.calls.items() if v - before.get(k, 0)}
+        rows.append([name, sum(c.values()), ", ".join(f"{k} {v}" for k, v in sorted(c.items()))])
+    runtime.install(None)
+    return table(["appointment step", "store calls", "by kind"], rows)
+
+
 def store_calls() -> str:
     """Store calls per operation counted in-process (this number transfers to AWS; timings do not)."""
     from petcover import runtime
@@ -310,7 +345,8 @@ def main(argv: list[str]) -> int:
     if "imports" in only:
         write("cold_imports", "Cold import time of each handler module", cold_imports(), cmd)
     if "calls" in only:
-        write("store_calls", "DynamoDB calls per operation (counted in-process)", store_calls(), cmd)
+        calls = store_calls() + "\n\n" + fulfilment_store_calls()
+        write("store_calls", "DynamoDB calls per operation (counted in-process)", calls, cmd)
     if only & {"latency", "load", "bulk"}:
         with local_cloud() as (cloud, demo):
             from petcover.client import PetcoverClient

@@ -662,19 +662,29 @@ def test_killed_between_booking_and_dispatch_message_the_outbox_sweeper_still_di
     again = _sweep_after_a_minute(w)
     queued = [json.loads(m["Body"]) for m in w.receive("DispatchQueue")]
     ids = sorted(q["appointment_id"] for q in queued)
-    ok = len(appts) == 1 and ids == [appts[0]["ref"]] and swept.get("sent") == 1 and again.get("sent") == 0
+    hooks = [json.loads(m["Body"])["event_id"] for m in w.receive("WebhookQueue")]
+    booked = [i for i in w.scan() if i.get("kind") == "webhook_event" and i.get("ref") == f"appointment#{ids[0]}"]
+    # Two messages were left: the dispatch request and the appointment.booked webhook's first delivery.
+    ok = (
+        len(appts) == 1
+        and ids == [appts[0]["ref"]]
+        and hooks == [str(booked[0]["pk"]).removeprefix("WEBHOOK#")]
+        and swept.get("sent") == 2
+        and again.get("sent") == 0
+    )
     _row(
         "kill-booking",
         "killed after a booking commits, before the dispatch message is sent",
         "process dies at DispatchQueue send",
-        "transactional outbox: the dispatch message was written with the booking; the minute sweeper sends it "
-        "once (a second sweep sends nothing); dispatch is idempotent by appointment",
+        "transactional outbox: the dispatch message and the booked webhook were written with the booking; the "
+        "minute sweeper sends each once (a second sweep sends nothing); dispatch is idempotent by appointment",
         "caught" if ok else f"FAILED: appointments {len(appts)}, queued {ids}, swept {swept}/{again}",
         invariants=2,
     )
     assert len(appts) == 1
     assert ids == [appts[0]["ref"]], queued
-    assert swept.get("sent") == 1 and again.get("sent") == 0
+    assert len(booked) == 1 and hooks == [str(booked[0]["pk"]).removeprefix("WEBHOOK#")], hooks
+    assert swept.get("sent") == 2 and again.get("sent") == 0
 
 
 def test_killed_between_webhook_record_and_its_message_the_outbox_sweeper_still_queues_it(world, monkeypatch):

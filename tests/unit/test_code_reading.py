@@ -41,6 +41,13 @@ LAYER = {
             outbox.message(p, detail_type="Cancelled", body={})
             outbox.release(p, {})
 
+        def _deduction(p):
+            return outbox.message(p, queue="quota", body={})
+
+        def fulfil(p):
+            _deduction(p)
+            outbox.release(p, {})
+
         def alert(p):
             p.publisher.send(ALERTS, [{}])
 
@@ -85,6 +92,7 @@ LAYER = {
 HANDLERS = {
     "book": "def handler(p):\n    from petcover import work\n    work.book(p)\n    work.alert(p)\n",
     "cancel": "from petcover import work\n\ndef handler(p):\n    work.cancel(p)\n",
+    "fulfil": "from petcover import work\n\ndef handler(p):\n    work.fulfil(p)\n",
     "sweep": "from petcover import outbox\n\ndef handler(p):\n    return outbox.sweep(p)\n",
     "report": "from petcover import work\n\ndef handler(p):\n    work.write(p, 'd')\n    work.read(p, {})\n",
     "redrive": "from petcover import work\n\ndef handler(p):\n    work.redrive(None, None)\n",
@@ -130,8 +138,12 @@ def test_an_outbox_writer_relays_only_its_own_messages(code):
     assert uses(code, "cancel") == {("events", "Cancelled")}
 
 
+def test_a_releaser_whose_messages_are_written_by_what_it_calls_relays_only_those(code):
+    assert uses(code, "fulfil") == {("queue", "quota")}
+
+
 def test_the_sweeper_relays_every_outbox_message(code):
-    assert uses(code, "sweep") == {("queue", "dispatch"), ("events", "Cancelled")}
+    assert uses(code, "sweep") == {("queue", "dispatch"), ("events", "Cancelled"), ("queue", "quota")}
 
 
 def test_blob_keys_resolve_to_their_literal_prefix_and_data_keys_to_their_module_prefix(code):

@@ -274,11 +274,13 @@ def batch_counted(batch_id: str, counter: str) -> Update:
     return Update(*batch_key(batch_id), add={counter: 1})
 
 
-def batch_result(batch_id: str, result: BatchItemResult) -> Put:
-    """The result of one item, written once; ``n`` counts the dispatch sends of a booked item."""
+def batch_result(batch_id: str, result: BatchItemResult, *, dispatch_queued: bool = False) -> Put:
+    """The result of one item, written once; ``n`` counts the dispatch sends of a booked item
+    (1 at once when the dispatch request commits with the booking, through the outbox)."""
     pk, sk = batch_item_key(batch_id, result.index)
+    n = 1 if dispatch_queued else 0
     return Put(
-        {"pk": pk, "sk": sk, "kind": "batch_item", "state": result.status, "n": 0, "data": result.model_dump_json()},
+        {"pk": pk, "sk": sk, "kind": "batch_item", "state": result.status, "n": n, "data": result.model_dump_json()},
         if_absent=True,
     )
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +39,7 @@ from petcover.models.dispatch import (
     RuleSetVersion,
     RuleStatus,
 )
-from petcover.ports import Cond, Item, Put, Store
+from petcover.ports import Cond, Item, Put, Store, Update, WriteOp
 from petcover.repositories.base import paginate
 
 RULES_PK = "DISPATCHRULES"
@@ -228,9 +229,10 @@ def settle(store: Store, new: DispatchRecord, state: RecordState, previous_versi
     )
 
 
-def save_override(store: Store, new: DispatchRecord, previous_version: int) -> None:
-    """The record overridden by hand, out of the operations queue; StaleWrite if it moved meanwhile."""
-    store.update(
+def save_override(store: Store, new: DispatchRecord, previous_version: int, also: Sequence[WriteOp] = ()) -> None:
+    """The record overridden by hand, out of the operations queue (with ``also``, e.g. its audit
+    record, in the same transaction); StaleWrite if it moved meanwhile."""
+    change = Update(
         *decision_key(new.appointment_id),
         set={
             "state": "overridden",
@@ -242,6 +244,7 @@ def save_override(store: Store, new: DispatchRecord, previous_version: int) -> N
         add={"version": 1},
         expect=[("version", "=", previous_version)],
     )
+    store.transact([change, *also])
 
 
 def manual_queue_page(store: Store, limit: int, cursor: str | None) -> tuple[list[DispatchRecord], str | None]:

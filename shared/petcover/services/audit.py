@@ -1,5 +1,8 @@
 """Audit trail: who changed what, when, before and after; findable by entity, actor or request.
 
+A change to the table carries its record in its own transaction (``entry``); an action outside
+the table (moving queue messages) is recorded before it runs and amended with its outcome.
+
 Keys and items: ``petcover.repositories.audit``. The lists below return one page (``limit``).
 """
 
@@ -10,12 +13,33 @@ from typing import Any
 
 from petcover.identity import Principal
 from petcover.models.common import AuditRecord
-from petcover.ports import Ports
+from petcover.ports import Ports, Put
 from petcover.repositories import audit as repo
 
 
 def actor_name(who: Principal | str) -> str:
     return who if isinstance(who, str) else f"{who.kind}:{who.id}"
+
+
+def entry(
+    p: Ports,
+    who: Principal | str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    *,
+    before: Any = None,
+    after: Any = None,
+    request_id: str | None = None,
+    reason: str | None = None,
+) -> Put:
+    """The audit record as a write for the transaction of the change it records.
+
+    Every change to the table writes its record this way: the change and its record commit
+    together or not at all, so no crash between them loses the record.
+    """
+    rec = _new(p, who, entity_type, entity_id, action, before, after, request_id, reason)
+    return Put(repo.record_item(rec), if_absent=True)
 
 
 def record(
@@ -30,10 +54,34 @@ def record(
     request_id: str | None = None,
     reason: str | None = None,
 ) -> AuditRecord:
-    at = p.now().isoformat()
-    rec = AuditRecord(
+    """A record on its own: for an action whose change is not in the table (queue moves), written
+    before the action so a crash in it cannot lose the record; ``amend`` adds the outcome."""
+    rec = _new(p, who, entity_type, entity_id, action, before, after, request_id, reason)
+    p.store.put(repo.record_item(rec))
+    return rec
+
+
+def amend(p: Ports, rec: AuditRecord, *, after: Any) -> AuditRecord:
+    """The outcome of the action a ``record`` announced (same record, same keys)."""
+    done = rec.model_copy(update={"after": after})
+    p.store.put(repo.record_item(done))
+    return done
+
+
+def _new(
+    p: Ports,
+    who: Principal | str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    before: Any,
+    after: Any,
+    request_id: str | None,
+    reason: str | None,
+) -> AuditRecord:
+    return AuditRecord(
         id=uuid.uuid4().hex,
-        at=at,
+        at=p.now().isoformat(),
         actor=actor_name(who),
         entity_type=entity_type,
         entity_id=entity_id,
@@ -43,8 +91,6 @@ def record(
         request_id=request_id,
         reason=reason,
     )
-    p.store.put(repo.record_item(rec))
-    return rec
 
 
 def by_entity(p: Ports, entity_type: str, entity_id: str, limit: int = 100) -> list[AuditRecord]:

@@ -19,9 +19,9 @@ from petcover.errors import Conflict, DomainError, InvalidInput, NotFound, Stale
 from petcover.identity import Principal
 from petcover.models.bulk import BulkIssueRequest, BulkJob, BulkRow, RejectedRow, UploadSlot
 from petcover.models.policies import Holder, UnderwriteRequest
-from petcover.ports import Ports
+from petcover.ports import Ports, Put
 from petcover.repositories import bulk as bulk_repo
-from petcover.services import audit, catalog, policies
+from petcover.services import audit, catalog, outbox, policies
 
 SPLIT_BATCH = 500
 
@@ -63,9 +63,13 @@ def start(p: Ports, who: Principal, req: BulkIssueRequest) -> BulkJob:
         status="splitting",
         created_at=p.now(),
     )
-    p.store.put(bulk_repo.job_item(job, source))
-    p.publisher.send("bulk", [{"type": "split", "job_id": job_id}])
-    audit.record(p, who, "bulk_issue", job_id, "start", after=job.model_dump(mode="json", exclude={"rejected_rows"}))
+    # The job, its audit record and its split message (outbox) commit together.
+    split_message, oid = outbox.message(p, queue="bulk", body={"type": "split", "job_id": job_id})
+    record = audit.entry(
+        p, who, "bulk_issue", job_id, "start", after=job.model_dump(mode="json", exclude={"rejected_rows"})
+    )
+    p.store.transact([Put(bulk_repo.job_item(job, source)), split_message, record])
+    outbox.release(p, oid)
     return job
 
 

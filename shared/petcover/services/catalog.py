@@ -89,11 +89,14 @@ def create_product(p: Ports, who: Principal, spec: ProductSpec) -> ProductOut:
     head = ProductHead(code=spec.code, name=spec.name, kind=spec.kind, status="draft", latest_version=1)
     try:
         p.store.transact(
-            [Put(keys.new_head_item(head), if_absent=True), Put(keys.new_version_item(pv), if_absent=True)]
+            [
+                Put(keys.new_head_item(head), if_absent=True),
+                Put(keys.new_version_item(pv), if_absent=True),
+                audit.entry(p, who, "product", spec.code, "create", after=pv.model_dump(mode="json")),
+            ]
         )
     except StaleWrite:
         raise Conflict(f"Product {spec.code} already exists; modify it instead.", code="PRODUCT_EXISTS") from None
-    audit.record(p, who, "product", spec.code, "create", after=pv.model_dump(mode="json"))
     return ProductOut(head=head, version=pv)
 
 
@@ -115,17 +118,17 @@ def modify_product(p: Ports, who: Principal, code: str, spec: ProductSpec) -> Pr
                     expect=[("version", "=", head.latest_version)],
                 ),
                 Put(keys.new_version_item(pv), if_absent=True),
+                audit.entry(
+                    p,
+                    who,
+                    "product",
+                    code,
+                    "modify",
+                    before={"version": head.latest_version},
+                    after=pv.model_dump(mode="json"),
+                ),
             ]
         )
-    audit.record(
-        p,
-        who,
-        "product",
-        code,
-        "modify",
-        before={"version": head.latest_version},
-        after=pv.model_dump(mode="json"),
-    )
     return ProductOut(head=new_head, version=pv)
 
 
@@ -153,18 +156,18 @@ def publish_product(p: Ports, who: Principal, code: str, version: int | None) ->
                     set={"state": "published", "data": new_head.model_dump_json()},
                     expect=[("version", "=", head.latest_version)],
                 ),
+                audit.entry(
+                    p,
+                    who,
+                    "product",
+                    code,
+                    "publish",
+                    before={"status": head.status},
+                    after={"status": "published", "version": target},
+                ),
             ]
         )
     _head_cache.pop(code, None)
-    audit.record(
-        p,
-        who,
-        "product",
-        code,
-        "publish",
-        before={"status": head.status},
-        after={"status": "published", "version": target},
-    )
     return ProductOut(head=new_head, version=published)
 
 
@@ -173,13 +176,19 @@ def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
     states.PRODUCT.next_state(head.status, "delist")
     new_head = head.model_copy(update={"status": "delisted"})
     with _unless_changed("product", "PRODUCT_CHANGED"):
-        p.store.update(
-            *keys.product_head(code),
-            set={"state": "delisted", "data": new_head.model_dump_json()},
-            expect=[("state", "=", head.status)],
+        p.store.transact(
+            [
+                Update(
+                    *keys.product_head(code),
+                    set={"state": "delisted", "data": new_head.model_dump_json()},
+                    expect=[("state", "=", head.status)],
+                ),
+                audit.entry(
+                    p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"}
+                ),
+            ]
         )
     _head_cache.pop(code, None)
-    audit.record(p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"})
     return new_head
 
 
@@ -217,12 +226,16 @@ def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
         # Secret used to sign the webhooks we send to this channel (never returned by the API).
         "webhook_secret": secrets.token_urlsafe(32),
     }
+    ch = Channel.model_validate({**data, "status": "active"})
     try:
-        p.store.put(keys.new_channel_item(req.id, data), if_absent=True)
+        p.store.transact(
+            [
+                Put(keys.new_channel_item(req.id, data), if_absent=True),
+                audit.entry(p, who, "channel", req.id, "add", after=ch.model_dump(mode="json")),
+            ]
+        )
     except StaleWrite:
         raise Conflict(f"Channel {req.id} already exists.", code="CHANNEL_EXISTS") from None
-    ch = Channel.model_validate({**data, "status": "active"})
-    audit.record(p, who, "channel", req.id, "add", after=ch.model_dump(mode="json"))
     return ch
 
 
@@ -236,10 +249,8 @@ def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate
     before = keys.channel_data(item)
     changes = req.model_dump(mode="json", exclude_none=True)
     after = {**before, **changes}
-    with _unless_changed("channel", "CHANNEL_CHANGED"):
-        p.store.update(pk, sk, set={"data": keys.dump_channel_data(after)}, expect=[("data", "=", item["data"])])
     hide = {"webhook_secret"}
-    audit.record(
+    record = audit.entry(
         p,
         who,
         "channel",
@@ -248,6 +259,9 @@ def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate
         before={k: v for k, v in before.items() if k not in hide},
         after={k: v for k, v in after.items() if k not in hide},
     )
+    with _unless_changed("channel", "CHANNEL_CHANGED"):
+        change = Update(pk, sk, set={"data": keys.dump_channel_data(after)}, expect=[("data", "=", item["data"])])
+        p.store.transact([change, record])
     return Channel.model_validate({**after, "status": item.get("state")})
 
 
@@ -262,10 +276,14 @@ def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str) ->
     if new == "closed":
         data["closed_at"] = p.now().isoformat()
     with _unless_changed("channel", "CHANNEL_CHANGED"):
-        p.store.update(
-            pk, sk, set={"state": new, "data": keys.dump_channel_data(data)}, expect=[("state", "=", current)]
+        p.store.transact(
+            [
+                Update(
+                    pk, sk, set={"state": new, "data": keys.dump_channel_data(data)}, expect=[("state", "=", current)]
+                ),
+                audit.entry(p, who, "channel", channel_id, action, before={"status": current}, after={"status": new}),
+            ]
         )
-    audit.record(p, who, "channel", channel_id, action, before={"status": current}, after={"status": new})
     return Channel.model_validate({**data, "status": new})
 
 
@@ -292,21 +310,16 @@ def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCrea
         )
     contract = Contract(channel_id=channel_id, version=1, status="active", created_at=p.now(), **req.model_dump())
     current, first_version = keys.new_contract_items(contract)
+    record = audit.entry(
+        p, who, "contract", f"{channel_id}/{req.product_code}", "create", after=contract.model_dump(mode="json")
+    )
     try:
-        p.store.transact([Put(current, if_absent=True), Put(first_version, if_absent=True)])
+        p.store.transact([Put(current, if_absent=True), Put(first_version, if_absent=True), record])
     except StaleWrite:
         raise Conflict(
             f"Channel {channel_id} already has a contract for {req.product_code}; modify it instead.",
             code="CONTRACT_EXISTS",
         ) from None
-    audit.record(
-        p,
-        who,
-        "contract",
-        f"{channel_id}/{req.product_code}",
-        "create",
-        after=contract.model_dump(mode="json"),
-    )
     return contract
 
 
@@ -323,17 +336,17 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
                     expect=[("version", "=", current.version), ("state", "=", "active")],
                 ),
                 Put(keys.contract_version_item(new), if_absent=True),
+                audit.entry(
+                    p,
+                    who,
+                    "contract",
+                    f"{channel_id}/{product_code}",
+                    "modify",
+                    before=current.model_dump(mode="json"),
+                    after=new.model_dump(mode="json"),
+                ),
             ]
         )
-    audit.record(
-        p,
-        who,
-        "contract",
-        f"{channel_id}/{product_code}",
-        "modify",
-        before=current.model_dump(mode="json"),
-        after=new.model_dump(mode="json"),
-    )
     return new
 
 
@@ -341,13 +354,7 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
     current = get_contract(p, channel_id, product_code)
     states.CONTRACT.next_state(current.status, "terminate")
     new = current.model_copy(update={"status": "terminated", "terminated_at": p.now()})
-    with _unless_changed("contract", "CONTRACT_CHANGED"):
-        p.store.update(
-            *keys.contract_key(channel_id, product_code),
-            set={"state": "terminated", "data": new.model_dump_json()},
-            expect=[("state", "=", "active")],
-        )
-    audit.record(
+    record = audit.entry(
         p,
         who,
         "contract",
@@ -356,6 +363,17 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
         before={"status": "active"},
         after={"status": "terminated"},
     )
+    with _unless_changed("contract", "CONTRACT_CHANGED"):
+        p.store.transact(
+            [
+                Update(
+                    *keys.contract_key(channel_id, product_code),
+                    set={"state": "terminated", "data": new.model_dump_json()},
+                    expect=[("state", "=", "active")],
+                ),
+                record,
+            ]
+        )
     return new
 
 

@@ -9,16 +9,29 @@ import secrets
 from typing import Literal
 
 from petcover.errors import BusinessRuleViolation, NotFound, StaleWrite
+from petcover.identity import Principal
 from petcover.models.common import IssuedKey, KeyInfo
-from petcover.ports import Ports, Put, Update
+from petcover.ports import Ports, Put, Update, WriteOp
 from petcover.repositories import partners as keys
+from petcover.services import audit
 
 MAX_ACTIVE_KEYS = 2
 OwnerKind = Literal["channel", "provider", "insurer"]
+Audited = tuple[Principal | str, str, str]  # who, the entity type and the action of the audit record
 
 
-def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
-    """Count of active keys is a guarded counter on the owner's key-set item, moved atomically."""
+def _audit(p: Ports, audited: Audited | None, owner_id: str, after: dict[str, str]) -> list[WriteOp]:
+    """The audit record of a key change, for the change's own transaction (none for seeding)."""
+    if audited is None:
+        return []
+    who, entity_type, action = audited
+    return [audit.entry(p, who, entity_type, owner_id, action, after=after)]
+
+
+def issue(p: Ports, kind: OwnerKind, owner_id: str, *, audited: Audited | None = None) -> IssuedKey:
+    """Count of active keys is a guarded counter on the owner's key-set item, moved atomically.
+
+    ``audited``: (who, entity type, action) of the audit record written with the key."""
     key_id = f"{kind[:2]}k_{secrets.token_hex(8)}"
     secret = secrets.token_urlsafe(32)
     now = p.now().isoformat()
@@ -27,6 +40,7 @@ def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
             [
                 Update(*keys.key_set(kind, owner_id), add={"n": 1}, expect=[("n", "<?", MAX_ACTIVE_KEYS)]),
                 Put(keys.key_item(key_id, secret, kind, owner_id, now), if_absent=True),
+                *_audit(p, audited, owner_id, {"key_id": key_id}),
             ]
         )
     except StaleWrite:
@@ -37,7 +51,7 @@ def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
     return IssuedKey(key_id=key_id, secret=secret, owner_id=owner_id, owner_kind=kind)
 
 
-def revoke(p: Ports, kind: OwnerKind, owner_id: str, key_id: str) -> KeyInfo:
+def revoke(p: Ports, kind: OwnerKind, owner_id: str, key_id: str, *, audited: Audited | None = None) -> KeyInfo:
     pk, sk = keys.partner_key(key_id)
     item = p.store.get(pk, sk)
     if item is None or item.get("owner") != keys.key_owner(kind, owner_id):
@@ -47,6 +61,7 @@ def revoke(p: Ports, kind: OwnerKind, owner_id: str, key_id: str) -> KeyInfo:
             [
                 Update(pk, sk, set={"state": "revoked"}, expect=[("state", "=", "active")]),
                 Update(*keys.key_set(kind, owner_id), add={"n": -1}),
+                *_audit(p, audited, owner_id, {"key_id": key_id, "status": "revoked"}),
             ]
         )
         item["state"] = "revoked"

@@ -3,20 +3,35 @@
 After the commit the caller releases it (publish, then delete). If the process dies in between,
 the message is still in the table and the minute sweeper publishes it; every consumer is
 idempotent by business key, so a message published twice moves nothing twice.
+
+The sweeper leaves a message to its writer for ``SWEEP_AFTER`` (three times an API function's
+timeout), and whoever publishes a message holds it first (a conditional write, ``CLAIM_FOR``), so
+two sweeps, or a late writer and a sweep, do not both publish it; a holder that dies lets its
+hold run out. What remains is at-least-once (dead after the publish, before the delete), which
+the consumers' business keys absorb. A message is published under the correlation id of the
+request that wrote it, whoever publishes it.
 Keys and items: ``petcover.repositories.outbox``.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, cast
 
-from petcover.observability import logger
-from petcover.ports import Item, Ports, Put
+from petcover.errors import StaleWrite
+from petcover.observability import correlation_id, count, logger, set_correlation_id
+from petcover.ports import Item, Ports, Put, Update
 from petcover.repositories import outbox as repo
 
-SWEEP_AFTER = timedelta(seconds=60)
+SWEEP_AFTER = timedelta(seconds=60)  # API functions time out after 20 s
+# A hold outlasts any publish by far, and runs out before the sweeper looks at a message, so a
+# holder that died between its hold and its publish delays nothing beyond the next sweep.
+CLAIM_FOR = timedelta(seconds=30)
+MAX_BODY_BYTES = 240 * 1024  # SQS and EventBridge take 256 KB per message, attributes included
 
 
 def message(
@@ -25,50 +40,94 @@ def message(
     """The write to add to the caller's transaction, and the id to release after the commit."""
     if (queue is None) == (detail_type is None):
         raise ValueError("an outbox message goes to a queue or to the event bus")
+    size = len(json.dumps(body, default=str, separators=(",", ":")).encode())
+    if size > MAX_BODY_BYTES:  # refused before the commit: after it, nothing could send it
+        raise ValueError(f"an outbox message body is {size} bytes; the limit is {MAX_BODY_BYTES}")
     oid = uuid.uuid4().hex
-    item = repo.message_item(oid, p.now(), repo.OutboxMessage(queue=queue, detail_type=detail_type, body=body))
-    return Put(item, if_absent=True), oid
+    msg = repo.OutboxMessage(queue=queue, detail_type=detail_type, body=body, correlation_id=correlation_id())
+    return Put(repo.message_item(oid, p.now(), msg), if_absent=True), oid
 
 
-def _publish(p: Ports, item: Item) -> None:
+@contextmanager
+def _published_as(cid: str | None) -> Iterator[None]:
+    """Publish (and log) under the writer's correlation id, then go back to ours."""
+    if not cid:
+        yield
+        return
+    ours = correlation_id()
+    set_correlation_id(cid)
+    try:
+        yield
+    finally:
+        set_correlation_id(ours)
+
+
+def _claim(p: Ports, key: tuple[str, str]) -> Item | None:
+    """Hold the message; None when it is gone (published) or another publisher holds it."""
+    now = p.now()
+    op = repo.claim(key, int(now.timestamp()), int((now + CLAIM_FOR).timestamp()))
+    try:
+        return p.store.update(op.pk, op.sk, set=op.set, expect=op.expect, must_exist=op.must_exist)
+    except StaleWrite:
+        return None
+
+
+def _publish(p: Ports, item: Item, *, swept: bool = False) -> None:
     msg = repo.load_message(item)
-    if msg.queue:
-        p.publisher.send(msg.queue, [msg.body])
-    else:
-        p.publisher.emit(cast(str, msg.detail_type), [msg.body])
-    p.store.delete(item["pk"], item["sk"])
+    with _published_as(msg.correlation_id):
+        if swept:  # logged under the writer's correlation id: the request's trail shows it
+            logger.info("outbox message swept", extra={"outbox": item["pk"], "queue": msg.queue or msg.detail_type})
+        if msg.queue:
+            p.publisher.send(msg.queue, [msg.body])
+        else:
+            p.publisher.emit(cast(str, msg.detail_type), [msg.body])
+    p.store.delete(*repo.key_of(item))
+
+
+def _failed(p: Ports, item: Item, what: str) -> None:
+    count("OutboxPublishFailed")
+    logger.exception(what, extra={"outbox": item["pk"], "attempts": int(item.get("attempts") or 0) + 1})
+    op: Update = repo.failed_attempt(repo.key_of(item))
+    try:
+        p.store.update(op.pk, op.sk, set=op.set, add=op.add, must_exist=op.must_exist)
+    except Exception:  # the hold runs out by itself
+        logger.exception("outbox hold not dropped", extra={"outbox": item["pk"]})
 
 
 def release(p: Ports, *ids: str) -> bool:
     """Publish now; on failure the message stays for the sweeper (True when all went out)."""
     ok = True
     for oid in ids:
-        item = p.store.get(*repo.outbox_key(oid))
+        item = _claim(p, repo.outbox_key(oid))
         if item is None:
             continue  # the sweeper was faster
         try:
             _publish(p, item)
         except Exception:
             ok = False
-            logger.exception("outbox message left for the sweeper", extra={"outbox_id": oid})
+            _failed(p, item, "outbox message left for the sweeper")
     return ok
 
 
 def sweep(p: Ports, limit: int = 500) -> dict[str, int]:
     """Publish messages older than a minute whose release never happened (a crash or an outage).
 
-    One bounded page per run on purpose: the next minute's run takes the rest.
+    One bounded page per run on purpose: the next minute's run takes the rest. A message another
+    publisher holds is left to it.
     """
     cutoff = (p.now() - SWEEP_AFTER).isoformat()
     page = p.store.query(repo.PENDING_PK, index=repo.PENDING_INDEX, sk_lte=cutoff, limit=limit)
     sent = failed = 0
-    for item in page.items:
+    for found in page.items:
+        item = _claim(p, repo.key_of(found))
+        if item is None:
+            continue
         try:
-            _publish(p, item)
+            _publish(p, item, swept=True)
             sent += 1
         except Exception:
             failed += 1
-            logger.exception("outbox sweep could not publish", extra={"outbox": item["pk"]})
+            _failed(p, item, "outbox sweep could not publish")
     if failed:
         raise RuntimeError(f"{failed} outbox messages could not be published; the next sweep retries")
     return {"sent": sent}

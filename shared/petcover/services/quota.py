@@ -4,7 +4,8 @@ The balance lives on the policy's quota item (written by policies.py; keys and i
 ``repositories.quota``) as top-level counters moved only by atomic ADD under conditions:
 ``available = quota - used - held``. A booking *holds* one use, a cancellation *releases* it,
 and a fulfilled appointment turns the hold into *used* through the QuotaQueue consumer.
-Benefits without a quota (unlimited) keep ``held`` and ``used`` but no ``available``.
+Benefits without a quota (unlimited) keep ``held`` and ``used`` but no ``available``. The
+deduction request is an outbox message written with the fulfilled state (``deduction_request``).
 
 Besides the counters this module writes a deduction marker per appointment, a mark per
 policy+benefit whose quota moved on a business day (what the daily reconciliation checks) and
@@ -32,7 +33,7 @@ from petcover.repositories import appointments as appointment_records
 from petcover.repositories import policies as policy_records
 from petcover.repositories import quota as quota_records
 from petcover.repositories.quota import quota_key
-from petcover.services import alerts, audit
+from petcover.services import alerts, audit, outbox
 
 QUOTA_QUEUE = "quota"
 QUOTA_DLQ = "quota_dlq"
@@ -82,6 +83,15 @@ def balance(p: Ports, policy_number: str, benefit_code: str) -> Item | None:
 
 def deduction_message(appointment_id: str, policy_number: str, benefit_code: str) -> dict[str, Any]:
     return {"appointment_id": appointment_id, "policy_number": policy_number, "benefit_code": benefit_code}
+
+
+def deduction_request(p: Ports, appointment_id: str, policy_number: str, benefit_code: str) -> tuple[Put, str]:
+    """The QuotaQueue message for the fulfilment's own transaction, and the outbox id to release.
+
+    Written with the fulfilled state, so a crash after that commit delays the deduction by the
+    sweep interval instead of leaving it to the daily reconciliation.
+    """
+    return outbox.message(p, queue=QUOTA_QUEUE, body=deduction_message(appointment_id, policy_number, benefit_code))
 
 
 def deduct(p: Ports, message: dict[str, Any]) -> str:
@@ -157,8 +167,10 @@ def redrive(p: Ports, who: Principal, sqs: Any) -> RedriveResult:
     s = get_settings()
     if not s.quota_dlq_url or not s.quota_queue_url:
         raise Unavailable("The quota queues are not configured here.", code="QUEUE_NOT_CONFIGURED")
+    # Recorded before the messages move (a queue is not in a transaction), then amended with the count.
+    started = audit.record(p, who, "queue", "QuotaDLQ", "redrive", after={"moved": None, "target": "QuotaQueue"})
     moved = redrive_dlq(sqs, s.quota_dlq_url, s.quota_queue_url)
-    audit.record(p, who, "queue", "QuotaDLQ", "redrive", after={"moved": moved, "target": "QuotaQueue"})
+    audit.amend(p, started, after={"moved": moved, "target": "QuotaQueue"})
     return RedriveResult(moved=moved, source="QuotaDLQ", target="QuotaQueue")
 
 

@@ -1,9 +1,10 @@
 """Work-order timeline: every node with its time, provider, region and service type.
 
-Fulfilment calls ``record`` at each node; SLA monitoring (``services.sla``) reads what it
-maintains: the nodes, and the open work order with the time its next node is due (keys and
-items: ``repositories.timeline``). Completing (or cancelling) an order deletes the open work
-order, so neither the open-orders nor the due-time index keeps closed orders.
+Fulfilment writes ``node_ops`` in the transaction of each change; SLA monitoring
+(``services.sla``) reads what they maintain: the nodes, and the open work order with the time
+its next node is due (keys and items: ``repositories.timeline``). Completing (or cancelling)
+an order deletes the open work order, so neither the open-orders nor the due-time index keeps
+closed orders.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from petcover.domain import sla
-from petcover.ports import Ports
+from petcover.ports import Delete, Ports, Put, WriteOp
 from petcover.repositories import sla as sla_keys
 from petcover.repositories import timeline as keys
 from petcover.repositories.base import paginate
@@ -30,7 +31,7 @@ def current_config(p: Ports) -> sla.SlaConfig:
     return sla_keys.load_config(item)
 
 
-def record(
+def node_ops(
     p: Ports,
     *,
     order_id: str,
@@ -42,19 +43,19 @@ def record(
     core_provider: bool = False,
     owner: str = "",
     at: datetime | None = None,
-) -> sla.OpenWorkOrder | None:
-    """Append the node and move the open work order (and its due time) forward."""
+) -> tuple[list[WriteOp], sla.OpenWorkOrder | None]:
+    """The writes that append the node and move the open work order (and its due time) forward.
+
+    They go into the transaction of the change the node records, so the SLA check never sees a
+    change without its node (or a node without its change). The caller holds the order's lock.
+    """
     at = at or p.now()
-    p.store.put(
-        keys.node_item(
-            sla.NodeEvent(
-                order_id=order_id, provider_id=provider_id, region=region, service_type=service_type, node=node, at=at
-            )
-        )
+    event = sla.NodeEvent(
+        order_id=order_id, provider_id=provider_id, region=region, service_type=service_type, node=node, at=at
     )
+    ops: list[WriteOp] = [Put(keys.node_item(event))]
     if node in CLOSING_NODES:
-        p.store.delete(*keys.open_key(order_id))
-        return None
+        return [*ops, Delete(*keys.open_key(order_id))], None
     existing = p.store.get(*keys.open_key(order_id))
     wo = sla.OpenWorkOrder(
         order_id=order_id,
@@ -71,7 +72,36 @@ def record(
     due = sla.due_at(
         current_config(p), node, service_type, at, region=region, core_provider=core_provider, online=online
     )
-    p.store.put(keys.open_item(wo, due))
+    return [*ops, Put(keys.open_item(wo, due))], wo
+
+
+def record(
+    p: Ports,
+    *,
+    order_id: str,
+    provider_id: str,
+    node: str,
+    service_type: str,
+    region: str,
+    online: bool,
+    core_provider: bool = False,
+    owner: str = "",
+    at: datetime | None = None,
+) -> sla.OpenWorkOrder | None:
+    """Append the node and move the open work order forward, on their own (one transaction)."""
+    ops, wo = node_ops(
+        p,
+        order_id=order_id,
+        provider_id=provider_id,
+        node=node,
+        service_type=service_type,
+        region=region,
+        online=online,
+        core_provider=core_provider,
+        owner=owner,
+        at=at,
+    )
+    p.store.transact(ops)
     return wo
 
 

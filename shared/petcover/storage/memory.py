@@ -12,6 +12,21 @@ from petcover.ports import Check, Cond, Delete, Item, Page, Put, Update, WriteOp
 
 # Index name -> (partition attribute, sort attribute); mirrors the GSIs in template.yaml.
 INDEXES = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk"), "gsi3": ("gsi3pk", "gsi3sk")}
+# DynamoDB's limits, so a unit test fails where the table would refuse the write.
+TRANSACTION_LIMIT = 100  # writes per TransactWriteItems, each to a different item
+ITEM_LIMIT = 400 * 1024  # bytes per item (names and values)
+
+
+def _size(item: Item) -> int:
+    return sum(len(k) + len(str(v).encode()) for k, v in item.items() if v is not None)
+
+
+def _check_transaction(ops: Sequence[WriteOp]) -> None:
+    if len(ops) > TRANSACTION_LIMIT:
+        raise ValueError(f"a transaction of {len(ops)} writes; DynamoDB takes at most {TRANSACTION_LIMIT}")
+    keys = [(op.item["pk"], op.item["sk"]) if isinstance(op, Put) else (op.pk, op.sk) for op in ops]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a transaction writes one item twice; DynamoDB refuses it")
 
 
 def _holds(item: Item | None, cond: Cond) -> bool:
@@ -89,6 +104,7 @@ class MemoryStore:
 
     def transact(self, ops: Sequence[WriteOp]) -> None:
         self._count("transact")
+        _check_transaction(ops)
         with self._lock:
             snapshot = copy.deepcopy(self._items)
             try:
@@ -104,6 +120,8 @@ class MemoryStore:
             current = self._items.get(key)
             if op.if_absent and current is not None:
                 raise StaleWrite("The record already exists.", code="ALREADY_EXISTS")
+            if _size(op.item) > ITEM_LIMIT:
+                raise ValueError(f"an item of {_size(op.item)} bytes; DynamoDB takes at most {ITEM_LIMIT}")
             self._check(current, op.expect)
             self._items[key] = {k: copy.deepcopy(v) for k, v in op.item.items() if v is not None}
         elif isinstance(op, Update):

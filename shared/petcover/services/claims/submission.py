@@ -102,6 +102,11 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
     on = calendar.day_of(claim.submitted_at)
     ops += ledger_repo.stat_updates(pol.channel_id, pol.product_code, pol.plan_code, on, {"claims": 1})
     ops.append(Put(hook, if_absent=True))
+    ops.append(
+        audit.entry(
+            p, who, "claim", claim.claim_number, "submit" if source == "channel" else "open", after=brief(claim)
+        )
+    )
     try:
         p.store.transact(ops)
     except StaleWrite:
@@ -111,7 +116,6 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
                 return existing
         raise
     notices.announce(p, hook)
-    audit.record(p, who, "claim", claim.claim_number, "submit" if source == "channel" else "open", after=brief(claim))
     return claim
 
 

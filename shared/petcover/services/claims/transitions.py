@@ -58,19 +58,21 @@ def commit(
     """Write ``after`` only if the claim is still in ``before``'s state and version (else StaleWrite).
 
     A status change (or ``announce``) puts a webhook in the outbox in the same transaction; it is
-    queued right after the commit. The step is audited.
+    queued right after the commit. The step is audited in the same transaction.
     """
     now = p.now()
     ops: list[WriteOp] = [claim_repo.claim_update(before, after, now, queue), *extra_ops]
     hook = notices.outbox_item(after, before.status, now) if (after.status != before.status or announce) else None
     if hook is not None:
         ops.append(Put(hook, if_absent=True))
+    ops.append(
+        audit.entry(
+            p, actor, "claim", before.claim_number, action, before=brief(before), after=brief(after), reason=reason
+        )
+    )
     p.store.transact(ops)
     if hook is not None:
         notices.announce(p, hook)
-    audit.record(
-        p, actor, "claim", before.claim_number, action, before=brief(before), after=brief(after), reason=reason
-    )
     return after
 
 

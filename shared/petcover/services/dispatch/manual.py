@@ -81,14 +81,7 @@ def manual_assign(
     new = rec.model_copy(
         update={"state": "overridden", "decision": decision, "history": [*rec.history, cur], "version": rec.version + 1}
     )
-    try:
-        repo.save_override(p.store, new, previous_version=rec.version)
-    except StaleWrite:
-        raise Conflict(
-            f"The dispatch of {appointment_id} changed meanwhile; reload it and try again.", code="STALE_WRITE"
-        ) from None
-    _move_counters(p, cur, decision)
-    audit.record(
+    record = audit.entry(
         p,
         who,
         ENTITY,
@@ -98,6 +91,13 @@ def manual_assign(
         after={"state": "overridden", "provider_id": body.provider_id, "over_capacity": decision.over_capacity},
         reason=body.reason,
     )
+    try:
+        repo.save_override(p.store, new, previous_version=rec.version, also=[record])
+    except StaleWrite:
+        raise Conflict(
+            f"The dispatch of {appointment_id} changed meanwhile; reload it and try again.", code="STALE_WRITE"
+        ) from None
+    _move_counters(p, cur, decision)
     return new
 
 

@@ -29,7 +29,7 @@ from petcover.domain.dispatch import (
 from petcover.errors import Conflict, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.dispatch import RulesDraft, RuleSetVersion, RulesOverview, RulesPublish, RuleStatus
-from petcover.ports import Ports
+from petcover.ports import Ports, Put
 from petcover.repositories import dispatch as repo
 from petcover.repositories.dispatch import RulesHead
 from petcover.services import audit
@@ -235,22 +235,23 @@ def publish(p: Ports, who: Principal | str, body: RulesPublish) -> RuleSetVersio
         [*(head.schedule if head else []), ScheduleEntry(version=version, effective_at=effective_at)], now
     )
     new_head = RulesHead(version=version, schedule=schedule)
+    record = _audit_publish(p, who, published, head, now)
     try:
-        p.store.transact(repo.publish_ops(published, new_head, None if head is None else current))
+        p.store.transact([*repo.publish_ops(published, new_head, None if head is None else current), record])
     except StaleWrite:
         raise Conflict(
             "Another rule version was published at the same moment; reload and publish again.",
             code="RULES_CHANGED",
         ) from None
-    _audit_publish(p, who, published, head, now)
     clear_cache(p)
     return published
 
 
-def _audit_publish(p: Ports, who: Principal | str, v: RuleSetVersion, head: RulesHead | None, now: datetime) -> None:
+def _audit_publish(p: Ports, who: Principal | str, v: RuleSetVersion, head: RulesHead | None, now: datetime) -> Put:
+    """The audit record of a publication, for the publication's own transaction."""
     current = head.version if head else 0
     previous = _load_version(p, current).rules if current else []
-    audit.record(
+    return audit.entry(
         p,
         who,
         ENTITY,

@@ -13,7 +13,7 @@ from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.services.fulfilment import ownership
-from petcover.services.fulfilment.transitions import commit, locked, sync
+from petcover.services.fulfilment.transitions import News, commit, locked
 
 MAX_DECISION_CHARS = 4000
 
@@ -80,6 +80,12 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
             manual=provider_id is None,
             decision=_decision_summary(decision),
         )
-        commit(p, lease, doc, after, index=records.assignment_index(provider_id, now, appointment_id))
-        if provider_id:
-            sync(p, after, node="assigned", event="appointment.assigned", payload={"provider_id": provider_id})
+        news = News(node="assigned", event="appointment.assigned", payload={"provider_id": provider_id})
+        commit(
+            p,
+            lease,
+            doc,
+            after,
+            index=records.assignment_index(provider_id, now, appointment_id),
+            news=news if provider_id else None,
+        )

@@ -28,8 +28,9 @@ from petcover.models.fulfilment import (
 )
 from petcover.ports import Ports, Put
 from petcover.repositories import appointments as records
+from petcover.services import outbox
 from petcover.services.fulfilment import booking, ownership
-from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, TRANSIENT_CODES, sync
+from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, TRANSIENT_CODES
 
 BOOKING_QUEUE = "booking"
 MAX_BATCH_ITEMS = 1000
@@ -69,6 +70,7 @@ def _result(
     appointment_id: str | None = None,
     policy_number: str | None = None,
     error: dict[str, Any] | None = None,
+    dispatch_queued: bool = False,
 ) -> Put:
     result = BatchItemResult(
         index=index,
@@ -78,7 +80,7 @@ def _result(
         error=error,
         at=now,
     )
-    return records.batch_result(batch_id, result)
+    return records.batch_result(batch_id, result, dispatch_queued=dispatch_queued)
 
 
 def create_batch(p: Ports, who: Principal, req: BatchRequest, idempotency_key: str) -> BatchAccepted:
@@ -115,11 +117,15 @@ def create_batch(p: Ports, who: Principal, req: BatchRequest, idempotency_key: s
 def _book_item(
     p: Ports, batch_id: str, index: int, channel_id: str, raw: Any, now: datetime
 ) -> tuple[Appointment, bool]:
-    """Book the item with its business key; its result and the issued count are in the same write."""
+    """Book the item with its business key; its result, the issued count, the dispatch request and
+    the booked webhook are in the same write (the messages through the outbox)."""
     item = BatchItem.model_validate(raw)
     req = BookingRequest.model_validate(item.model_dump(exclude={"policy_number"}))
     aid = batch_appointment_id(batch_id, index)
-    booked = _result(batch_id, index, "booked", now, appointment_id=aid, policy_number=item.policy_number)
+    booked = _result(
+        batch_id, index, "booked", now, appointment_id=aid, policy_number=item.policy_number, dispatch_queued=True
+    )
+    ids: list[str] = []
     doc, _, replayed = booking.book(
         p,
         Principal("channel", channel_id),
@@ -128,7 +134,10 @@ def _book_item(
         appointment_id=aid,
         batch=f"{batch_id}#{index}",
         extra_ops=[booked, records.batch_counted(batch_id, "issued")],
+        extra_for=lambda d: booking.announce_booking(p, d, ids, {"batch_id": batch_id, "index": index}),
     )
+    if not replayed:
+        outbox.release(p, *ids)
     return doc, replayed
 
 
@@ -143,7 +152,7 @@ def process_batch_item(p: Ports, message: Mapping[str, Any], *, last_attempt: bo
     existing = records.find_batch_result(p, batch_id, index)
     if existing is not None:
         if existing.get("state") == "booked" and int(existing.get("n", 0)) == 0:
-            # booked, but the dispatch send had failed
+            # booked before the dispatch request was written with the booking, and its send had failed
             _dispatch_batch_item(p, batch_appointment_id(batch_id, index), batch_id, index)
         return "duplicate"
     batch = records.find_batch(p, batch_id)
@@ -152,7 +161,7 @@ def process_batch_item(p: Ports, message: Mapping[str, Any], *, last_attempt: bo
     channel_id = str(batch["owner"])
     now = p.now()
     try:
-        doc, replayed = _book_item(p, batch_id, index, channel_id, message["item"], now)
+        _, replayed = _book_item(p, batch_id, index, channel_id, message["item"], now)
     except ValidationError as exc:
         return _reject(p, batch_id, index, now, _invalid(exc))
     except DomainError as exc:
@@ -167,8 +176,6 @@ def process_batch_item(p: Ports, message: Mapping[str, Any], *, last_attempt: bo
         raise
     if replayed:
         return "duplicate"
-    _dispatch_batch_item(p, doc.appointment_id, batch_id, index)
-    sync(p, doc, node=None, event="appointment.booked", payload={"batch_id": batch_id, "index": index})
     return "booked"
 
 

@@ -22,7 +22,7 @@ from petcover.ports import Check, Ports, WriteOp
 from petcover.repositories import appointments as records
 from petcover.repositories import policies as policy_records
 from petcover.services import catalog, outbox, policies, quota
-from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, actor, sync
+from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, News, actor, announcement_ops
 
 
 def new_appointment_id(now: datetime) -> str:
@@ -41,6 +41,17 @@ def dispatch_message(doc: Appointment) -> dict[str, Any]:
         "district": doc.address.district,
         "national": False,
     }
+
+
+def announce_booking(
+    p: Ports, doc: Appointment, outbox_ids: list[str], payload: dict[str, Any] | None = None
+) -> list[WriteOp]:
+    """The booking's messages, for its own transaction: the dispatch request and the channel's
+    ``appointment.booked`` webhook. Their outbox ids go to ``outbox_ids``, to release after it."""
+    queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
+    hook_ops, hook_ids = announcement_ops(p, doc, News(event="appointment.booked", payload=payload))
+    outbox_ids += [oid, *hook_ids]
+    return [queued, *hook_ops]
 
 
 def _eligible(
@@ -174,16 +185,9 @@ def _response(doc: Appointment, left: int | None) -> BookingResponse:
 
 def book_appointment(p: Ports, who: Principal, policy_number: str, req: BookingRequest) -> BookingResponse:
     """POST /policies/{number}/appointments: answers at once; dispatch runs asynchronously."""
-    # The dispatch message is written with the booking (outbox): a crash or an SQS outage after the
-    # commit delays dispatch by the sweep interval instead of losing it.
+    # The dispatch message and the booked webhook are written with the booking (outbox): a crash or
+    # an SQS outage after the commit delays them by the sweep interval instead of losing them.
     ids: list[str] = []
-
-    def announce(doc: Appointment) -> list[WriteOp]:
-        queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
-        ids.append(oid)
-        return [queued]
-
-    doc, left, _ = book(p, who, policy_number, req, extra_for=announce)
+    doc, left, _ = book(p, who, policy_number, req, extra_for=lambda d: announce_booking(p, d, ids))
     outbox.release(p, *ids)
-    sync(p, doc, node=None, event="appointment.booked")
     return _response(doc, left)

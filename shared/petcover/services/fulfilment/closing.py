@@ -1,7 +1,7 @@
 """How an appointment ends: fulfilled (receipt, delivery) or cancelled, freeing its benefit.
 
-Fulfilled first, then a QuotaQueue message turns the held use into a used one; cancelled
-releases the held use in the same transaction.
+Fulfilled, with a QuotaQueue message (outbox, same transaction) that turns the held use into a
+used one; cancelled releases the held use in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,40 +15,21 @@ from petcover.domain.appointment_flow import FLOW, advance, need_mode
 from petcover.errors import Conflict, DomainError
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment
-from petcover.observability import count, logger
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.services import locks, quota
 from petcover.services.fulfilment import ownership, views
 from petcover.services.fulfilment.transitions import (
     TRANSIENT_CODES,
+    News,
     actor,
-    alert_ops,
     commit,
     is_limited,
     locked,
     release_ops,
-    sync,
 )
 
 AUTO_RECEIPT_LOOKBACK_DAYS = 3  # a missed daily run is caught up by the next ones
-
-
-def _queue_deduction(p: Ports, doc: Appointment) -> None:
-    """Ask the ledger to deduct (idempotent per appointment, retried, DLQ, alert); never raises."""
-    try:
-        p.publisher.send(
-            quota.QUOTA_QUEUE, [quota.deduction_message(doc.appointment_id, doc.policy_number, doc.benefit_code)]
-        )
-    except Exception:
-        logger.exception("quota deduction not queued", extra={"appointment_id": doc.appointment_id})
-        count("QuotaDeductionNotQueued")
-        alert_ops(
-            p,
-            f"Quota deduction of appointment {doc.appointment_id} could not be queued; run "
-            f"POST /ops/reconciliation with repair=true for policy {doc.policy_number}.",
-            f"quota-not-queued:{doc.appointment_id}",
-        )
 
 
 def fulfil(
@@ -65,16 +46,14 @@ def fulfil(
     new_state = FLOW.next_state(doc.status, "complete")
     now = p.now()
     after = advance(doc, action, new_state, actor(who), now, fulfilled_at=now, **changes)
-    commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=release_ops(p, doc))
-    # Fulfilled first; then the ledger deducts.
-    _queue_deduction(p, doc)
-    sync(
-        p,
-        after,
+    # The deduction request commits with the fulfilled state (outbox); the ledger deducts after.
+    news = News(
         node="completed",
         event="appointment.fulfilled",
         payload={"fulfilled_at": now.isoformat(), **(payload or {})},
+        messages=(quota.deduction_request(p, doc.appointment_id, doc.policy_number, doc.benefit_code),),
     )
+    commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=release_ops(p, doc), news=news)
 
 
 def confirm_receipt(p: Ports, who: Principal | str, appointment_id: str) -> Appointment:
@@ -121,8 +100,8 @@ def _cancel(p: Ports, who: Principal | str, appointment_id: str, reason: str) ->
         now = p.now()
         after = advance(doc, "cancel", new_state, actor(who), now, cancelled_at=now, cancel_reason=reason)
         ops = [quota.release_op(doc.policy_number, doc.benefit_code, is_limited(p, doc)), *release_ops(p, doc)]
-        commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=ops)
-        sync(p, after, node="cancelled", event="appointment.cancelled", payload={"reason": reason})
+        news = News(node="cancelled", event="appointment.cancelled", payload={"reason": reason})
+        commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=ops, news=news)
     return after
 
 

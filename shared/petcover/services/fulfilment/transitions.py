@@ -16,11 +16,13 @@ Flow (states from ``domain.appointment_flow.FLOW``)::
 Every change after booking runs under the per-order lock (``locks``, module ``FUL``) and is one
 transaction: the appointment update is conditional on the expected state and version, and a
 Check on the lock item proves the caller still holds the current lease (fence, token, expiry).
-Fulfilled first, then a QuotaQueue message asks the quota ledger to deduct (``quota.deduct``).
+What the change announces is in that transaction too (``News``): the timeline node, the channel
+webhook, and on fulfilment the QuotaQueue message that asks the ledger to deduct
+(``quota.deduct``); the messages are published after the commit, or by the outbox sweeper.
 
 Channel webhooks (object_type ``appointment``): appointment.booked, .assigned, .accepted,
 .time_confirmed, .shipped, .tracking, .served (checked in), .fulfilled, .cancelled.
-Timeline nodes (``timeline.record``): assigned, accepted, appointment_confirmed, shipped,
+Timeline nodes (``timeline.node_ops``): assigned, accepted, appointment_confirmed, shipped,
 served, completed, cancelled.
 """
 
@@ -28,16 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 from petcover.errors import Conflict, StaleWrite
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment
-from petcover.observability import count, logger
-from petcover.ports import Ports, WriteOp
+from petcover.observability import logger
+from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import appointments as records
-from petcover.services import alerts, locks, quota, timeline
+from petcover.services import alerts, locks, outbox, quota, timeline
 from petcover.services.webhooks import events as webhook_events
 
 MODULE = "FUL"  # the lock module code of an appointment (the SLA exceptions lock it too)
@@ -57,6 +59,17 @@ def locked(p: Ports, appointment_id: str) -> Iterator[locks.Lease]:
         yield lease
 
 
+@dataclass(frozen=True)
+class News:
+    """What a committed change announces: its timeline node, its channel webhook, and other outbox
+    messages (``outbox.message``: the write and its id), e.g. the quota deduction request."""
+
+    node: str | None = None
+    event: str | None = None
+    payload: Mapping[str, Any] | None = None
+    messages: tuple[tuple[Put, str], ...] = ()
+
+
 def commit(
     p: Ports,
     lease: locks.Lease,
@@ -65,11 +78,15 @@ def commit(
     *,
     index: Mapping[str, Any] | None = None,
     ops: list[WriteOp] | None = None,
+    news: News | None = None,
 ) -> None:
-    """One transaction: the appointment (expected state + version), extra ops, the lease check."""
+    """One transaction: the appointment (expected state + version), extra ops, what the change
+    announces (``news``), the lease check; then the announced messages are released."""
+    announced, outbox_ids = announcement_ops(p, after, news or News())
     write: list[WriteOp] = [
         records.appointment_change(before, after, index),
         *(ops or []),
+        *announced,
         lease.check(p),
     ]
     try:
@@ -86,6 +103,7 @@ def commit(
             f"Appointment {before.appointment_id} changed meanwhile; reload it and retry.",
             code="APPOINTMENT_CHANGED",
         ) from None
+    outbox.release(p, *outbox_ids)
 
 
 def release_ops(p: Ports, doc: Appointment) -> list[WriteOp]:
@@ -118,48 +136,43 @@ def _region(doc: Appointment) -> str:
     return doc.address.district or doc.address.city or doc.address.province
 
 
-def sync(
-    p: Ports,
-    doc: Appointment,
-    *,
-    node: str | None,
-    event: str | None,
-    payload: Mapping[str, Any] | None = None,
-    at: datetime | None = None,
-) -> None:
-    """After a committed change: the provider-side timeline and the channel's webhook.
+def announcement_ops(p: Ports, doc: Appointment, news: News) -> tuple[list[WriteOp], list[str]]:
+    """The writes that announce a change, for the change's own transaction, and the outbox ids to
+    release after it: the provider-side timeline node (the SLA check reads it), the channel's
+    webhook (event, log entry, first delivery message), and the other messages (``News``).
 
-    Runs inside the lock so nodes of one order are recorded in order. Best effort: the change is
-    already committed, so a failure here is logged and counted, never turned into an error.
+    Nothing here is sent before the commit, and nothing is lost after it: a crash between the
+    two leaves the messages to the outbox sweeper. The caller holds the appointment's lock, so
+    nodes and webhook versions follow the order of the changes.
     """
-    if node and doc.provider_id:
-        try:
-            timeline.record(
-                p,
-                order_id=doc.appointment_id,
-                provider_id=doc.provider_id,
-                node=node,
-                service_type=doc.service_type,
-                region=_region(doc),
-                online=doc.mode == "online",
-                at=at,
-            )
-        except Exception:
-            logger.exception("timeline not recorded", extra={"appointment_id": doc.appointment_id, "node": node})
-            count("FulfilmentSyncFailed")
-    if event:
-        try:
-            webhook_events.notify(
-                p,
-                channel_id=doc.channel_id,
-                object_type=OBJECT_TYPE,
-                object_id=doc.appointment_id,
-                event_type=event,
-                payload=event_payload(doc, **(payload or {})),
-            )
-        except Exception:
-            logger.exception("webhook not queued", extra={"appointment_id": doc.appointment_id, "event": event})
-            count("FulfilmentSyncFailed")
+    ops: list[WriteOp] = []
+    ids: list[str] = []
+    if news.node and doc.provider_id:
+        node_ops, _ = timeline.node_ops(
+            p,
+            order_id=doc.appointment_id,
+            provider_id=doc.provider_id,
+            node=news.node,
+            service_type=doc.service_type,
+            region=_region(doc),
+            online=doc.mode == "online",
+        )
+        ops += node_ops
+    if news.event:
+        hook_ops, hook_id = webhook_events.announcement(
+            p,
+            channel_id=doc.channel_id,
+            object_type=OBJECT_TYPE,
+            object_id=doc.appointment_id,
+            event_type=news.event,
+            payload=event_payload(doc, **(news.payload or {})),
+        )
+        ops += hook_ops
+        ids.append(hook_id)
+    for write, oid in news.messages:
+        ops.append(write)
+        ids.append(oid)
+    return ops, ids
 
 
 def alert_ops(p: Ports, text: str, dedupe_key: str) -> None:

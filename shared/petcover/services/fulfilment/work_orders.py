@@ -31,7 +31,7 @@ from petcover.ports import Item, Ports
 from petcover.repositories import appointments as records
 from petcover.services import quota
 from petcover.services.fulfilment import closing, ownership
-from petcover.services.fulfilment.transitions import actor, commit, locked, sync
+from petcover.services.fulfilment.transitions import News, actor, commit, locked
 
 MAX_TRACKING_EVENTS = 50
 CHECKIN_VALID_AFTER_APPOINTMENT = timedelta(hours=24)
@@ -84,8 +84,8 @@ def accept(p: Ports, who: Principal, appointment_id: str) -> WorkOrder:
         doc = ownership.own_work_order(p, who, appointment_id)
         new_state = FLOW.next_state(doc.status, "book")
         after = advance(doc, "accept", new_state, actor(who), p.now())
-        commit(p, lease, doc, after)
-        sync(p, after, node="accepted", event="appointment.accepted", payload={"provider_id": who.id})
+        news = News(node="accepted", event="appointment.accepted", payload={"provider_id": who.id})
+        commit(p, lease, doc, after, news=news)
     return _work_order(after)
 
 
@@ -106,17 +106,12 @@ def confirm_time(p: Ports, who: Principal, appointment_id: str, req: ConfirmTime
         ci = _new_code(doc.appointment_id, req.appointment_time)
         issued = records.issued_checkin(doc.appointment_id, ci, p.now())
         after = advance(doc, "confirm_time", new_state, actor(who), now, appointment_time=req.appointment_time)
-        commit(p, lease, doc, after, ops=[issued])
-        sync(
-            p,
-            after,
+        news = News(
             node="appointment_confirmed",
             event="appointment.time_confirmed",
-            payload={
-                "appointment_time": req.appointment_time.isoformat(),
-                "checkin": ci.model_dump(mode="json"),
-            },
+            payload={"appointment_time": req.appointment_time.isoformat(), "checkin": ci.model_dump(mode="json")},
         )
+        commit(p, lease, doc, after, ops=[issued], news=news)
     return _work_order(after)
 
 
@@ -129,14 +124,12 @@ def ship(p: Ports, who: Principal, appointment_id: str, req: ShipRequest) -> Wor
         shipment = Shipment(carrier=req.carrier, tracking_number=req.tracking_number, shipped_at=now)
         after = advance(doc, "ship", new_state, actor(who), now, shipment=shipment)
         index = records.shipped_index(quota.business_day(p, now), now, appointment_id)
-        commit(p, lease, doc, after, index=index)
-        sync(
-            p,
-            after,
+        news = News(
             node="shipped",
             event="appointment.shipped",
             payload={"carrier": req.carrier, "tracking_number": req.tracking_number},
         )
+        commit(p, lease, doc, after, index=index, news=news)
     return _work_order(after)
 
 
@@ -150,8 +143,8 @@ def track(p: Ports, who: Principal, appointment_id: str, req: TrackingRequest) -
         ev = TrackingEvent(at=req.at or now, status=req.status, description=req.description, location=req.location)
         shipment = doc.shipment.model_copy(update={"events": [*doc.shipment.events, ev][-MAX_TRACKING_EVENTS:]})
         after = advance(doc, "track", new_state, actor(who), now, shipment=shipment)
-        commit(p, lease, doc, after)
-        sync(p, after, node=None, event="appointment.tracking", payload={"tracking": ev.model_dump(mode="json")})
+        news = News(event="appointment.tracking", payload={"tracking": ev.model_dump(mode="json")})
+        commit(p, lease, doc, after, news=news)
     return _work_order(after)
 
 
@@ -196,8 +189,8 @@ def check_in(p: Ports, who: Principal, appointment_id: str, req: CheckInRequest)
         _verify_code(p, appointment_id, item, req.code, now)
         new_state = FLOW.next_state(doc.status, "start")
         after = advance(doc, "check_in", new_state, actor(who), now)
-        commit(p, lease, doc, after, ops=[records.checkin_used(appointment_id)])
-        sync(p, after, node="served", event="appointment.served", payload={"checked_in_at": now.isoformat()})
+        news = News(node="served", event="appointment.served", payload={"checked_in_at": now.isoformat()})
+        commit(p, lease, doc, after, ops=[records.checkin_used(appointment_id)], news=news)
     return _work_order(after, checked_in=True)
 
 

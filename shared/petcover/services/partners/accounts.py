@@ -47,15 +47,15 @@ def create_partner(p: Ports, who: Who, body: PartnerCreate) -> PartnerAccount:
         created_by=audit.actor_name(who),
     )
     account_item, name_guard = keys.account_items(account)
+    record = audit.entry(p, who, ENTITY, partner_id, "account_created", after=account.model_dump(mode="json"))
     try:
-        p.store.transact([Put(account_item, if_absent=True), Put(name_guard, if_absent=True)])
+        p.store.transact([Put(account_item, if_absent=True), Put(name_guard, if_absent=True), record])
     except StaleWrite:
         raise Conflict(
             f"A partner named {body.name!r} already exists.",
             code="PARTNER_NAME_TAKEN",
             details={"field": "name"},
         ) from None
-    audit.record(p, who, ENTITY, partner_id, "account_created", after=account.model_dump(mode="json"))
     return account
 
 
@@ -78,9 +78,7 @@ def issue_key(p: Ports, who: Who, partner_id: str) -> IssuedKey:
     acc = get_account(p, partner_id)
     if acc.status == "closed":
         raise BusinessRuleViolation(f"Partner {partner_id} is closed; it gets no keys.", code="PARTNER_CLOSED")
-    issued = credentials.issue(p, acc.kind, partner_id)
-    audit.record(p, who, ENTITY, partner_id, "key_issued", after={"key_id": issued.key_id})
-    return issued
+    return credentials.issue(p, acc.kind, partner_id, audited=(who, ENTITY, "key_issued"))
 
 
 def list_keys(p: Ports, partner_id: str) -> list[KeyInfo]:
@@ -90,6 +88,4 @@ def list_keys(p: Ports, partner_id: str) -> list[KeyInfo]:
 
 def revoke_key(p: Ports, who: Who, partner_id: str, key_id: str) -> KeyInfo:
     acc = get_account(p, partner_id)
-    info = credentials.revoke(p, acc.kind, partner_id, key_id)
-    audit.record(p, who, ENTITY, partner_id, "key_revoked", after={"key_id": key_id, "status": info.status})
-    return info
+    return credentials.revoke(p, acc.kind, partner_id, key_id, audited=(who, ENTITY, "key_revoked"))

@@ -12,7 +12,7 @@ from petcover.domain.states import CHANGE_REQUEST, PARTNER_CONFIG
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.partners import ChangeRequest, ConfigInput, PartnerAccount
-from petcover.ports import Ports, Put, Update
+from petcover.ports import Ports, Put, Update, WriteOp
 from petcover.repositories import base as entities
 from petcover.repositories import partners as keys
 from petcover.repositories.base import paginate
@@ -53,8 +53,8 @@ def _pending_conflict(request_id: str) -> Conflict:
     )
 
 
-def _store_change(p: Ports, cr: ChangeRequest) -> None:
-    """The request and the live configuration's pointer to it, written together."""
+def _store_change(p: Ports, cr: ChangeRequest, record: Put) -> None:
+    """The request, the live configuration's pointer to it and the audit record, written together."""
     try:
         p.store.transact(
             [
@@ -64,6 +64,7 @@ def _store_change(p: Ports, cr: ChangeRequest) -> None:
                     expect=[("state", "=", "active"), ("version", "=", cr.base_version), ("ref", "not_exists", None)],
                 ),
                 Put(keys.new_change_item(cr), if_absent=True),
+                record,
             ]
         )
     except StaleWrite:
@@ -105,8 +106,7 @@ def propose_change(
         requested_at=now,
         requested_by=audit.actor_name(who),
     )
-    _store_change(p, cr)
-    audit.record(
+    record = audit.entry(
         p,
         who,
         ENTITY,
@@ -116,6 +116,7 @@ def propose_change(
         request_id=cr.id,
         reason=cr.reason,
     )
+    _store_change(p, cr, record)
     return cr
 
 
@@ -183,21 +184,21 @@ def approve_change(p: Ports, who: Who, partner_id: str, request_id: str, note: s
                     set=keys.decided_change(done),
                     expect=[("state", "=", "pending")],
                 ),
+                audit.entry(
+                    p,
+                    who,
+                    ENTITY,
+                    partner_id,
+                    "change_approved",
+                    before=cur.doc.config.model_dump(mode="json"),
+                    after=cr.proposed.model_dump(mode="json"),
+                    request_id=request_id,
+                    reason=note,
+                ),
             ]
         )
     except StaleWrite:
         raise _change_race(p, partner_id, request_id, "approve") from None
-    audit.record(
-        p,
-        who,
-        ENTITY,
-        partner_id,
-        "change_approved",
-        before=cur.doc.config.model_dump(mode="json"),
-        after=cr.proposed.model_dump(mode="json"),
-        request_id=request_id,
-        reason=note,
-    )
     return done
 
 
@@ -216,12 +217,13 @@ def reject_change(p: Ports, who: Who, partner_id: str, request_id: str, reason: 
             "review_reason": reason.strip(),
         }
     )
-    ops: list[Update] = [
+    ops: list[WriteOp] = [
         Update(
             *keys.change_key(partner_id, request_id),
             set=keys.decided_change(done),
             expect=[("state", "=", "pending")],
-        )
+        ),
+        audit.entry(p, who, ENTITY, partner_id, "change_rejected", request_id=request_id, reason=done.review_reason),
     ]
     cur = live(p, partner_id)
     if cur is not None and cur.pending == request_id:
@@ -230,5 +232,4 @@ def reject_change(p: Ports, who: Who, partner_id: str, request_id: str, reason: 
         p.store.transact(ops)
     except StaleWrite:
         raise _change_race(p, partner_id, request_id, "reject") from None
-    audit.record(p, who, ENTITY, partner_id, "change_rejected", request_id=request_id, reason=done.review_reason)
     return done

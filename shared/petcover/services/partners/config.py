@@ -15,7 +15,7 @@ from petcover.domain.states import PARTNER_CONFIG
 from petcover.errors import BusinessRuleViolation, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.partners import ConfigInput, PartnerAccount, PartnerConfigView, StoredConfig
-from petcover.ports import Ports
+from petcover.ports import Ports, Put, Update
 from petcover.repositories import base as entities
 from petcover.repositories import partners as keys
 from petcover.repositories.partners import Live
@@ -67,12 +67,13 @@ def save_draft(p: Ports, principal: Principal, cfg: ConfigInput) -> PartnerConfi
     return store_draft(p, principal, acc, cfg)
 
 
-def _write_draft(p: Ports, acc: PartnerAccount, cur: Live | None, cfg: ConfigInput, actor: str) -> Live:
+def _write_draft(p: Ports, acc: PartnerAccount, cur: Live | None, cfg: ConfigInput, actor: str, record: Put) -> Live:
+    """The draft and its audit record, in one transaction."""
     now = p.now().isoformat()
     if cur is None:
         doc = StoredConfig(partner_id=acc.id, kind=acc.kind, config=cfg, updated_at=now, updated_by=actor)
         try:
-            p.store.put(keys.new_config_item(doc), if_absent=True)
+            p.store.transact([Put(keys.new_config_item(doc), if_absent=True), record])
         except StaleWrite:
             raise StaleWrite(
                 "The configuration was created meanwhile; reload it and try again.", code="STALE_WRITE"
@@ -80,11 +81,16 @@ def _write_draft(p: Ports, acc: PartnerAccount, cur: Live | None, cfg: ConfigInp
         return Live(doc, "draft", 1, None)
     doc = cur.doc.model_copy(update={"config": cfg, "updated_at": now, "updated_by": actor})
     try:
-        p.store.update(
-            *keys.config_key(acc.id),
-            set={"data": entities.dump(doc)},
-            add={"version": 1},
-            expect=[("state", "=", cur.state), ("version", "=", cur.version)],
+        p.store.transact(
+            [
+                Update(
+                    *keys.config_key(acc.id),
+                    set={"data": entities.dump(doc)},
+                    add={"version": 1},
+                    expect=[("state", "=", cur.state), ("version", "=", cur.version)],
+                ),
+                record,
+            ]
         )
     except StaleWrite:
         raise _config_race(p, acc.id, "submit") from None
@@ -103,15 +109,15 @@ def store_draft(p: Ports, who: Who, acc: PartnerAccount, cfg: ConfigInput) -> Pa
         raise invalid(errs)
     if cur is not None and not changes:
         return view(p, acc, cur)
-    saved = _write_draft(p, acc, cur, cfg, audit.actor_name(who))
-    audit.record(
+    record = audit.entry(
         p,
         who,
         ENTITY,
         acc.id,
         "config_draft_saved",
-        after={"version": saved.version, "changes": [c.model_dump(mode="json") for c in changes]},
+        after={"version": cur.version + 1 if cur else 1, "changes": [c.model_dump(mode="json") for c in changes]},
     )
+    saved = _write_draft(p, acc, cur, cfg, audit.actor_name(who), record)
     return view(p, acc, saved)
 
 
@@ -137,16 +143,7 @@ def submit(p: Ports, principal: Principal) -> PartnerConfigView:
             "review_reason": None,
         }
     )
-    try:
-        p.store.update(
-            *keys.config_key(acc.id),
-            set={"state": new_state, "data": entities.dump(doc), **keys.review_entry(now, acc.id)},
-            add={"version": 1},
-            expect=[("state", "=", cur.state), ("version", "=", cur.version)],
-        )
-    except StaleWrite:
-        raise _config_race(p, acc.id, "submit") from None
-    audit.record(
+    record = audit.entry(
         p,
         principal,
         ENTITY,
@@ -155,6 +152,20 @@ def submit(p: Ports, principal: Principal) -> PartnerConfigView:
         after=doc.config.model_dump(mode="json"),
         request_id=submission_id,
     )
+    try:
+        p.store.transact(
+            [
+                Update(
+                    *keys.config_key(acc.id),
+                    set={"state": new_state, "data": entities.dump(doc), **keys.review_entry(now, acc.id)},
+                    add={"version": 1},
+                    expect=[("state", "=", cur.state), ("version", "=", cur.version)],
+                ),
+                record,
+            ]
+        )
+    except StaleWrite:
+        raise _config_race(p, acc.id, "submit") from None
     return view(p, acc, Live(doc, new_state, cur.version + 1, cur.pending))
 
 
@@ -179,22 +190,7 @@ def _decide_config(p: Ports, who: Who, partner_id: str, action: str, reason: str
         update["activated_at"] = now
     doc = cur.doc.model_copy(update=update)
     listing = keys.listing_entry(acc.kind, partner_id) if new_state == "active" else {}
-    try:
-        p.store.update(
-            *keys.config_key(partner_id),
-            set={
-                "state": new_state,
-                "data": entities.dump(doc),
-                **keys.OFF_REVIEW_INDEX,
-                **keys.OFF_LISTING_INDEX,
-                **listing,
-            },
-            add={"version": 1},
-            expect=[("state", "=", cur.state), ("version", "=", cur.version)],
-        )
-    except StaleWrite:
-        raise _config_race(p, partner_id, action) from None
-    audit.record(
+    record = audit.entry(
         p,
         who,
         ENTITY,
@@ -205,6 +201,22 @@ def _decide_config(p: Ports, who: Who, partner_id: str, action: str, reason: str
         request_id=doc.submission_id,
         reason=reason,
     )
+    change = Update(
+        *keys.config_key(partner_id),
+        set={
+            "state": new_state,
+            "data": entities.dump(doc),
+            **keys.OFF_REVIEW_INDEX,
+            **keys.OFF_LISTING_INDEX,
+            **listing,
+        },
+        add={"version": 1},
+        expect=[("state", "=", cur.state), ("version", "=", cur.version)],
+    )
+    try:
+        p.store.transact([change, record])
+    except StaleWrite:
+        raise _config_race(p, partner_id, action) from None
     return view(p, acc, Live(doc, new_state, cur.version + 1, cur.pending))
 
 

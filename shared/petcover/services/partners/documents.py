@@ -10,7 +10,7 @@ from petcover.domain.partner_config import require_permission
 from petcover.errors import Forbidden, Unavailable
 from petcover.identity import Principal
 from petcover.models.partners import DocumentUpload, DocumentUploadRequest
-from petcover.ports import Ports
+from petcover.ports import Ports, Put
 from petcover.repositories import partners as keys
 from petcover.services import audit
 from petcover.services.partners.accounts import ENTITY, caller, new_id
@@ -38,8 +38,12 @@ def document_upload(p: Ports, principal: Principal, body: DocumentUploadRequest)
         "content_type": body.content_type,
         "created_at": p.now().isoformat(),
     }
-    p.store.put(keys.document_item(acc.id, record), if_absent=True)
-    audit.record(p, principal, ENTITY, acc.id, "document_upload_issued", after=record)
+    p.store.transact(
+        [
+            Put(keys.document_item(acc.id, record), if_absent=True),
+            audit.entry(p, principal, ENTITY, acc.id, "document_upload_issued", after=record),
+        ]
+    )
     return DocumentUpload(
         document_id=document_id,
         file_key=file_key,

@@ -176,21 +176,7 @@ def put_config(p: Ports, who: Principal | str, body: SlaConfigUpdate) -> SlaConf
     actor = audit.actor_name(who)
     record = SlaConfigVersion(version=version, at=iso(p.now()), by=actor, reason=body.reason, config=config)
     current_item = keys.current_config_item(config, actor)
-    try:
-        p.store.transact(
-            [
-                Put(keys.config_version_item(record), if_absent=True),
-                Put(current_item, if_absent=True)
-                if item is None
-                else Put(current_item, expect=[("version", "=", current.version)]),
-            ]
-        )
-    except StaleWrite:
-        raise Conflict(
-            "The SLA configuration was changed by someone else meanwhile; reload it and try again.",
-            code="SLA_CONFIG_CHANGED",
-        ) from None
-    audit.record(
+    audited = audit.entry(
         p,
         who,
         "sla_config",
@@ -201,5 +187,20 @@ def put_config(p: Ports, who: Principal | str, body: SlaConfigUpdate) -> SlaConf
         request_id=f"sla-config-v{version}",
         reason=body.reason,
     )
+    try:
+        p.store.transact(
+            [
+                Put(keys.config_version_item(record), if_absent=True),
+                Put(current_item, if_absent=True)
+                if item is None
+                else Put(current_item, expect=[("version", "=", current.version)]),
+                audited,
+            ]
+        )
+    except StaleWrite:
+        raise Conflict(
+            "The SLA configuration was changed by someone else meanwhile; reload it and try again.",
+            code="SLA_CONFIG_CHANGED",
+        ) from None
     logger.info("sla config updated", extra={"version": version, "actor": actor})
     return SlaConfigSaved(changed=True, version=record)

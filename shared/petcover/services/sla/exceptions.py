@@ -13,7 +13,7 @@ from petcover.errors import Conflict, IllegalTransition, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.sla import ExceptionHandled, ExceptionRaise, WorkOrderException
 from petcover.observability import logger
-from petcover.ports import Item, Ports
+from petcover.ports import Item, Ports, Put, Update, WriteOp
 from petcover.repositories import sla as keys
 from petcover.services import alerts, audit, locks, timeline
 from petcover.services.sla.times import iso
@@ -22,8 +22,9 @@ from petcover.services.sla.work_orders import open_order
 WORK_ORDER_LOCK = "FUL"  # fulfilment's per-order lock module: a work order's nodes are recorded under it
 
 
-def _advance(p: Ports, wo: sla.OpenWorkOrder, node: str, at: datetime) -> None:
-    timeline.record(
+def _advance(p: Ports, wo: sla.OpenWorkOrder, node: str, at: datetime) -> list[WriteOp]:
+    """The node's writes, for the transaction of the exception change it records."""
+    ops, _ = timeline.node_ops(
         p,
         order_id=wo.order_id,
         provider_id=wo.provider_id,
@@ -35,6 +36,7 @@ def _advance(p: Ports, wo: sla.OpenWorkOrder, node: str, at: datetime) -> None:
         owner=wo.owner,
         at=at,
     )
+    return ops
 
 
 def _not_found(order_id: str) -> NotFound:
@@ -92,9 +94,13 @@ def _raise(
         reason=body.reason,
         node_before=wo.node,
     )
-    p.store.put(keys.exception_item(record), if_absent=True)
-    _advance(p, wo, sla.EXCEPTION_RAISED, now)
-    audit.record(p, who, "work_order", order_id, "exception_raised", after=record.model_dump(mode="json"))
+    p.store.transact(
+        [
+            Put(keys.exception_item(record), if_absent=True),
+            *_advance(p, wo, sla.EXCEPTION_RAISED, now),
+            audit.entry(p, who, "work_order", order_id, "exception_raised", after=record.model_dump(mode="json")),
+        ]
+    )
     return record, wo
 
 
@@ -121,40 +127,42 @@ def _handle(p: Ports, who: Principal | str, order_id: str, body: ExceptionHandle
     now = p.now()
     actor = audit.actor_name(who)
     open_items = [i for i in keys.exception_items(p.store, order_id) if i.get("state") == "open"]
-    handled = [_mark_handled(p, order_id, item, now, actor, body) for item in open_items]
-    if not handled:  # raised without its record (an interrupted raise): keep a record of the handling
-        handled.append(_record_unrecorded(p, wo, now, actor, body))
-    _advance(p, wo, sla.EXCEPTION_HANDLED, now)
-    latest = max(handled, key=lambda e: e.raised_at)
-    audit.record(p, who, "work_order", order_id, "exception_handled", after=latest.model_dump(mode="json"))
-    return latest
-
-
-def _mark_handled(
-    p: Ports, order_id: str, item: Item, now: datetime, actor: str, body: ExceptionHandled
-) -> WorkOrderException:
-    done = keys.load_exception(item).model_copy(
-        update={"state": "handled", "handled_at": iso(now), "handled_by": actor, "resolution": body.resolution}
-    )
+    marked: list[tuple[WorkOrderException, WriteOp]] = [_mark_handled(item, now, actor, body) for item in open_items]
+    if not marked:  # raised without its record (a raise before it was one transaction): keep a record
+        marked.append(_record_unrecorded(wo, now, actor, body))
+    latest = max((done for done, _ in marked), key=lambda e: e.raised_at)
+    ops: list[WriteOp] = [
+        *(op for _, op in marked),
+        *_advance(p, wo, sla.EXCEPTION_HANDLED, now),
+        audit.entry(p, who, "work_order", order_id, "exception_handled", after=latest.model_dump(mode="json")),
+    ]
     try:
-        p.store.update(
-            item["pk"],
-            item["sk"],
-            set={"state": "handled", "data": done.model_dump_json()},
-            expect=[("state", "=", "open")],
-            must_exist=True,
-        )
+        p.store.transact(ops)
     except StaleWrite:
         raise Conflict(
             f"The exception of work order {order_id} was handled by someone else just now.",
             code="EXCEPTION_ALREADY_HANDLED",
         ) from None
-    return done
+    return latest
+
+
+def _mark_handled(item: Item, now: datetime, actor: str, body: ExceptionHandled) -> tuple[WorkOrderException, Update]:
+    done = keys.load_exception(item).model_copy(
+        update={"state": "handled", "handled_at": iso(now), "handled_by": actor, "resolution": body.resolution}
+    )
+    op = Update(
+        item["pk"],
+        item["sk"],
+        set={"state": "handled", "data": done.model_dump_json()},
+        expect=[("state", "=", "open")],
+        must_exist=True,
+    )
+    return done, op
 
 
 def _record_unrecorded(
-    p: Ports, wo: sla.OpenWorkOrder, now: datetime, actor: str, body: ExceptionHandled
-) -> WorkOrderException:
+    wo: sla.OpenWorkOrder, now: datetime, actor: str, body: ExceptionHandled
+) -> tuple[WorkOrderException, Put]:
     done = WorkOrderException(
         order_id=wo.order_id,
         state="handled",
@@ -166,5 +174,4 @@ def _record_unrecorded(
         handled_by=actor,
         resolution=body.resolution,
     )
-    p.store.put(keys.exception_item(done))
-    return done
+    return done, Put(keys.exception_item(done))

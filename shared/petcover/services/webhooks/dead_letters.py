@@ -68,6 +68,8 @@ def listing(p: Ports, *, limit: int = 50, cursor: str | None = None) -> DeadLett
 def redrive(p: Ports, who: Principal) -> RequeueResult:
     """Put every dead event back on the queue (attempt 1 of a new run, a fresh retry window)."""
     actor = audit.actor_name(who)
+    # Recorded before the events move (each move is its own write), then amended with what moved.
+    started = audit.record(p, who, "webhook_dead_letters", "all", "redrive", after={"requeued": None})
     ids, more = requeue.requeue_batch(p, "dead", None, actor)
-    audit.record(p, who, "webhook_dead_letters", "all", "redrive", after={"requeued": len(ids), "event_ids": ids[:100]})
+    audit.amend(p, started, after={"requeued": len(ids), "event_ids": ids[:100]})
     return RequeueResult(requeued=len(ids), event_ids=ids, more=more)

@@ -15,7 +15,7 @@ from petcover.domain.states import WEBHOOK_ENDPOINT
 from petcover.errors import Conflict, IllegalTransition, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.webhooks import EndpointStatus
-from petcover.ports import Item, Ports
+from petcover.ports import Item, Ports, Update
 from petcover.repositories import partners as partner_keys
 from petcover.repositories import webhooks as repo
 from petcover.services import alerts, audit
@@ -39,11 +39,7 @@ def transition(p: Ports, channel_id: str, action: str, who: Principal | str, rea
         reset_failures=action == "resume",
     )
     expect = [("state", "=", current)] if item.get("state") else [("state", "not_exists", None)]
-    try:
-        updated = p.store.update(pk, sk, set=changes, expect=expect)  # type: ignore[arg-type]
-    except StaleWrite:
-        raise Conflict("The webhook endpoint changed meanwhile; look again and retry.") from None
-    audit.record(
+    record = audit.entry(
         p,
         who,
         "webhook_endpoint",
@@ -53,6 +49,11 @@ def transition(p: Ports, channel_id: str, action: str, who: Principal | str, rea
         after={"state": target},
         reason=reason,
     )
+    try:
+        p.store.transact([Update(pk, sk, set=changes, expect=expect), record])  # type: ignore[arg-type]
+    except StaleWrite:
+        raise Conflict("The webhook endpoint changed meanwhile; look again and retry.") from None
+    updated = {k: v for k, v in {**item, "pk": pk, "sk": sk, **changes}.items() if v is not None}
     return current, updated
 
 

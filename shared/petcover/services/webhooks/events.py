@@ -2,7 +2,8 @@
 
 ``notify`` gives the object its next version (an atomic ADD that only grows), records the event
 and a "queued" log entry, and puts its first delivery message on the webhook queue through the
-outbox, in the same transaction.
+outbox, in the same transaction. ``announcement`` gives the same writes to a caller that commits
+them with the change they announce (fulfilment, under the appointment's lock).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from petcover.errors import NotFound
 from petcover.models.webhooks import EventState, WebhookEvent
-from petcover.ports import Ports, Put
+from petcover.ports import Ports, Put, Update, WriteOp
 from petcover.repositories import webhooks as repo
 from petcover.services import outbox
 from petcover.services.webhooks.messages import WEBHOOK_QUEUE, DeliveryMessage
@@ -57,6 +58,53 @@ def notify(
 
     pk, sk = repo.object_version_key(object_type, object_id)
     version = int(p.store.update(pk, sk, add={"seq": 1}, set={"kind": "object_version"})["seq"])
+    event_id, ops, oid = _recorded(p, channel_id, object_type, object_id, event_type, data, version)
+    p.store.transact(ops)
+    outbox.release(p, oid)
+    return event_id
+
+
+def announcement(
+    p: Ports,
+    *,
+    channel_id: str,
+    object_type: str,
+    object_id: str,
+    event_type: str,
+    payload: Mapping[str, Any],
+) -> tuple[list[WriteOp], str]:
+    """``notify`` as writes for the caller's own transaction: (writes, outbox id to release after it).
+
+    The event, its "queued" log entry, its first delivery message and the object's next version
+    commit with the change the event announces, or not at all. The version is read now and moved
+    by a conditional write in that transaction, so the caller holds the object's lock (versions
+    then follow commit order) and a version moved meanwhile refuses the whole transaction.
+    """
+    _check(channel_id, object_type, object_id, event_type)
+    data = json.loads(json.dumps(dict(payload), default=str))
+    pk, sk = repo.object_version_key(object_type, object_id)
+    current = int((p.store.get(pk, sk) or {}).get("seq") or 0)
+    step = Update(
+        pk,
+        sk,
+        add={"seq": 1},
+        set={"kind": "object_version"},
+        expect=[("seq", "=", current)] if current else [("seq", "not_exists", None)],
+    )
+    _, ops, oid = _recorded(p, channel_id, object_type, object_id, event_type, data, current + 1)
+    return [step, *ops], oid
+
+
+def _recorded(
+    p: Ports,
+    channel_id: str,
+    object_type: str,
+    object_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    version: int,
+) -> tuple[str, list[WriteOp], str]:
+    """(event id, the event + its "queued" log entry + its first delivery message, outbox id)."""
     now = p.now()
     event = WebhookEvent(
         event_id=f"evt_{uuid.uuid4().hex}",
@@ -77,9 +125,7 @@ def notify(
     first = DeliveryMessage(event_id=event.event_id, channel_id=channel_id, window_start=now.timestamp())
     announce, oid = outbox.message(p, queue=WEBHOOK_QUEUE, body=first.model_dump())
     log_item = repo.log_item(queued, repo.log_sk(queued.at, "queued"), now)
-    p.store.transact([Put(item, if_absent=True), Put(log_item), announce])
-    outbox.release(p, oid)
-    return event.event_id
+    return event.event_id, [Put(item, if_absent=True), Put(log_item), announce], oid
 
 
 def load(p: Ports, event_id: str) -> repo.Delivery:

@@ -7,13 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from petcover.models.webhooks import DeliveryLog, DeliveryStatus
-from petcover.ports import Ports
+from petcover.ports import Item, Ports
 from petcover.repositories import webhooks as repo
 
 
 def append(p: Ports, d: repo.Delivery, at: datetime, status: DeliveryStatus, **fields: Any) -> None:
+    p.store.put(entry_item(d, at, status, **fields))
+
+
+def entry_item(d: repo.Delivery, at: datetime, status: DeliveryStatus, **fields: Any) -> Item:
+    """A log entry as an item, for a transaction of its own or of the change it logs."""
     entry = repo.log_entry(d, at, status, **fields)
-    p.store.put(repo.log_item(entry, repo.log_sk(entry.at, uuid.uuid4().hex[:8]), at))
+    return repo.log_item(entry, repo.log_sk(entry.at, uuid.uuid4().hex[:8]), at)
 
 
 def delivery_log(

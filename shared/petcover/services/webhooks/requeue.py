@@ -11,12 +11,12 @@ from typing import Any, Literal
 
 from petcover.errors import Conflict, StaleWrite
 from petcover.identity import Principal
-from petcover.models.webhooks import ReplayResult
-from petcover.ports import Ports
+from petcover.models.webhooks import DeliveryStatus, ReplayResult
+from petcover.ports import Ports, Put, Update, WriteOp
 from petcover.repositories import webhooks as repo
-from petcover.services import audit
+from petcover.services import audit, outbox
 from petcover.services.webhooks import events, log
-from petcover.services.webhooks.messages import DeliveryMessage, RequeueMessage, enqueue
+from petcover.services.webhooks.messages import WEBHOOK_QUEUE, DeliveryMessage, RequeueMessage, enqueue
 
 REQUEUE_BATCH = 100
 
@@ -27,49 +27,54 @@ def replay(p: Ports, who: Principal, event_id: str) -> ReplayResult:
     """Send a stored event again as attempt 1 of a new run, even if it was delivered (ops asked)."""
     d = events.load(p, event_id)
     before = d.state
-    run = restart(p, d)
-    if run is None:
-        raise Conflict("The webhook event changed meanwhile; look again and retry.")
-    now = p.now()
-    log.append(p, d, now, "replayed", run=run, actor=audit.actor_name(who))
-    enqueue(p, DeliveryMessage(event_id=event_id, channel_id=d.channel_id, run=run, window_start=now.timestamp()))
-    audit.record(
+    record = audit.entry(
         p,
         who,
         "webhook_event",
         event_id,
         "replay",
         before={"state": before, "run": d.run},
-        after={"state": "pending", "run": run},
+        after={"state": "pending", "run": d.run + 1},
     )
+    run = restart(p, d, None, "replayed", audit.actor_name(who), also=[record])
+    if run is None:
+        raise Conflict("The webhook event changed meanwhile; look again and retry.")
     return ReplayResult(event_id=event_id, run=run, previous_state=before, state="pending")
 
 
-def restart(p: Ports, d: repo.Delivery, from_state: str | None = None) -> int | None:
-    """Start a new run: back to pending, out of the held / dead lists. None if it changed meanwhile."""
+def restart(
+    p: Ports,
+    d: repo.Delivery,
+    from_state: str | None,
+    status: DeliveryStatus,
+    actor: str,
+    also: list[WriteOp] | None = None,
+) -> int | None:
+    """Start a new run: back to pending, out of the held / dead lists; None if it changed meanwhile.
+
+    The move, its log entry, its first delivery message (outbox) and ``also`` (an audit record)
+    are one transaction, so a crash after it cannot leave the event pending with nothing queued.
+    """
     expect: list[Any] = [("fence", "=", d.run)]
     if from_state is not None:
         expect.append(("state", "=", from_state))
+    run, now = d.run + 1, p.now()
+    moved = Update(
+        *repo.delivery_key(d.event_id), set={"state": "pending", **repo.off_lists()}, add={"fence": 1}, expect=expect
+    )
+    logged = Put(log.entry_item(d, now, status, run=run, actor=actor))
+    first = DeliveryMessage(event_id=d.event_id, channel_id=d.channel_id, run=run, window_start=now.timestamp())
+    queued, oid = outbox.message(p, queue=WEBHOOK_QUEUE, body=first.model_dump())
     try:
-        updated = p.store.update(
-            *repo.delivery_key(d.event_id),
-            set={"state": "pending", **repo.off_lists()},
-            add={"fence": 1},
-            expect=expect,
-        )
+        p.store.transact([moved, logged, queued, *(also or [])])
     except StaleWrite:
         return None
-    return int(updated["fence"])
+    outbox.release(p, oid)
+    return run
 
 
 def requeue_one(p: Ports, d: repo.Delivery, source: Source, actor: str) -> bool:
-    run = restart(p, d, source)
-    if run is None:
-        return False
-    now = p.now()
-    log.append(p, d, now, "released" if source == "held" else "redriven", run=run, actor=actor)
-    enqueue(p, DeliveryMessage(event_id=d.event_id, channel_id=d.channel_id, run=run, window_start=now.timestamp()))
-    return True
+    return restart(p, d, source, "released" if source == "held" else "redriven", actor) is not None
 
 
 def requeue_batch(p: Ports, source: Source, channel_id: str | None, actor: str) -> tuple[list[str], bool]:
