@@ -2,8 +2,8 @@
 
 Fulfilment calls ``record`` at each node; SLA monitoring (``services.sla``) reads what it
 maintains: the nodes, and the open work order with the time its next node is due (keys and
-items: ``repositories.timeline``). Completing (or cancelling) an order deletes the open work
-order, so neither the open-orders nor the due-time index keeps closed orders.
+items: ``repositories.timeline``). Completing, cancelling or declining an order deletes the open
+work order, so neither the open-orders nor the due-time index keeps closed orders.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from petcover.repositories import sla as sla_keys
 from petcover.repositories import timeline as keys
 from petcover.repositories.base import paginate
 
-CLOSING_NODES = {sla.COMPLETED, "cancelled"}
+CLOSING_NODES = {sla.COMPLETED, "cancelled", "declined"}  # declined: the provider handed the order back
 OPEN_ORDERS_PAGE = 500
 DAY_EVENTS_PAGE = 1000
 ORDER_NODES_LIMIT = 200
