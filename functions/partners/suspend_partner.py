@@ -6,7 +6,8 @@ from petcover.services.partners import status
 
 
 @api(
-    summary="Suspend a partner account: a provider gets no new orders and its calls are refused; lists the orders it holds for reassignment",
+    summary="Suspend a partner account: a provider gets no new orders and its calls are refused; "
+    "lists the orders it holds for reassignment",
     auth=ops("ops"),
     body=StatusChange,
     response=PartnerStatus,

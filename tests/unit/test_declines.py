@@ -168,7 +168,7 @@ def _race(fns: list[Callable[[], Any]]) -> list[str]:
 
 def test_decline_against_accept_exactly_one_wins_and_a_redelivered_round_counts_once(fake_ports, interleave):
     p = fake_ports
-    clock, a, b, number = _world(p, lambda a, b: {a: 100, b: 0})
+    clock, a, b, _ = _world(p, lambda a, b: {a: 100, b: 0})
     clinic = Principal("provider", a)
     declined: list[str] = []
     messages: list[dict[str, Any]] = []

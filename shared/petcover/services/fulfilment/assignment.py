@@ -38,10 +38,10 @@ def _decision_summary(decision: Mapping[str, Any] | None) -> dict[str, Any] | No
 def _next_state(p: Ports, doc: Appointment, provider_id: str | None, decision: dict[str, Any]) -> str | None:
     """The state the assignment moves to; None when it is the same assignment again (a no-op)."""
     by_ops = (decision or {}).get("step") == "manual_override"
-    if doc.status == "booked" and by_ops and provider_id and provider_id != doc.provider_id and doc.provider_id:
-        # Accepted orders stay with their provider, unless it was suspended or closed meanwhile.
-        if not directory.account_active(p, doc.provider_id):
-            return FLOW.next_state(doc.status, "reassign")
+    moving = doc.status == "booked" and by_ops and provider_id and doc.provider_id not in (None, provider_id)
+    # Accepted orders stay with their provider, unless it was suspended or closed meanwhile.
+    if moving and doc.provider_id and not directory.account_active(p, doc.provider_id):
+        return FLOW.next_state(doc.status, "reassign")
     if doc.status != "booking":
         return FLOW.next_state(doc.status, "dispatch")
     if (doc.manual and provider_id is None) or (not doc.manual and doc.provider_id == provider_id):
