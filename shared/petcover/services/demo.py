@@ -64,24 +64,28 @@ def seed_policy(p: Ports) -> dict[str, Any]:
     """A pet-health policy of the demo shop sold ``DEMO_POLICY_AGE`` ago, so its 15-day waiting period is
     over and the README's walkthrough books at once. Kept while its demo benefits can still be booked;
     otherwise (a walkthrough used them) the next one is sold, for the next demo pet."""
-    shop = Principal("channel", DEMO_CHANNEL)
     for n in range(1, 1000):
         order, pet = f"demo-order-{n}", f"demo-pet-{n}"
         pol = policies.find_by_order(p, DEMO_CHANNEL, order, missing_ok=True)
         if pol is not None and not _bookable_now(pol):
             continue
         if pol is None:
-            sold_then = replace(p, clock=lambda: p.now() - DEMO_POLICY_AGE)
-            request = UnderwriteRequest(
-                product_code="pet-health",
-                plan_code="basic",
-                insured=InsuredFacts(insured_id=pet, species="dog", breed_size="small", age_months=30, region="310115"),
-                channel_order_id=order,
-                holder=Holder(name="Li Lei"),
-            )
-            pol = policies.underwrite(sold_then, shop, request)
+            pol = sell_past_policy(p, order=order, pet=pet)
         return {"number": pol.number, "channel_order_id": order, "pet_id": pet, "benefits": list(DEMO_BENEFITS)}
     raise RuntimeError("every demo policy is used up; start from a fresh local cloud (make stop, make run)")
+
+
+def sell_past_policy(p: Ports, *, order: str, pet: str) -> Policy:
+    """The demo shop sells a pet-health basic policy for ``pet`` as it would have ``DEMO_POLICY_AGE`` ago."""
+    sold_then = replace(p, clock=lambda: p.now() - DEMO_POLICY_AGE)
+    request = UnderwriteRequest(
+        product_code="pet-health",
+        plan_code="basic",
+        insured=InsuredFacts(insured_id=pet, species="dog", breed_size="small", age_months=30, region="310115"),
+        channel_order_id=order,
+        holder=Holder(name="Li Lei"),
+    )
+    return policies.underwrite(sold_then, Principal("channel", DEMO_CHANNEL), request)
 
 
 def _seed_catalogue(p: Ports) -> None:
