@@ -103,7 +103,8 @@ def main(argv: list[str]) -> int:
     elif args.cmd == "call":
         st = _state()
         ch = st["demo"][args.who]
-        client = PetcoverClient(st["base"], ch["key_id"], ch["secret"])
+        # A function's first call on the emulator can take well over ten seconds (cold start).
+        client = PetcoverClient(st["base"], ch["key_id"], ch["secret"], timeout=60)
         resp = client.request(
             args.method.upper(),
             args.path,

@@ -66,16 +66,16 @@ class Make:
 
     def __call__(self, method: str, path: str, body: str = "", *, provider: bool = False) -> tuple[int, Any]:
         who = ["--as", "provider"] if provider else []
-        out = subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "infra.cli", "call", *who, method, path, body],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=60,
-            check=True,
-        ).stdout
-        status, _, answer = out.partition("\n")
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        status, _, answer = done.stdout.partition("\n")
         return int(status), json.loads(answer)
 
 
