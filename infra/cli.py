@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -104,7 +105,8 @@ def main(argv: list[str]) -> int:
         st = _state()
         ch = st["demo"][args.who]
         # A function's first call on the emulator can take well over ten seconds (cold start).
-        client = PetcoverClient(st["base"], ch["key_id"], ch["secret"], timeout=60)
+        timeout = float(os.environ.get("PETCOVER_CLIENT_TIMEOUT", "120"))
+        client = PetcoverClient(st["base"], ch["key_id"], ch["secret"], timeout=timeout)
         resp = client.request(
             args.method.upper(),
             args.path,
