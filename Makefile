@@ -12,7 +12,7 @@ MINISTACK_VERSION := 1.5.33
 SAM_VERSION := 1.167.0
 
 
-.PHONY: token curl
+.PHONY: token curl call provider-curl provider-call
 .PHONY: help install tools run up stop test unit integration e2e lint validate openapi grants generate bench events fire sink \
         deploy robustness clean
 
@@ -52,6 +52,15 @@ token: ## an ops bearer token: make token ROLES=ops,finance
 
 curl: ## a fresh signed curl line for the demo channel: make curl METHOD=POST PATH_=/quotes BODY='{...}'
 	@$(BIN)/python -m infra.cli curl $(or $(METHOD),GET) $(or $(PATH_),/health) '$(BODY)'
+
+call: ## sign, send and print the answer as the demo channel: make call METHOD=POST PATH_=/quotes BODY='{...}'
+	@$(BIN)/python -m infra.cli call $(or $(METHOD),GET) $(or $(PATH_),/health) '$(BODY)'
+
+provider-curl: ## a fresh signed curl line for the demo provider: make provider-curl PATH_=/work-orders
+	@$(BIN)/python -m infra.cli curl --as provider $(or $(METHOD),GET) $(or $(PATH_),/work-orders) '$(BODY)'
+
+provider-call: ## sign, send and print the answer as the demo provider: make provider-call METHOD=POST PATH_=/work-orders/ID/accept
+	@$(BIN)/python -m infra.cli call --as provider $(or $(METHOD),GET) $(or $(PATH_),/work-orders) '$(BODY)'
 
 sink: ## what the local webhook / chat sink received
 	$(BIN)/python -m infra.localcloud sink

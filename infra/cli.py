@@ -3,6 +3,7 @@
 python -m infra.cli token --roles ops,admin [--sub alice]     mint an ops bearer token
 python -m infra.cli curl POST /quotes '{"...": 1}'            a signed curl line (demo channel)
 python -m infra.cli call POST /quotes '{"...": 1}'            sign, send and print the answer
+python -m infra.cli call --as provider GET /work-orders       the same as the demo provider
 python -m infra.cli bulk-issue FILE --channel C --product P --plan PLAN   upload, start, show progress
 python -m infra.cli redrive-quota                              re-run quota deductions from the DLQ
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -82,6 +84,7 @@ def main(argv: list[str]) -> int:
     t.add_argument("--sub", default="cli")
     for name in ("curl", "call"):
         c = sub.add_parser(name)
+        c.add_argument("--as", dest="who", choices=("channel", "provider"), default="channel")
         c.add_argument("method")
         c.add_argument("path")
         c.add_argument("body", nargs="?", default="")
@@ -96,12 +99,14 @@ def main(argv: list[str]) -> int:
         print(ops_token(args.roles.split(","), args.sub))
     elif args.cmd == "curl":
         st = _state()
-        ch = st["demo"]["channel"]
+        ch = st["demo"][args.who]
         print(curl_line(st["base"], ch["key_id"], ch["secret"], args.method.upper(), args.path, args.body))
     elif args.cmd == "call":
         st = _state()
-        ch = st["demo"]["channel"]
-        client = PetcoverClient(st["base"], ch["key_id"], ch["secret"])
+        ch = st["demo"][args.who]
+        # A function's first call on the emulator can take well over ten seconds (cold start).
+        timeout = float(os.environ.get("PETCOVER_CLIENT_TIMEOUT", "120"))
+        client = PetcoverClient(st["base"], ch["key_id"], ch["secret"], timeout=timeout)
         resp = client.request(
             args.method.upper(),
             args.path,

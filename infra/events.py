@@ -89,6 +89,51 @@ def rule_event(pattern: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def sns_event(topic: str) -> dict[str, Any]:
+    """An alarm state change as CloudWatch publishes it to an alarm action's topic."""
+    alarm = {
+        "AlarmName": "petcover-local-DeadLetterAlarmDispatch-SAMPLE",
+        "AlarmDescription": "派单死信队列（DispatchDLQ）有消息：这些预约还没有服务商。",
+        "AWSAccountId": "000000000000",
+        "NewStateValue": "ALARM",
+        "NewStateReason": (
+            "Threshold Crossed: 1 datapoint [3.0 (22/11/26 14:00:00)] was greater than the threshold (0.0)."
+        ),
+        "StateChangeTime": "2026-11-22T14:00:00.000+0000",
+        "Region": "US East (N. Virginia)",
+        "OldStateValue": "OK",
+        "Trigger": {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Namespace": "AWS/SQS",
+            "Statistic": "MAXIMUM",
+            "Dimensions": [{"name": "QueueName", "value": "petcover-local-DispatchDLQ-SAMPLE"}],
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 0.0,
+        },
+    }
+    arn = f"arn:aws:sns:us-east-1:000000000000:{topic}"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{arn}:sample-subscription",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": "sample-message-1",
+                    "TopicArn": arn,
+                    "Subject": 'ALARM: "petcover-local-DeadLetterAlarmDispatch-SAMPLE" in US East (N. Virginia)',
+                    "Message": json.dumps(alarm, ensure_ascii=False),
+                    "Timestamp": "2026-11-22T14:00:00.000Z",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
 def build() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for r in template.routes():
@@ -99,6 +144,8 @@ def build() -> dict[str, dict[str, Any]]:
         out[s.function] = schedule_event(s.function)
     for fn, pattern in template.event_rules():
         out[fn] = rule_event(pattern)
+    for fn, topic in template.subscriptions():
+        out[fn] = sns_event(topic)
     return out
 
 

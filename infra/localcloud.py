@@ -3,6 +3,7 @@
     python -m infra.localcloud up        # start, build, deploy, seed; print where to point a client
     python -m infra.localcloud down      # stop everything it started
     python -m infra.localcloud fire FN   # run a scheduled (or any) function now with its sample event
+                                         # (an SNS-subscribed one gets a fresh notification each time)
     python -m infra.localcloud sink      # what the webhook / chat sink received
     python -m infra.localcloud status
 
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,6 +272,9 @@ class LocalCloud:
         event = json.loads(path.read_text()) if path.exists() else {}
         if "time" in event:
             event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for record in event.get("Records") or []:
+            if "Sns" in record:  # a new notification each time: the forwarder posts each message id once
+                fresh_notification(record["Sns"])
         return self.invoke(function, event)
 
     def sink_requests(self) -> list[dict[str, Any]]:
@@ -277,11 +282,26 @@ class LocalCloud:
             return json.loads(r.read())  # type: ignore[no-any-return]
 
 
+def fresh_notification(sns: dict[str, Any]) -> None:
+    """The sample SNS notification as if published now: a new message id and times (an alarm's too)."""
+    now = time.time()
+    sns["MessageId"] = str(uuid.uuid4())
+    sns["Timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now))
+    try:
+        message = json.loads(sns.get("Message") or "")
+    except ValueError:
+        return
+    if isinstance(message, dict) and "StateChangeTime" in message:
+        message["StateChangeTime"] = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(now))
+        sns["Message"] = json.dumps(message, ensure_ascii=False)
+
+
 def default_cloud() -> LocalCloud:
     return LocalCloud(
         port=int(os.environ.get("PETCOVER_PORT", "4566")),
         sink_port=int(os.environ.get("PETCOVER_SINK_PORT", "4599")),
         use_localstack=os.environ.get("LOCALSTACK") == "1",
+        run_dir=Path(os.environ.get("PETCOVER_RUN_DIR") or ROOT / ".run" / "local"),
     )
 
 

@@ -54,10 +54,13 @@ def banner(cloud: DeployedStack, demo: dict[str, Any]) -> str:
         f"  provider     : {demo['provider']['id']}  key id {demo['provider']['key_id']}  "
         f"secret {demo['provider']['secret']}",
         f"  ops token    : {ops_token(['admin'], 'demo-admin')}",
+        f"  demo policy  : {demo['policy']['number']}  pet {demo['policy']['pet_id']}  "
+        "(past its waiting period: book a service now, README 'Try fulfilment')",
         "",
         "  a signed quote (valid 5 minutes, once: the nonce is single-use; `make curl` makes a fresh one):",
         "  " + curl_line(cloud.api_base, ch["key_id"], ch["secret"], "POST", "/quotes", body),
         "",
+        "  as the provider     : make provider-call PATH_=/work-orders  (make call: the same as the channel)",
         "  fire a schedule now : make fire FN=<Function>  (e.g. SlaCheckFunction)",
         "  stop                : make stop",
     ]

@@ -160,6 +160,20 @@ def event_rules() -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def subscriptions() -> list[tuple[str, str]]:
+    """(function, topic logical id) for SNS-subscribed functions."""
+    out = []
+    for name, fn in functions().items():
+        for ev in (fn["Properties"].get("Events") or {}).values():
+            if ev["Type"] == "SNS":
+                out.append((name, ev["Properties"]["Topic"]["Ref"]))
+    return out
+
+
+def alarms() -> dict[str, dict[str, Any]]:
+    return resources("AWS::CloudWatch::Alarm")
+
+
 def handler_module(handler: str) -> tuple[str, str]:
     module, _, attr = handler.rpartition(".")
     return module, attr

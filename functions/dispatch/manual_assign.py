@@ -19,6 +19,7 @@ from petcover.services.dispatch import manual
         "ALREADY_ASSIGNED",
         "PROVIDER_NOT_ACTIVE",
         "PROVIDER_CANNOT_SERVE",
+        "PROVIDER_DECLINED",
         "STALE_WRITE",
     ),
 )

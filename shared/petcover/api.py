@@ -32,6 +32,7 @@ from petcover.observability import count, lambda_entry, logger, set_correlation_
 from petcover.ports import Ports
 
 B = TypeVar("B", bound=BaseModel)
+SIGNATURE_REJECTED = "SignatureRejected"  # partner calls refused with a 401 (bad, stale, replayed, unknown key)
 AuthKind = Literal["public", "channel", "provider", "partner", "ops"]
 
 
@@ -192,6 +193,8 @@ def api(
                 result.setdefault("headers", {})["X-Correlation-Id"] = cid
                 return result
             except DomainError as err:
+                if err.status == 401 and spec.auth.kind != "ops":
+                    count(SIGNATURE_REJECTED)  # the signature-failure alarm watches it
                 log = logger.warning if err.status < 500 else logger.error
                 log("refused", extra={"code": err.code, "status": err.status})
                 return error_response(err, cid)

@@ -1,4 +1,5 @@
-"""Every entry point (HTTP operation, queue consumer, scheduled job) gets the same Powertools care.
+"""Every entry point (HTTP operation, queue consumer, scheduled job, topic subscriber) gets the same
+Powertools care.
 
 Log keys start fresh on each call, metrics are flushed when the call ends, and the handler is
 traced; a handler called without a Lambda context (as the tests do) still works.
@@ -19,6 +20,7 @@ from petcover.api import NoBody, api, public
 from petcover.observability import logger
 from petcover.queues import queue_consumer
 from petcover.schedules import scheduled_job
+from petcover.topics import topic_subscriber
 
 API_EVENT = {"httpMethod": "GET", "path": "/probe", "resource": "/probe", "headers": {}, "body": None}
 QUEUE_EVENT = {
@@ -35,6 +37,7 @@ QUEUE_EVENT = {
     ]
 }
 SCHEDULE_EVENT = {"detail-type": "Scheduled Event", "detail": {}}
+TOPIC_EVENT = {"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "n-0", "Message": "{}"}}]}
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,21 @@ def schedule_entry(body: Callable[[], None]) -> tuple[Callable[..., Any], dict[s
     return handler, SCHEDULE_EVENT
 
 
-ENTRIES = [api_entry, queue_entry, schedule_entry]
-METRICS = {api_entry: "ProbeAnswered", queue_entry: "ProbeConsumed", schedule_entry: "ProbeRan"}
+def topic_entry(body: Callable[[], None]) -> tuple[Callable[..., Any], dict[str, Any]]:
+    @topic_subscriber("ProbeNotified")
+    def handler(p: Any, sns: dict[str, Any]) -> None:
+        body()
+
+    return handler, TOPIC_EVENT
+
+
+ENTRIES = [api_entry, queue_entry, schedule_entry, topic_entry]
+METRICS = {
+    api_entry: "ProbeAnswered",
+    queue_entry: "ProbeConsumed",
+    schedule_entry: "ProbeRan",
+    topic_entry: "ProbeNotified",
+}
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.__name__)

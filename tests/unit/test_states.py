@@ -11,6 +11,7 @@ from petcover.domain.states import (
     CLAIM,
     CONTRACT,
     MACHINES,
+    PARTNER_ACCOUNT,
     PARTNER_CONFIG,
     POLICY,
     PRODUCT,
@@ -49,6 +50,12 @@ LEGAL = [
     (APPOINTMENT, "pending", "cancel", "cancelled"),
     (APPOINTMENT, "booking", "cancel", "cancelled"),
     (APPOINTMENT, "booked", "cancel", "cancelled"),
+    (APPOINTMENT, "booking", "decline", "pending"),
+    (APPOINTMENT, "booked", "reassign", "booking"),
+    (PARTNER_ACCOUNT, "active", "suspend", "suspended"),
+    (PARTNER_ACCOUNT, "suspended", "resume", "active"),
+    (PARTNER_ACCOUNT, "active", "close", "closed"),
+    (PARTNER_ACCOUNT, "suspended", "close", "closed"),
     (PARTNER_CONFIG, "draft", "submit", "submitted"),
     (PARTNER_CONFIG, "submitted", "approve", "active"),
     (PARTNER_CONFIG, "submitted", "reject", "rejected"),
@@ -83,6 +90,7 @@ FINAL = {
     "partner_config": set(),
     "change_request": {"approved", "rejected"},
     "webhook_endpoint": set(),
+    "partner_account": {"closed"},
 }
 
 
@@ -123,7 +131,7 @@ def test_fulfilled_service_cannot_be_cancelled() -> None:
             APPOINTMENT,
             "booked",
             "ship",
-            "Appointment is booked; 'ship' is not allowed now (allowed: cancel, start).",
+            "Appointment is booked; 'ship' is not allowed now (allowed: cancel, reassign, start).",
         ),
         (CLAIM, "paid", "reject", "Claim already paid, cannot reject."),
         (CLAIM, "approved", "reject", "Claim already approved, cannot reject."),
@@ -147,6 +155,9 @@ def test_fulfilled_service_cannot_be_cancelled() -> None:
         ),
         (CHANGE_REQUEST, "approved", "reject", "Change request already approved, cannot reject."),
         (WEBHOOK_ENDPOINT, "paused", "pause", "Webhook endpoint already paused."),
+        (PARTNER_ACCOUNT, "closed", "resume", "Partner account already closed, cannot resume."),
+        (PARTNER_ACCOUNT, "active", "resume", "Partner account is not suspended, nothing to resume."),
+        (PARTNER_ACCOUNT, "suspended", "suspend", "Partner account already suspended."),
     ],
 )
 def test_illegal_moves_say_why(machine: StateMachine, current: str, action: str, message: str) -> None:
@@ -160,9 +171,9 @@ def test_generic_message_lists_allowed_actions() -> None:
     with pytest.raises(IllegalTransition) as err:
         APPOINTMENT.next_state("booking", "complete")
     assert err.value.message == (
-        "Appointment is booking; 'complete' is not allowed now (allowed: book, cancel, manual)."
+        "Appointment is booking; 'complete' is not allowed now (allowed: book, cancel, decline, manual)."
     )
-    assert err.value.details["allowed"] == ["book", "cancel", "manual"]
+    assert err.value.details["allowed"] == ["book", "cancel", "decline", "manual"]
 
 
 def test_unknown_state_is_refused() -> None:

@@ -3,6 +3,7 @@ handler, every handler is deployed, and the generated artefacts have not drifted
 
 import importlib
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -62,13 +63,25 @@ def test_every_function_has_its_own_policies_and_a_sample_event():
         assert json.loads(path.read_text()) == event, f"run `make events`: {path.name} drifted"
 
 
-def test_every_work_queue_has_a_dead_letter_queue():
+def _dead_letter_queues() -> set[str]:
+    """Queues that are some queue's redrive target or some function's dead-letter queue."""
     queues = template.resources("AWS::SQS::Queue")
-    targets = {
+    redrive = {
         q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         for q in queues.values()
         if "RedrivePolicy" in (q.get("Properties") or {})
     }
+    functions = {
+        f["Properties"]["DeadLetterQueue"]["TargetArn"]["Fn::GetAtt"][0]
+        for f in template.functions().values()
+        if "DeadLetterQueue" in f["Properties"]
+    }
+    return redrive | functions
+
+
+def test_every_work_queue_has_a_dead_letter_queue():
+    queues = template.resources("AWS::SQS::Queue")
+    targets = _dead_letter_queues()
     for name, q in queues.items():
         assert name in targets or "RedrivePolicy" in (q.get("Properties") or {}), f"{name} has no DLQ"
 
@@ -108,12 +121,8 @@ def test_tables_in_moto_come_from_the_template(aws):
 
 
 def test_every_dead_letter_queue_has_an_alarm():
-    queues = template.resources("AWS::SQS::Queue")
-    dlqs = {
-        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-        for q in queues.values()
-        if "RedrivePolicy" in (q.get("Properties") or {})
-    }
+    dlqs = _dead_letter_queues()
+    assert "AlarmForwardDLQ" in dlqs  # the forwarder's own failures are watched too
     watched = {
         d["Value"]["Fn::GetAtt"][0]
         for a in template.resources("AWS::CloudWatch::Alarm").values()
@@ -121,3 +130,104 @@ def test_every_dead_letter_queue_has_an_alarm():
         if isinstance(d.get("Value"), dict) and "Fn::GetAtt" in d["Value"]
     }
     assert dlqs - watched == set()
+
+
+# ---------------------------------------------------------------- alarms reach people
+
+
+@pytest.mark.parametrize("name", sorted(template.alarms()))
+def test_every_alarm_notifies_the_alarm_topic_on_alarm_and_on_recovery(name):
+    props = template.alarms()[name]["Properties"]
+    assert props.get("AlarmActions") == [{"Ref": "AlarmTopic"}], f"{name} has no action: nobody would hear it"
+    assert props.get("OKActions") == [{"Ref": "AlarmTopic"}], f"{name} would never say it recovered"
+    assert props.get("ActionsEnabled", True) is True
+    assert props.get("AlarmDescription"), f"{name} has no description for the chat message"
+
+
+def test_the_alarm_topic_is_forwarded_to_the_ops_chat():
+    (subscription,) = template.subscriptions()
+    assert subscription == ("AlarmForwardFunction", "AlarmTopic")
+    fn = template.functions()["AlarmForwardFunction"]["Properties"]
+    assert hasattr(_resolve(fn["Handler"]), "subscriber")
+    assert fn["DeadLetterQueue"]["TargetArn"] == {"Fn::GetAtt": ["AlarmForwardDLQ", "Arn"]}
+    assert "OPS_CHAT_URL" in template.function_env("AlarmForwardFunction")
+
+
+def _alarm_on(namespace: str, metric: str) -> dict:
+    (found,) = [
+        a["Properties"]
+        for a in template.alarms().values()
+        if (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) == (namespace, metric)
+    ]
+    return found
+
+
+def test_the_alarm_catalogue():
+    latency = _alarm_on("AWS/ApiGateway", "Latency")  # p95 above 10 s in 3 of 10 minutes
+    assert (latency["ExtendedStatistic"], latency["Threshold"], latency["ComparisonOperator"]) == (
+        "p95",
+        10000,
+        "GreaterThanThreshold",
+    )
+    assert (latency["Period"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"]) == (60, 10, 3)
+    errors = _alarm_on("AWS/ApiGateway", "5XXError")  # more than 100 5xx in 60 s
+    assert (errors["Statistic"], errors["Period"], errors["EvaluationPeriods"], errors["Threshold"]) == (
+        "Sum",
+        60,
+        1,
+        100,
+    )
+    for api_alarm in (latency, errors):
+        dims = {d["Name"]: d["Value"] for d in api_alarm["Dimensions"]}
+        assert (
+            dims["ApiName"]
+            == {"Fn::Sub": "petcover-${Stage}"}
+            == template.resources()["PetcoverApi"]["Properties"]["Name"]
+        )
+    signatures = _alarm_on("Petcover", "SignatureRejected")
+    from petcover.api import SIGNATURE_REJECTED
+
+    assert signatures["MetricName"] == SIGNATURE_REJECTED and signatures["Statistic"] == "Sum"
+    assert _alarm_on("AWS/Lambda", "Errors")["Threshold"] == 0
+    assert _alarm_on("AWS/Lambda", "Throttles")["Threshold"] == 0
+    from petcover.schedules import JOB_FAILED
+
+    assert _alarm_on("Petcover", JOB_FAILED)["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def _interval_seconds(expression: str) -> int:
+    """How often a schedule fires: rate(N minutes), cron every N minutes, or a daily cron."""
+    rate = re.fullmatch(r"rate\((\d+) minutes?\)", expression)
+    if rate:
+        return int(rate.group(1)) * 60
+    minute, hour = expression.removeprefix("cron(").split()[:2]
+    if "/" in minute:
+        return int(minute.split("/")[1]) * 60
+    assert hour.isdigit(), expression
+    return 24 * 3600
+
+
+@pytest.mark.parametrize("schedule", template.schedules(), ids=lambda s: s.function)
+def test_every_scheduled_job_alarms_when_it_failed_or_did_not_run(schedule):
+    metric = _resolve(schedule.handler).metric
+    props = _alarm_on("Petcover", metric)
+    assert props["Statistic"] == "Sum" and props["Threshold"] == 1
+    assert props["ComparisonOperator"] == "LessThanThreshold"
+    assert props["TreatMissingData"] == "breaching"  # no run at all is exactly what it must catch
+    window = props["Period"] * props["EvaluationPeriods"]
+    assert props.get("DatapointsToAlarm", props["EvaluationPeriods"]) == props["EvaluationPeriods"]
+    interval = _interval_seconds(schedule.expression)
+    assert interval < window <= interval + max(interval // 4, 240), (schedule.function, interval, window)
+    assert props["Period"] * props["EvaluationPeriods"] <= (86400 if props["Period"] < 3600 else 604800)
+
+
+def test_the_dashboard_shows_every_alarm_and_every_dead_letter_queue():
+    body = template.resources("AWS::CloudWatch::Dashboard")["OpsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    doc = json.loads(body)
+    assert {w["type"] for w in doc["widgets"]} == {"alarm", "metric"}
+    for name in template.alarms():
+        assert f"${{{name}.Arn}}" in body, f"{name} is missing from the dashboard"
+    for dlq in _dead_letter_queues():
+        assert f"${{{dlq}.QueueName}}" in body, f"{dlq} is missing from the dashboard"
+    for schedule in template.schedules():
+        assert f'"{_resolve(schedule.handler).metric}"' in body

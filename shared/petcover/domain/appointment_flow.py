@@ -22,6 +22,8 @@ _VERBS = {
     "cancel": "cancel",
     "confirm_time": "confirm a time",
     "track": "add tracking",
+    "decline": "decline it",
+    "reassign": "move it to another provider",
 }
 
 
@@ -53,6 +55,10 @@ def _flow() -> StateMachine:
             ("booked", "track"): "Nothing has been shipped yet, cannot add tracking.",
             ("fulfilling", "start"): "Service already started.",
             ("fulfilling", "confirm_time"): "Service already started, cannot change the appointment time.",
+            ("booked", "decline"): "Appointment already accepted, cannot decline it; ask operations to reassign it.",
+            ("fulfilling", "decline"): "Service is under way, cannot decline it.",
+            ("booking", "reassign"): "The provider has not accepted it yet; assign it directly.",
+            ("fulfilling", "reassign"): "Service is under way, cannot move it to another provider.",
         }
     )
     return StateMachine(

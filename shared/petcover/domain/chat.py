@@ -25,24 +25,36 @@ def _with_query(url: str, extra: str) -> str:
 
 
 def dingtalk_request(
-    webhook_url: str, secret: str | None, text: str, mention_mobiles: list[str], *, now_ms: int
+    webhook_url: str,
+    secret: str | None,
+    text: str,
+    mention_mobiles: list[str],
+    *,
+    now_ms: int,
+    title: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """A text message, or with ``title`` a markdown one (``text`` is then markdown)."""
     url = webhook_url
     if secret:
         # sign is already URL-encoded, so it is appended as is (not passed through urlencode again).
         url = _with_query(url, f"{urlencode({'timestamp': now_ms})}&sign={dingtalk_sign(secret, now_ms)}")
-    body = {
-        "msgtype": "text",
-        "text": {"content": text},
-        "at": {"atMobiles": list(mention_mobiles), "isAtAll": False},
-    }
-    return url, body
+    at = {"atMobiles": list(mention_mobiles), "isAtAll": False}
+    if title:
+        # In markdown DingTalk notifies only the mobiles that also appear in the text.
+        tags = " ".join(f"@{m}" for m in mention_mobiles if m)
+        body_text = f"#### {title}\n\n{text}" + (f"\n\n{tags}" if tags else "")
+        return url, {"msgtype": "markdown", "markdown": {"title": title, "text": body_text}, "at": at}
+    return url, {"msgtype": "text", "text": {"content": text}, "at": at}
 
 
-def slack_request(webhook_url: str, text: str, mention: str | Sequence[str] | None) -> tuple[str, dict[str, Any]]:
+def slack_request(
+    webhook_url: str, text: str, mention: str | Sequence[str] | None, title: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """Slack incoming webhook; mentions are user ids rendered as ``<@U123>`` before the text."""
     mentions = [mention] if isinstance(mention, str) else list(mention or [])
     prefix = " ".join(f"<@{m}>" for m in mentions if m)
+    if title:
+        text = f"*{title}*\n{text}"
     return webhook_url, {"text": f"{prefix} {text}" if prefix else text}
 
 
@@ -62,10 +74,10 @@ class ChatTarget(BaseModel):
         return value
 
 
-def render(target: ChatTarget, text: str, now_ms: int) -> tuple[str, dict[str, Any]]:
+def render(target: ChatTarget, text: str, now_ms: int, title: str | None = None) -> tuple[str, dict[str, Any]]:
     if target.kind == "dingtalk":
-        return dingtalk_request(target.url, target.secret, text, target.mention, now_ms=now_ms)
-    return slack_request(target.url, text, target.mention)
+        return dingtalk_request(target.url, target.secret, text, target.mention, now_ms=now_ms, title=title)
+    return slack_request(target.url, text, target.mention, title)
 
 
 def dingtalk_refusal(answer_body: bytes) -> str | None:

@@ -192,6 +192,10 @@ APPOINTMENT = StateMachine(
         ("pending", "cancel"): "cancelled",
         ("booking", "cancel"): "cancelled",
         ("booked", "cancel"): "cancelled",
+        # The provider turns the order down before accepting it: dispatched again without it.
+        ("booking", "decline"): "pending",
+        # Ops move an accepted order away from a provider that is no longer active.
+        ("booked", "reassign"): "booking",
     },
     final=frozenset({"fulfilled", "cancelled"}),
     messages={
@@ -231,6 +235,24 @@ CHANGE_REQUEST = StateMachine(
     final=frozenset({"approved", "rejected"}),
 )
 
+# A provider or insurer account: ops suspend it (no new orders), resume it, or close it for good.
+PARTNER_ACCOUNT = StateMachine(
+    name="partner_account",
+    label="Partner account",
+    initial="active",
+    transitions={
+        ("active", "suspend"): "suspended",
+        ("suspended", "resume"): "active",
+        ("active", "close"): "closed",
+        ("suspended", "close"): "closed",
+    },
+    final=frozenset({"closed"}),
+    messages={
+        ("active", "resume"): "Partner account is not suspended, nothing to resume.",
+        ("suspended", "suspend"): "Partner account already suspended.",
+    },
+)
+
 WEBHOOK_ENDPOINT = StateMachine(
     name="webhook_endpoint",
     label="Webhook endpoint",
@@ -257,5 +279,6 @@ MACHINES: dict[str, StateMachine] = {
         PARTNER_CONFIG,
         CHANGE_REQUEST,
         WEBHOOK_ENDPOINT,
+        PARTNER_ACCOUNT,
     )
 }

@@ -32,6 +32,10 @@ class DispatchMessage(BaseModel):
     city: str | None = Field(default=None, pattern=REGION_CODE)
     district: str | None = Field(default=None, pattern=REGION_CODE)
     national: bool = False
+    # Providers that declined the order (provider id -> their reason): never offered it again.
+    declined: dict[str, str] = Field(default_factory=dict, max_length=100)
+    # 0 for the booking's dispatch, then one more after each decline; an older round's message is stale.
+    round: int = Field(0, ge=0)
 
     @property
     def region_code(self) -> str:
@@ -71,9 +75,10 @@ class DispatchRecord(BaseModel):
     received_at: datetime
     decision: DispatchDecision | None = None
     history: list[DispatchDecision] = Field(
-        default_factory=list, description="Earlier decisions, replaced by a manual assignment"
+        default_factory=list, description="Earlier decisions, replaced by a manual assignment or a decline"
     )
     version: int = 1
+    round: int = Field(0, description="Dispatches of this appointment so far, less one (a decline starts a new one)")
 
 
 class ManualAssignRequest(BaseModel):

@@ -89,6 +89,14 @@ class Step(BaseModel):
     state: AppointmentStatus
 
 
+class Decline(BaseModel):
+    """A provider turned the order down; dispatch never offers it to that provider again."""
+
+    provider_id: str
+    reason: str
+    at: datetime
+
+
 class Appointment(BaseModel):
     """The stored document and the channel's view of an appointment."""
 
@@ -119,6 +127,7 @@ class Appointment(BaseModel):
     batch: str | None = None  # "{batch_id}#{index}" when booked from a batch
     steps: list[Step] = Field(default_factory=list)
     checkin: CheckIn | None = Field(None, description="Offline, once the time is confirmed: the owner's code.")
+    declines: list[Decline] = Field(default_factory=list, description="Providers that declined it (staff only).")
 
 
 class BookingResponse(BaseModel):
@@ -202,6 +211,38 @@ class CheckInRequest(_In):
 
 class DeliverRequest(_In):
     note: LongText | None = None
+
+
+class DeclineRequest(_In):
+    reason: LongText = Field(description="Why the provider cannot take the order (kept for operations).")
+
+
+class DeclinedWorkOrder(BaseModel):
+    appointment_id: str
+    declined_at: datetime
+    reason: str
+    redispatch: bool = Field(description="True: the order goes back to dispatch, without this provider.")
+
+
+class OpenOrder(BaseModel):
+    """An order a provider holds and has not finished: what ops need to move it elsewhere."""
+
+    appointment_id: str
+    status: AppointmentStatus
+    service_type: str
+    mode: ServiceMode
+    region_code: str
+    assigned_at: datetime | None = None
+    appointment_time: datetime | None = None
+    reassignable: bool = Field(
+        description="Ops can move it (POST /ops/appointments/{id}/assign): not accepted yet, or accepted "
+        "by a provider that is no longer active; an order under way stays with its provider."
+    )
+
+
+class OpenOrderList(BaseModel):
+    provider_id: str
+    items: list[OpenOrder]
 
 
 class BatchAccepted(BaseModel):

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from petcover.domain import regions
+from petcover.models.fulfilment import OpenOrder
 
 PartnerKind = Literal["provider", "insurer"]
 AccountStatus = Literal["active", "suspended", "closed"]
@@ -84,6 +85,21 @@ class PartnerAccount(BaseModel):
     status: AccountStatus = "active"
     created_at: str
     created_by: str
+    # The last suspension, resumption or closure: why, when and by whom.
+    status_reason: str | None = None
+    status_changed_at: str | None = None
+    status_changed_by: str | None = None
+
+
+class StatusChange(_Input):
+    reason: Text = Field(description="Why (kept in the account and its audit trail).")
+
+
+class PartnerStatus(BaseModel):
+    account: PartnerAccount
+    open_orders: list[OpenOrder] = Field(
+        description="Orders the provider holds and has not finished, for operations to reassign (empty for insurers)."
+    )
 
 
 # ---------------------------------------------------------------- configuration

@@ -90,6 +90,11 @@ def assignment_index(provider_id: str | None, at: datetime, appointment_id: str)
     return {"gsi1pk": pk, "gsi1sk": f"{at.isoformat()}#{appointment_id}"}
 
 
+def unassigned_index() -> dict[str, Any]:
+    """A declined appointment leaves the provider's list until dispatch assigns it again."""
+    return {"gsi1pk": None, "gsi1sk": None}
+
+
 def shipped_index(day: str, at: datetime, appointment_id: str) -> dict[str, Any]:
     return {"gsi3pk": shipped_pk(day), "gsi3sk": f"{at.isoformat()}#{appointment_id}"}
 

@@ -247,6 +247,24 @@ def save_override(store: Store, new: DispatchRecord, previous_version: int, also
     store.transact([change, *also])
 
 
+def start_round(new: DispatchRecord, now: datetime, previous_version: int) -> Update:
+    """The record claimed again for a new round (after a decline), out of the operations queue;
+    fails if it moved since it was read at ``previous_version``."""
+    return Update(
+        *decision_key(new.appointment_id),
+        set={
+            "state": "pending",
+            "owner": None,
+            "ref": now.isoformat(),
+            "data": new.model_dump_json(),
+            "gsi2pk": None,
+            "gsi2sk": None,
+        },
+        add={"version": 1},
+        expect=[("version", "=", previous_version)],
+    )
+
+
 def manual_queue_page(store: Store, limit: int, cursor: str | None) -> tuple[list[DispatchRecord], str | None]:
     """One page of the records waiting for ops, oldest first."""
     page = store.query(MANUAL_QUEUE, index="gsi2", limit=limit, cursor=cursor)
@@ -290,6 +308,15 @@ def add_to_counter(store: Store, key: tuple[str, str], now: datetime, by: int = 
     expect: list[Cond] = [("n", "<?", below)] if below is not None else []
     item = store.update(*key, add={"n": by}, set=_counter_attrs(now), expect=expect)
     return int(item.get("n") or 0)
+
+
+def give_back(day: str, scope: str, provider_id: str, now: datetime) -> list[Update]:
+    """One order less for the provider and the scope that day (it declined the order)."""
+    attrs = _counter_attrs(now)
+    return [
+        Update(*counter_key(day, scope, provider_id), add={"n": -1}, set=attrs),
+        Update(*total_key(day, scope), add={"n": -1}, set=attrs),
+    ]
 
 
 def zero_counter_item(key: tuple[str, str], now: datetime) -> Item:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from petcover.models.partners import ChangeRequest, PartnerAccount, StoredConfig
-from petcover.ports import Item, Ports
+from petcover.ports import Item, Ports, Update
 from petcover.repositories import base as entities
 
 # The keys a signed call reads are defined with the adapter's lookups; the aggregate uses them too.
@@ -129,6 +129,12 @@ def account_items(account: PartnerAccount) -> tuple[Item, Item]:
         entities.item(pk, sk, account, kind="partner", state="active", gsi1pk=guard_pk, gsi1sk=account.id),
         {"pk": guard_pk, "sk": NAME_SK, "kind": "partner_name", "ref": account.id},
     )
+
+
+def account_status_change(after: PartnerAccount, previous: str) -> Update:
+    """The account in its new status, conditional on the status it was read in."""
+    pk, sk = partner(after.id)
+    return Update(pk, sk, set={"state": after.status, "data": entities.dump(after)}, expect=[("state", "=", previous)])
 
 
 def named_partner_id(guard: Item) -> str:

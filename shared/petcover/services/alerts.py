@@ -105,6 +105,7 @@ class AlertMessage(BaseModel):
     target: ChatTarget | None = None  # None: the platform ops group, resolved when sending
     dedupe_key: str | None = None
     raised_at: str
+    title: str | None = None  # set: a markdown message (DingTalk markdown, a bold first line on Slack)
 
 
 def infer_kind(url: str) -> Literal["dingtalk", "slack"]:
@@ -120,7 +121,9 @@ def ops_target() -> ChatTarget | None:
     return ChatTarget(kind=infer_kind(url), url=url)
 
 
-def raise_alert(p: Ports, *, target: ChatTarget | None, text: str, dedupe_key: str | None = None) -> bool:
+def raise_alert(
+    p: Ports, *, target: ChatTarget | None, text: str, dedupe_key: str | None = None, title: str | None = None
+) -> bool:
     """Queue a chat alert. Returns False when it was a duplicate or there is nowhere to send it.
 
     ``target=None`` sends to the platform ops group. With ``dedupe_key`` exactly one alert is
@@ -142,6 +145,7 @@ def raise_alert(p: Ports, *, target: ChatTarget | None, text: str, dedupe_key: s
         target=target,
         dedupe_key=dedupe_key,
         raised_at=now.isoformat(),
+        title=title,
     )
     try:
         p.publisher.send(ALERT_QUEUE, [msg.model_dump(mode="json")])
@@ -168,7 +172,7 @@ def deliver_alert(p: Ports, message: Mapping[str, Any], *, send: Sender = http_p
     if target is None:
         raise AlertDeliveryFailed("no chat target: OPS_CHAT_URL is not configured")
     now = p.now()
-    url, payload = render(target, msg.text, int(now.timestamp() * 1000))
+    url, payload = render(target, msg.text, int(now.timestamp() * 1000), msg.title)
     result = send(url, json.dumps(payload, ensure_ascii=False).encode(), {}, 5.0)
     if not result.ok:
         raise AlertDeliveryFailed(f"{target.kind} answered {result.describe()}")

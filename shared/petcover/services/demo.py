@@ -1,5 +1,5 @@
-"""Demo data for the local cloud: the seed catalogue, a channel with a key and contracts, and a
-reviewed clinic with dispatch rules sending it orders.
+"""Demo data for the local cloud: the seed catalogue, a channel with a key and contracts, a
+reviewed clinic with dispatch rules sending it orders, and a policy past its waiting period.
 
 Other areas add their demo objects through ``EXTRA_SEEDERS`` (providers, dispatch rules).
 Seeding twice keeps what is there and hands out fresh keys.
@@ -8,18 +8,21 @@ Seeding twice keeps what is there and hands out fresh keys.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any, Literal
 
+from petcover.domain.catalog import InsuredFacts
 from petcover.errors import Conflict
 from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.models.dispatch import RulesPublish
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
+from petcover.models.policies import Holder, Policy, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.repositories.system import health_item
 from petcover.seed.products import SEED_PRODUCTS
-from petcover.services import catalog, credentials
+from petcover.services import catalog, credentials, policies
 from petcover.services.dispatch import rules as dispatch_rules
 from petcover.services.partners import accounts, config, directory, documents
 
@@ -29,18 +32,60 @@ DEMO_CLINIC = "Demo Clinic"
 DEMO_REGIONS = ("310000", "110000")  # Shanghai, Beijing
 DEMO_SERVICES = ("medicine_delivery", "checkup")
 CHANNEL_PERMISSIONS = ["quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book"]
+DEMO_BENEFITS = ("medicine-delivery", "annual-checkup")  # bookable services of pet-health, both routed to the clinic
+DEMO_POLICY_AGE = timedelta(days=30)  # past the product's 15-day waiting period
+DEMO_CATALOGUE_AGE = timedelta(days=60)  # products on sale and contracts in force before that sale
 EXTRA_SEEDERS: list[Callable[[Ports, dict[str, Any]], None]] = []
 
 
 def seed(p: Ports, *, sink_url: str) -> dict[str, Any]:
     p.store.put(health_item())
-    _seed_catalogue(p)
-    _seed_channel(p, sink_url)
+    # The catalogue and the shop date from before the demo policy was sold.
+    back_then = replace(p, clock=lambda: p.now() - DEMO_CATALOGUE_AGE)
+    _seed_catalogue(back_then)
+    _seed_channel(back_then, sink_url)
     demo: dict[str, Any] = {"channel": _fresh_key(p, "channel", DEMO_CHANNEL)}
     demo["provider"] = seed_provider(p, sink_url)
+    demo["policy"] = seed_policy(p)
     for extra in EXTRA_SEEDERS:
         extra(p, demo)
     return demo
+
+
+def _bookable_now(pol: Policy) -> bool:
+    """Active, and each demo benefit has a use left and no booking open on it."""
+    by_code = {b.code: b for b in pol.benefits}
+    return pol.status == "active" and all(
+        (b := by_code.get(code)) is not None and (b.available or 0) >= 1 and b.held == 0 for code in DEMO_BENEFITS
+    )
+
+
+def seed_policy(p: Ports) -> dict[str, Any]:
+    """A pet-health policy of the demo shop sold ``DEMO_POLICY_AGE`` ago, so its 15-day waiting period is
+    over and the README's walkthrough books at once. Kept while its demo benefits can still be booked;
+    otherwise (a walkthrough used them) the next one is sold, for the next demo pet."""
+    for n in range(1, 1000):
+        order, pet = f"demo-order-{n}", f"demo-pet-{n}"
+        pol = policies.find_by_order(p, DEMO_CHANNEL, order, missing_ok=True)
+        if pol is not None and not _bookable_now(pol):
+            continue
+        if pol is None:
+            pol = sell_past_policy(p, order=order, pet=pet)
+        return {"number": pol.number, "channel_order_id": order, "pet_id": pet, "benefits": list(DEMO_BENEFITS)}
+    raise RuntimeError("every demo policy is used up; start from a fresh local cloud (make stop, make run)")
+
+
+def sell_past_policy(p: Ports, *, order: str, pet: str) -> Policy:
+    """The demo shop sells a pet-health basic policy for ``pet`` as it would have ``DEMO_POLICY_AGE`` ago."""
+    sold_then = replace(p, clock=lambda: p.now() - DEMO_POLICY_AGE)
+    request = UnderwriteRequest(
+        product_code="pet-health",
+        plan_code="basic",
+        insured=InsuredFacts(insured_id=pet, species="dog", breed_size="small", age_months=30, region="310115"),
+        channel_order_id=order,
+        holder=Holder(name="Li Lei"),
+    )
+    return policies.underwrite(sold_then, Principal("channel", DEMO_CHANNEL), request)
 
 
 def _seed_catalogue(p: Ports) -> None:

@@ -2,9 +2,9 @@
 
 Fulfilment writes ``node_ops`` in the transaction of each change; SLA monitoring
 (``services.sla``) reads what they maintain: the nodes, and the open work order with the time
-its next node is due (keys and items: ``repositories.timeline``). Completing (or cancelling)
-an order deletes the open work order, so neither the open-orders nor the due-time index keeps
-closed orders.
+its next node is due (keys and items: ``repositories.timeline``). Completing, cancelling or
+declining an order deletes the open work order, so neither the open-orders nor the due-time
+index keeps closed orders.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from petcover.repositories import sla as sla_keys
 from petcover.repositories import timeline as keys
 from petcover.repositories.base import paginate
 
-CLOSING_NODES = {sla.COMPLETED, "cancelled"}
+CLOSING_NODES = {sla.COMPLETED, "cancelled", "declined"}  # declined: the provider handed the order back
 OPEN_ORDERS_PAGE = 500
 DAY_EVENTS_PAGE = 1000
 ORDER_NODES_LIMIT = 200

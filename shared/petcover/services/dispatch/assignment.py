@@ -9,6 +9,10 @@ redelivered message whose record is decided re-calls ``assign`` with the stored 
 moves no counter. A claim left ``pending`` by a consumer that died is taken over once it is
 older than ``CLAIM_LEASE`` (longer than the function timeout); the only double count possible is
 a consumer dying between its counter ADD and the write that settles the record.
+
+A provider's decline starts a new round (the message's ``round``): the record is claimed again,
+the provider's slot is given back, the providers that declined are left out of the decision, and
+a message of an earlier round is stale and ignored.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -34,7 +38,7 @@ from petcover.domain.dispatch import (
 from petcover.errors import Conflict, InvalidInput, StaleWrite, Unavailable
 from petcover.models.dispatch import DispatchDecision, DispatchMessage, DispatchRecord, RecordState
 from petcover.observability import logger
-from petcover.ports import Ports
+from petcover.ports import Ports, WriteOp
 from petcover.repositories import dispatch as repo
 from petcover.services.dispatch import counters, coverage, handoff, providers, rules
 from petcover.services.dispatch.handoff import AssignFn
@@ -86,8 +90,11 @@ def dispatch_one(
     """Decide, count and assign one appointment; the same message twice counts once."""
     message = msg if isinstance(msg, DispatchMessage) else parse_message(msg)
     assign_fn = assign or handoff.default_assign()
-    rec, decided = _claim(p, message)
-    if not decided:
+    rec, claim = _claim(p, message)
+    if claim == "stale":  # a round before a decline: the newer round decides
+        logger.info("stale dispatch message ignored", extra={"appointment_id": message.appointment_id})
+        return rec
+    if claim == "claimed":
         rec = _decide(p, message, rec, rng or _rng, providers, confirm or confirm_active)
     assert rec.decision is not None
     assign_fn(p, message.appointment_id, rec.decision.provider_id, rec.decision.model_dump(mode="json"))
@@ -97,21 +104,30 @@ def dispatch_one(
 # ---------------------------------------------------------------- the record
 
 
-def _claim(p: Ports, msg: DispatchMessage) -> tuple[DispatchRecord, bool]:
-    """Claim the appointment; returns (record, already_decided)."""
+Claim = Literal["claimed", "decided", "stale"]
+
+
+def _claim(p: Ports, msg: DispatchMessage) -> tuple[DispatchRecord, Claim]:
+    """Claim the appointment for the message's round; returns the record and what to do with it."""
     now = p.now()
-    rec = DispatchRecord(appointment_id=msg.appointment_id, message=msg, state="pending", received_at=now, version=1)
+    rec = DispatchRecord(
+        appointment_id=msg.appointment_id, message=msg, state="pending", received_at=now, version=1, round=msg.round
+    )
     try:
         p.store.put(repo.claim_item(rec, now), if_absent=True)
-        return rec, False
+        return rec, "claimed"
     except StaleWrite:
         pass
     existing = p.store.get(*repo.decision_key(msg.appointment_id))
     if existing is None:  # records are never deleted; only a store hiccup gets here
         raise Unavailable("The dispatch record could not be read back; retry shortly.")
     stored = repo.record_from_item(existing)
+    if msg.round < stored.round:
+        return stored, "stale"
+    if msg.round > stored.round:
+        return _new_round(p, stored, msg, now), "claimed"
     if stored.state != "pending":
-        return stored, True
+        return stored, "decided"
     if now - repo.claimed_at(existing, stored) < CLAIM_LEASE:
         raise Conflict(
             f"Appointment {msg.appointment_id} is being dispatched by another worker.",
@@ -125,7 +141,38 @@ def _claim(p: Ports, msg: DispatchMessage) -> tuple[DispatchRecord, bool]:
             f"Appointment {msg.appointment_id} was taken over by another worker.", code="DISPATCH_IN_PROGRESS"
         ) from None
     logger.warning("took over a stale dispatch claim", extra={"appointment_id": msg.appointment_id})
-    return stored.model_copy(update={"version": stored.version + 1}), False
+    return stored.model_copy(update={"version": stored.version + 1}), "claimed"
+
+
+def _new_round(p: Ports, stored: DispatchRecord, msg: DispatchMessage, now: datetime) -> DispatchRecord:
+    """A provider declined: claim the record again for the new round, and give back the slot the
+    declining provider was counted for (one transaction, so a retry cannot give it back twice)."""
+    history = [*stored.history, stored.decision] if stored.decision else stored.history
+    new = stored.model_copy(
+        update={
+            "message": msg,
+            "state": "pending",
+            "decision": None,
+            "history": history,
+            "received_at": now,
+            "round": msg.round,
+            "version": stored.version + 1,
+        }
+    )
+    ops: list[WriteOp] = [repo.start_round(new, now, previous_version=stored.version)]
+    old = stored.decision
+    if old is not None and old.provider_id in msg.declined and old.counter_scope is not None:
+        ops += repo.give_back(old.business_date, old.counter_scope, old.provider_id, now)
+    try:
+        p.store.transact(ops)
+    except StaleWrite:
+        raise Conflict(
+            f"Appointment {msg.appointment_id} is being dispatched by another worker.",
+            code="DISPATCH_IN_PROGRESS",
+            retry_after=5,
+        ) from None
+    logger.info("dispatching again after a decline", extra={"appointment_id": msg.appointment_id, "round": msg.round})
+    return new
 
 
 def _settle(p: Ports, rec: DispatchRecord, state: RecordState, decision: DispatchDecision) -> DispatchRecord:
@@ -264,6 +311,8 @@ def _decide_by_rule(
 ) -> DispatchRecord:
     """Decide, confirm the provider and take one of its slots; decide again when either fails."""
     allowed, misfit = _fit_providers(p, o.msg, o.rule, providers_fn)
+    declined = {pid: f"declined the order: {why}" for pid, why in o.msg.declined.items()}
+    allowed -= set(declined)
     dropped: dict[str, str] = {}  # providers found unfit while confirming, this dispatch only
     full: set[str] = set()  # providers whose conditional ADD failed: at capacity, whatever a stale read says
     for attempt in range(1, len(o.rule.providers) + 2):
@@ -272,7 +321,7 @@ def _decide_by_rule(
             counts[pid] = max(counts.get(pid, 0), o.capacity[pid])
         d = decide(o.ruleset, o.facts, counts, allowed - set(dropped), o.rng)
         excluded = {
-            pid: (misfit.get(pid) or dropped.get(pid) or "not an active, reviewed provider")
+            pid: (declined.get(pid) or misfit.get(pid) or dropped.get(pid) or "not an active, reviewed provider")
             if why == "inactive"
             else why
             for pid, why in d.excluded.items()

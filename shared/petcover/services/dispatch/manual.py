@@ -73,6 +73,12 @@ def manual_assign(
         raise Conflict(
             f"Appointment {appointment_id} is already assigned to {body.provider_id}.", code="ALREADY_ASSIGNED"
         )
+    if body.provider_id in rec.message.declined:
+        raise BusinessRuleViolation(
+            f"{body.provider_id} declined appointment {appointment_id} "
+            f"({rec.message.declined[body.provider_id]}); choose another provider.",
+            code="PROVIDER_DECLINED",
+        )
     _check_provider(p, confirm or providers.confirm_active, body.provider_id, rec.message)
     decision = _override(p, who, rec.message, appointment_id, body)
     # Fulfilment first: if it refuses (accepted by a provider already, cancelled), nothing here moves.

@@ -14,6 +14,7 @@ from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.services.fulfilment import ownership
 from petcover.services.fulfilment.transitions import News, commit, locked
+from petcover.services.partners import directory
 
 MAX_DECISION_CHARS = 4000
 
@@ -34,13 +35,17 @@ def _decision_summary(decision: Mapping[str, Any] | None) -> dict[str, Any] | No
     return json.loads(json.dumps(summary, default=str))  # type: ignore[no-any-return]
 
 
-def _next_state(doc: Appointment, provider_id: str | None, decision: dict[str, Any]) -> str | None:
+def _next_state(p: Ports, doc: Appointment, provider_id: str | None, decision: dict[str, Any]) -> str | None:
     """The state the assignment moves to; None when it is the same assignment again (a no-op)."""
+    by_ops = (decision or {}).get("step") == "manual_override"
+    moving = doc.status == "booked" and by_ops and provider_id and doc.provider_id not in (None, provider_id)
+    # Accepted orders stay with their provider, unless it was suspended or closed meanwhile.
+    if moving and doc.provider_id and not directory.account_active(p, doc.provider_id):
+        return FLOW.next_state(doc.status, "reassign")
     if doc.status != "booking":
         return FLOW.next_state(doc.status, "dispatch")
     if (doc.manual and provider_id is None) or (not doc.manual and doc.provider_id == provider_id):
         return None  # the same assignment again
-    by_ops = (decision or {}).get("step") == "manual_override"
     if not doc.manual and not (by_ops and provider_id):
         raise Conflict(
             f"Appointment {doc.appointment_id} is already assigned to provider {doc.provider_id}.",
@@ -58,7 +63,9 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
     later call with a provider from ops is allowed from booking+manual, and ops may also move an
     order to another provider before it is accepted (decision step ``manual_override``).
     Repeating the same assignment is a no-op (the dispatch message may arrive twice); an
-    appointment cancelled meanwhile is left alone; anything else illegal is a 409.
+    appointment cancelled meanwhile is left alone, and so is a decision for a provider that has
+    declined the order; ops may move an accepted order only away from a provider that is no
+    longer active; anything else illegal is a 409.
     """
     with locked(p, appointment_id) as lease:
         doc = ownership.load(p, appointment_id)
@@ -66,7 +73,11 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
             # Cancelled while the message waited: nothing to assign, and nothing to retry either.
             logger.info("assignment ignored: appointment cancelled", extra={"appointment_id": appointment_id})
             return
-        new_state = _next_state(doc, provider_id, decision)
+        if provider_id is not None and any(d.provider_id == provider_id for d in doc.declines):
+            # A decision made before the provider declined (a late or repeated message): a newer one follows.
+            logger.info("assignment ignored: the provider declined it", extra={"appointment_id": appointment_id})
+            return
+        new_state = _next_state(p, doc, provider_id, decision)
         if new_state is None:
             return
         now = p.now()

@@ -24,7 +24,7 @@ def _checkin_for_owner(p: Ports, doc: Appointment) -> CheckIn | None:
 def get_for_channel(p: Ports, who: Principal | None, appointment_id: str) -> Appointment:
     """The channel's view (own appointments only), with the owner's check-in code once issued."""
     doc = ownership.load(p, appointment_id) if who is None else ownership.own_appointment(p, who, appointment_id)
-    return doc.model_copy(update={"checkin": _checkin_for_owner(p, doc), "decision": None})
+    return doc.model_copy(update={"checkin": _checkin_for_owner(p, doc), "decision": None, "declines": []})
 
 
 def list_for_policy(p: Ports, who: Principal, policy_number: str, *, limit: int, cursor: str | None) -> AppointmentList:
@@ -33,7 +33,9 @@ def list_for_policy(p: Ports, who: Principal, policy_number: str, *, limit: int,
     page = records.policy_appointments_page(p, policy_number, limit=limit, cursor=cursor)
     docs = (records.appointment_from_item(item) for item in page.items)
     return AppointmentList(
-        items=[d.model_copy(update={"checkin": _checkin_for_owner(p, d), "decision": None}) for d in docs],
+        items=[
+            d.model_copy(update={"checkin": _checkin_for_owner(p, d), "decision": None, "declines": []}) for d in docs
+        ],
         cursor=page.cursor,
     )
 

@@ -32,6 +32,12 @@ def _provider_config(acc: PartnerAccount, item: Item) -> ProviderConfig:
     )
 
 
+def account_active(p: Ports, partner_id: str) -> bool:
+    """True while the partner's account is neither suspended nor closed (strongly consistent)."""
+    item = p.store.get(*keys.partner(partner_id))
+    return item is not None and item.get("state") == "active"
+
+
 def active_provider_config(p: Ports, provider_id: str) -> ProviderConfig | None:
     """The live configuration of an active, reviewed provider with an active account; else None.
 
