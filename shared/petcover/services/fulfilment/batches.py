@@ -128,6 +128,7 @@ def _book_item(
         appointment_id=aid,
         batch=f"{batch_id}#{index}",
         extra_ops=[booked, records.batch_counted(batch_id, "issued")],
+        check_contract=True,  # the contract may have changed since the batch was accepted
     )
     return doc, replayed
 
