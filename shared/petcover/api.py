@@ -1,9 +1,10 @@
 """The HTTP adapter: one decorator turns a typed operation into an API Gateway (REST) handler.
 
 It parses and size-checks the event, authenticates (partner signature or ops bearer token,
-checked by ``petcover.authentication``), validates the body and query with pydantic, runs the
-operation (idempotently when it creates or moves money: ``petcover.idempotency``), and maps
-the domain error hierarchy to the error body once.
+checked by ``petcover.authentication``), validates the body and query with pydantic, checks a
+channel's contract permission (``petcover.authorization``), runs the operation (idempotently
+when it creates or moves money: ``petcover.idempotency``), and maps the domain error hierarchy
+to the error body once.
 
 The decorated handler carries its ``spec``; the OpenAPI document is generated from the specs
 of the handlers that template.yaml routes to.
