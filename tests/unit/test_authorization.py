@@ -228,3 +228,20 @@ def test_the_check_never_serves_an_item_older_than_the_operations_own_write(fake
     store.stop_recording()
     store.transact([Put({**first, "state": "cancelled"})])
     assert (store.get(*policy_repo.policy_key(number)) or {})["state"] == "cancelled"
+
+
+def test_the_openapi_document_states_the_permission_of_every_channel_operation():
+    from infra import openapi, template
+
+    doc = openapi.build()
+    channel_ops = {
+        (r.method.lower(), r.path) for r in template.routes() if openapi._spec_of(r.handler).auth.kind == "channel"
+    }
+    assert channel_ops
+    for method, path in channel_ops:
+        op = doc["paths"][path][method]
+        permission = op.get("x-petcover-permission")
+        assert permission in PERMISSIONS, (method, path)
+        assert f"`{permission}`" in op["description"], (method, path)
+        ends = "stays open after the contract is terminated" in op["description"]
+        assert ends == (method == "get"), (method, path, op["description"])
