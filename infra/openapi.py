@@ -60,6 +60,28 @@ SECURITY_SCHEMES = {
     "opsBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
 }
 SchemaRef = Callable[[Any, str], dict[str, Any]]
+# Where the product a channel call is checked against comes from (petcover.authorization).
+PRODUCT_OF = {
+    "body": "the product named in the body (`product_code`)",
+    "policy": "the product of the policy in the path",
+    "order": "the product of the policy issued for the order in the path",
+    "claim": "the product of the claimed policy",
+    "appointment": "the product of the appointment's policy",
+    "items": "at least one product (a batch spans policies of several products)",
+}
+
+
+def permission_sentence(permission: str, product: str, reading: bool) -> str:
+    """What a channel operation needs from its contract, in one sentence for the description."""
+    rule = (
+        "As a read, it stays open after the contract is terminated or has ended, while the contract's "
+        f"last version grants `{permission}`."
+        if reading
+        else "The contract must be active and in effect today."
+    )
+    if product == "items" and not reading:
+        rule += " Each item is checked again, against its own policy's product, when it is booked."
+    return f"Needs the contract permission `{permission}` for {PRODUCT_OF[product]}. {rule}"
 
 
 def _schemas(specs: dict[template.Route, Any]) -> tuple[dict[str, Any], SchemaRef]:
@@ -141,7 +163,8 @@ def _operation(route: template.Route, s: Any, ref: SchemaRef) -> dict[str, Any]:
     if s.auth.kind in ("channel", "provider", "partner"):
         op["security"] = [{"partnerSignature": []}]
         if s.auth.permission:
-            op["x-contract-permission"] = s.auth.permission
+            op["x-petcover-permission"] = s.auth.permission
+            op["description"] = permission_sentence(s.auth.permission, s.auth.product, route.method == "GET")
     elif s.auth.kind == "ops":
         op["security"] = [{"opsBearer": []}]
         op["x-roles"] = [*s.auth.roles, "admin"]

@@ -7,7 +7,7 @@ from petcover.services.claims import lookups
 
 @api(
     summary="A claim of the calling channel",
-    auth=channel("claim"),
+    auth=channel("query", product="claim"),
     response=Claim,
     metric="ClaimRead",
     tags=("claims",),

@@ -7,7 +7,7 @@ from petcover.services.claims import lookups
 
 @api(
     summary="Claims of a policy of the calling channel, newest first",
-    auth=channel("claim"),
+    auth=channel("query", product="policy"),
     query=ClaimListQuery,
     response=ClaimList,
     metric="ClaimsListed",

@@ -7,7 +7,7 @@ from petcover.services.claims import submission
 
 @api(
     summary="Apply for a claim on a policy of the calling channel",
-    auth=channel("claim"),
+    auth=channel("claim", product="policy"),
     body=ClaimCreate,
     response=Claim,
     status=201,

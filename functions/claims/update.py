@@ -7,7 +7,7 @@ from petcover.services.claims import updates
 
 @api(
     summary="Change an unfinished claim (e.g. a wrong return tracking number); it is assessed again",
-    auth=channel("claim"),
+    auth=channel("claim", product="claim"),
     body=ClaimUpdate,
     response=Claim,
     idempotent=True,

@@ -7,7 +7,7 @@ from petcover.services.fulfilment import booking
 
 @api(
     summary="Book a service benefit of an active policy (quota held; answers with the appointment id)",
-    auth=channel("book"),
+    auth=channel("book", product="policy"),
     body=BookingRequest,
     response=BookingResponse,
     status=201,

@@ -7,7 +7,7 @@ from petcover.services.fulfilment import closing
 
 @api(
     summary="Cancel an appointment (not once service has started); the held quota is released",
-    auth=channel(),
+    auth=channel("book", product="appointment"),
     body=CancelAppointmentRequest,
     response=Appointment,
     idempotent=True,

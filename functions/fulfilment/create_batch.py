@@ -7,7 +7,7 @@ from petcover.services.fulfilment import batches
 
 @api(
     summary="Book many appointments at once; per-item results at GET /appointment-batches/{batchId}",
-    auth=channel("book"),
+    auth=channel("book", product="items"),
     body=BatchRequest,
     response=BatchAccepted,
     status=202,

@@ -7,7 +7,7 @@ from petcover.services.fulfilment import views
 
 @api(
     summary="An appointment of the calling channel",
-    auth=channel(),
+    auth=channel("query", product="appointment"),
     response=Appointment,
     metric="AppointmentRead",
     tags=("fulfilment",),

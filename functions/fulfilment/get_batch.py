@@ -7,7 +7,7 @@ from petcover.services.fulfilment import batches
 
 @api(
     summary="A booking batch of the calling channel: counters and per-item results",
-    auth=channel(),
+    auth=channel("query", product="items"),
     query=BatchQuery,
     response=BatchStatus,
     metric="AppointmentBatchRead",

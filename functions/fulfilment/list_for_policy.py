@@ -7,7 +7,7 @@ from petcover.services.fulfilment import views
 
 @api(
     summary="Appointments of a policy of the calling channel",
-    auth=channel("query"),
+    auth=channel("query", product="policy"),
     query=AppointmentListQuery,
     response=AppointmentList,
     metric="PolicyAppointmentsRead",

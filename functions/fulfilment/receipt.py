@@ -7,7 +7,7 @@ from petcover.services.fulfilment import closing
 
 @api(
     summary="Confirm receipt of a shipped (online) service; the appointment becomes fulfilled",
-    auth=channel(),
+    auth=channel("book", product="appointment"),
     response=Appointment,
     metric="AppointmentReceived",
     tags=("fulfilment",),

@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="Cancel (surrender) a policy with a refund of unearned premium",
-    auth=channel("cancel"),
+    auth=channel("cancel", product="policy"),
     body=CancelRequest,
     response=CancelResponse,
     idempotent=True,

@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="Change the plan of a policy (premium difference pro rata)",
-    auth=channel("endorse"),
+    auth=channel("endorse", product="policy"),
     body=EndorseRequest,
     response=EndorseResponse,
     idempotent=True,

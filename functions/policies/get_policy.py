@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="A policy of the calling channel, with benefit balances",
-    auth=channel("query"),
+    auth=channel("query", product="policy"),
     response=Policy,
     metric="PolicyRead",
     tags=("policies",),

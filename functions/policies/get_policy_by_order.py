@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="The policy issued for the channel's own order id",
-    auth=channel("query"),
+    auth=channel("query", product="order"),
     response=Policy,
     metric="PolicyRead",
     tags=("policies",),

@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="A policy's version history",
-    auth=channel("query"),
+    auth=channel("query", product="policy"),
     response=PolicyHistory,
     metric="PolicyHistoryRead",
     tags=("policies",),

@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="Price a plan for an insured under the channel's contract",
-    auth=channel("quote"),
+    auth=channel("quote", product="body"),
     body=QuoteRequest,
     response=QuoteResponse,
     metric="QuoteGiven",

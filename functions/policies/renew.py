@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="Renew a policy for a new term",
-    auth=channel("renew"),
+    auth=channel("renew", product="policy"),
     body=RenewRequest,
     response=Policy,
     status=201,

@@ -7,7 +7,7 @@ from petcover.services import policies
 
 @api(
     summary="Underwrite and issue a policy",
-    auth=channel("underwrite"),
+    auth=channel("underwrite", product="body"),
     body=UnderwriteRequest,
     response=Policy,
     status=201,

@@ -1,9 +1,10 @@
 """The HTTP adapter: one decorator turns a typed operation into an API Gateway (REST) handler.
 
 It parses and size-checks the event, authenticates (partner signature or ops bearer token,
-checked by ``petcover.authentication``), validates the body and query with pydantic, runs the
-operation (idempotently when it creates or moves money: ``petcover.idempotency``), and maps
-the domain error hierarchy to the error body once.
+checked by ``petcover.authentication``), validates the body and query with pydantic, checks a
+channel's contract permission (``petcover.authorization``), runs the operation (idempotently
+when it creates or moves money: ``petcover.idempotency``), and maps the domain error hierarchy
+to the error body once.
 
 The decorated handler carries its ``spec``; the OpenAPI document is generated from the specs
 of the handlers that template.yaml routes to.
@@ -27,7 +28,7 @@ from petcover.errors import (
     InvalidInput,
     PayloadTooLarge,
 )
-from petcover.identity import Principal, role_allows
+from petcover.identity import Permission, Principal, ProductSource, role_allows
 from petcover.observability import count, lambda_entry, logger, set_correlation_id
 from petcover.ports import Ports
 
@@ -40,15 +41,23 @@ AuthKind = Literal["public", "channel", "provider", "partner", "ops"]
 class Auth:
     kind: AuthKind
     roles: tuple[str, ...] = ()  # ops roles allowed (admin always is)
-    permission: str | None = None  # contract permission a channel needs (checked by the service)
+    permission: Permission | None = None  # contract permission a channel needs (checked by the adapter)
+    product: ProductSource | None = None  # where the adapter finds the product the call concerns
 
 
 def public() -> Auth:
     return Auth("public")
 
 
-def channel(permission: str | None = None) -> Auth:
-    return Auth("channel", permission=permission)
+def channel(permission: Permission, *, product: ProductSource) -> Auth:
+    """A signed channel call that needs ``permission`` in its contract for the product the call concerns.
+
+    ``product`` says where that product comes from: ``"body"`` (the request's product_code), the
+    object the path names (``"policy"``, ``"order"``, ``"claim"``, ``"appointment"``), or ``"items"``
+    (a batch over several policies: each item is checked when it is booked). ``petcover.authorization``
+    applies the rule before the operation runs; GET calls are reads (see there).
+    """
+    return Auth("channel", permission=permission, product=product)
 
 
 def provider() -> Auth:
@@ -95,6 +104,9 @@ class OperationSpec:
     tags: tuple[str, ...] = ()
     errors: tuple[str, ...] = field(default_factory=tuple)
     content_type: str = "application/json"
+    # The handler's dotted name (``policies.underwrite.handler``, as template.yaml names it): what
+    # idempotency records are keyed by, so two operations never share one.
+    operation_id: str = ""
 
 
 def _json_response(
@@ -208,6 +220,7 @@ def api(
                     cid,
                 )
 
+        spec.operation_id = f"{op.__module__}.{op.__qualname__}"
         handler.spec = spec  # type: ignore[attr-defined]
         handler.operation = op  # type: ignore[attr-defined]
         return handler
@@ -267,22 +280,32 @@ def _run(
     parsed_body = _parse_body(spec.body, raw)
     parsed_query = _parse_query(spec.query, event)
     idem_key = _idempotency_key(spec, headers)
+    method = event.get("httpMethod", "GET")
+    path = dict(event.get("pathParameters") or {})
+    if spec.auth.kind == "channel":
+        # Imported here: ops and provider functions need none of the services it reads.
+        from petcover import authorization
+
+        assert spec.auth.permission and spec.auth.product  # channel() requires both
+        p = authorization.check(
+            p, principal, spec.auth.permission, spec.auth.product, path, parsed_body, reading=method == "GET"
+        )
     call: Call[Any] = Call(
         body=parsed_body,
         query=parsed_query,
-        path=dict(event.get("pathParameters") or {}),
+        path=path,
         principal=principal,
         ports=p,
         headers=headers,
         idempotency_key=idem_key,
         raw_body=raw,
-        method=event.get("httpMethod", "GET"),
+        method=method,
         route=event.get("resource", ""),
     )
     if spec.idempotent and idem_key:
         out = idempotency.run_once(
             scope=f"{principal.kind}:{principal.id}",
-            operation=spec.metric,
+            operation=spec.operation_id,
             key=idem_key,
             body=raw,
             context=context,

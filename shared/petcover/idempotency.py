@@ -1,7 +1,9 @@
 """Idempotent operations: Powertools idempotency on the idempotency table.
 
-A request is keyed by caller + operation + Idempotency-Key and validated on the body's hash:
-the same key with another body is a conflict, a replay returns the first response.
+A request is keyed by caller + operation id + Idempotency-Key and validated on the body's hash:
+the same key with another body is a conflict, a replay returns the first response. The operation
+id is the handler's dotted name (``policies.underwrite.handler``), unique per operation; metric
+names are not (several reads count as ``PolicyRead``), so they never key a record.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _persistence_layer: Any = None
 def run_once(
     *, scope: str, operation: str, key: str, body: bytes, context: Any, execute: Callable[[], Response]
 ) -> Response:
-    """``execute()`` once per (scope, operation, key); a replay carries ``replayed: True``."""
+    """``execute()`` once per (scope, operation id, key); a replay carries ``replayed: True``."""
     # Imported here, not at the top: the utility costs every API function ~35 ms of cold
     # start, and only the operations that create or move money use it.
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function

@@ -17,6 +17,9 @@ ROLES: tuple[str, ...] = ("underwriter", "sales", "finance", "service", "ops", "
 # What a channel's contract may allow it to do with a product.
 Permission = Literal["quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book"]
 PERMISSIONS: tuple[str, ...] = ("quote", "underwrite", "query", "endorse", "renew", "cancel", "claim", "book")
+# Where the product a channel call concerns comes from: the request body's product_code, the
+# object the path names, or each item of a batch (``petcover.authorization``).
+ProductSource = Literal["body", "policy", "order", "claim", "appointment", "items"]
 
 
 @dataclass(frozen=True)

@@ -603,3 +603,6 @@ def test_zz_hostile_report(stack):
             body=body,
         )
     )
+    # The report is written either way; the test fails when what it reports is a failure.
+    assert _hostile_results, "no hostile-input case ran before the report: it would report nothing"
+    assert failures == 0, "\n".join(f"{n}: expected {e}, got {g}" for n, e, g, ok in _hostile_results if not ok)

@@ -498,6 +498,83 @@ def test_a_provider_cannot_see_or_act_on_another_providers_work_order(stack, wor
     assert not failures, "\n".join(failures)
 
 
+# ---------------------------------------------------------------- contract permissions
+
+
+def _until(what: str, check: Callable[[], Any], seconds: float = 30) -> Any:
+    """Polls until ``check`` holds: a contract change reaches a warm container within its cache window."""
+    deadline = time.time() + seconds
+    got = None
+    while time.time() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}; last: {got}")
+
+
+def _status(r: Any) -> str:
+    code = r.json.get("error", {}).get("code") if isinstance(r.json, dict) and "error" in r.json else None
+    return f"{r.status} {code or ''}".strip()
+
+
+def test_reads_need_query_and_stay_open_after_the_contract_ends(stack, world):
+    """The adapter checks the declared permission on reads too; a terminated contract still lets its
+    channel read its own policy, and refuses everything else."""
+    from datetime import date, timedelta
+
+    from infra import seed
+    from petcover.models.catalog import ChannelCreate, ContractCreate, ContractTerms
+    from petcover.services import catalog, credentials
+
+    p = seed._ports(stack.cloud)
+    channel_id = f"rb-perm-{uuid.uuid4().hex[:6]}"
+    catalog.add_channel(
+        p,
+        e2e_world.STAFF,
+        ChannelCreate(id=channel_id, name="Robustness permissions", callback_url=f"{stack.cloud.sink_url}/hooks/x"),
+    )
+    since = date.today() - timedelta(days=1)
+    granted = ["quote", "underwrite"]
+    catalog.create_contract(
+        p,
+        e2e_world.STAFF,
+        channel_id,
+        ContractCreate(product_code=e2e_world.CARE, permissions=granted, effective_from=since),  # type: ignore[arg-type]
+    )
+    issued = credentials.issue(p, "channel", channel_id)
+    shop = PetcoverClient(stack.base, issued.key_id, issued.secret, timeout=60)
+    tag = uuid.uuid4().hex[:8]
+    pol = shop.post("/policies", json=e2e_world.underwrite_body(f"rb-perm-{tag}", f"perm-{tag}"), idempotency_key=tag)
+    assert pol.status == 201, pol.body
+    number = pol.json["number"]
+    cases = []
+
+    def read() -> Any:
+        return shop.get(f"/policies/{number}")
+
+    cases.append(("read without `query`", "403 OPERATION_NOT_IN_CONTRACT", _status(read())))
+    terms = ContractTerms(permissions=[*granted, "query"], effective_from=since)  # type: ignore[arg-type]
+    catalog.modify_contract(p, e2e_world.STAFF, channel_id, e2e_world.CARE, terms)
+    cases.append(
+        (
+            "read once `query` is granted",
+            "200",
+            _status(_until("query granted", lambda: (r := read()).status == 200 and r)),
+        )
+    )
+    catalog.terminate_contract(p, e2e_world.STAFF, channel_id, e2e_world.CARE)
+    quote = {"product_code": e2e_world.CARE, "plan_code": "basic", "insured": e2e_world.insured(tag)}
+    refused = _until("the termination", lambda: (r := shop.post("/quotes", json=quote)).status == 403 and r)
+    cases.append(("quote after termination", "403 CONTRACT_TERMINATED", _status(refused)))
+    cases.append(("read after termination", "200", _status(read())))
+    history = shop.get(f"/policies/{number}/history")
+    cases.append(("history after termination", "200", _status(history)))
+    for case, expected, got in cases:
+        _note("contract permissions", case, expected, got)
+    assert [got for _, _, got in cases] == [expected for _, expected, _ in cases], cases
+
+
 # ---------------------------------------------------------------- ops roles
 
 
@@ -624,6 +701,16 @@ def _lambda_logs(stack: Any) -> str:
     return "\n".join(chunks)
 
 
+def _wait_for_log(stack: Any, marker: str, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        emulator = (stack.cloud.run_dir / "ministack.log").read_text(errors="replace")
+        if marker in emulator or marker in _lambda_logs(stack):
+            return
+        time.sleep(1)
+    raise AssertionError(f"the log line of the last call ({marker}) never reached the logs")
+
+
 def test_no_secret_appears_in_any_log_of_the_local_cloud(stack, world, raw, capfd):
     """Calls that carry secrets (signed calls, bearer tokens, keys issued in answers, refusals and a
     500), then every log: the emulator's log file, each function's log group, pytest's output."""
@@ -640,9 +727,12 @@ def test_no_secret_appears_in_any_log_of_the_local_cloud(stack, world, raw, capf
     raw.send("POST", "/quotes", body, sign(world.shop_key, "POST", "/quotes", body))  # accepted
     raw.send("POST", "/quotes", body, sign((world.shop_key[0], world.other_key[1]), "POST", "/quotes", body))  # 401
     raw.send("POST", "/quotes", b"[" * 50_000, sign(world.shop_key, "POST", "/quotes", b"[" * 50_000))  # 500 path
-    raw.send("GET", "/ops/products", b"", {"Authorization": f"Bearer {token}x"})  # bad token
     raw.send("POST", "/signature-check", body, sign(world.shop_key, "POST", "/signature-check", body))
-    time.sleep(2)  # let the emulator flush its log
+    # The last call (a bad token, refused with a log line) carries a marker: once the marker is in the
+    # logs, everything logged before it is there too.
+    marker = f"rb-log-flush-{uuid.uuid4().hex}"
+    raw.send("GET", "/ops/products", b"", {"Authorization": f"Bearer {token}x", "X-Correlation-Id": marker})
+    _wait_for_log(stack, marker)
     p = seed._ports(stack.cloud)
     webhook_secrets = []
     for channel in (e2e_world.SHOP, e2e_world.OTHER, e2e_world.TARGET, "demo-shop"):
@@ -756,6 +846,10 @@ def test_zz_logs_report(stack):
             ),
         )
     )
+    # The report is written either way; the test fails when what it reports is a failure.
+    assert rows and looked_for > 0, "no log was scanned before the report: it would report nothing"
+    leaking = [f"{source}: {found} secret(s)" for source, _, found in _log_results if found > 0]
+    assert not leaking, leaking
 
 
 # ---------------------------------------------------------------- report
@@ -787,6 +881,12 @@ def test_zz_security_report(stack):
             key="security", mode=BUDGET.mode, command=report.command(), cases=cases, failures=failures, body=body
         )
     )
+    # The report is written either way; the test fails when what it reports is a failure.
+    assert cases > 0, "no security case ran before the report: it would report nothing"
+    bad = [
+        f"{area}: {c}: expected {e}, got {g}" for area, es in _results.items() for c, e, g in es if not _matches(e, g)
+    ]
+    assert failures == 0, "\n".join(bad)
 
 
 def _matches(expected: str, got: str) -> bool:

@@ -168,7 +168,7 @@ def _emf(out: str) -> list[str]:
 
 
 def test_a_refused_partner_signature_counts_for_the_signature_alarm(fake_ports, capsys):
-    @api(summary="probe", auth=channel(), metric="ProbeAnswered")
+    @api(summary="probe", auth=channel("query", product="policy"), metric="ProbeAnswered")
     def handler(call: Any) -> dict[str, str]:
         return {"ok": "yes"}
 

@@ -277,8 +277,9 @@ def test_a_contract_ends_at_the_business_midnight(fake_ports: Ports, clock_time:
         assert policies.quote(fake_ports, Principal("channel", "shop-z"), quote).quote.premium > 0
         assert bulk.start(fake_ports, STAFF, job).status == "splitting"
         return
+    # A channel's quote is checked by the adapter (petcover.authorization) with this rule and the business day.
     with pytest.raises(Forbidden) as quoted:
-        policies.quote(fake_ports, Principal("channel", "shop-z"), quote)
+        catalog.authorize(fake_ports, "shop-z", "pet-health", "quote", calendar.today(fake_ports.now()))
     with pytest.raises(Forbidden) as bulked:
         bulk.start(fake_ports, STAFF, job)
     assert quoted.value.code == bulked.value.code == "CONTRACT_NOT_IN_EFFECT"

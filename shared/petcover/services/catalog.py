@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from petcover.domain import states
+from petcover.domain import policy_terms, states
 from petcover.domain.catalog import ProductSpec, ProductVersion
 from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, StaleWrite
 from petcover.identity import Principal
@@ -36,6 +36,10 @@ from petcover.services import audit
 _version_cache: dict[tuple[str, int], ProductVersion] = {}
 _head_cache: dict[str, tuple[float, ProductHead]] = {}
 HEAD_CACHE_SECONDS = 5
+# Contracts are read by every channel call: cached per container like keys and channel status.
+_contract_cache: dict[tuple[str, str], tuple[float, Contract | None]] = {}
+_contracts_cache: dict[str, tuple[float, list[Contract]]] = {}
+CONTRACT_CACHE_SECONDS = 5
 
 
 @contextmanager
@@ -320,6 +324,7 @@ def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCrea
             f"Channel {channel_id} already has a contract for {req.product_code}; modify it instead.",
             code="CONTRACT_EXISTS",
         ) from None
+    _forget_contract(channel_id, req.product_code)
     return contract
 
 
@@ -347,6 +352,7 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
                 ),
             ]
         )
+    _forget_contract(channel_id, product_code)
     return new
 
 
@@ -374,31 +380,112 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
                 record,
             ]
         )
+    _forget_contract(channel_id, product_code)
     return new
 
 
-def authorize(p: Ports, channel_id: str, product_code: str, permission: str, today: date) -> Contract:
-    """The contract under which a channel may perform ``permission`` on a product today."""
-    try:
-        contract = get_contract(p, channel_id, product_code)
-    except NotFound:
-        raise Forbidden(f"Your channel is not authorised to sell product {product_code}.", code="NO_CONTRACT") from None
-    if contract.status != "active":
-        raise Forbidden(
+def _contract(p: Ports, channel_id: str, product_code: str) -> Contract | None:
+    """The channel's current contract for a product, cached per container for a few seconds."""
+    hit = _contract_cache.get((channel_id, product_code))
+    if hit and time.monotonic() - hit[0] < CONTRACT_CACHE_SECONDS:
+        return hit[1]
+    item = p.store.get(*keys.contract_key(channel_id, product_code), consistent=False)
+    contract = None if item is None else keys.load_contract(item)
+    _contract_cache[(channel_id, product_code)] = (time.monotonic(), contract)
+    return contract
+
+
+def _contracts(p: Ports, channel_id: str) -> list[Contract]:
+    hit = _contracts_cache.get(channel_id)
+    if hit and time.monotonic() - hit[0] < CONTRACT_CACHE_SECONDS:
+        return hit[1]
+    contracts = list_contracts(p, channel_id)
+    _contracts_cache[channel_id] = (time.monotonic(), contracts)
+    return contracts
+
+
+def _forget_contract(channel_id: str, product_code: str) -> None:
+    """This container sees its own contract changes at once; others within CONTRACT_CACHE_SECONDS."""
+    _contract_cache.pop((channel_id, product_code), None)
+    _contracts_cache.pop(channel_id, None)
+
+
+def contract_of(p: Ports, channel_id: str, product_code: str) -> Contract:
+    """The terms a channel call runs under (the adapter has already checked the permission)."""
+    contract = _contract(p, channel_id, product_code)
+    if contract is None:
+        raise Forbidden(f"Your channel has no contract for product {product_code}.", code="NO_CONTRACT")
+    return contract
+
+
+def _refusal(
+    contract: Contract | None, product_code: str, permission: str, today: date, reading: bool
+) -> Forbidden | None:
+    """Why ``contract`` does not allow ``permission`` today, or None.
+
+    A read needs only the permission in the contract's current version: a channel keeps reading its
+    own policies, claims and appointments after the contract is terminated or has ended. Every other
+    operation also needs the contract active and in effect today.
+    """
+    if contract is None:
+        return Forbidden(f"Your channel is not authorised to sell product {product_code}.", code="NO_CONTRACT")
+    if not reading and contract.status != "active":
+        return Forbidden(
             f"The contract for {product_code} is terminated; no new business is accepted.",
             code="CONTRACT_TERMINATED",
         )
-    if today < contract.effective_from or (contract.effective_to and today > contract.effective_to):
-        raise Forbidden(f"The contract for {product_code} is not in effect today.", code="CONTRACT_NOT_IN_EFFECT")
+    in_effect = contract.effective_from <= today and not (contract.effective_to and today > contract.effective_to)
+    if not reading and not in_effect:
+        return Forbidden(f"The contract for {product_code} is not in effect today.", code="CONTRACT_NOT_IN_EFFECT")
     if permission not in contract.permissions:
-        raise Forbidden(
+        return Forbidden(
             f"Operation '{permission}' is not in your contract for {product_code}.",
             code="OPERATION_NOT_IN_CONTRACT",
+            details={"permission": permission, "product_code": product_code},
         )
-    return contract
+    return None
+
+
+def authorize(
+    p: Ports, channel_id: str, product_code: str, permission: str, today: date, *, reading: bool = False
+) -> Contract:
+    """The contract under which a channel may perform ``permission`` on a product today.
+
+    The one rule for contract permissions: the HTTP adapter applies it to every channel call, bulk
+    issue to each file and batch booking to each item (``_refusal`` says what it allows).
+    """
+    contract = _contract(p, channel_id, product_code)
+    refused = _refusal(contract, product_code, permission, today, reading)
+    if refused is None:
+        assert contract is not None
+        return contract
+    if permission == "renew" and refused.code in policy_terms.RENEWAL_BLOCKERS:
+        raise BusinessRuleViolation(
+            f"This policy cannot be renewed: {refused.message} Offer the customer a new product.",
+            code="RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT",
+            details={"reason": refused.code},
+        )
+    raise refused
+
+
+def authorize_any(p: Ports, channel_id: str, permission: str, today: date, *, reading: bool = False) -> None:
+    """Some contract of the channel allows ``permission`` (a batch over several products)."""
+    refusals = {
+        c.product_code: _refusal(c, c.product_code, permission, today, reading) for c in _contracts(p, channel_id)
+    }
+    if any(r is None for r in refusals.values()):
+        return
+    codes = {r.code for r in refusals.values() if r is not None}
+    raise Forbidden(
+        f"No contract of your channel allows operation '{permission}'" + ("." if reading else " today."),
+        code=codes.pop() if len(codes) == 1 else ("OPERATION_NOT_IN_CONTRACT" if codes else "NO_CONTRACT"),
+        details={"permission": permission, "refusals": {k: r.code for k, r in refusals.items() if r is not None}},
+    )
 
 
 def clear_caches() -> None:
     """Per-container caches; tests that swap stores clear them."""
     _version_cache.clear()
     _head_cache.clear()
+    _contract_cache.clear()
+    _contracts_cache.clear()
