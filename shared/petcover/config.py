@@ -27,6 +27,7 @@ QUEUES: dict[str, str] = {
     "webhook": "webhook_queue_url",
     "bulk": "bulk_queue_url",
     "alert": "alert_queue_url",
+    "claim_decision": "claim_decision_queue_url",
     "booking_dlq": "booking_dlq_url",
     "dispatch_dlq": "dispatch_dlq_url",
     "quota_dlq": "quota_dlq_url",
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     webhook_dlq_url: str = Field("", alias="WEBHOOK_DLQ_URL")
     bulk_queue_url: str = Field("", alias="BULK_QUEUE_URL")
     alert_queue_url: str = Field("", alias="ALERT_QUEUE_URL")
+    claim_decision_queue_url: str = Field("", alias="CLAIM_DECISION_QUEUE_URL")
     booking_dlq_url: str = Field("", alias="BOOKING_DLQ_URL")
     dispatch_dlq_url: str = Field("", alias="DISPATCH_DLQ_URL")
     quota_dlq_url: str = Field("", alias="QUOTA_DLQ_URL")

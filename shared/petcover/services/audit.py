@@ -10,7 +10,7 @@ from typing import Any
 
 from petcover.identity import Principal
 from petcover.models.common import AuditRecord
-from petcover.ports import Ports
+from petcover.ports import Ports, Put
 from petcover.repositories import audit as repo
 
 
@@ -30,10 +30,40 @@ def record(
     request_id: str | None = None,
     reason: str | None = None,
 ) -> AuditRecord:
-    at = p.now().isoformat()
-    rec = AuditRecord(
+    rec = _new(p, who, entity_type, entity_id, action, before, after, request_id, reason)
+    p.store.put(repo.record_item(rec))
+    return rec
+
+
+def entry(
+    p: Ports,
+    who: Principal | str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    *,
+    before: Any = None,
+    after: Any = None,
+    reason: str | None = None,
+) -> Put:
+    """The record as a write for the caller's own transaction: it commits with the change it describes."""
+    return Put(repo.record_item(_new(p, who, entity_type, entity_id, action, before, after, None, reason)))
+
+
+def _new(
+    p: Ports,
+    who: Principal | str,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    before: Any,
+    after: Any,
+    request_id: str | None,
+    reason: str | None,
+) -> AuditRecord:
+    return AuditRecord(
         id=uuid.uuid4().hex,
-        at=at,
+        at=p.now().isoformat(),
         actor=actor_name(who),
         entity_type=entity_type,
         entity_id=entity_id,
@@ -43,8 +73,6 @@ def record(
         request_id=request_id,
         reason=reason,
     )
-    p.store.put(repo.record_item(rec))
-    return rec
 
 
 def by_entity(p: Ports, entity_type: str, entity_id: str, limit: int = 100) -> list[AuditRecord]:
