@@ -34,6 +34,7 @@ QUEUES: dict[str, str] = {
     "webhook_dlq": "webhook_dlq_url",
     "alert_dlq": "alert_dlq_url",
     "bulk_dlq": "bulk_dlq_url",
+    "claim_decision_dlq": "claim_decision_dlq_url",
 }
 
 # Fields template.yaml sets per function, only where the code uses them.
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     quota_dlq_url: str = Field("", alias="QUOTA_DLQ_URL")
     alert_dlq_url: str = Field("", alias="ALERT_DLQ_URL")
     bulk_dlq_url: str = Field("", alias="BULK_DLQ_URL")
+    claim_decision_dlq_url: str = Field("", alias="CLAIM_DECISION_DLQ_URL")
 
     # HMAC secret for ops bearer tokens minted by the CLI (on AWS: a Cognito/IAM authorizer).
     ops_token: SecretStr = Field(SecretStr(""), alias="OPS_TOKEN_SECRET")

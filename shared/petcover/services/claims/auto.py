@@ -78,7 +78,7 @@ def _refused(p: Ports, claim: Claim, why: str) -> None:
     review = StaffReview(reason=note, rule="payout_refused", since=now)
     new = advance(claim, now, note=note, review=review)
     with contextlib.suppress(StaleWrite):  # changed meanwhile: whoever changed it decides
-        commit(p, SYSTEM_ACTOR, claim, new, "refer", queue="review", announce=True, reason=note)
+        commit(p, SYSTEM_ACTOR, claim, new, "refer", queue="review", reason=note)
 
 
 def _auto_pay(p: Ports, claim: Claim) -> str:
