@@ -133,4 +133,4 @@ def test_a_claim_outside_the_policy_term_is_rejected_with_the_rule(stack):
     got = channel.get(f"/claims/{claim}").json
     assert got["status"] == "rejected" and got["paid_amount"] is None
     policy = channel.get(f"/policies/{number}").json
-    assert policy["remaining_sum_insured"] == policy["sum_insured"]
+    assert float(policy["remaining_sum_insured"]) == float(policy["sum_insured"])

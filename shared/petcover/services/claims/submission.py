@@ -125,7 +125,7 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
             if existing is not None:
                 return existing
         raise
-    notices.announce(p, hook)  # the channel hears of the claim before of its decision
+    notices.announce(p, hook)  # the channel hears of the claim before its decision
     outbox.release(p, *decide)
     return claim
 

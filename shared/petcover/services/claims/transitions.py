@@ -96,7 +96,7 @@ def commit_and_decide(
     reason: str | None = None,
 ) -> Claim:
     """``commit`` back into the automatic queue, with the decision request in the same transaction;
-    it is released after the webhook, so the channel hears of the change before of its outcome."""
+    it is released after the webhook, so the channel hears of the change before its outcome."""
     request, oid = outbox.message(p, queue=DECISION_QUEUE, body=decision_body(after))
     out = commit(p, actor, before, after, action, queue="add", extra_ops=[*extra_ops, request], reason=reason)
     outbox.release(p, oid)
