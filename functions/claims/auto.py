@@ -1,4 +1,5 @@
-"""Every 5 minutes (or fired on demand): assess and pay return-shipping claims by rule.
+"""Every 5 minutes (or fired on demand): the safety net of automatic claims, deciding those still
+queued after ``auto.SAFETY_NET_AFTER`` (their own ClaimDecisionQueue message normally decides them).
 
 On demand the event's ``detail`` may name one claim (``{"claim_number": "CL..."}``) or cap the
 run (``{"limit": 50}``).

@@ -28,6 +28,7 @@ QUEUES: dict[str, str] = {
     "webhook": "webhook_queue_url",
     "bulk": "bulk_queue_url",
     "alert": "alert_queue_url",
+    "claim_decision": "claim_decision_queue_url",
     "booking_dlq": "booking_dlq_url",
     "dispatch_dlq": "dispatch_dlq_url",
     "quota_dlq": "quota_dlq_url",
@@ -35,6 +36,7 @@ QUEUES: dict[str, str] = {
     "alert_dlq": "alert_dlq_url",
     "bulk_dlq": "bulk_dlq_url",
     "alarm_forward_dlq": "alarm_forward_dlq_url",
+    "claim_decision_dlq": "claim_decision_dlq_url",
 }
 
 # Fields template.yaml sets per function, only where the code uses them.
@@ -63,12 +65,14 @@ class Settings(BaseSettings):
     webhook_dlq_url: str = Field("", alias="WEBHOOK_DLQ_URL")
     bulk_queue_url: str = Field("", alias="BULK_QUEUE_URL")
     alert_queue_url: str = Field("", alias="ALERT_QUEUE_URL")
+    claim_decision_queue_url: str = Field("", alias="CLAIM_DECISION_QUEUE_URL")
     booking_dlq_url: str = Field("", alias="BOOKING_DLQ_URL")
     dispatch_dlq_url: str = Field("", alias="DISPATCH_DLQ_URL")
     quota_dlq_url: str = Field("", alias="QUOTA_DLQ_URL")
     alert_dlq_url: str = Field("", alias="ALERT_DLQ_URL")
     bulk_dlq_url: str = Field("", alias="BULK_DLQ_URL")
     alarm_forward_dlq_url: str = Field("", alias="ALARM_FORWARD_DLQ_URL")
+    claim_decision_dlq_url: str = Field("", alias="CLAIM_DECISION_DLQ_URL")
 
     # HMAC secret for ops bearer tokens minted by the CLI (on AWS: a Cognito/IAM authorizer).
     ops_token: SecretStr = Field(SecretStr(""), alias="OPS_TOKEN_SECRET")

@@ -14,6 +14,7 @@ BENCHES = [
     ["tests.bench.bench_fulfilment"],
     ["tests.bench.bench_dispatch"],
     ["tests.bench.bench_dispatch_service"],
+    ["tests.bench.bench_claims"],
 ]
 ORDER = [
     "route_latency",
@@ -25,6 +26,7 @@ ORDER = [
     "onboarding",
     "dispatch",
     "dispatch_service",
+    "claims",
     "robustness",
 ]
 

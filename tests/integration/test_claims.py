@@ -1,8 +1,10 @@
 """Claims through the handlers, in-process against moto: signed channel calls with idempotency,
-channel isolation, the ops approve + pay path and the auto-claims schedule."""
+channel isolation, the ops approve + pay path, automatic claims decided from their own queue message
+with the schedule as the safety net, and the staff queue."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -16,6 +18,7 @@ from petcover.repositories import policies as policy_records
 from petcover.services import ledger, policies
 from tests.support import events
 from tests.support.calls import call, handler_of
+from tests.support.clock import Clock
 from tests.support.fixtures import catalogue
 
 SHOP_A = Principal("channel", "shop-a")
@@ -212,45 +215,78 @@ def test_service_staff_open_a_claim_and_the_payout_above_remaining_is_422(shop):
     assert status == 422 and err["error"]["code"] == "IDENTITY_NOT_VERIFIED"
 
 
-def test_the_auto_claims_schedule_pays_eligible_claims_once(shop):
-    key_a = shop["keys"]["shop-a"]
+def _decide_from_queue(names: dict[str, str]) -> list[str]:
+    """What the SQS event source does with ClaimDecisionQueue: hand its messages to ClaimDecideFunction,
+    delete what it handled. Returns the claim numbers decided."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = names["ClaimDecisionQueue"]
+    decided: list[str] = []
+    while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        bodies = [json.loads(m["Body"]) for m in msgs]
+        out = handler_of("ClaimDecideFunction")(events.sqs("ClaimDecideFunction", bodies), None)
+        assert not out.get("batchItemFailures"), out
+        for m in msgs:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        decided += [b["claim_number"] for b in bodies]
+    return decided
+
+
+def _rs_claim(key: tuple[str, str], number: str, idem: str, tracking: str | None) -> str:
+    body: dict[str, Any] = {"incident_date": _today(), "incident_type": "return_shipment", "amount": "18.00"}
+    if tracking:
+        body["evidence"] = {"tracking_number": tracking}
+    status, claim, _ = call("SubmitClaimFunction", path={"number": number}, key=key, idem=idem, body=body)
+    assert status == 201, claim
+    return str(claim["claim_number"])
+
+
+def test_automatic_claims_are_decided_from_their_own_event_and_the_schedule_is_the_safety_net(shop):
+    key_a, names = shop["keys"]["shop-a"], shop["names"]
+    clock = Clock()
+    runtime.ports().clock = clock
     paid_pol = _policy("return-shipping", "standard", "r-1", {"insured_id": "order-r1"})
     held_pol = _policy("return-shipping", "standard", "r-2", {"insured_id": "order-r2"})
-    claim = {"incident_date": _today(), "incident_type": "return_shipment", "amount": "18.00"}
-    _, ok, _ = call(
-        "SubmitClaimFunction",
-        path={"number": paid_pol.number},
-        key=key_a,
-        idem="a-1",
-        body={**claim, "evidence": {"tracking_number": "SF100200300"}},
-    )
-    _, held, _ = call("SubmitClaimFunction", path={"number": held_pol.number}, key=key_a, idem="a-2", body=claim)
+    ok = _rs_claim(key_a, paid_pol.number, "a-1", "SF100200300")
+    held = _rs_claim(key_a, held_pol.number, "a-2", None)
+    assert sorted(_decide_from_queue(names)) == sorted([ok, held])
 
-    auto = handler_of("AutoClaimsFunction")
-    result = auto(events.schedule("AutoClaimsFunction"), None)
-    assert (result["examined"], result["paid"], result["held"]) == (2, 1, 1)
-    again = auto(events.schedule("AutoClaimsFunction"), None)
-    assert (again["examined"], again["paid"]) == (0, 0)
-
-    status, got, _ = call("GetClaimFunction", path={"claimNumber": ok["claim_number"]}, key=key_a)
+    status, got, _ = call("GetClaimFunction", path={"claimNumber": ok}, key=key_a)
     assert status == 200 and got["status"] == "paid" and got["decision"]["rule"] == "all_rules_passed"
     assert _remaining(paid_pol.number) == 2500 - 1800 and _remaining(held_pol.number) == 2500
-    status, got, _ = call("GetClaimFunction", path={"claimNumber": held["claim_number"]}, key=key_a)
+    status, got, _ = call("GetClaimFunction", path={"claimNumber": held}, key=key_a)
     assert got["status"] == "assessing" and got["decision"]["rule"] == "tracking_number_present"
+    assert got["review"]["rule"] == "tracking_number_present" and "tracking number" in got["review"]["reason"]
+    status, queue, _ = call("ClaimReviewQueueFunction", ops=("underwriter",), query={"limit": "10"})
+    assert status == 200 and [e["claim_number"] for e in queue["items"]] == [held]
+    assert queue["items"][0]["review"]["reason"] == got["review"]["reason"]
+    status, err, _ = call("ClaimReviewQueueFunction", ops=("finance",))
+    assert status == 403 and err["error"]["code"] == "ROLE_REQUIRED"
 
+    auto = handler_of("AutoClaimsFunction")
+    assert auto(events.schedule("AutoClaimsFunction"), None)["examined"] == 0  # nothing left for the net
     status, _, _ = call(
         "UpdateClaimFunction",
-        path={"claimNumber": held["claim_number"]},
+        path={"claimNumber": held},
         key=key_a,
         idem="a-3",
         body={"reason": "tracking number added", "tracking_number": "YT99887766"},
     )
     assert status == 200
-    fired = auto({"detail": {"claim_number": held["claim_number"]}}, None)  # fired on demand for one claim
-    assert fired == {"claim_number": held["claim_number"], "outcome": "paid"}
-    assert auto(events.schedule("AutoClaimsFunction"), None)["examined"] == 0
+    assert _decide_from_queue(names) == [held]  # the update asked for a new decision
     assert _remaining(held_pol.number) == 2500 - 1800
+    assert call("ClaimReviewQueueFunction", ops=("underwriter",))[1]["items"] == []
+
+    # A message lost on the way (its queue purged): the schedule decides the claim once it is settled.
+    lost_pol = _policy("return-shipping", "standard", "r-3", {"insured_id": "order-r3"})
+    lost = _rs_claim(key_a, lost_pol.number, "a-4", "SF300200100")
+    boto3.client("sqs", region_name="us-east-1").purge_queue(QueueUrl=names["ClaimDecisionQueue"])
+    assert auto(events.schedule("AutoClaimsFunction"), None)["examined"] == 0  # still young
+    clock.advance(121)
+    result = auto(events.schedule("AutoClaimsFunction"), None)
+    assert (result["examined"], result["paid"]) == (1, 1)
+    assert auto({"detail": {"claim_number": lost}}, None) == {"claim_number": lost, "outcome": "skipped"}
+    assert _remaining(lost_pol.number) == 2500 - 1800
     rows = ledger.statistics(
         runtime.ports(), ["shop-a"], {"return-shipping": ["standard"]}, "day", "2000-01-01", "2999-12-31"
     )
-    assert sum(r.claims for r in rows) == 2 and sum(money.cents(r.claim_amount) for r in rows) == 3600
+    assert sum(r.claims for r in rows) == 3 and sum(money.cents(r.claim_amount) for r in rows) == 5400

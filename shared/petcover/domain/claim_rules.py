@@ -1,5 +1,5 @@
-"""Pure rules of claims: which benefit a claim is for, and the return-shipping rules the
-automatic job decides by."""
+"""Pure rules of claims: which benefit a claim is for, and the return-shipping rules automatic
+claims are decided by."""
 
 from __future__ import annotations
 
@@ -122,8 +122,9 @@ def return_shipping_rules(f: AutoClaimFacts) -> list[Rule]:
 
 
 def evaluate_return_shipping(f: AutoClaimFacts) -> Verdict:
-    """A final failure rejects; any other failure holds the claim in assessing with a note until
-    it is updated; all passed approves."""
+    """A final failure rejects; any other failure holds the claim in assessing, in the staff queue
+    with the failed rules as the reason, until an assessor decides or the channel corrects it; all
+    passed approves."""
     rules = return_shipping_rules(f)
     passed = [r.name for r in rules if r.ok]
     failed = [r for r in rules if not r.ok]

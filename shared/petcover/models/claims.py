@@ -106,6 +106,17 @@ class Decision(BaseModel):
     at: datetime
 
 
+class StaffReview(BaseModel):
+    """Why a claim waits in the staff queue for an assessor, and since when."""
+
+    reason: str = Field(description="In words, what an assessor has to look at.")
+    rule: str = Field(
+        description="What sent it there: a failed automatic rule, 'manual_benefit' (no automatic rules for "
+        "this benefit) or 'payout_refused' (approved by rule, the payout was refused)."
+    )
+    since: datetime
+
+
 class Claim(BaseModel):
     claim_number: str
     policy_number: str
@@ -132,6 +143,7 @@ class Claim(BaseModel):
     payment_reference: str | None = None
     decision: Decision | None = None
     note: str | None = None
+    review: StaffReview | None = Field(None, description="Set while the claim waits in the staff queue.")
     changes: int = 0
     submitted_at: datetime
     updated_at: datetime
@@ -159,6 +171,36 @@ class ClaimList(BaseModel):
 class ClaimListQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=2048)
+
+
+class ClaimReviewEntry(BaseModel):
+    claim_number: str
+    policy_number: str
+    channel_id: str
+    product_code: str
+    benefit_code: str
+    status: ClaimStatus
+    auto: bool
+    amount: Decimal
+    currency: str
+    review: StaffReview
+
+
+class ClaimReviewQueue(BaseModel):
+    items: list[ClaimReviewEntry]
+    cursor: str | None = None
+
+
+class ClaimReviewQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=2048)
+
+
+class DecisionRequest(BaseModel):
+    """A ClaimDecisionQueue message: decide this claim as it now is (the version is the one that asked)."""
+
+    claim_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    version: int = Field(ge=1)
 
 
 class AutoClaimsRun(BaseModel):

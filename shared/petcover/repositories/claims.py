@@ -4,9 +4,12 @@ CLAIM#{n} / CLAIM                 the claim: state, version, owner = channel, re
                                   amount = claimed cents, data = the Claim JSON
     gsi1 POLCLAIMS#{policy} / {submitted}#{n}     claims of a policy
     gsi2 CHCLAIM#{channel}#{channel_claim_id}     the channel's own reference (when given)
-    gsi3 AUTOCLAIM / {updated}#{n}                 auto-claimable and awaiting the job; removed
-                                                   once decided (paid / rejected / held), re-added
-                                                   by an update
+    gsi3 AUTOCLAIM / {updated}#{n}                 auto-claimable and awaiting its decision (the
+                                                   queue message, or the schedule as a safety net);
+                                                   removed once decided, re-added by an update
+    gsi3 CLAIMREVIEW / {since}#{n}                 the staff queue: waiting for an assessor (the
+                                                   reason is the claim's ``review``); removed once
+                                                   an assessor approves or rejects it
 CLAIM#{n} / CHANGE#{ts}#{version} a change record (who, why, before, after) per update
 CLAIM#{n} / HOOK#{version}        webhook outbox: written in the transaction of every status change,
                                   deleted once queued; gsi3 CLAIMHOOK / {ts}#{n}#{version} lets the
@@ -31,11 +34,14 @@ CLAIM_SK = "CLAIM"
 CHANGE_PREFIX = "CHANGE#"
 REF_SK = "CLAIMREF"
 AUTO_QUEUE = "AUTOCLAIM"  # gsi3 partition of the claims the automatic job decides
+REVIEW_QUEUE = "CLAIMREVIEW"  # gsi3 partition of the claims waiting for an assessor
+HOOK_PREFIX = "HOOK#"
 HOOK_QUEUE = "CLAIMHOOK"  # gsi3 partition of the webhook outbox
 HOOK_RETENTION_DAYS = 14
 END = "~"  # sorts after every stamp suffix: an upper bound "up to and including this time"
 
-QueueMove = Literal["add", "remove", "keep"]
+# add: to the automatic decision; review: to the staff queue; remove: out of both.
+QueueMove = Literal["add", "review", "remove", "keep"]
 
 
 def stamp(dt: datetime) -> str:
@@ -73,7 +79,7 @@ def change_key(number: str, at: datetime, version: int) -> tuple[str, str]:
 
 
 def hook_key(number: str, version: int) -> tuple[str, str]:
-    return claim_pk(number), f"HOOK#{version:05d}"
+    return claim_pk(number), f"{HOOK_PREFIX}{version:05d}"
 
 
 def sequence_key() -> tuple[str, str]:
@@ -85,8 +91,8 @@ def next_number(store: Store, now: datetime) -> str:
     return f"CL{calendar.day_of(now).year}{int(item['seq']):09d}"
 
 
-def _queue_position(at: datetime, number: str) -> dict[str, Any]:
-    return {"gsi3pk": AUTO_QUEUE, "gsi3sk": f"{stamp(at)}#{number}"}
+def _queue_position(at: datetime, number: str, queue: str = AUTO_QUEUE) -> dict[str, Any]:
+    return {"gsi3pk": queue, "gsi3sk": f"{stamp(at)}#{number}"}
 
 
 # ------------------------------------------------------------------ items
@@ -98,7 +104,8 @@ def claim_from_item(item: Item) -> Claim:
 
 
 def new_claim_item(claim: Claim) -> Item:
-    """A submitted claim, in its policy's list, under the channel's reference, queued if automatic."""
+    """A submitted claim, in its policy's list, under the channel's reference, queued for its
+    automatic decision or, with its ``review`` reason, in the staff queue."""
     pk, sk = claim_key(claim.claim_number)
     item: Item = {
         "pk": pk,
@@ -117,6 +124,8 @@ def new_claim_item(claim: Claim) -> Item:
         item.update({"gsi2pk": channel_claim_index(claim.channel_id, claim.channel_claim_id), "gsi2sk": CLAIM_SK})
     if claim.auto:
         item.update(_queue_position(claim.submitted_at, claim.claim_number))
+    elif claim.review is not None:
+        item.update(_queue_position(claim.review.since, claim.claim_number, REVIEW_QUEUE))
     return item
 
 
@@ -167,6 +176,8 @@ def claim_update(before: Claim, after: Claim, now: datetime, queue: QueueMove) -
     }
     if queue == "add":
         set_.update(_queue_position(now, before.claim_number))
+    elif queue == "review":
+        set_.update(_queue_position(now, before.claim_number, REVIEW_QUEUE))
     elif queue == "remove":
         set_.update({"gsi3pk": None, "gsi3sk": None})
     pk, sk = claim_key(before.claim_number)
@@ -199,6 +210,17 @@ def of_policy(store: Store, policy_number: str, *, limit: int, cursor: str | Non
 def queued(store: Store, *, after: str | None, until: datetime, limit: int) -> Page:
     """Queued claims from position ``after`` (inclusive) to those queued at ``until``, oldest first."""
     return store.query(AUTO_QUEUE, index="gsi3", sk_gte=after, sk_lte=stamp(until) + END, limit=limit)
+
+
+def review_page(store: Store, *, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+    """One page of the staff queue, oldest first."""
+    page = store.query(REVIEW_QUEUE, index="gsi3", limit=limit, cursor=cursor)
+    return [claim_from_item(i) for i in page.items], page.cursor
+
+
+def hooks_of(store: Store, number: str) -> list[Item]:
+    """The webhook outbox entries one claim still holds (a handful at most)."""
+    return store.query(claim_pk(number), sk_prefix=HOOK_PREFIX, limit=50).items
 
 
 def hooks_due(store: Store, cutoff: datetime, *, limit: int) -> list[Item]:

@@ -1,4 +1,5 @@
-"""Reading claims: one claim (a channel sees only its own), its change records, a policy's claims."""
+"""Reading claims: one claim (a channel sees only its own), its change records, a policy's claims,
+and the staff queue (claims waiting for an assessor, with the reason)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from petcover.domain import claim_rules
 from petcover.domain.catalog import Benefit, Plan
 from petcover.errors import NotFound
 from petcover.identity import Principal
-from petcover.models.claims import Claim, ClaimChange, ClaimDetail, ClaimList
+from petcover.models.claims import Claim, ClaimChange, ClaimDetail, ClaimList, ClaimReviewEntry, ClaimReviewQueue
 from petcover.models.policies import Policy
 from petcover.ports import Item, Ports
 from petcover.repositories import claims as claim_repo
@@ -58,3 +59,25 @@ def list_for_policy(
     policy_of(p, who, policy_number)
     items, next_cursor = claim_repo.of_policy(p.store, policy_number, limit=limit, cursor=cursor)
     return ClaimList(items=items, cursor=next_cursor)
+
+
+def review_queue(p: Ports, *, limit: int = 50, cursor: str | None = None) -> ClaimReviewQueue:
+    """Claims waiting for an assessor, oldest first, each with why it is there."""
+    claims, next_cursor = claim_repo.review_page(p.store, limit=limit, cursor=cursor)
+    items = [
+        ClaimReviewEntry(
+            claim_number=c.claim_number,
+            policy_number=c.policy_number,
+            channel_id=c.channel_id,
+            product_code=c.product_code,
+            benefit_code=c.benefit_code,
+            status=c.status,
+            auto=c.auto,
+            amount=c.amount,
+            currency=c.currency,
+            review=c.review,
+        )
+        for c in claims
+        if c.review is not None  # the index lags a decision by a moment
+    ]
+    return ClaimReviewQueue(items=items, cursor=next_cursor)

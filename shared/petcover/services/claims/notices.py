@@ -1,5 +1,7 @@
 """The claim webhook outbox: an entry is written in the transaction of every status change, queued
-right after the commit, and resent by the automatic job when a crash or an SQS error left it.
+right after the commit, and resent when a crash or an SQS error left it: by the automatic job for
+every claim, and by the decision consumer for the claim it was asked about (a redelivery after a
+crash finds the entries the dead attempt wrote).
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ def payload(c: Claim, previous: str) -> dict[str, Any]:
             "paid_amount": c.paid_amount,
             "currency": c.currency,
             "decision": (
-                {"outcome": c.decision.outcome, "rule": c.decision.rule, "note": c.decision.note}
+                {
+                    "outcome": c.decision.outcome,
+                    "rule": c.decision.rule,
+                    "ruleset": c.decision.ruleset,
+                    "note": c.decision.note,
+                }
                 if c.decision
                 else None
             ),
@@ -79,8 +86,21 @@ def resend_hooks(p: Ports, *, limit: int = 100) -> int:
     """Outbox entries older than the grace period: take each over (fence) and queue it."""
     now = p.now()
     cutoff = now - timedelta(seconds=HOOK_GRACE_SECONDS)
+    return _resend(p, claim_repo.hooks_due(p.store, cutoff, limit=limit), now, cutoff)
+
+
+def resend_claim_hooks(p: Ports, number: str) -> int:
+    """The same for one claim's entries (a Query on its own partition)."""
+    now = p.now()
+    cutoff = now - timedelta(seconds=HOOK_GRACE_SECONDS)
+    return _resend(p, claim_repo.hooks_of(p.store, number), now, cutoff)
+
+
+def _resend(p: Ports, items: list[Item], now: datetime, cutoff: datetime) -> int:
     sent = 0
-    for item in claim_repo.hooks_due(p.store, cutoff, limit=limit):
+    for item in items:
+        if int(item.get("fence", 0)) > int(cutoff.timestamp()):
+            continue  # its writer may still be sending it
         fence = int(now.timestamp())
         try:
             claim_repo.take_over_hook(p.store, item, fence, cutoff)

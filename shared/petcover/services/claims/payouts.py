@@ -43,7 +43,7 @@ def payout(p: Ports, actor: str, claim: Claim, *, reference: str | None = None) 
     cents = to_cents(amount)
     check_payable(p, claim.policy_number, cents)
     now = p.now()
-    new = advance(claim, now, status=status, paid_amount=amount, paid_at=now, payment_reference=reference)
+    new = advance(claim, now, status=status, paid_amount=amount, paid_at=now, payment_reference=reference, review=None)
     extra: list[WriteOp] = [
         policy_repo.paid_out(claim.policy_number, cents),
         *ledger.money_ops(

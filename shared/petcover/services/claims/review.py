@@ -1,4 +1,5 @@
-"""Assessors decide: take a submitted claim into assessment, approve an amount, or reject it."""
+"""Assessors decide: take a submitted claim into assessment, approve an amount, or reject it.
+A decision takes the claim out of the staff queue (``lookups.review_queue``)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def approve(p: Ports, who: Principal, number: str, req: ApproveRequest) -> Claim
         approved_amount=req.amount,
         decision=Decision(outcome="approve", rule="assessor", by=actor, at=now, note=req.note),
         note=req.note,
+        review=None,
     )
     payable = policy_repo.payable(claim.policy_number, cents)
     try:
@@ -68,6 +70,7 @@ def reject(p: Ports, who: Principal, number: str, req: RejectRequest) -> Claim:
         status=states.CLAIM.next_state(claim.status, "reject"),
         decision=Decision(outcome="reject", rule="assessor", by=actor, at=now, note=req.reason),
         note=req.reason,
+        review=None,
     )
     try:
         return commit(p, actor, claim, new, "reject", queue="remove", reason=req.reason)

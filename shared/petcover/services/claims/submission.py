@@ -1,7 +1,9 @@
 """Opening a claim: a channel applies on its own policy, or service staff open one for a customer
 who phoned. A repeat of the channel's own reference returns the same claim.
 
-A submission counts ``claims`` in the policy's statistics rows in the same transaction.
+A submission counts ``claims`` in the policy's statistics rows in the same transaction. An
+automatic claim asks for its decision in that transaction too (``transitions.DECISION_QUEUE``,
+through the outbox); any other goes straight to the staff queue with the reason.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from typing import Literal
 from petcover.domain import calendar, claim_rules
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, StaleWrite
 from petcover.identity import Principal
-from petcover.models.claims import Claim, ClaimCreate, OpsClaimCreate
+from petcover.models.claims import Claim, ClaimCreate, OpsClaimCreate, StaffReview
 from petcover.models.policies import Policy
 from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import claims as claim_repo
 from petcover.repositories import ledger as ledger_repo
-from petcover.services import audit, catalog
+from petcover.services import audit, catalog, outbox
 from petcover.services.claims import lookups, notices
-from petcover.services.claims.transitions import brief
+from petcover.services.claims.transitions import DECISION_QUEUE, brief, decision_body
 
 Source = Literal["channel", "ops"]
 
@@ -60,6 +62,11 @@ def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: 
     benefit = claim_rules.claimed_benefit(product.plan(pol.plan_code), req.benefit_code, product.kind)
     number = claim_repo.next_number(p.store, p.now())
     now = p.now()
+    auto = claim_rules.is_auto(product.kind, benefit.code)
+    review = None
+    if not auto:
+        reason = f"Benefit {benefit.code} of {pol.product_code} has no automatic rules: an assessor decides."
+        review = StaffReview(reason=reason, rule="manual_benefit", since=now)
     return Claim(
         claim_number=number,
         policy_number=pol.number,
@@ -72,7 +79,8 @@ def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: 
         benefit_code=benefit.code,
         status="submitted",
         version=1,
-        auto=claim_rules.is_auto(product.kind, benefit.code),
+        auto=auto,
+        review=review,
         source=source,
         opened_by=audit.actor_name(who),
         incident_date=req.incident_date,
@@ -102,11 +110,13 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
     on = calendar.day_of(claim.submitted_at)
     ops += ledger_repo.stat_updates(pol.channel_id, pol.product_code, pol.plan_code, on, {"claims": 1})
     ops.append(Put(hook, if_absent=True))
-    ops.append(
-        audit.entry(
-            p, who, "claim", claim.claim_number, "submit" if source == "channel" else "open", after=brief(claim)
-        )
-    )
+    action = "submit" if source == "channel" else "open"
+    ops.append(audit.entry(p, who, "claim", claim.claim_number, action, after=brief(claim)))
+    decide: list[str] = []
+    if claim.auto:
+        request_op, oid = outbox.message(p, queue=DECISION_QUEUE, body=decision_body(claim))
+        ops.append(request_op)
+        decide.append(oid)
     try:
         p.store.transact(ops)
     except StaleWrite:
@@ -115,7 +125,8 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
             if existing is not None:
                 return existing
         raise
-    notices.announce(p, hook)
+    notices.announce(p, hook)  # the channel hears of the claim before its decision
+    outbox.release(p, *decide)
     return claim
 
 

@@ -2,7 +2,11 @@
 
 Every state write is conditional on the state and version read, so of two racing writers exactly
 one wins. The loser re-reads: an update re-runs while the claim can still be changed (else 409
-CLAIM_CHANGED); the automatic job re-evaluates the claim as it now is.
+CLAIM_CHANGED); the automatic decision re-evaluates the claim as it now is.
+
+A change that asks for an automatic decision (a submission, an update) writes the request for it
+to ``DECISION_QUEUE`` through the outbox in the same transaction: it is sent right after the commit,
+or by the minute sweeper when the process died first.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import claims as claim_repo
 from petcover.repositories import policies as policy_repo
 from petcover.repositories.claims import QueueMove
-from petcover.services import audit
+from petcover.services import audit, outbox
 from petcover.services.claims import notices
 
 ATTEMPTS = 3  # re-reads after a lost race before giving up with 409 CLAIM_CHANGED
+DECISION_QUEUE = "claim_decision"  # ClaimDecisionQueue: one message per change to decide
 
 
 def brief(c: Claim) -> dict[str, Any]:
@@ -62,18 +67,40 @@ def commit(
     """
     now = p.now()
     ops: list[WriteOp] = [claim_repo.claim_update(before, after, now, queue), *extra_ops]
+    trail = audit.entry(
+        p, actor, "claim", before.claim_number, action, before=brief(before), after=brief(after), reason=reason
+    )
+    ops.append(trail)
     hook = notices.outbox_item(after, before.status, now) if (after.status != before.status or announce) else None
     if hook is not None:
         ops.append(Put(hook, if_absent=True))
-    ops.append(
-        audit.entry(
-            p, actor, "claim", before.claim_number, action, before=brief(before), after=brief(after), reason=reason
-        )
-    )
     p.store.transact(ops)
     if hook is not None:
         notices.announce(p, hook)
     return after
+
+
+def decision_body(c: Claim) -> dict[str, Any]:
+    """The ``DECISION_QUEUE`` message asking for ``c``'s automatic decision (``DecisionRequest``)."""
+    return {"claim_number": c.claim_number, "version": c.version}
+
+
+def commit_and_decide(
+    p: Ports,
+    actor: str,
+    before: Claim,
+    after: Claim,
+    action: str,
+    *,
+    extra_ops: Sequence[WriteOp] = (),
+    reason: str | None = None,
+) -> Claim:
+    """``commit`` back into the automatic queue, with the decision request in the same transaction;
+    it is released after the webhook, so the channel hears of the change before its outcome."""
+    request, oid = outbox.message(p, queue=DECISION_QUEUE, body=decision_body(after))
+    out = commit(p, actor, before, after, action, queue="add", extra_ops=[*extra_ops, request], reason=reason)
+    outbox.release(p, oid)
+    return out
 
 
 def exceeds(policy_number: str, remaining_cents: int, cents: int) -> BusinessRuleViolation:

@@ -1,4 +1,6 @@
-"""A channel changes an unfinished claim: a change record is kept and the claim is assessed again."""
+"""A channel changes an unfinished claim: a change record is kept and the claim is assessed again.
+An automatic claim leaves the staff queue and asks for a new automatic decision in the same
+transaction; any other stays in the staff queue."""
 
 from __future__ import annotations
 
@@ -11,12 +13,11 @@ from petcover.identity import Principal
 from petcover.models.claims import Claim, ClaimChange, ClaimUpdate, Evidence
 from petcover.ports import Ports, Put
 from petcover.repositories import claims as claim_repo
-from petcover.repositories.claims import QueueMove
 from petcover.services import audit
 from petcover.services.claims import lookups
 from petcover.services.claims.notices import jsonable
 from petcover.services.claims.submission import check_incident_date
-from petcover.services.claims.transitions import ATTEMPTS, advance, commit
+from petcover.services.claims.transitions import ATTEMPTS, advance, commit, commit_and_decide
 
 EVIDENCE_FIELDS = ("tracking_number", "documents")
 
@@ -37,7 +38,8 @@ def _diff(claim: Claim, req: ClaimUpdate, given: list[str]) -> tuple[dict[str, A
 
 
 def _changed(claim: Claim, req: ClaimUpdate, fields: dict[str, Any], now: datetime) -> Claim:
-    """The claim with the changed fields, back to be assessed, its last decision and note cleared."""
+    """The claim with the changed fields, back to be assessed, its last decision and note cleared
+    (and, for an automatic claim, its place in the staff queue: the rules decide again)."""
     evidence = Evidence.model_validate(
         {**claim.evidence.model_dump(), **{f: getattr(req, f) for f in fields if f in EVIDENCE_FIELDS}}
     )
@@ -49,6 +51,7 @@ def _changed(claim: Claim, req: ClaimUpdate, fields: dict[str, Any], now: dateti
         status=states.CLAIM.next_state(claim.status, "update"),
         decision=None,
         note=None,
+        review=None if claim.auto else claim.review,
         changes=claim.changes + 1,
     )
 
@@ -87,9 +90,10 @@ def update(p: Ports, who: Principal, number: str, req: ClaimUpdate) -> Claim:
         new_claim = _changed(claim, req, after, now)
         change = ClaimChange(version=new_claim.version, at=now, by=actor, reason=req.reason, before=before, after=after)
         record = Put(claim_repo.change_item(number, change), if_absent=True)
-        queue: QueueMove = "add" if claim.auto else "keep"
         try:
-            return commit(p, actor, claim, new_claim, "update", queue=queue, extra_ops=[record], reason=req.reason)
+            if claim.auto:
+                return commit_and_decide(p, actor, claim, new_claim, "update", extra_ops=[record], reason=req.reason)
+            return commit(p, actor, claim, new_claim, "update", extra_ops=[record], reason=req.reason)
         except StaleWrite:
             continue
     raise Conflict(f"Claim {number} keeps changing; retry shortly.", code="CLAIM_CHANGED", retry_after=1)
