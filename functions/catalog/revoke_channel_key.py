@@ -1,13 +1,14 @@
-"""Revoke a channel signing key."""
+"""Revoke a channel signing key (the reason is a query parameter: a DELETE has no body)."""
 
 from petcover.api import Call, api, ops
-from petcover.models.common import KeyInfo
+from petcover.models.common import KeyInfo, ReasonQuery
 from petcover.services import audit, credentials
 
 
 @api(
-    summary="Revoke a channel signing key",
+    summary="Revoke a channel signing key (reason required, as ?reason=)",
     auth=ops("sales"),
+    query=ReasonQuery,
     response=KeyInfo,
     metric="ChannelKeyRevoked",
     tags=("catalogue",),
@@ -21,5 +22,6 @@ def handler(call: Call) -> KeyInfo:
         call.path["channelId"],
         "revoke_key",
         after={"key_id": info.key_id},
+        reason=call.query.reason,
     )
     return info

@@ -78,6 +78,9 @@ def build() -> dict[str, str]:
     for logical in template.resources("AWS::Events::EventBus"):
         events.create_event_bus(Name=f"test-{logical}")
         names[logical] = f"test-{logical}"
+    kms = boto3.client("kms", region_name=REGION)
+    for logical in template.resources("AWS::KMS::Key"):
+        names[logical] = kms.create_key(Description=f"test-{logical}")["KeyMetadata"]["KeyId"]
     for logical in template.resources("AWS::S3::Bucket"):
         s3.create_bucket(Bucket=f"test-{logical.lower()}")
         names[logical] = f"test-{logical.lower()}"

@@ -11,8 +11,9 @@ Main table, partition ``PARTNER#{id}``:
 - ``CHANGE#{id}``   change requests; ``gsi3pk = PARTNERCHANGE#pending`` while pending.
 - ``DOC#{id}``      qualification files issued for upload.
 
-Signing keys: ``KEY#{key id}`` / ``KEY`` with ``gsi1pk = KEYS#{kind}#{owner}``, and the owner's
-key-set counter ``KEYS#{kind}#{owner}`` / ``KEYSET``.
+Signing keys: ``KEY#{key id}`` / ``KEY`` with ``gsi1pk = KEYS#{kind}#{owner}`` (the secret sealed by
+the secret box, bound to the key id and owner), and the owner's key-set counter
+``KEYS#{kind}#{owner}`` / ``KEYSET``.
 """
 
 from __future__ import annotations
@@ -227,7 +228,13 @@ def document_file_key(item: Item) -> str | None:
 # ---------------------------------------------------------------- signing keys
 
 
-def key_item(key_id: str, secret: str, kind: str, owner_id: str, created_at: str) -> Item:
+def signing_key_context(key_id: str, kind: str, owner_id: str) -> dict[str, str]:
+    """What a key's sealed secret is bound to: it opens for this key id and owner only."""
+    return {"purpose": "signing-key", "key_id": key_id, "owner": key_owner(kind, owner_id)}
+
+
+def key_item(key_id: str, sealed_secret: str, kind: str, owner_id: str, created_at: str) -> Item:
+    """A new active key; its secret is stored sealed (``signing_key_context``), never as issued."""
     pk, sk = partner_key(key_id)
     return {
         "pk": pk,
@@ -237,8 +244,17 @@ def key_item(key_id: str, secret: str, kind: str, owner_id: str, created_at: str
         "owner": key_owner(kind, owner_id),
         "gsi1pk": key_set_pk(kind, owner_id),
         "gsi1sk": created_at,
-        "data": json.dumps({"secret": secret, "owner_id": owner_id, "owner_kind": kind, "created_at": created_at}),
+        "data": json.dumps(
+            {"sealed_secret": sealed_secret, "owner_id": owner_id, "owner_kind": kind, "created_at": created_at}
+        ),
     }
+
+
+def key_secret(item: Item) -> tuple[str, dict[str, str]]:
+    """A key item's sealed secret and the context it opens with."""
+    d = json.loads(str(item["data"]))
+    key_id = str(item["pk"]).removeprefix(KEY_PREFIX)
+    return str(d["sealed_secret"]), signing_key_context(key_id, d["owner_kind"], d["owner_id"])
 
 
 def key_fields(item: Item) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Signing keys for partners (channels, providers, insurers): at most two active, for rotation.
 
-The secret is returned once, at issue; afterwards only the key id and status are shown.
+The secret is returned once, at issue; afterwards only the key id and status are shown. The table
+keeps it sealed by the secret box (KMS), so reading the table does not reveal it.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ def issue(p: Ports, kind: OwnerKind, owner_id: str) -> IssuedKey:
     """Count of active keys is a guarded counter on the owner's key-set item, moved atomically."""
     key_id = f"{kind[:2]}k_{secrets.token_hex(8)}"
     secret = secrets.token_urlsafe(32)
+    sealed = p.box().seal_secret(secret, keys.signing_key_context(key_id, kind, owner_id))
     now = p.now().isoformat()
     try:
         p.store.transact(
             [
                 Update(*keys.key_set(kind, owner_id), add={"n": 1}, expect=[("n", "<?", MAX_ACTIVE_KEYS)]),
-                Put(keys.key_item(key_id, secret, kind, owner_id, now), if_absent=True),
+                Put(keys.key_item(key_id, sealed, kind, owner_id, now), if_absent=True),
             ]
         )
     except StaleWrite:

@@ -88,8 +88,9 @@ def list_keys(p: Ports, partner_id: str) -> list[KeyInfo]:
     return credentials.list_keys(p, acc.kind, partner_id)
 
 
-def revoke_key(p: Ports, who: Who, partner_id: str, key_id: str) -> KeyInfo:
+def revoke_key(p: Ports, who: Who, partner_id: str, key_id: str, *, reason: str) -> KeyInfo:
     acc = get_account(p, partner_id)
     info = credentials.revoke(p, acc.kind, partner_id, key_id)
-    audit.record(p, who, ENTITY, partner_id, "key_revoked", after={"key_id": key_id, "status": info.status})
+    after = {"key_id": key_id, "status": info.status}
+    audit.record(p, who, ENTITY, partner_id, "key_revoked", after=after, reason=reason)
     return info
