@@ -33,7 +33,7 @@ def env_for(names: dict[str, str]) -> dict[str, str]:
             if ref in names:
                 env[var] = names[ref]
             elif ref == "Stage":
-                env[var] = "test"
+                env[var] = "local"  # in-process runs are a local cloud: callbacks may go to loopback
             elif ref == "OpsTokenSecret":
                 env[var] = "test-ops-secret"
             else:
