@@ -31,6 +31,8 @@ def record(
     reason: str | None = None,
 ) -> AuditRecord:
     at = p.now().isoformat()
+    if request_id is None and isinstance(who, Principal):
+        request_id = who.request_id  # the API Gateway request of the call, so "audit by request" finds it
     rec = AuditRecord(
         id=uuid.uuid4().hex,
         at=at,

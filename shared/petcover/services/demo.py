@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from petcover.errors import Conflict
 from petcover.identity import Principal
-from petcover.models.catalog import ChannelCreate, ContractCreate
+from petcover.models.catalog import ChannelCreate, ContractCreate, WebhookSecretRotate
 from petcover.models.dispatch import RulesPublish
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
@@ -35,8 +35,8 @@ EXTRA_SEEDERS: list[Callable[[Ports, dict[str, Any]], None]] = []
 def seed(p: Ports, *, sink_url: str) -> dict[str, Any]:
     p.store.put(health_item())
     _seed_catalogue(p)
-    _seed_channel(p, sink_url)
-    demo: dict[str, Any] = {"channel": _fresh_key(p, "channel", DEMO_CHANNEL)}
+    webhook_secret = _seed_channel(p, sink_url)
+    demo: dict[str, Any] = {"channel": {**_fresh_key(p, "channel", DEMO_CHANNEL), "webhook_secret": webhook_secret}}
     demo["provider"] = seed_provider(p, sink_url)
     for extra in EXTRA_SEEDERS:
         extra(p, demo)
@@ -52,12 +52,18 @@ def _seed_catalogue(p: Ports) -> None:
             pass  # a second `make run` on a live stack keeps what is there
 
 
-def _seed_channel(p: Ports, sink_url: str) -> None:
-    """The demo shop with a contract for every seed product (kept as it is when it exists)."""
+def _seed_channel(p: Ports, sink_url: str) -> str:
+    """The demo shop with a contract for every seed product (kept as it is when it exists); returns its
+    webhook secret, a fresh one on a later run (a secret is shown once)."""
     try:
-        catalog.add_channel(
+        created = catalog.add_channel(
             p, SEEDER, ChannelCreate(id=DEMO_CHANNEL, name="Demo Shop", callback_url=f"{sink_url}/hooks/{DEMO_CHANNEL}")
         )
+    except Conflict:
+        return catalog.rotate_webhook_secret(
+            p, SEEDER, DEMO_CHANNEL, WebhookSecretRotate(overlap_hours=0)
+        ).webhook_secret
+    try:
         for spec in SEED_PRODUCTS:
             catalog.create_contract(
                 p,
@@ -73,6 +79,7 @@ def _seed_channel(p: Ports, sink_url: str) -> None:
             )
     except Conflict:
         pass
+    return str(created.webhook_secret)
 
 
 def _fresh_key(p: Ports, kind: Literal["channel", "provider"], owner: str) -> dict[str, Any]:
