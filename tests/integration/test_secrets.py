@@ -170,3 +170,38 @@ def test_a_warm_container_never_logs_the_previous_callers_principal(aws, world, 
     logged = "\n".join(r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records)
     assert "refused" in logged  # the second call was logged ...
     assert "first-caller-7f3a" not in logged  # ... without the first call's principal
+
+
+def test_a_container_opens_a_signing_key_once_however_many_calls_it_signs(aws, world) -> None:
+    """KMS Decrypt is called once per key per container: the secret of a key never changes."""
+    from petcover import authentication
+    from petcover.runtime import KmsSecretBox
+    from tests.support.fixtures import channel_with_contracts
+
+    key = channel_with_contracts(world["p"], "shop-k", callback_url="https://shop-k.example/h")
+    runtime.install(None)
+    container = runtime.ports()  # a fresh container: nothing opened yet
+    assert isinstance(container.secrets, KmsSecretBox)
+    kms = container.secrets._kms
+    decrypts: list[int] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(kms, name)
+
+        def decrypt(self, **kwargs: Any) -> Any:
+            decrypts.append(1)
+            return kms.decrypt(**kwargs)
+
+    container.secrets._kms = Counting()
+    quote = {
+        "product_code": "pet-health",
+        "plan_code": "basic",
+        "insured": {"insured_id": "p1", "species": "dog", "breed_size": "small", "age_months": 30, "region": "310115"},
+    }
+    for i in range(30):
+        if i % 10 == 0:
+            authentication.clear_cache()  # the 5-second item cache expires; the opened secret stays
+        status, body, _ = call("QuoteFunction", body=quote, key=key)
+        assert status == 200, body
+    assert len(decrypts) == 1
