@@ -19,6 +19,15 @@ from petcover import signing
 
 pytestmark = pytest.mark.e2e
 
+COLD_START_SECONDS = 120  # each function's first call unpacks its layer: slow on a loaded 2-core machine
+
+
+def _ops(stack: Any, *roles: str) -> Any:
+    from infra.credentials import ops_token
+    from petcover.client import OpsClient
+
+    return OpsClient(stack.base, ops_token(list(roles), "e2e-secrets"), timeout=COLD_START_SECONDS)
+
 
 def wait_for(fn: Callable[[], Any], what: str, timeout: float = 90) -> Any:
     deadline = time.time() + timeout
@@ -48,7 +57,7 @@ def test_a_channel_verifies_our_webhooks_with_the_secret_it_was_shown_through_a_
     from petcover.client import PetcoverClient
 
     channel_id = f"sec-{uuid.uuid4().hex[:8]}"
-    sales = stack.ops_client("sales")
+    sales = _ops(stack, "sales")
     added = sales.post(
         "/ops/channels",
         idempotency_key=uuid.uuid4().hex,
@@ -66,7 +75,7 @@ def test_a_channel_verifies_our_webhooks_with_the_secret_it_was_shown_through_a_
     assert contract.status == 201, contract.body
     key = sales.post(f"/ops/channels/{channel_id}/keys")
     assert key.status == 201, key.body
-    channel = PetcoverClient(stack.base, key.json["key_id"], key.json["secret"], timeout=30)
+    channel = PetcoverClient(stack.base, key.json["key_id"], key.json["secret"], timeout=COLD_START_SECONDS)
     pet = {"species": "dog", "breed_size": "small", "age_months": 30, "region": "310115"}
     policy = channel.post(
         "/policies",
@@ -95,12 +104,12 @@ def test_a_channel_verifies_our_webhooks_with_the_secret_it_was_shown_through_a_
     assert _verifies(first_secret, submitted)
     assert not _verifies(key.json["secret"], submitted)  # the webhook secret, not the API signing key
 
-    rotated = stack.ops_client("ops").post(
+    rotated = _ops(stack, "ops").post(
         f"/ops/channels/{channel_id}/webhook/secret/rotate", json={"overlap_hours": 1, "reason": "e2e rotation"}
     )
     assert rotated.status == 200, rotated.body
     new_secret = rotated.json["webhook_secret"]
-    assessed = stack.ops_client("underwriter").post(f"/ops/claims/{claim.json['claim_number']}/assess", json={})
+    assessed = _ops(stack, "underwriter").post(f"/ops/claims/{claim.json['claim_number']}/assess", json={})
     assert assessed.status == 200, assessed.body
     [assessing] = wait_for(lambda: _hooks(stack, channel_id, "claim.assessing"), "the claim.assessing webhook")
     assert len(signing.webhook_signatures(assessing["headers"]["X-Pc-Signature"])) == 2

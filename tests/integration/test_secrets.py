@@ -205,3 +205,46 @@ def test_a_container_opens_a_signing_key_once_however_many_calls_it_signs(aws, w
         status, body, _ = call("QuoteFunction", body=quote, key=key)
         assert status == 200, body
     assert len(decrypts) == 1
+
+
+def test_through_the_handlers_a_rotation_reaches_the_receiver_with_both_signatures(aws, world, tmp_path) -> None:
+    """Add the channel, rotate, deliver through the queue and the deliverer to a real HTTP receiver."""
+    import threading
+
+    from infra import sink
+    from petcover import signing
+    from petcover.services.webhooks import events as webhook_events
+
+    server = sink.serve(0, tmp_path / "sink.jsonl")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hooks/shop-h"
+        body = {"id": "shop-h", "name": "Shop H", "callback_url": url}
+        status, created, _ = call("AddChannelFunction", body=body, ops=("sales",), idem="add-shop-h")
+        assert status == 201
+        status, rotated, _ = call(
+            "RotateWebhookSecretFunction", path={"channelId": "shop-h"}, body={"overlap_hours": 2}, ops=("ops",)
+        )
+        assert status == 200
+        webhook_events.notify(
+            runtime.ports(),
+            channel_id="shop-h",
+            object_type="claim",
+            object_id="CLM-H-1",
+            event_type="claim.status_changed",
+            payload={"status": "submitted"},
+        )
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        batch = sqs.receive_message(QueueUrl=aws["WebhookQueue"], MaxNumberOfMessages=10)["Messages"]
+        out = handler_of("WebhookDeliverFunction")(
+            events.sqs("WebhookDeliverFunction", [json.loads(m["Body"]) for m in batch]), None
+        )
+        assert out["batchItemFailures"] == []
+    finally:
+        server.shutdown()
+        server.server_close()
+    [received] = [json.loads(line) for line in (tmp_path / "sink.jsonl").read_text().splitlines()]
+    ts = int(received["headers"]["X-Pc-Timestamp"])
+    assert len(signing.webhook_signatures(received["headers"]["X-Pc-Signature"])) == 2
+    for secret in (created["webhook_secret"], rotated["webhook_secret"]):
+        assert signing.verify_webhook(secret, received["headers"], received["body"].encode(), now=ts)
