@@ -10,6 +10,7 @@ A *use* is one place in the code that needs something a function must be given:
 - ``s3:<Action>``: a blob store call (``put_bytes``, ``get_bytes``, ``presign_put``), on the
   literal key prefix the key is built from (``f"reports/daily/{day}.csv"`` -> ``reports/daily/``);
   a key read from data gets the prefix every resolved key of its module (or package) shares;
+- ``kms:Encrypt`` / ``kms:Decrypt``: sealing or opening a secret (``seal_secret``, ``open_secret``);
 - ``setting``: a read of a per-function setting (``config.GRANTED``), e.g. ``ops_chat_url``;
 - ``relay``: a send or emit whose target comes from data, i.e. an outbox relay;
 - ``problem``: something this reading cannot tell; the permission test fails on it.
@@ -28,7 +29,7 @@ from functools import cached_property
 
 from infra.reach import MODULE_CODE, Index, Node, attribute_chain
 from petcover.config import GRANTED, QUEUES
-from petcover.runtime import S3Blobs
+from petcover.runtime import KmsSecretBox, S3Blobs
 
 COMPOSITION = ("petcover.config", "petcover.runtime")
 SQS_ACTIONS = {
@@ -183,6 +184,8 @@ class Facts:
             yield from self._publish(method, func, call, keywords, scope, where)
         elif method in S3Blobs.ACTIONS:
             yield from self._blob(method, call, keywords, scope, where)
+        elif method in KmsSecretBox.ACTIONS:
+            yield from (Use(action, "SecretsKey", where) for action in KmsSecretBox.ACTIONS[method])
         elif "QueueUrl" in keywords:
             yield from self._sqs(str(method), keywords["QueueUrl"], scope, where)
         elif "Bucket" in keywords or method in ("put_events", "generate_presigned_url"):

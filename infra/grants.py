@@ -13,11 +13,14 @@ What the reachable code of a function uses (``infra.facts``) becomes:
   a queue it polls         <QUEUE>_URL and SQSPollerPolicy on that queue (redrive, backoff)
   an event it emits        EVENT_BUS and EventBridgePutEventsPolicy on the bus
   a blob key prefix        DOCUMENT_BUCKET and s3 statements on that prefix only
+  a sealed secret          SECRETS_KEY_ID and KMSEncryptPolicy / KMSDecryptPolicy on the key
   the ops chat setting     OPS_CHAT_URL (any other per-function setting it reads likewise)
 
 and the handler's own declaration adds the rest: ``@api(idempotent=True)`` needs
-IDEMPOTENCY_TABLE and DynamoDBCrudPolicy on it, ``@api(auth=ops(...))`` needs OPS_TOKEN_SECRET
-(the adapter reads both only then). Main-table policies are written by hand and left alone.
+IDEMPOTENCY_TABLE and DynamoDBCrudPolicy on it, ``@api(auth=ops(...))`` needs OPS_TOKEN_SECRET,
+a partner signature (``channel``, ``provider``, ``partner``) needs to open signing keys:
+SECRETS_KEY_ID and KMSDecryptPolicy. The adapter (``petcover.api``) does these only then, so
+what it reaches is not read as the handler's own use. Main-table policies are written by hand.
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ from pathlib import Path
 
 from infra import template, template_edit
 from infra.facts import Facts, Use
-from infra.permissions import EVENTS, IDEMPOTENCY, Needs, collapse, granted, queue_resource
+from infra.permissions import EVENTS, IDEMPOTENCY, SECRETS_KEY, Needs, collapse, granted, queue_resource
 from infra.reach import MODULE_CODE, Index, Node
 from petcover.config import QUEUES
+
+# The HTTP adapter: what it reaches runs by the handler's declaration (auth, idempotency), not always.
+ADAPTER = frozenset({"petcover.api"})
+PARTNER_AUTH = ("channel", "provider", "partner")
 
 
 def add_use(needs: Needs, use: Use) -> None:
@@ -52,6 +59,9 @@ def add_use(needs: Needs, use: Use) -> None:
     elif use.kind.startswith("s3:"):
         needs.setting("bucket", use.where)
         needs.grant((use.kind, use.target), use.where)
+    elif use.kind.startswith("kms:"):
+        needs.setting("secrets_key", use.where)
+        needs.grant((use.kind, use.target), use.where)
     elif use.kind == "setting":
         needs.setting(use.target, use.where)
 
@@ -69,7 +79,7 @@ class Analysis:
 
     def uses(self, module: str, attr: str) -> Iterator[Use]:
         facts = self.facts
-        for node in self.index.reachable((module, MODULE_CODE), (module, attr)):
+        for node in self.index.reachable((module, MODULE_CODE), (module, attr), stop=ADAPTER):
             yield from (u for u in facts.uses(node) if u.kind != "relay")
             sweeps = node[0] not in facts.relay_modules and self.index.graph[node] & facts.relay_entries
             if sweeps and not self.writes_outbox_within(node):
@@ -91,6 +101,9 @@ class Analysis:
             out.grant(IDEMPOTENCY, declared)
         if spec is not None and spec.auth.kind == "ops":
             out.setting("ops_token", declared)
+        if spec is not None and spec.auth.kind in PARTNER_AUTH:
+            out.setting("secrets_key", declared)
+            out.grant(("kms:Decrypt", SECRETS_KEY), declared)
         out.grants = collapse(out.grants)
         return out
 

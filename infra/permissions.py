@@ -26,12 +26,16 @@ RESOURCES = {
     "idempotency_table_name": "IdempotencyTable",
     "ops_token": "OpsTokenSecret",
     "ops_chat_url": "OpsChatUrl",
+    "ops_chat_secret": "OpsChatSecret",
+    "secrets_key": "SecretsKey",
 }
 QUEUE_OF_FIELD = {f: q for q, f in QUEUES.items()}
 VARIABLES = {Settings.variable(f): f for f in GRANTED}  # the environment variables granted per function
 SQS_TEMPLATES = {"sqs:send": "SQSSendMessagePolicy", "sqs:poll": "SQSPollerPolicy"}
 IDEMPOTENCY: Grant = ("dynamodb:crud", "IdempotencyTable")
 EVENTS: Grant = ("events:put", "EventBus")
+KMS_TEMPLATES = {"kms:Encrypt": "KMSEncryptPolicy", "kms:Decrypt": "KMSDecryptPolicy"}
+SECRETS_KEY = "SecretsKey"
 
 
 def queue_resource(queue: str) -> str:
@@ -118,6 +122,9 @@ def policy_grants(policy: Any) -> set[Grant] | None:
         return {(action, _ref(args.get("QueueName")))}
     if kind == "EventBridgePutEventsPolicy":
         return {("events:put", _ref(args.get("EventBusName")))}
+    if kind in KMS_TEMPLATES.values():
+        action = next(a for a, t in KMS_TEMPLATES.items() if t == kind)
+        return {(action, _ref(args.get("KeyId")))}
     if kind == "Statement":
         return set().union(*(statement_grants(s) for s in _list(args)))
     return {(kind, "the whole resource")}  # S3CrudPolicy and the like: broader than any use

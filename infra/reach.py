@@ -206,12 +206,13 @@ class Index:
         nodes += [(m, name) for m, mod in self.modules.items() for name in mod.definitions]
         return {n: self.references(n) for n in nodes}
 
-    def reachable(self, *roots: Node) -> set[Node]:
+    def reachable(self, *roots: Node, stop: frozenset[str] = frozenset()) -> set[Node]:
+        """Every node the roots reach; nodes of a module in ``stop`` are neither counted nor followed."""
         seen: set[Node] = set()
         todo = [r for r in roots if r in self.graph]
         while todo:
             node = todo.pop()
-            if node in seen:
+            if node in seen or node[0] in stop:
                 continue
             seen.add(node)
             todo.extend(self.graph[node] - seen)

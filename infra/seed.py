@@ -51,6 +51,7 @@ def banner(cloud: DeployedStack, demo: dict[str, Any]) -> str:
     )
     lines += [
         f"  channel      : {ch['id']}  key id {ch['key_id']}  secret {ch['secret']}",
+        f"  webhooks     : signed with {ch['webhook_secret']}  (verify the sink's, docs/webhooks.md)",
         f"  provider     : {demo['provider']['id']}  key id {demo['provider']['key_id']}  "
         f"secret {demo['provider']['secret']}",
         f"  ops token    : {ops_token(['admin'], 'demo-admin')}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from infra import template
-from infra.permissions import EVENTS, IDEMPOTENCY, SQS_TEMPLATES, VARIABLES, Needs, derived
+from infra.permissions import EVENTS, IDEMPOTENCY, KMS_TEMPLATES, SQS_TEMPLATES, VARIABLES, Needs, derived
 
 RESOURCE = re.compile(r"^  ([A-Za-z0-9]+):\s*$")
 SECTION = re.compile(r"^      (Environment|Policies):\s*$")
@@ -49,6 +49,9 @@ def policies(needs: Needs) -> list[str]:
     for action, policy in SQS_TEMPLATES.items():
         for queue in sorted(q for a, q in needs.grants if a == action):
             lines.append(f"{ITEM}{policy}: {{QueueName: !GetAtt {queue}.QueueName}}")
+    for action, policy in KMS_TEMPLATES.items():
+        for key in sorted(k for a, k in needs.grants if a == action):
+            lines.append(f"{ITEM}{policy}: {{KeyId: !Ref {key}}}")
     s3 = sorted((g for g in needs.grants if g[0].startswith("s3:")), key=lambda g: (S3_ORDER.get(g[0], 9), g[1]))
     if s3:
         lines.append(f"{ITEM}Statement:")

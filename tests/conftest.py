@@ -28,9 +28,9 @@ def fake_ports() -> Iterator[object]:
     from petcover import runtime
     from petcover.messaging import MemoryPublisher
     from petcover.ports import Ports
-    from petcover.storage.memory import MemoryBlobs, MemoryStore
+    from petcover.storage.memory import MemoryBlobs, MemorySecretBox, MemoryStore
 
-    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs(), secrets=MemorySecretBox())
     runtime.install(p)
     _clear_caches()
     yield p

@@ -1,19 +1,20 @@
-"""Add a channel (a platform that sells policies)."""
+"""Add a channel (a platform that sells policies); the answer shows its webhook secret once."""
 
 from petcover.api import Call, api, ops
-from petcover.models.catalog import Channel, ChannelCreate
+from petcover.models.catalog import ChannelCreate, ChannelCreated
 from petcover.services import catalog
 
 
 @api(
-    summary="Add a channel (a platform that sells policies)",
+    summary="Add a channel (a platform that sells policies); the answer shows its webhook secret once",
     auth=ops("sales"),
     body=ChannelCreate,
-    response=Channel,
+    response=ChannelCreated,
     status=201,
     idempotent=True,
     metric="ChannelAdded",
     tags=("catalogue",),
+    errors=("CHANNEL_EXISTS", "UNSAFE_URL"),
 )
-def handler(call: Call[ChannelCreate]) -> Channel:
+def handler(call: Call[ChannelCreate]) -> ChannelCreated:
     return catalog.add_channel(call.ports, call.principal, call.body)

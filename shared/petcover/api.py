@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -275,8 +275,9 @@ def _run(
     if len(raw) > settings.max_body_bytes:
         raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {settings.max_body_bytes}.")
     p = runtime.ports()
-    principal = authenticate(spec.auth, event, headers, raw, p)
-    logger.append_keys(principal=f"{principal.kind}:{principal.id}")
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    principal = replace(authenticate(spec.auth, event, headers, raw, p), request_id=request_id)
+    logger.append_keys(principal=f"{principal.kind}:{principal.id}", request_id=request_id)
     parsed_body = _parse_body(spec.body, raw)
     parsed_query = _parse_query(spec.query, event)
     idem_key = _idempotency_key(spec, headers)

@@ -45,9 +45,10 @@ def lookup_key(key_id: str, p: Ports) -> signing.KeyRecord | None:
     if not item:
         return None
     d = json.loads(item["data"])
+    sealed, context = keys.key_secret(item)
     return signing.KeyRecord(
         key_id=key_id,
-        secret=d["secret"],
+        secret=p.box().open_secret(sealed, context),
         owner_id=d["owner_id"],
         owner_kind=d["owner_kind"],
         status=item.get("state", "active"),

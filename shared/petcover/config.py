@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,7 +41,16 @@ QUEUES: dict[str, str] = {
 
 # Fields template.yaml sets per function, only where the code uses them.
 GRANTED: frozenset[str] = frozenset(
-    {*QUEUES.values(), "event_bus", "bucket", "idempotency_table_name", "ops_token", "ops_chat_url"}
+    {
+        *QUEUES.values(),
+        "event_bus",
+        "bucket",
+        "idempotency_table_name",
+        "ops_token",
+        "ops_chat_url",
+        "ops_chat_secret",
+        "secrets_key",
+    }
 )
 
 
@@ -78,6 +87,13 @@ class Settings(BaseSettings):
     ops_token: SecretStr = Field(SecretStr(""), alias="OPS_TOKEN_SECRET")
     # Where platform-level chat alerts go (ops group); providers have their own targets.
     ops_chat_url: str = Field("", alias="OPS_CHAT_URL")
+    # The DingTalk robot secret of that group ("加签"): messages to it are signed when it is set.
+    ops_chat_secret: SecretStr = Field(SecretStr(""), alias="OPS_CHAT_SECRET")
+    # The KMS key that encrypts the secrets kept in the main table (signing keys, webhook and chat secrets).
+    secrets_key: str = Field("", alias="SECRETS_KEY_ID")
+    # Outbound calls (webhooks, chat) may reach loopback on the local stage only (its sink). Unset: the
+    # local stage allows it and every other refuses it; setting it true on another stage is refused.
+    outbound_allow_loopback: bool | None = Field(None, alias="OUTBOUND_ALLOW_LOOPBACK")
 
     signature_window_seconds: int = Field(300, alias="SIGNATURE_WINDOW_SECONDS")
     max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES")
@@ -95,6 +111,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"must be an IANA time zone such as Asia/Shanghai, not {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _loopback_only_locally(self) -> Settings:
+        if self.outbound_allow_loopback and self.stage != "local":
+            raise ValueError(f"OUTBOUND_ALLOW_LOOPBACK is for the local stage only, not {self.stage}")
+        return self
+
+    @property
+    def allows_loopback(self) -> bool:
+        """Whether outbound calls may go to loopback (the local cloud's sink)."""
+        if self.outbound_allow_loopback is not None:
+            return self.outbound_allow_loopback
+        return self.stage == "local"
 
     @classmethod
     def variable(cls, field: str) -> str:

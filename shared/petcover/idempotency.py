@@ -18,6 +18,17 @@ from petcover.errors import Conflict, DomainError, Unavailable
 
 Response = dict[str, Any]
 
+# Answer fields shown once (a secret): the stored copy a replay returns has them as null.
+SHOWN_ONCE = ("secret", "webhook_secret")
+
+
+def _without_secrets(response: Response) -> Response:
+    body = response.get("body")
+    if isinstance(body, dict) and any(f in body for f in SHOWN_ONCE):
+        body = {k: (None if k in SHOWN_ONCE else v) for k, v in body.items()}
+    return {**response, "body": body}
+
+
 _persistence_layer: Any = None
 
 
@@ -33,6 +44,7 @@ def run_once(
         IdempotencyPersistenceLayerError,
         IdempotencyValidationError,
     )
+    from aws_lambda_powertools.utilities.idempotency.serialization.custom_dict import CustomDictSerializer
 
     def mark_replayed(response: Any, _record: Any) -> Any:
         return {**response, "replayed": True}
@@ -47,7 +59,11 @@ def run_once(
         cfg.register_lambda_context(context)
     data = {"scope": scope, "operation": operation, "key": key, "body_sha": hashlib.sha256(body).hexdigest()}
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=cfg)
+    keep = CustomDictSerializer(to_dict=_without_secrets, from_dict=lambda stored: stored)
+
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=_persistence(), config=cfg, output_serializer=keep
+    )
     def once(request: dict[str, Any]) -> Response:
         return execute()
 

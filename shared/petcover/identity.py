@@ -6,7 +6,7 @@ This module knows nothing of HTTP or storage: the adapter authenticates a reques
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 PrincipalKind = Literal["anonymous", "channel", "provider", "insurer", "ops"]
@@ -28,6 +28,8 @@ class Principal:
     id: str
     roles: tuple[str, ...] = ()
     key_id: str | None = None
+    # The API Gateway request id of the call (audit records carry it); None outside a request.
+    request_id: str | None = field(default=None, compare=False)
 
     @property
     def is_staff(self) -> bool:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from petcover.config import NotConfigured
+
 Item = dict[str, Any]
 CondOp = Literal["=", "<>", "<", "<=", ">", ">=", "exists", "not_exists", "<?", "<=?", "=?"]
 # (attribute, operator, value); value is ignored for exists / not_exists. An operator ending in
@@ -106,6 +108,18 @@ class Publisher(Protocol):
     def emit(self, detail_type: str, details: Sequence[Mapping[str, Any]]) -> None: ...
 
 
+class SecretBox(Protocol):
+    """Encrypts the secrets the table keeps (KMS on AWS and on the local cloud).
+
+    ``context`` names the record a secret belongs to (its purpose and owner): a sealed value
+    opens only with the same context, so it cannot be copied onto another record.
+    """
+
+    def seal_secret(self, plaintext: str, context: Mapping[str, str]) -> str: ...
+
+    def open_secret(self, sealed: str, context: Mapping[str, str]) -> str: ...
+
+
 class BlobStore(Protocol):
     def presign_put(self, key: str, content_type: str, expires_in: int = 900) -> str: ...
 
@@ -128,6 +142,16 @@ class Ports:
     clock: Clock = utcnow
     blobs: BlobStore | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    secrets: SecretBox | None = None
 
     def now(self) -> datetime:
         return self.clock()
+
+    def box(self) -> SecretBox:
+        """The secret box, or NotConfigured when this function was not given the key."""
+        if self.secrets is None:
+            raise NotConfigured(
+                "SECRETS_KEY_ID is not set for this function: template.yaml gives it only to the "
+                "functions whose code uses it (python -m infra.grants)"
+            )
+        return self.secrets

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from typing import Any
 
 from petcover.config import get_settings
@@ -53,8 +55,46 @@ class S3Blobs:
             return None
 
 
+class KmsSecretBox:
+    """Secrets sealed with KMS ``Encrypt`` under the stack's key (``SecretsKey``), bound to their
+    record by the encryption context; secrets are under 4 KB, so no data key is needed.
+
+    An opened secret is kept for the container's life: a key's secret never changes, and a
+    signed call then costs no KMS round trip after the first.
+    """
+
+    # What each method needs on the key (infra.grants turns it into the function's policy).
+    ACTIONS: dict[str, tuple[str, ...]] = {"seal_secret": ("kms:Encrypt",), "open_secret": ("kms:Decrypt",)}
+    PREFIX = "kms:"
+    MAX_OPENED = 1000
+
+    def __init__(self, client: Any, key_id: str) -> None:
+        self._kms = client
+        self._key = key_id
+        self._opened: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+    def seal_secret(self, plaintext: str, context: Mapping[str, str]) -> str:
+        out = self._kms.encrypt(KeyId=self._key, Plaintext=plaintext.encode(), EncryptionContext=dict(context))
+        return self.PREFIX + base64.b64encode(out["CiphertextBlob"]).decode()
+
+    def open_secret(self, sealed: str, context: Mapping[str, str]) -> str:
+        cache_key = (sealed, tuple(sorted(context.items())))
+        hit = self._opened.get(cache_key)
+        if hit is not None:
+            return hit
+        if not sealed.startswith(self.PREFIX):
+            raise ValueError("this secret was not sealed with KMS")
+        blob = base64.b64decode(sealed[len(self.PREFIX) :])
+        out = self._kms.decrypt(KeyId=self._key, CiphertextBlob=blob, EncryptionContext=dict(context))
+        plaintext = bytes(out["Plaintext"]).decode()
+        if len(self._opened) >= self.MAX_OPENED:
+            self._opened.clear()
+        self._opened[cache_key] = plaintext
+        return plaintext
+
+
 def aws_ports() -> Ports:
-    """Adapters for what this function was given: no client for a queue, bus or bucket it lacks."""
+    """Adapters for what this function was given: no client for a queue, bus, bucket or key it lacks."""
     from petcover.messaging import AwsPublisher
     from petcover.storage.dynamo import DynamoStore
 
@@ -68,7 +108,8 @@ def aws_ports() -> Ports:
         s.event_bus,
     )
     blobs = S3Blobs(boto_client("s3"), s.bucket) if s.bucket else None
-    return Ports(store=store, publisher=publisher, blobs=blobs)
+    box = KmsSecretBox(boto_client("kms"), s.secrets_key) if s.secrets_key else None
+    return Ports(store=store, publisher=publisher, blobs=blobs, secrets=box)
 
 
 def ports() -> Ports:

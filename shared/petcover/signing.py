@@ -13,8 +13,10 @@ Canonical string, six lines joined by ``"\\n"`` (no trailing newline)::
     nonce               exactly as in X-Pc-Nonce
     body sha256         lowercase hex of the raw body bytes (sha256 of b"" when empty)
 
-Webhooks we send: ``X-Pc-Event-Id``, ``X-Pc-Timestamp`` and ``X-Pc-Signature`` = lowercase hex
-HMAC-SHA256 over ``f"{timestamp}\\n{event_id}\\n".encode() + body``. The event id is signed so a
+Webhooks we send: ``X-Pc-Event-Id``, ``X-Pc-Timestamp`` and ``X-Pc-Signature`` = ``v1=<hex>`` per
+secret, space-separated: lowercase hex HMAC-SHA256 over ``f"{timestamp}\\n{event_id}\\n".encode() +
+body``. During a secret rotation the header carries two (the new secret's first), as Stripe and
+Standard Webhooks do, so a receiver holding either secret verifies. The event id is signed so a
 captured delivery cannot be replayed under a fresh id past the receiver's de-duplication.
 """
 
@@ -24,7 +26,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote
 
@@ -37,6 +39,7 @@ TIMESTAMP_HEADER = "X-Pc-Timestamp"
 NONCE_HEADER = "X-Pc-Nonce"
 SIGNATURE_HEADER = "X-Pc-Signature"
 EVENT_ID_HEADER = "X-Pc-Event-Id"
+WEBHOOK_SIGNATURE_VERSION = "v1"
 
 DEFAULT_WINDOW_SECONDS = 300
 CANONICAL_COMPONENTS = ("method", "path", "query", "timestamp", "nonce", "body_sha256")
@@ -277,13 +280,21 @@ def webhook_signature(secret: str, timestamp: str, event_id: str, body: bytes) -
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def webhook_headers(secret: str, body: bytes, *, event_id: str, now: int) -> dict[str, str]:
+def webhook_headers(secrets: Sequence[str], body: bytes, *, event_id: str, now: int) -> dict[str, str]:
+    """Headers of one delivery, signed by every secret given (the new one first during a rotation)."""
+    if not secrets:
+        raise ValueError("a webhook needs at least one secret")
     timestamp = str(now)
-    return {
-        EVENT_ID_HEADER: event_id,
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: webhook_signature(secret, timestamp, event_id, body),
-    }
+    signatures = " ".join(
+        f"{WEBHOOK_SIGNATURE_VERSION}={webhook_signature(s, timestamp, event_id, body)}" for s in secrets
+    )
+    return {EVENT_ID_HEADER: event_id, TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signatures}
+
+
+def webhook_signatures(header: str) -> list[str]:
+    """The signatures of our version in an ``X-Pc-Signature`` header (``v1=<hex>``, space-separated)."""
+    prefix = f"{WEBHOOK_SIGNATURE_VERSION}="
+    return [part[len(prefix) :].lower() for part in header.split() if part.startswith(prefix)]
 
 
 def verify_webhook(
@@ -294,13 +305,13 @@ def verify_webhook(
     now: int,
     window_seconds: int = DEFAULT_WINDOW_SECONDS,
 ) -> bool:
-    """Receiver side (partners, the local sink, tests): True when signed by ``secret`` and fresh."""
+    """Receiver side (partners, the local sink, tests): True when one signature is by ``secret`` and fresh."""
     event_id = get_header(headers, EVENT_ID_HEADER)
     timestamp = get_header(headers, TIMESTAMP_HEADER)
-    signature = get_header(headers, SIGNATURE_HEADER)
-    if not event_id or not timestamp or not signature or not _TIMESTAMP_RE.fullmatch(timestamp):
+    header = get_header(headers, SIGNATURE_HEADER)
+    if not event_id or not timestamp or not header or not _TIMESTAMP_RE.fullmatch(timestamp):
         return False
     if abs(now - int(timestamp)) > window_seconds:
         return False
     expected = webhook_signature(secret, timestamp, event_id, body)
-    return _same(expected, signature.lower())
+    return any(_same(expected, candidate) for candidate in webhook_signatures(header))

@@ -132,10 +132,10 @@ def store_calls() -> str:
     from petcover.models.policies import QuoteRequest, UnderwriteRequest
     from petcover.ports import Ports
     from petcover.services import policies
-    from petcover.storage.memory import MemoryBlobs, MemoryStore
+    from petcover.storage.memory import MemoryBlobs, MemorySecretBox, MemoryStore
     from tests.support.fixtures import catalogue
 
-    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs(), secrets=MemorySecretBox())
     runtime.install(p)
     catalogue(p, ("shop-a",))
     who = Principal("channel", "shop-a")

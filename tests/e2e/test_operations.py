@@ -169,9 +169,11 @@ def test_a_suspended_provider_gets_no_new_orders_until_resumed(stack):
             },
         ).json["appointment_id"]
         rec = wait_for(
-            lambda: (r := ops.get(f"/ops/appointments/{fresh}/dispatch")).status == 200
-            and r.json["state"] != "pending"
-            and r.json,
+            lambda: (
+                (r := ops.get(f"/ops/appointments/{fresh}/dispatch")).status == 200
+                and r.json["state"] != "pending"
+                and r.json
+            ),
             "a settled dispatch decision",
         )
         assert rec["state"] == "manual" and rec["decision"]["provider_id"] is None

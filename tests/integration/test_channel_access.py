@@ -31,11 +31,11 @@ def test_ops_builds_the_catalogue_through_the_api(aws):
     assert status == 200 and body["head"]["published_version"] == 1
     status, body, _ = call(
         "AddChannelFunction",
-        body={"id": "shop-a", "name": "Shop A", "callback_url": "http://127.0.0.1:9/h"},
+        body={"id": "shop-a", "name": "Shop A", "callback_url": "https://shop-a.example/h"},
         ops=("sales",),
         idem="c1",
     )
-    assert status == 201 and "webhook_secret" not in body
+    assert status == 201 and len(body["webhook_secret"]) >= 32  # shown once, to verify our webhooks
     status, body, _ = call(
         "CreateContractFunction",
         path={"channelId": "shop-a"},
@@ -105,20 +105,26 @@ def test_revoked_key_closed_channel_and_contract_permission(shop):
     second = credentials.issue(p, "channel", "shop-a")  # rotation: both keys work
     quote = handler_of("QuoteFunction")
     assert quote(_quote_event(second.key_id, second.secret), None)["statusCode"] == 200
-    status, _, _ = call("RevokeChannelKeyFunction", path={"channelId": "shop-a", "keyId": key_id}, ops=("sales",))
+    path = {"channelId": "shop-a", "keyId": key_id}
+    status, body, _ = call("RevokeChannelKeyFunction", path=path, ops=("sales",))
+    assert status == 400 and body["error"]["details"][0]["field"] == "reason"
+    status, _, _ = call("RevokeChannelKeyFunction", path=path, query={"reason": "key leaked"}, ops=("sales",))
     assert status == 200
     authentication.clear_cache()
     assert _code(quote(_quote_event(key_id, secret), None)) == "REVOKED_KEY"
     assert quote(_quote_event(second.key_id, second.secret), None)["statusCode"] == 200
 
-    status, _, _ = call(
-        "TerminateContractFunction", path={"channelId": "shop-a", "productCode": "pet-health"}, ops=("sales",)
-    )
+    contract = {"channelId": "shop-a", "productCode": "pet-health"}
+    status, _, _ = call("TerminateContractFunction", path=contract, body={}, ops=("sales",))
+    assert status == 400
+    status, _, _ = call("TerminateContractFunction", path=contract, body={"reason": "agreement ended"}, ops=("sales",))
     assert status == 200
     resp = quote(_quote_event(second.key_id, second.secret), None)
     assert resp["statusCode"] == 403 and _code(resp) == "CONTRACT_TERMINATED"
 
-    status, _, _ = call("CloseChannelFunction", path={"channelId": "shop-a"}, ops=("sales",))
+    status, _, _ = call("CloseChannelFunction", path={"channelId": "shop-a"}, body={"reason": "ok"}, ops=("sales",))
+    assert status == 400  # a reason of at least three characters
+    status, _, _ = call("CloseChannelFunction", path={"channelId": "shop-a"}, body={"reason": "off"}, ops=("sales",))
     assert status == 200
     authentication.clear_cache()
     resp = quote(_quote_event(second.key_id, second.secret), None)

@@ -772,7 +772,8 @@ def test_webhook_receiver_down_for_the_whole_window_goes_to_the_dlq_then_redrive
     p.clock = clock
     publish_seed_products(p)
     channel_with_contracts(p, "shop-w", callback_url=f"{receiver.url}/hooks/shop-w")
-    secret = json.loads((p.store.get("CHANNEL#shop-w", "CHANNEL") or {})["data"])["webhook_secret"]
+    stored = json.loads((p.store.get("CHANNEL#shop-w", "CHANNEL") or {})["data"])
+    secret = p.box().open_secret(stored["webhook_secret_sealed"], {"purpose": "webhook-secret", "channel": "shop-w"})
     _sink(receiver.url, "/_sink/mode", {"status": 503})
     captured: list[tuple[dict[str, Any], int]] = []
     real_send = AwsPublisher.send

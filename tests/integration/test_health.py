@@ -10,7 +10,7 @@ def test_health_reads_the_table(aws):
     assert resp["statusCode"] == 200
     body = json.loads(resp["body"])
     assert body["status"] == "ok"
-    assert body["stage"] == "test"
+    assert body["stage"] == "local"
     assert resp["headers"]["X-Correlation-Id"]
 
 

@@ -390,7 +390,9 @@ def test_access_rules(aws):
     )
     assert status == 400 and err["error"]["code"] == "IDEMPOTENCY_KEY_REQUIRED"
 
-    status, revoked, _ = invoke("RevokePartnerKeyFunction", path={"partnerId": pid, "keyId": key[0]}, ops=("ops",))
+    status, revoked, _ = invoke(
+        "RevokePartnerKeyFunction", path={"partnerId": pid, "keyId": key[0]}, query={"reason": "leaked"}, ops=("ops",)
+    )
     assert status == 200 and revoked["status"] == "revoked"
     from petcover import authentication
 

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from petcover import signing, tokens
 from petcover.ports import Ports
+from petcover.repositories import catalog as channel_keys
 from petcover.repositories import partners as keys
 from petcover.services import audit
 from tests.support import events
@@ -110,7 +111,8 @@ def cloud(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     p.clock = clock
     runtime.install(p)
     pk, sk = keys.channel("ch1")
-    data = {"id": "ch1", "callback_url": f"{url}/hooks/ch1", "webhook_secret": SECRET, "rate_limit": 50}
+    sealed = p.box().seal_secret(SECRET, channel_keys.webhook_secret_context("ch1"))
+    data = {"id": "ch1", "callback_url": f"{url}/hooks/ch1", channel_keys.WEBHOOK_SECRET: sealed, "rate_limit": 50}
     p.store.put({"pk": pk, "sk": sk, "kind": "channel", "state": "active", "data": json.dumps(data)})
     try:
         yield Cloud(aws, p, clock, url, tmp_path / "sink.jsonl", boto3.client("sqs", region_name=REGION))

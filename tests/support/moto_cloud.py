@@ -34,7 +34,7 @@ def env_for(names: dict[str, str]) -> dict[str, str]:
             if ref in names:
                 env[var] = names[ref]
             elif ref == "Stage":
-                env[var] = "test"
+                env[var] = "local"  # in-process runs are a local cloud: callbacks may go to loopback
             elif ref == "OpsTokenSecret":
                 env[var] = "test-ops-secret"
             elif ref in parameters:
@@ -81,6 +81,9 @@ def build() -> dict[str, str]:
     for logical in template.resources("AWS::Events::EventBus"):
         events.create_event_bus(Name=f"test-{logical}")
         names[logical] = f"test-{logical}"
+    kms = boto3.client("kms", region_name=REGION)
+    for logical in template.resources("AWS::KMS::Key"):
+        names[logical] = kms.create_key(Description=f"test-{logical}")["KeyMetadata"]["KeyId"]
     for logical in template.resources("AWS::S3::Bucket"):
         s3.create_bucket(Bucket=f"test-{logical.lower()}")
         names[logical] = f"test-{logical.lower()}"

@@ -112,11 +112,16 @@ def test_a_failed_enqueue_releases_the_dedupe_key(fake_ports, ops_url) -> None:
     assert alerts.raise_alert(fake_ports, target=None, text="x", dedupe_key="k") is True
 
 
-def test_ops_alert_is_posted_to_dingtalk_with_a_signed_query(fake_ports, ops_url) -> None:
+def test_a_dingtalk_alert_is_posted_with_a_signed_query_and_queued_with_the_secret_sealed(fake_ports, ops_url) -> None:
     ops_url(DING)
-    target = ChatTarget(kind="dingtalk", url=DING, secret="SECabc", mention=["13800000000"])
+    context = {"purpose": "chat-secret", "owner": "prv_1", "robot": "r"}
+    sealed = fake_ports.box().seal_secret("SECabc", context)
+    target = ChatTarget(
+        kind="dingtalk", url=DING, mention=["13800000000"], sealed_secret=sealed, secret_context=tuple(context.items())
+    )
     alerts.raise_alert(fake_ports, target=target, text="SLA breached on C42", dedupe_key=None)
     [msg] = queued(fake_ports)
+    assert "SECabc" not in json.dumps(msg)  # the queue carries the secret sealed
     sent = Sent(body=b'{"errcode":0,"errmsg":"ok"}')
     assert alerts.deliver_alert(fake_ports, msg, send=sent) == "sent"
     [(url, body)] = sent.calls
@@ -129,6 +134,19 @@ def test_ops_alert_is_posted_to_dingtalk_with_a_signed_query(fake_ports, ops_url
         "text": {"content": "SLA breached on C42"},
         "at": {"atMobiles": ["13800000000"], "isAtAll": False},
     }
+
+
+def test_the_ops_group_is_signed_with_its_configured_secret(fake_ports, ops_url, monkeypatch) -> None:
+    monkeypatch.setenv("OPS_CHAT_SECRET", "SECops0123456789")
+    ops_url(DING)
+    alerts.raise_alert(fake_ports, target=None, text="webhook dead", dedupe_key=None)
+    [msg] = queued(fake_ports)
+    assert "SECops" not in json.dumps(msg)  # resolved when sending, never queued
+    sent = Sent(body=b'{"errcode":0}')
+    assert alerts.deliver_alert(fake_ports, msg, send=sent) == "sent"
+    [(url, _)] = sent.calls
+    q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert urllib.parse.quote_plus(q["sign"][0]) == dingtalk_sign("SECops0123456789", int(q["timestamp"][0]))
 
 
 def test_the_ops_group_is_resolved_when_sending_over_real_http(fake_ports, ops_url, tmp_path) -> None:

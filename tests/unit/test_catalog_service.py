@@ -35,11 +35,11 @@ def test_publishing_twice_is_refused(fake_ports):
 def test_delisted_product_cannot_be_modified_or_delisted_again(fake_ports):
     catalog.create_product(fake_ports, STAFF, PET_HEALTH)
     catalog.publish_product(fake_ports, STAFF, "pet-health", None)
-    catalog.delist_product(fake_ports, STAFF, "pet-health")
+    catalog.delist_product(fake_ports, STAFF, "pet-health", reason="withdrawn from sale")
     with pytest.raises(IllegalTransition):
         catalog.modify_product(fake_ports, STAFF, "pet-health", PET_HEALTH)
     with pytest.raises(IllegalTransition):
-        catalog.delist_product(fake_ports, STAFF, "pet-health")
+        catalog.delist_product(fake_ports, STAFF, "pet-health", reason="withdrawn from sale")
     catalog._head_cache.clear()
     with pytest.raises(BusinessRuleViolation) as err:
         catalog.on_sale(fake_ports, "pet-health")
@@ -49,7 +49,7 @@ def test_delisted_product_cannot_be_modified_or_delisted_again(fake_ports):
 def test_a_draft_cannot_be_delisted(fake_ports):
     catalog.create_product(fake_ports, STAFF, PET_HEALTH)
     with pytest.raises(IllegalTransition):
-        catalog.delist_product(fake_ports, STAFF, "pet-health")
+        catalog.delist_product(fake_ports, STAFF, "pet-health", reason="withdrawn from sale")
 
 
 def test_unpublished_product_cannot_be_authorised(fake_ports):
@@ -71,12 +71,12 @@ def test_terminated_contract_refuses_new_business(fake_ports):
     publish_seed_products(p)
     channel_with_contracts(p, "shop-a", products=("pet-health",))
     assert catalog.authorize(p, "shop-a", "pet-health", "underwrite", date(2026, 11, 22)).version == 1
-    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health")
+    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health", reason="agreement ended")
     with pytest.raises(Forbidden) as err:
         catalog.authorize(p, "shop-a", "pet-health", "underwrite", date(2026, 11, 22))
     assert err.value.code == "CONTRACT_TERMINATED"
     with pytest.raises(IllegalTransition):
-        catalog.terminate_contract(p, STAFF, "shop-a", "pet-health")
+        catalog.terminate_contract(p, STAFF, "shop-a", "pet-health", reason="agreement ended")
 
 
 def test_contract_modify_keeps_old_version_and_checks_permissions(fake_ports):
@@ -122,8 +122,8 @@ def test_closed_channel_cannot_change(fake_ports):
 
     p = fake_ports
     catalog.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
-    catalog.set_channel_state(p, STAFF, "shop-a", "close")
+    catalog.set_channel_state(p, STAFF, "shop-a", "close", "agreement ended")
     with pytest.raises(Conflict):
         catalog.update_channel(p, STAFF, "shop-a", ChannelUpdate(rate_limit=5))
     with pytest.raises(IllegalTransition):
-        catalog.set_channel_state(p, STAFF, "shop-a", "close")
+        catalog.set_channel_state(p, STAFF, "shop-a", "close", "agreement ended")

@@ -53,8 +53,8 @@ def test_slack_formats() -> None:
 
 
 def test_render_dispatches_on_kind() -> None:
-    ding = chat.ChatTarget(kind="dingtalk", url=DING_URL, secret=SECRET, mention=["13800000000"])
-    assert chat.render(ding, "t", NOW_MS) == chat.dingtalk_request(
+    ding = chat.ChatTarget(kind="dingtalk", url=DING_URL, mention=["13800000000"])
+    assert chat.render(ding, "t", NOW_MS, SECRET) == chat.dingtalk_request(
         DING_URL, SECRET, "t", ["13800000000"], now_ms=NOW_MS
     )
     slack = chat.ChatTarget(kind="slack", url="https://hooks.slack.com/x", mention=["U1", "U2"])
@@ -62,8 +62,9 @@ def test_render_dispatches_on_kind() -> None:
 
 
 def test_chat_target_validation_and_secret_hidden() -> None:
-    target = chat.ChatTarget(kind="dingtalk", url=DING_URL, secret=SECRET)
-    assert SECRET not in repr(target)
+    target = chat.ChatTarget(kind="dingtalk", url=DING_URL, sealed_secret="kms:c2VhbGVk", secret_context=(("a", "b"),))
+    assert "c2VhbGVk" not in repr(target)
+    assert "secret" not in chat.ChatTarget.model_fields  # a target never holds an opened secret
     with pytest.raises(ValidationError):
         chat.ChatTarget(kind="teams", url=DING_URL)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):

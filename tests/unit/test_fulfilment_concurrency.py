@@ -23,7 +23,7 @@ from petcover.ports import Ports
 from petcover.repositories import appointments as appointment_records
 from petcover.services import quota
 from petcover.services.fulfilment import assignment, booking, closing, quota_deduction, views, work_orders
-from petcover.storage.memory import MemoryStore
+from petcover.storage.memory import MemorySecretBox, MemoryStore
 from tests.support.bookings import (
     CLINIC,
     SHOP,
@@ -172,7 +172,7 @@ class StallingStore(MemoryStore):
 @pytest.fixture
 def stalling_ports():
     store = StallingStore()
-    p = Ports(store=store, publisher=MemoryPublisher())
+    p = Ports(store=store, publisher=MemoryPublisher(), secrets=MemorySecretBox())
     runtime.install(p)
     from petcover import authentication
     from petcover.services import catalog

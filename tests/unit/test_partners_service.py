@@ -142,7 +142,7 @@ def test_keys_are_issued_listed_and_revoked_for_the_partner_kind(p):
     assert issued.owner_kind == "insurer" and issued.owner_id == who.id
     [info] = accounts.list_keys(p, who.id)
     assert info.key_id == issued.key_id and info.status == "active"
-    assert accounts.revoke_key(p, STAFF, who.id, issued.key_id).status == "revoked"
+    assert accounts.revoke_key(p, STAFF, who.id, issued.key_id, reason="key leaked").status == "revoked"
     assert [k.status for k in credentials.list_keys(p, "insurer", who.id)] == ["revoked"]
     actions = [r.action for r in audit.by_entity(p, "partner", who.id)]
     assert "key_issued" in actions and "key_revoked" in actions

@@ -131,7 +131,7 @@ def test_renewal_refused_with_offer_new_product_when_delisted(p):
     pol = policies.underwrite(p, SHOP_A, _req("o-8"))
     late = datetime.now(UTC) + timedelta(days=340)
     p.clock = lambda: late
-    catalog.delist_product(p, STAFF, "pet-health")
+    catalog.delist_product(p, STAFF, "pet-health", reason="withdrawn from sale")
     catalog.clear_caches()
     with pytest.raises(BusinessRuleViolation) as err:
         policies.renew(p, SHOP_A, pol.number, RenewRequest(channel_order_id="o-8-r"))

@@ -310,18 +310,30 @@ def test_key_record_repr_hides_secret() -> None:
 
 def test_webhook_round_trip_and_scheme() -> None:
     body = b'{"event":"policy.issued"}'
-    headers = signing.webhook_headers(SECRET, body, event_id="evt_1", now=NOW)
+    headers = signing.webhook_headers([SECRET], body, event_id="evt_1", now=NOW)
     assert headers[signing.EVENT_ID_HEADER] == "evt_1"
     assert headers[signing.TIMESTAMP_HEADER] == str(NOW)
     expected = hmac.new(SECRET.encode(), f"{NOW}\nevt_1\n".encode() + body, hashlib.sha256).hexdigest()
-    assert headers[signing.SIGNATURE_HEADER] == expected
+    assert headers[signing.SIGNATURE_HEADER] == f"v1={expected}"
     lower = {k.lower(): v for k, v in headers.items()}
     assert signing.verify_webhook(SECRET, lower, body, now=NOW + 10) is True
 
 
+def test_during_a_rotation_both_secrets_sign_and_either_verifies() -> None:
+    body = b'{"event":"policy.issued"}'
+    headers = signing.webhook_headers(["new-secret-0123456789", SECRET], body, event_id="evt_1", now=NOW)
+    first, second = headers[signing.SIGNATURE_HEADER].split(" ")
+    assert first.startswith("v1=") and second.startswith("v1=") and first != second
+    assert signing.verify_webhook("new-secret-0123456789", headers, body, now=NOW) is True
+    assert signing.verify_webhook(SECRET, headers, body, now=NOW) is True
+    assert signing.verify_webhook("a-third-secret-000000", headers, body, now=NOW) is False
+    unversioned = {**headers, signing.SIGNATURE_HEADER: first.removeprefix("v1=")}
+    assert signing.verify_webhook("new-secret-0123456789", unversioned, body, now=NOW) is False
+
+
 def test_webhook_rejections() -> None:
     body = b'{"event":"policy.issued"}'
-    headers = signing.webhook_headers(SECRET, body, event_id="evt_1", now=NOW)
+    headers = signing.webhook_headers([SECRET], body, event_id="evt_1", now=NOW)
     assert signing.verify_webhook(SECRET, headers, body + b" ", now=NOW) is False
     assert signing.verify_webhook("other", headers, body, now=NOW) is False
     assert signing.verify_webhook(SECRET, headers, body, now=NOW + 301) is False

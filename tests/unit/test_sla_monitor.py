@@ -249,7 +249,8 @@ def test_provider_chat_target_uses_the_first_supported_group_and_mentions_its_pe
     )
     monkeypatch.setattr(directory, "active_provider_config", lambda _p, pid: cfg if pid == "prov-a" else None)
     target = chat_targets.provider_chat_target(p, "prov-a")
-    assert target == ChatTarget(kind="dingtalk", url=ding, mention=["13800000001", "13800000002"])
+    assert target is not None and target.sealed_secret is None  # the robot has no secret set
+    assert (target.kind, target.url, target.mention) == ("dingtalk", ding, ["13800000001", "13800000002"])
     assert chat_targets.provider_chat_target(p, "prov-unknown") is None
 
 

@@ -21,6 +21,7 @@ from petcover.config import reset_settings
 from petcover.errors import IllegalTransition, NotFound
 from petcover.identity import Principal
 from petcover.ports import Ports
+from petcover.repositories import catalog as channel_keys
 from petcover.repositories import partners as keys
 from petcover.repositories import webhooks as webhook_keys
 from petcover.services import audit
@@ -80,7 +81,8 @@ def ops_chat(settings_env: Callable[..., None]) -> None:
 
 def add_channel(p: Ports, channel_id: str = "ch1", url: str = "https://partner.example/hook", **extra: Any) -> None:
     pk, sk = keys.channel(channel_id)
-    data = {"id": channel_id, "callback_url": url, "webhook_secret": SECRET}
+    sealed = p.box().seal_secret(SECRET, channel_keys.webhook_secret_context(channel_id))
+    data = {"id": channel_id, "callback_url": url, channel_keys.WEBHOOK_SECRET: sealed}
     p.store.put({"pk": pk, "sk": sk, "kind": "channel", "state": "active", "data": json.dumps({**data, **extra})})
 
 
@@ -242,12 +244,18 @@ def test_docs_snippet_verifies_our_signature() -> None:
     verify = scope["verify"]
     body = b'{"event_id":"evt_1","version":3}'
     now = int(datetime.now(UTC).timestamp())
-    headers = signing.webhook_headers(SECRET, body, event_id="evt_1", now=now)
+    headers = signing.webhook_headers([SECRET], body, event_id="evt_1", now=now)
     assert verify(SECRET, headers, body) is True
     assert verify(SECRET, headers, body + b" ") is False
     assert verify(SECRET, {**headers, "X-Pc-Event-Id": "evt_2"}, body) is False
-    old = signing.webhook_headers(SECRET, body, event_id="evt_1", now=now - 3600)
+    old = signing.webhook_headers([SECRET], body, event_id="evt_1", now=now - 3600)
     assert verify(SECRET, old, body) is False
+    # during a rotation's overlap: two signatures, and a receiver holding either secret (or both) verifies
+    rotating = signing.webhook_headers(["whsec-new-9876543210", SECRET], body, event_id="evt_1", now=now)
+    assert verify(SECRET, rotating, body) is True
+    assert verify("whsec-new-9876543210", rotating, body) is True
+    assert verify(["whsec-new-9876543210", SECRET], rotating, body) is True
+    assert verify(["not-ours-00000000000"], rotating, body) is False
 
 
 # ---------------------------------------------------------------- idempotency
@@ -541,7 +549,7 @@ def test_redrive_sends_every_dead_letter_again_with_a_fresh_window(fake_ports, c
     [
         ("closed", {}, "channel is closed"),
         ("active", {"callback_url": ""}, "channel has no callback_url"),
-        ("active", {"webhook_secret": ""}, "channel has no webhook_secret"),
+        ("active", {channel_keys.WEBHOOK_SECRET: ""}, "channel has no webhook secret"),
     ],
 )
 def test_closed_or_unconfigured_channels_are_skipped_without_posting(fake_ports, clock, state, data, reason) -> None:

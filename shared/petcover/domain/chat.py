@@ -59,12 +59,16 @@ def slack_request(
 
 
 class ChatTarget(BaseModel):
+    """Where a chat alert goes. Targets travel on the alert queue, so a DingTalk robot's secret is
+    carried sealed (with the context it opens with) and opened only by the sender."""
+
     model_config = ConfigDict(frozen=True)
 
     kind: Literal["dingtalk", "slack"]
     url: str
-    secret: str | None = Field(default=None, repr=False)  # keep out of logs
     mention: list[str] = Field(default_factory=list)  # DingTalk: mobiles; Slack: user ids
+    sealed_secret: str | None = Field(default=None, repr=False)
+    secret_context: tuple[tuple[str, str], ...] = Field(default=(), repr=False)
 
     @field_validator("url")
     @classmethod
@@ -74,9 +78,12 @@ class ChatTarget(BaseModel):
         return value
 
 
-def render(target: ChatTarget, text: str, now_ms: int, title: str | None = None) -> tuple[str, dict[str, Any]]:
+def render(
+    target: ChatTarget, text: str, now_ms: int, title: str | None = None, secret: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The URL and body of one message; ``secret`` (a DingTalk robot's, opened) signs it."""
     if target.kind == "dingtalk":
-        return dingtalk_request(target.url, target.secret, text, target.mention, now_ms=now_ms, title=title)
+        return dingtalk_request(target.url, secret, text, target.mention, now_ms=now_ms, title=title)
     return slack_request(target.url, text, target.mention, title)
 
 

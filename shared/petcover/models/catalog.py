@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from petcover.domain.catalog import ProductSpec, ProductVersion
 from petcover.identity import PERMISSIONS, Permission
+from petcover.models.common import Reason
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 ALL_PERMISSIONS = PERMISSIONS
@@ -41,16 +42,22 @@ class PublishRequest(_In):
     version: int | None = Field(None, ge=1, description="Version to publish; the latest by default.")
 
 
+CALLBACK_URL = (
+    "Where we POST signed webhooks: https, and its host must resolve to public addresses only "
+    "(no loopback, private, link-local, shared, multicast, reserved or metadata address; 400 UNSAFE_URL)."
+)
+
+
 class ChannelCreate(_In):
     id: Slug
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    callback_url: AnyHttpUrl
+    callback_url: AnyHttpUrl = Field(description=CALLBACK_URL)
     rate_limit: int = Field(50, ge=1, le=10_000, description="Requests per second.")
 
 
 class ChannelUpdate(_In):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = None
-    callback_url: AnyHttpUrl | None = None
+    callback_url: AnyHttpUrl | None = Field(None, description=CALLBACK_URL)
     rate_limit: int | None = Field(None, ge=1, le=10_000)
 
 
@@ -66,6 +73,38 @@ class Channel(BaseModel):
 
 class ChannelList(BaseModel):
     items: list[Channel]
+
+
+SECRET_SHOWN_ONCE = (
+    "The webhook secret is shown in this answer only: store it now. A retry with the same Idempotency-Key "
+    "answers null; POST /ops/channels/{channelId}/webhook/secret/rotate issues a new one."
+)
+
+
+class ChannelCreated(Channel):
+    webhook_secret: str | None = Field(
+        description="Signs every webhook we send to this channel (X-Pc-Signature, see docs/webhooks.md). Shown once."
+    )
+    note: str = SECRET_SHOWN_ONCE
+
+
+class WebhookSecretRotate(_In):
+    overlap_hours: int = Field(
+        24,
+        ge=0,
+        le=168,
+        description="How long the current secret keeps signing beside the new one (0: it stops now).",
+    )
+    reason: Reason | None = None
+
+
+class WebhookSecretRotated(BaseModel):
+    channel_id: str
+    webhook_secret: str = Field(description="The new secret; shown in this answer only.")
+    previous_signs_until: datetime | None = Field(
+        description="Until then each webhook carries two signatures, by the new and the previous secret."
+    )
+    note: str = "The new secret is shown in this answer only: store it now."
 
 
 class ContractTerms(_In):

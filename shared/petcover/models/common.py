@@ -1,10 +1,27 @@
-"""Shapes shared by several areas: audit records and API key descriptions."""
+"""Shapes shared by several areas: audit records, API key descriptions, the reason of a staff action."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+# Why staff close, revoke, terminate, delist or reject something: kept in the audit record.
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
+class ReasonBody(BaseModel):
+    """An action that closes, terminates or delists needs a reason (it goes into the audit record)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ReasonQuery(BaseModel):
+    """A revocation (DELETE, no body) gives its reason as a query parameter."""
+
+    reason: Reason
 
 
 class AuditRecord(BaseModel):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
 
+from petcover.config import get_settings
 from petcover.domain import regions
 from petcover.models.fulfilment import OpenOrder
 
@@ -136,11 +138,34 @@ class AlertContact(_Input):
     @field_validator("webhook_url")
     @classmethod
     def _https(cls, v: str) -> str:
+        # The address itself is checked when the configuration is saved (petcover.outbound).
         u = urlparse(v)
-        loopback = u.scheme == "http" and u.hostname in ("127.0.0.1", "localhost")  # the local cloud's sink
-        if not (u.scheme == "https" or loopback) or not u.netloc:
+        local_sink = u.scheme == "http" and u.hostname in ("127.0.0.1", "localhost") and get_settings().allows_loopback
+        if not (u.scheme == "https" or local_sink) or not u.netloc:
             raise ValueError("must be an https URL")
         return v
+
+
+class ChatSecretInput(_Input):
+    """The DingTalk robot secret ("加签", starts with SEC) of one of my contacts' robot URL; null removes it."""
+
+    webhook_url: Annotated[str, StringConstraints(max_length=500)]
+    secret: Annotated[SecretStr, Field(json_schema_extra={"pattern": r"^SEC[0-9A-Za-z]{8,200}$"})] | None = Field(
+        description="Write-only: never shown again. Messages to the robot are then signed (timestamp + sign)."
+    )
+
+    @field_validator("secret")
+    @classmethod
+    def _dingtalk_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.fullmatch(r"SEC[0-9A-Za-z]{8,200}", v.get_secret_value()):
+            raise ValueError("must be the robot's secret as DingTalk shows it: SEC followed by letters and digits")
+        return v
+
+
+class ChatSecretSaved(BaseModel):
+    webhook_url: str
+    contacts: list[str] = Field(description="The contacts that use this robot.")
+    secret_set: bool
 
 
 class QualificationDocument(_Input):

@@ -7,6 +7,9 @@ does not load the partner aggregate's shapes on every route.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 ACCOUNT_SK = "PARTNER"
 KEY_PREFIX = "KEY#"
 
@@ -38,3 +41,20 @@ def partner_pk(partner_id: str) -> str:
 
 def partner(partner_id: str) -> tuple[str, str]:
     return partner_pk(partner_id), ACCOUNT_SK
+
+
+def key_owner(kind: str, owner_id: str) -> str:
+    """The ``owner`` attribute of a key item."""
+    return f"{kind}:{owner_id}"
+
+
+def signing_key_context(key_id: str, kind: str, owner_id: str) -> dict[str, str]:
+    """What a key's sealed secret is bound to: it opens for this key id and owner only."""
+    return {"purpose": "signing-key", "key_id": key_id, "owner": key_owner(kind, owner_id)}
+
+
+def key_secret(item: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A key item's sealed secret and the context it opens with."""
+    d = json.loads(str(item["data"]))
+    key_id = str(item["pk"]).removeprefix(KEY_PREFIX)
+    return str(d["sealed_secret"]), signing_key_context(key_id, d["owner_kind"], d["owner_id"])

@@ -2,7 +2,9 @@
 
 - ``PRODUCT#{code}`` / ``HEAD``        the product head (``gsi1pk = PRODUCTS``), ``version`` = latest.
 - ``PRODUCT#{code}`` / ``V#{00001}``   one item per product version, immutable once published.
-- ``CHANNEL#{id}`` / ``CHANNEL``       the channel (``gsi1pk = CHANNELS``), ``state`` = its status.
+- ``CHANNEL#{id}`` / ``CHANNEL``       the channel (``gsi1pk = CHANNELS``), ``state`` = its status; its
+                                       webhook secret (and, during a rotation's overlap, the one
+                                       before it with the time it stops signing) is kept sealed.
 - ``CHANNEL#{id}`` / ``CONTRACT#{code}``         the contract of a channel for a product
                                                  (``gsi1pk = CONTRACTS#{code}``), ``version`` = latest.
 - ``CHANNEL#{id}`` / ``CONTRACT#{code}#V#{00001}``  every contract version.
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from petcover.domain.catalog import ProductVersion
@@ -75,9 +78,46 @@ def new_version_item(pv: ProductVersion) -> Item:
 # ---------------------------------------------------------------- channels
 
 
+WEBHOOK_SECRET = "webhook_secret_sealed"
+PREVIOUS_WEBHOOK_SECRET = "previous_webhook_secret_sealed"
+PREVIOUS_UNTIL = "previous_webhook_secret_until"
+SECRET_FIELDS = (WEBHOOK_SECRET, PREVIOUS_WEBHOOK_SECRET, PREVIOUS_UNTIL)
+
+
 def channel_data(item: Item) -> dict[str, Any]:
-    """The channel's stored document, with the webhook secret that the API never shows."""
+    """The channel's stored document, with the sealed webhook secrets that the API never shows."""
     return dict(json.loads(item["data"]))
+
+
+def shown_channel_data(data: dict[str, Any]) -> dict[str, Any]:
+    """What answers and the audit may show of a channel document: no secret, not even sealed."""
+    return {k: v for k, v in data.items() if k not in SECRET_FIELDS}
+
+
+def webhook_secret_context(channel_id: str) -> dict[str, str]:
+    """What a channel's sealed webhook secret is bound to: it opens for this channel only."""
+    return {"purpose": "webhook-secret", "channel": channel_id}
+
+
+def with_new_webhook_secret(data: dict[str, Any], sealed: str, previous_until: datetime | None) -> dict[str, Any]:
+    """The document after a rotation: the new secret signs; the current one keeps signing beside it
+    until ``previous_until`` (None: it stops now). Only two ever sign at once."""
+    out = {k: v for k, v in data.items() if k not in (PREVIOUS_WEBHOOK_SECRET, PREVIOUS_UNTIL)}
+    out[WEBHOOK_SECRET] = sealed
+    if previous_until is not None and data.get(WEBHOOK_SECRET):
+        out[PREVIOUS_WEBHOOK_SECRET] = data[WEBHOOK_SECRET]
+        out[PREVIOUS_UNTIL] = previous_until.isoformat()
+    return out
+
+
+def webhook_signing_secrets(data: dict[str, Any], now: datetime) -> list[str]:
+    """The sealed secrets that sign a webhook sent at ``now``: the current one, then the previous one
+    while its overlap lasts."""
+    out = [str(data[WEBHOOK_SECRET])] if data.get(WEBHOOK_SECRET) else []
+    until = data.get(PREVIOUS_UNTIL)
+    if data.get(PREVIOUS_WEBHOOK_SECRET) and until and now < datetime.fromisoformat(str(until)):
+        out.append(str(data[PREVIOUS_WEBHOOK_SECRET]))
+    return out
 
 
 def dump_channel_data(data: dict[str, Any]) -> str:
@@ -85,7 +125,7 @@ def dump_channel_data(data: dict[str, Any]) -> str:
 
 
 def load_channel(item: Item) -> Channel:
-    return Channel.model_validate({**channel_data(item), "status": item.get("state", "active")})
+    return Channel.model_validate({**shown_channel_data(channel_data(item)), "status": item.get("state", "active")})
 
 
 def new_channel_item(channel_id: str, data: dict[str, Any]) -> Item:

@@ -11,8 +11,9 @@ Main table, partition ``PARTNER#{id}``:
 - ``CHANGE#{id}``   change requests; ``gsi3pk = PARTNERCHANGE#pending`` while pending.
 - ``DOC#{id}``      qualification files issued for upload.
 
-Signing keys: ``KEY#{key id}`` / ``KEY`` with ``gsi1pk = KEYS#{kind}#{owner}``, and the owner's
-key-set counter ``KEYS#{kind}#{owner}`` / ``KEYSET``.
+Signing keys: ``KEY#{key id}`` / ``KEY`` with ``gsi1pk = KEYS#{kind}#{owner}`` (the secret sealed by
+the secret box, bound to the key id and owner), and the owner's key-set counter
+``KEYS#{kind}#{owner}`` / ``KEYSET``.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ from petcover.repositories.access import (  # noqa: F401
     KEY_PREFIX,
     channel,
     channel_pk,
+    key_owner,
+    key_secret,
     nonce,
     partner,
     partner_key,
     partner_pk,
     rate,
+    signing_key_context,
 )
 
 CONFIG_SK = "CONFIG#LIVE"
@@ -85,14 +89,6 @@ def key_set_pk(kind: str, owner_id: str) -> str:
 
 def key_set(kind: str, owner_id: str) -> tuple[str, str]:
     return key_set_pk(kind, owner_id), KEY_SET_SK
-
-
-def key_owner(kind: str, owner_id: str) -> str:
-    """The ``owner`` attribute of a key item."""
-    return f"{kind}:{owner_id}"
-
-
-# ---------------------------------------------------------------- index entries
 
 
 def review_entry(submitted_at: str, partner_id: str) -> dict[str, Any]:
@@ -216,7 +212,8 @@ def document_file_key(item: Item) -> str | None:
 # ---------------------------------------------------------------- signing keys
 
 
-def key_item(key_id: str, secret: str, kind: str, owner_id: str, created_at: str) -> Item:
+def key_item(key_id: str, sealed_secret: str, kind: str, owner_id: str, created_at: str) -> Item:
+    """A new active key; its secret is stored sealed (``signing_key_context``), never as issued."""
     pk, sk = partner_key(key_id)
     return {
         "pk": pk,
@@ -226,7 +223,9 @@ def key_item(key_id: str, secret: str, kind: str, owner_id: str, created_at: str
         "owner": key_owner(kind, owner_id),
         "gsi1pk": key_set_pk(kind, owner_id),
         "gsi1sk": created_at,
-        "data": json.dumps({"secret": secret, "owner_id": owner_id, "owner_kind": kind, "created_at": created_at}),
+        "data": json.dumps(
+            {"sealed_secret": sealed_secret, "owner_id": owner_id, "owner_kind": kind, "created_at": created_at}
+        ),
     }
 
 

@@ -5,28 +5,27 @@ exactly once); the AlertQueue consumer renders the message with ``petcover.domai
 POSTs it. A non-2xx answer (or a DingTalk ``errcode`` other than 0) raises, so SQS retries the
 message and the AlertDLQ catches it after maxReceiveCount.
 
-``http_post`` is the one outgoing HTTP call of the platform (webhooks use it too): urllib,
-a hard timeout, redirects refused (a 3xx is a failure, never a hop to another host).
+``http_post`` is the one outgoing HTTP call of the platform (webhooks use it too):
+``petcover.outbound`` checks the destination against the addresses it resolves to and connects to
+the one it checked, with a hard timeout; redirects are refused (a 3xx is a failure).
 Keys and items: ``petcover.repositories.alerts``.
 """
 
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from petcover import outbound
 from petcover.config import get_settings
 from petcover.domain.chat import ChatTarget, dingtalk_refusal, render
 from petcover.errors import StaleWrite
 from petcover.observability import logger
+from petcover.outbound import HttpResult, Sender
 from petcover.ports import Ports
 from petcover.repositories import alerts as repo
 
@@ -34,66 +33,14 @@ ALERT_QUEUE = "alert"
 MAX_TEXT_CHARS = 4000  # DingTalk and Slack both accept more; long alerts are unreadable anyway
 DEDUPE_TTL_SECONDS = 30 * 24 * 3600
 SENT_TTL_SECONDS = 7 * 24 * 3600
-USER_AGENT = "petcover/1"
 
 
 # ---------------------------------------------------------------- outgoing HTTP
 
 
-@dataclass(frozen=True)
-class HttpResult:
-    status: int | None  # None: no HTTP answer (timeout, refused, DNS, TLS)
-    latency_ms: int
-    error: str | None = None
-    body: bytes = b""
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-    def describe(self) -> str:
-        return f"HTTP {self.status}" if self.status is not None else (self.error or "no answer")
-
-
-Sender = Callable[[str, bytes, Mapping[str, str], float], HttpResult]
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # urllib then raises HTTPError with the 3xx status
-
-
-_opener = urllib.request.build_opener(_NoRedirect())
-
-
 def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float = 5.0) -> HttpResult:
-    """POST ``body``; never raises for HTTP or network failures (they are in the result)."""
-    if not url.startswith(("https://", "http://")):
-        return HttpResult(None, 0, "callback URL must be http(s)")
-    req = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers},
-    )
-    started = time.monotonic()
-
-    def elapsed() -> int:
-        return int((time.monotonic() - started) * 1000)
-
-    try:
-        with _opener.open(req, timeout=timeout) as resp:
-            data = resp.read(4096)
-            return HttpResult(int(resp.status), elapsed(), None, data)
-    except urllib.error.HTTPError as exc:
-        try:
-            data = exc.read(4096)
-        except Exception:
-            data = b""
-        return HttpResult(int(exc.code), elapsed(), f"HTTP {exc.code}", data)
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return HttpResult(None, elapsed(), f"{type(exc).__name__}: {reason}"[:300])
+    """POST ``body`` where ``petcover.outbound`` allows it; never raises for refusals, HTTP or network failures."""
+    return outbound.post(url, body, headers, timeout)
 
 
 # ---------------------------------------------------------------- raising
@@ -159,6 +106,15 @@ def raise_alert(
 # ---------------------------------------------------------------- sending (AlertQueue consumer)
 
 
+def _robot_secret(p: Ports, target: ChatTarget | None) -> str | None:
+    """The secret that signs a DingTalk message: the target's (sealed), or the ops group's setting."""
+    if target is None:
+        return get_settings().ops_chat_secret.get_secret_value() or None
+    if target.sealed_secret is None:
+        return None
+    return p.box().open_secret(target.sealed_secret, dict(target.secret_context))
+
+
 class AlertDeliveryFailed(RuntimeError):
     """The chat service refused the alert; SQS retries it, then the AlertDLQ keeps it."""
 
@@ -172,7 +128,8 @@ def deliver_alert(p: Ports, message: Mapping[str, Any], *, send: Sender = http_p
     if target is None:
         raise AlertDeliveryFailed("no chat target: OPS_CHAT_URL is not configured")
     now = p.now()
-    url, payload = render(target, msg.text, int(now.timestamp() * 1000), msg.title)
+    secret = _robot_secret(p, msg.target)
+    url, payload = render(target, msg.text, int(now.timestamp() * 1000), msg.title, secret)
     result = send(url, json.dumps(payload, ensure_ascii=False).encode(), {}, 5.0)
     if not result.ok:
         raise AlertDeliveryFailed(f"{target.kind} answered {result.describe()}")

@@ -79,6 +79,8 @@ def _new(
     request_id: str | None,
     reason: str | None,
 ) -> AuditRecord:
+    if request_id is None and isinstance(who, Principal):
+        request_id = who.request_id  # the API Gateway request of the call, so "audit by request" finds it
     return AuditRecord(
         id=uuid.uuid4().hex,
         at=p.now().isoformat(),
@@ -106,29 +108,3 @@ def by_actor(p: Ports, actor: str, limit: int = 100) -> list[AuditRecord]:
 def by_request(p: Ports, request_id: str, limit: int = 100) -> list[AuditRecord]:
     page = p.store.query(repo.request_pk(request_id), index=repo.REQUEST_INDEX, limit=limit)
     return repo.load_records(page.items)
-
-
-def record_op(
-    p: Ports,
-    who: Principal | str,
-    entity_type: str,
-    entity_id: str,
-    action: str,
-    *,
-    before: Any = None,
-    after: Any = None,
-    reason: str | None = None,
-) -> Put:
-    """The audit record as a write for the caller's transaction: the change and its record commit together."""
-    rec = AuditRecord(
-        id=uuid.uuid4().hex,
-        at=p.now().isoformat(),
-        actor=actor_name(who),
-        entity_type=entity_type,
-        entity_id=entity_id,
-        action=action,
-        before=before,
-        after=after,
-        reason=reason,
-    )
-    return Put(repo.record_item(rec), if_absent=True)

@@ -11,23 +11,27 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
+from petcover import outbound
 from petcover.domain import policy_terms, states
 from petcover.domain.catalog import ProductSpec, ProductVersion
-from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, StaleWrite
+from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.catalog import (
     Channel,
     ChannelCreate,
+    ChannelCreated,
     ChannelUpdate,
     Contract,
     ContractCreate,
     ContractTerms,
     ProductHead,
     ProductOut,
+    WebhookSecretRotate,
+    WebhookSecretRotated,
 )
-from petcover.ports import Ports, Put, Update
+from petcover.ports import Item, Ports, Put, Update
 from petcover.repositories import catalog as keys
 from petcover.repositories import partners as partner_keys
 from petcover.services import audit
@@ -175,7 +179,7 @@ def publish_product(p: Ports, who: Principal, code: str, version: int | None) ->
     return ProductOut(head=new_head, version=published)
 
 
-def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
+def delist_product(p: Ports, who: Principal, code: str, *, reason: str) -> ProductHead:
     head = get_head(p, code)
     states.PRODUCT.next_state(head.status, "delist")
     new_head = head.model_copy(update={"status": "delisted"})
@@ -188,7 +192,14 @@ def delist_product(p: Ports, who: Principal, code: str) -> ProductHead:
                     expect=[("state", "=", head.status)],
                 ),
                 audit.entry(
-                    p, who, "product", code, "delist", before={"status": head.status}, after={"status": "delisted"}
+                    p,
+                    who,
+                    "product",
+                    code,
+                    "delist",
+                    before={"status": head.status},
+                    after={"status": "delisted"},
+                    reason=reason,
                 ),
             ]
         )
@@ -219,18 +230,19 @@ def list_channels(p: Ports) -> list[Channel]:
     return [keys.load_channel(i) for i in p.store.query(keys.CHANNEL_LIST, index="gsi1", limit=500).items]
 
 
-def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
-    now = p.now()
+def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> ChannelCreated:
+    """The channel and the secret that signs our webhooks to it, shown in this answer only (kept sealed)."""
+    outbound.check_saved(str(req.callback_url), "callback_url")
+    secret = secrets.token_urlsafe(32)
     data = {
         "id": req.id,
         "name": req.name,
         "callback_url": str(req.callback_url),
         "rate_limit": req.rate_limit,
-        "created_at": now.isoformat(),
-        # Secret used to sign the webhooks we send to this channel (never returned by the API).
-        "webhook_secret": secrets.token_urlsafe(32),
+        "created_at": p.now().isoformat(),
+        keys.WEBHOOK_SECRET: p.box().seal_secret(secret, keys.webhook_secret_context(req.id)),
     }
-    ch = Channel.model_validate({**data, "status": "active"})
+    ch = Channel.model_validate({**keys.shown_channel_data(data), "status": "active"})
     try:
         p.store.transact(
             [
@@ -240,36 +252,53 @@ def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> Channel:
         )
     except StaleWrite:
         raise Conflict(f"Channel {req.id} already exists.", code="CHANNEL_EXISTS") from None
-    return ch
+    return ChannelCreated(**ch.model_dump(), webhook_secret=secret)
 
 
-def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate) -> Channel:
-    pk, sk = partner_keys.channel(channel_id)
-    item = p.store.get(pk, sk)
+def _open_channel(p: Ports, channel_id: str) -> Item:
+    item = p.store.get(*partner_keys.channel(channel_id))
     if item is None:
         raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
     if item.get("state") == "closed":
         raise Conflict("Channel is closed and cannot be changed.", code="CHANNEL_CLOSED")
+    return item
+
+
+def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate) -> Channel:
+    item = _open_channel(p, channel_id)
+    if req.callback_url is not None:
+        outbound.check_saved(str(req.callback_url), "callback_url")
     before = keys.channel_data(item)
     changes = req.model_dump(mode="json", exclude_none=True)
     after = {**before, **changes}
-    hide = {"webhook_secret"}
-    record = audit.entry(
-        p,
-        who,
-        "channel",
-        channel_id,
-        "update",
-        before={k: v for k, v in before.items() if k not in hide},
-        after={k: v for k, v in after.items() if k not in hide},
-    )
+    pk, sk = partner_keys.channel(channel_id)
+    shown = keys.shown_channel_data(after)
+    record = audit.entry(p, who, "channel", channel_id, "update", before=keys.shown_channel_data(before), after=shown)
     with _unless_changed("channel", "CHANNEL_CHANGED"):
         change = Update(pk, sk, set={"data": keys.dump_channel_data(after)}, expect=[("data", "=", item["data"])])
         p.store.transact([change, record])
-    return Channel.model_validate({**after, "status": item.get("state")})
+    return Channel.model_validate({**shown, "status": item.get("state")})
 
 
-def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str) -> Channel:
+def rotate_webhook_secret(p: Ports, who: Principal, channel_id: str, req: WebhookSecretRotate) -> WebhookSecretRotated:
+    """A new webhook secret, shown once; the current one keeps signing beside it for the overlap."""
+    item = _open_channel(p, channel_id)
+    secret = secrets.token_urlsafe(32)
+    sealed = p.box().seal_secret(secret, keys.webhook_secret_context(channel_id))
+    until = p.now() + timedelta(hours=req.overlap_hours) if req.overlap_hours else None
+    data = keys.with_new_webhook_secret(keys.channel_data(item), sealed, until)
+    after = {"previous_signs_until": until.isoformat() if until else None}
+    record = audit.entry(p, who, "channel", channel_id, "rotate_webhook_secret", after=after, reason=req.reason)
+    with _unless_changed("channel", "CHANNEL_CHANGED"):
+        pk, sk = partner_keys.channel(channel_id)
+        change = Update(pk, sk, set={"data": keys.dump_channel_data(data)}, expect=[("data", "=", item["data"])])
+        p.store.transact([change, record])
+    return WebhookSecretRotated(channel_id=channel_id, webhook_secret=secret, previous_signs_until=until)
+
+
+def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str, reason: str | None = None) -> Channel:
+    if action == "close" and not (reason or "").strip():
+        raise InvalidInput("A reason is required to close a channel.", code="REASON_REQUIRED")
     pk, sk = partner_keys.channel(channel_id)
     item = p.store.get(pk, sk)
     if item is None:
@@ -285,10 +314,19 @@ def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str) ->
                 Update(
                     pk, sk, set={"state": new, "data": keys.dump_channel_data(data)}, expect=[("state", "=", current)]
                 ),
-                audit.entry(p, who, "channel", channel_id, action, before={"status": current}, after={"status": new}),
+                audit.entry(
+                    p,
+                    who,
+                    "channel",
+                    channel_id,
+                    action,
+                    before={"status": current},
+                    after={"status": new},
+                    reason=reason,
+                ),
             ]
         )
-    return Channel.model_validate({**data, "status": new})
+    return Channel.model_validate({**keys.shown_channel_data(data), "status": new})
 
 
 # ------------------------------------------------------------------ contracts
@@ -356,7 +394,7 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
     return new
 
 
-def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: str) -> Contract:
+def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: str, *, reason: str) -> Contract:
     current = get_contract(p, channel_id, product_code)
     states.CONTRACT.next_state(current.status, "terminate")
     new = current.model_copy(update={"status": "terminated", "terminated_at": p.now()})
@@ -368,6 +406,7 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
         "terminate",
         before={"status": "active"},
         after={"status": "terminated"},
+        reason=reason,
     )
     with _unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.transact(

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from petcover.domain.catalog import InsuredFacts
 from petcover.errors import Conflict
 from petcover.identity import Principal
-from petcover.models.catalog import ChannelCreate, ContractCreate
+from petcover.models.catalog import ChannelCreate, ContractCreate, WebhookSecretRotate
 from petcover.models.dispatch import RulesPublish
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.models.policies import Holder, Policy, UnderwriteRequest
@@ -43,8 +43,8 @@ def seed(p: Ports, *, sink_url: str) -> dict[str, Any]:
     # The catalogue and the shop date from before the demo policy was sold.
     back_then = replace(p, clock=lambda: p.now() - DEMO_CATALOGUE_AGE)
     _seed_catalogue(back_then)
-    _seed_channel(back_then, sink_url)
-    demo: dict[str, Any] = {"channel": _fresh_key(p, "channel", DEMO_CHANNEL)}
+    webhook_secret = _seed_channel(back_then, sink_url)
+    demo: dict[str, Any] = {"channel": {**_fresh_key(p, "channel", DEMO_CHANNEL), "webhook_secret": webhook_secret}}
     demo["provider"] = seed_provider(p, sink_url)
     demo["policy"] = seed_policy(p)
     for extra in EXTRA_SEEDERS:
@@ -97,12 +97,18 @@ def _seed_catalogue(p: Ports) -> None:
             pass  # a second `make run` on a live stack keeps what is there
 
 
-def _seed_channel(p: Ports, sink_url: str) -> None:
-    """The demo shop with a contract for every seed product (kept as it is when it exists)."""
+def _seed_channel(p: Ports, sink_url: str) -> str:
+    """The demo shop with a contract for every seed product (kept as it is when it exists); returns its
+    webhook secret, a fresh one on a later run (a secret is shown once)."""
     try:
-        catalog.add_channel(
+        created = catalog.add_channel(
             p, SEEDER, ChannelCreate(id=DEMO_CHANNEL, name="Demo Shop", callback_url=f"{sink_url}/hooks/{DEMO_CHANNEL}")
         )
+    except Conflict:
+        return catalog.rotate_webhook_secret(
+            p, SEEDER, DEMO_CHANNEL, WebhookSecretRotate(overlap_hours=0)
+        ).webhook_secret
+    try:
         for spec in SEED_PRODUCTS:
             catalog.create_contract(
                 p,
@@ -118,6 +124,7 @@ def _seed_channel(p: Ports, sink_url: str) -> None:
             )
     except Conflict:
         pass
+    return str(created.webhook_secret)
 
 
 def _fresh_key(p: Ports, kind: Literal["channel", "provider"], owner: str) -> dict[str, Any]:

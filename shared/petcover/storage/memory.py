@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -196,3 +197,24 @@ class MemoryBlobs:
     def get_bytes(self, key: str) -> bytes | None:
         found = self.objects.get(key)
         return found[0] if found else None
+
+
+class MemorySecretBox:
+    """Sealed secrets for unit tests: the item holds an opaque token, never the secret, and a token
+    opens only with the context it was sealed with (as KMS does). Tokens live for the process."""
+
+    PREFIX = "mem:"
+    _sealed: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+    _lock = threading.Lock()
+
+    def seal_secret(self, plaintext: str, context: Mapping[str, str]) -> str:
+        token = f"{self.PREFIX}{uuid.uuid4().hex}"
+        with self._lock:
+            self._sealed[token] = (plaintext, tuple(sorted(context.items())))
+        return token
+
+    def open_secret(self, sealed: str, context: Mapping[str, str]) -> str:
+        found = self._sealed.get(sealed)
+        if found is None or found[1] != tuple(sorted(context.items())):
+            raise ValueError("the sealed secret does not open with this context")
+        return found[0]

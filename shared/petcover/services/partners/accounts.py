@@ -86,6 +86,7 @@ def list_keys(p: Ports, partner_id: str) -> list[KeyInfo]:
     return credentials.list_keys(p, acc.kind, partner_id)
 
 
-def revoke_key(p: Ports, who: Who, partner_id: str, key_id: str) -> KeyInfo:
+def revoke_key(p: Ports, who: Who, partner_id: str, key_id: str, *, reason: str) -> KeyInfo:
     acc = get_account(p, partner_id)
-    return credentials.revoke(p, acc.kind, partner_id, key_id, audited=(who, ENTITY, "key_revoked"))
+    audited = (who, ENTITY, "key_revoked")
+    return credentials.revoke(p, acc.kind, partner_id, key_id, audited=audited, reason=reason)

@@ -39,7 +39,7 @@ def change_status(p: Ports, who: Principal, partner_id: str, action: Action, req
             "status_changed_by": audit.actor_name(who),
         }
     )
-    record = audit.record_op(
+    record = audit.entry(
         p, who, ENTITY, partner_id, action, before={"status": acc.status}, after={"status": new}, reason=req.reason
     )
     try:

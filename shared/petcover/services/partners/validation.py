@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from petcover import outbound
 from petcover.domain import calendar
 from petcover.domain import partner_config as rules
 from petcover.domain.partner_config import FieldErrors
@@ -55,9 +56,19 @@ def _binding_errors(p: Ports, bindings: Sequence[Binding]) -> FieldErrors:
     return errs
 
 
+def _contact_url_errors(cfg: ConfigInput) -> FieldErrors:
+    """Robot URLs we may never call (loopback, private, metadata ... addresses)."""
+    errs: FieldErrors = []
+    for i, c in enumerate(cfg.contacts):
+        problem = outbound.saved_url_problem(c.webhook_url)
+        if problem is not None:
+            errs.append({"field": f"contacts.{i}.webhook_url", "message": f"Not an address we may call: {problem}"})
+    return errs
+
+
 def consistency_errors(p: Ports, acc: PartnerAccount, cfg: ConfigInput) -> FieldErrors:
-    """Errors a draft may not be saved with: wrong codes, parents, duplicates, foreign files."""
-    errs = rules.shape_errors(acc, cfg)
+    """Errors a draft may not be saved with: wrong codes, parents, duplicates, foreign files, unsafe URLs."""
+    errs = rules.shape_errors(acc, cfg) + _contact_url_errors(cfg)
     if acc.kind != "provider":
         return errs + _binding_errors(p, cfg.bindings)
     for i, d in enumerate(cfg.documents):

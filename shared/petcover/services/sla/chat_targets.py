@@ -7,7 +7,7 @@ from collections.abc import Callable
 from petcover.domain.chat import ChatTarget
 from petcover.ports import Ports
 from petcover.services import alerts
-from petcover.services.partners import directory
+from petcover.services.partners import chat_secrets, directory
 
 SUPPORTED_CHAT = ("dingtalk", "slack")  # formats domain.chat renders; others fall back to ops
 
@@ -18,7 +18,8 @@ def provider_chat_target(p: Ports, provider_id: str) -> ChatTarget | None:
     """The provider's alert group from its live configuration; None: send to the ops group.
 
     The first contact with a chat kind we can format (DingTalk robot or Slack-compatible) picks
-    the group; every contact on that same webhook is mentioned. WeCom and Feishu robots speak
+    the group; every contact on that same webhook is mentioned, and a DingTalk robot's secret (set
+    with PUT /partner/chat-secrets) goes with the target, sealed, to sign the message. WeCom and Feishu robots speak
     other formats, so their providers' alerts go to the ops group.
     """
     cfg = directory.active_provider_config(p, provider_id)
@@ -29,7 +30,14 @@ def provider_chat_target(p: Ports, provider_id: str) -> ChatTarget | None:
         return None
     first = usable[0]
     mention = list(dict.fromkeys(c.mention for c in usable if c.webhook_url == first.webhook_url and c.mention))
-    return ChatTarget(kind=first.channel, url=first.webhook_url, mention=mention)  # type: ignore[arg-type]
+    sealed, context = chat_secrets.sealed_for(p, provider_id, first.webhook_url)
+    return ChatTarget(
+        kind=first.channel,  # type: ignore[arg-type]
+        url=first.webhook_url,
+        mention=mention,
+        sealed_secret=sealed,
+        secret_context=tuple(context.items()),
+    )
 
 
 def text_mentions(target: ChatTarget | None) -> list[str]:

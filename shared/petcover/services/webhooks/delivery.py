@@ -17,7 +17,6 @@ run are ignored). A claim left "sending" by a crashed invocation is taken over a
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -29,6 +28,7 @@ from petcover.errors import StaleWrite
 from petcover.models.webhooks import DeliveryLogEntry, EventState
 from petcover.observability import logger
 from petcover.ports import Item, Ports
+from petcover.repositories import catalog as channel_keys
 from petcover.repositories import partners as partner_keys
 from petcover.repositories import webhooks as repo
 from petcover.services.alerts import Sender, http_post
@@ -76,7 +76,7 @@ def deliver(p: Ports, message: Mapping[str, Any], *, send: Sender = http_post) -
     if d.state != "pending":
         return f"already {d.state}"
 
-    target, why_not = _callback(p, d.channel_id)
+    target, why_not = _callback(p, d.channel_id, now)
     if target is None:
         _settle(p, d, msg, "skipped", now, error=why_not)
         return "skipped"
@@ -93,16 +93,16 @@ def _post(
     p: Ports,
     d: repo.Delivery,
     msg: DeliveryMessage,
-    target: tuple[str, str],
+    target: tuple[str, list[str]],
     endpoint: Item,
     send: Sender,
     now: datetime,
 ) -> str:
     """The claimed attempt: POST, then delivered, retry later, or dead."""
-    url, secret = target
+    url, secrets = target
     body = d.body
     headers = {
-        **signing.webhook_headers(secret, body, event_id=d.event_id, now=int(now.timestamp())),
+        **signing.webhook_headers(secrets, body, event_id=d.event_id, now=int(now.timestamp())),
         "X-Pc-Event-Type": d.event.event_type,
         "X-Pc-Attempt": str(msg.attempt),
     }
@@ -137,20 +137,21 @@ def _post(
     return "dead"
 
 
-def _callback(p: Ports, channel_id: str) -> tuple[tuple[str, str] | None, str]:
-    """(callback URL, webhook secret) of the channel, or None and why not."""
+def _callback(p: Ports, channel_id: str, now: datetime) -> tuple[tuple[str, list[str]] | None, str]:
+    """(callback URL, the webhook secrets that sign now) of the channel, or None and why not."""
     channel = p.store.get(*partner_keys.channel(channel_id), consistent=False)
     if channel is None:
         return None, "channel not found"
     if channel.get("state") == "closed":
         return None, "channel is closed"
-    data = json.loads(channel.get("data") or "{}")
-    url, secret = data.get("callback_url"), data.get("webhook_secret")
+    data = channel_keys.channel_data(channel)
+    url, sealed = data.get("callback_url"), channel_keys.webhook_signing_secrets(data, now)
     if not url:
         return None, "channel has no callback_url"
-    if not secret:
-        return None, "channel has no webhook_secret"
-    return (str(url), str(secret)), ""
+    if not sealed:
+        return None, "channel has no webhook secret"
+    context = channel_keys.webhook_secret_context(channel_id)
+    return (str(url), [p.box().open_secret(s, context) for s in sealed]), ""
 
 
 def _claim(p: Ports, d: repo.Delivery, msg: DeliveryMessage, now: datetime) -> bool:
