@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.catalog import ChannelCreate, ChannelCreated
-from petcover.services import catalog
+from petcover.services import channels
 
 
 @api(
@@ -17,4 +17,4 @@ from petcover.services import catalog
     errors=("CHANNEL_EXISTS", "UNSAFE_URL"),
 )
 def handler(call: Call[ChannelCreate]) -> ChannelCreated:
-    return catalog.add_channel(call.ports, call.principal, call.body)
+    return channels.add_channel(call.ports, call.principal, call.body)

@@ -3,7 +3,7 @@
 from petcover.api import Call, api, ops
 from petcover.models.catalog import Channel
 from petcover.models.common import ReasonBody
-from petcover.services import catalog
+from petcover.services import channels
 
 
 @api(
@@ -15,4 +15,4 @@ from petcover.services import catalog
     tags=("catalogue",),
 )
 def handler(call: Call[ReasonBody]) -> Channel:
-    return catalog.set_channel_state(call.ports, call.principal, call.path["channelId"], "close", call.body.reason)
+    return channels.set_channel_state(call.ports, call.principal, call.path["channelId"], "close", call.body.reason)

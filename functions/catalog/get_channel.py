@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.catalog import Channel
-from petcover.services import catalog
+from petcover.services import channels
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import catalog
     tags=("catalogue",),
 )
 def handler(call: Call) -> Channel:
-    return catalog.get_channel(call.ports, call.path["channelId"])
+    return channels.get_channel(call.ports, call.path["channelId"])

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.common import IssuedKey
-from petcover.services import catalog, credentials
+from petcover.services import channels, credentials
 
 
 @api(
@@ -14,6 +14,6 @@ from petcover.services import catalog, credentials
     tags=("catalogue",),
 )
 def handler(call: Call) -> IssuedKey:
-    catalog.get_channel(call.ports, call.path["channelId"])
+    channels.get_channel(call.ports, call.path["channelId"])
     audited = (call.principal, "channel", "issue_key")  # written with the key, in one transaction
     return credentials.issue(call.ports, "channel", call.path["channelId"], audited=audited)

@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.catalog import ChannelList
-from petcover.services import catalog
+from petcover.services import channels
 
 
 @api(
@@ -13,4 +13,4 @@ from petcover.services import catalog
     tags=("catalogue",),
 )
 def handler(call: Call) -> ChannelList:
-    return ChannelList(items=catalog.list_channels(call.ports))
+    return ChannelList(items=channels.list_channels(call.ports))

@@ -6,7 +6,7 @@ carries both signatures), so the channel can switch without losing a delivery.
 
 from petcover.api import Call, api, ops
 from petcover.models.catalog import WebhookSecretRotate, WebhookSecretRotated
-from petcover.services import catalog
+from petcover.services import channels
 
 
 @api(
@@ -19,4 +19,4 @@ from petcover.services import catalog
     errors=("CHANNEL_NOT_FOUND", "CHANNEL_CLOSED", "CHANNEL_CHANGED"),
 )
 def handler(call: Call[WebhookSecretRotate]) -> WebhookSecretRotated:
-    return catalog.rotate_webhook_secret(call.ports, call.principal, call.path["channelId"], call.body)
+    return channels.rotate_webhook_secret(call.ports, call.principal, call.path["channelId"], call.body)

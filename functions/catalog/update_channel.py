@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.models.catalog import Channel, ChannelUpdate
-from petcover.services import catalog
+from petcover.services import channels
 
 
 @api(
@@ -14,4 +14,4 @@ from petcover.services import catalog
     tags=("catalogue",),
 )
 def handler(call: Call[ChannelUpdate]) -> Channel:
-    return catalog.update_channel(call.ports, call.principal, call.path["channelId"], call.body)
+    return channels.update_channel(call.ports, call.principal, call.path["channelId"], call.body)

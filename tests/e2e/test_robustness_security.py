@@ -525,11 +525,11 @@ def test_reads_need_query_and_stay_open_after_the_contract_ends(stack, world):
 
     from infra import seed
     from petcover.models.catalog import ChannelCreate, ContractCreate, ContractTerms
-    from petcover.services import catalog, credentials
+    from petcover.services import catalog, channels, credentials
 
     p = seed._ports(stack.cloud)
     channel_id = f"rb-perm-{uuid.uuid4().hex[:6]}"
-    catalog.add_channel(
+    channels.add_channel(
         p,
         e2e_world.STAFF,
         ChannelCreate(id=channel_id, name="Robustness permissions", callback_url=f"{stack.cloud.sink_url}/hooks/x"),

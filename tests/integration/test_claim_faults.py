@@ -22,6 +22,7 @@ import pytest
 from petcover import runtime, signing
 from petcover.ports import Ports
 from petcover.repositories import webhooks as webhook_repo
+from petcover.repositories.catalog import WEBHOOK_SECRET, webhook_secret_context
 from petcover.services.webhooks import events as webhook_events
 from petcover.services.webhooks import messages as webhook_messages
 from petcover.services.webhooks.log import delivery_log
@@ -207,7 +208,8 @@ def test_the_webhook_receiver_down_leaves_the_payout_standing_and_the_webhook_re
     from petcover.messaging import AwsPublisher
 
     w = _world(aws, f"{receiver}/hooks/shop-a")
-    secret = json.loads((w.p.store.get("CHANNEL#shop-a", "CHANNEL") or {})["data"])["webhook_secret"]
+    sealed = json.loads((w.p.store.get("CHANNEL#shop-a", "CHANNEL") or {})["data"])[WEBHOOK_SECRET]
+    secret = w.p.box().open_secret(sealed, webhook_secret_context("shop-a"))
     sink_call(receiver, "/_sink/mode", {"status": 503})
     captured: list[tuple[dict[str, Any], int]] = []
     real_send = AwsPublisher.send

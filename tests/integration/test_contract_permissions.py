@@ -206,7 +206,7 @@ def _expect_reads_open_and_changes_refused(world: World, refusal: str) -> None:
 
 def test_after_termination_a_channel_reads_its_own_records_and_changes_nothing(world: World):
     for code in PRODUCTS:
-        catalog.terminate_contract(world.p, STAFF, "shop-a", code)
+        catalog.terminate_contract(world.p, STAFF, "shop-a", code, reason="contract ended")
     _expect_reads_open_and_changes_refused(world, "CONTRACT_TERMINATED")
 
 
@@ -219,7 +219,7 @@ def test_after_the_contract_ended_a_channel_reads_its_own_records_and_changes_no
 def test_reads_after_the_end_still_need_query_in_the_contract(world: World):
     _set_terms(world.p, permissions=[x for x in PERMISSIONS if x != "query"])
     for code in PRODUCTS:
-        catalog.terminate_contract(world.p, STAFF, "shop-a", code)
+        catalog.terminate_contract(world.p, STAFF, "shop-a", code, reason="contract ended")
     status, body = world.call("GetPolicyFunction", {"number": world.policy}, None)
     assert (status, body["error"]["code"]) == (403, "OPERATION_NOT_IN_CONTRACT")
 

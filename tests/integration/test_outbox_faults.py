@@ -319,6 +319,8 @@ OPS_CHANGES: dict[str, Callable[[World], tuple[str, dict[str, Any], str]]] = {
     "issue channel key": lambda w: ("IssueChannelKeyFunction", {"channelId": "shop-a"}, "channel"),
     "replay webhook": _replay,
 }
+# Closing needs a reason; the other changes take no body.
+REASONS = {"CloseChannelFunction": {"reason": "the shop stopped trading"}}
 
 
 @pytest.mark.parametrize("change", list(OPS_CHANGES))
@@ -330,7 +332,7 @@ def test_an_ops_change_killed_after_its_commit_keeps_its_audit_record(world: Wor
     with pytest.MonkeyPatch.context() as mp:
         crash_after(mp, DynamoStore, "transact")  # the change committed, then the process died
         with pytest.raises(Killed):
-            w.call(function, path=path, ops=("admin",), cid=f"cid-{change}")
+            w.call(function, path=path, body=REASONS.get(function), ops=("admin",), cid=f"cid-{change}")
     records = audit.by_entity(w.p, entity_type, entity_id)
     assert len(records) == before + 1, records  # written with the change, in its transaction
     assert records[0].actor == "ops:rita"

@@ -30,7 +30,7 @@ from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.models.partners import ConfigInput, DocumentUploadRequest, PartnerCreate
 from petcover.ports import Ports
 from petcover.seed.products import SEED_PRODUCTS
-from petcover.services import catalog, credentials
+from petcover.services import catalog, channels, credentials
 from petcover.services.partners import accounts, config, documents
 
 STAFF = Principal("ops", "robustness-setup", ("admin",))
@@ -77,7 +77,7 @@ def care_spec() -> Any:
 
 def _channel(p: Ports, channel_id: str, sink_url: str, products: list[str]) -> tuple[str, str]:
     with contextlib.suppress(Conflict):  # a second session on the same stack
-        catalog.add_channel(
+        channels.add_channel(
             p,
             STAFF,
             ChannelCreate(

@@ -9,7 +9,7 @@ from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ContractCreate
 from petcover.ports import Ports
 from petcover.seed.products import SEED_PRODUCTS
-from petcover.services import catalog, credentials
+from petcover.services import catalog, channels, credentials
 
 STAFF = Principal("ops", "setup", ("admin",))
 
@@ -37,7 +37,7 @@ def channel_with_contracts(
     callback_url: str = "http://127.0.0.1:9/hooks",
     rate_limit: int = 1000,
 ) -> tuple[str, str]:
-    catalog.add_channel(
+    channels.add_channel(
         p,
         STAFF,
         ChannelCreate(id=channel_id, name=channel_id.title(), callback_url=callback_url, rate_limit=rate_limit),

@@ -125,7 +125,11 @@ def test_forwarded_alarms_are_posted_once_as_slack_text_with_a_bold_title(fake_p
 def test_a_dingtalk_group_gets_signed_markdown(fake_ports):
     """The alert path signs DingTalk posts when the group has a robot secret; alarms use markdown."""
     title, text = forwarding.message_for(sample())
-    target = ChatTarget(kind="dingtalk", url=DING, secret="SECops", mention=["13800000000"])
+    context = {"purpose": "chat-secret", "url": DING}
+    sealed = fake_ports.box().seal_secret("SECops", context)
+    target = ChatTarget(
+        kind="dingtalk", url=DING, mention=["13800000000"], sealed_secret=sealed, secret_context=tuple(context.items())
+    )
     alerts.raise_alert(fake_ports, target=target, text=text, title=title)
     [msg] = fake_ports.publisher.drain("alert")
     sent = Sent()

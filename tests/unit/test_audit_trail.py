@@ -23,11 +23,11 @@ from petcover.models.partners import PartnerCreate
 from petcover.models.sla import SlaConfigUpdate
 from petcover.ports import Cond, Item, Ports, Put, WriteOp
 from petcover.seed.products import PET_HEALTH
-from petcover.services import audit, catalog, credentials
+from petcover.services import audit, catalog, channels, credentials
 from petcover.services.partners import accounts
 from petcover.services.sla import config as sla_config
 from petcover.services.webhooks import endpoints
-from petcover.storage.memory import MemoryBlobs, MemoryStore
+from petcover.storage.memory import MemoryBlobs, MemorySecretBox, MemoryStore
 from tests.support.fixtures import STAFF, publish_seed_products
 from tests.support.providers import onboard_provider
 
@@ -62,7 +62,7 @@ class WatchedStore(MemoryStore):
 
 @pytest.fixture
 def p() -> Ports:
-    return Ports(store=WatchedStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
+    return Ports(store=WatchedStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs(), secrets=MemorySecretBox())
 
 
 def _ops_changes(p: Ports) -> None:
@@ -70,9 +70,9 @@ def _ops_changes(p: Ports) -> None:
     publish_seed_products(p)
     catalog.modify_product(p, STAFF, "pet-health", PET_HEALTH.model_copy(update={"name": "Pet health 2"}))
     catalog.publish_product(p, STAFF, "pet-health", 2)
-    catalog.delist_product(p, STAFF, "return-shipping")
-    catalog.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
-    catalog.update_channel(p, STAFF, "shop-a", ChannelUpdate(name="Shop A"))
+    catalog.delist_product(p, STAFF, "return-shipping", reason="withdrawn from sale")
+    channels.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
+    channels.update_channel(p, STAFF, "shop-a", ChannelUpdate(name="Shop A"))
     terms: Mapping[str, Any] = {"premium_multiplier": "1.0", "commission_pct": "10", "permissions": ["quote"]}
     create = ContractCreate(product_code="pet-health", effective_from=date(2020, 1, 1), **terms)
     catalog.create_contract(p, STAFF, "shop-a", create)
@@ -83,14 +83,14 @@ def _ops_changes(p: Ports) -> None:
         "pet-health",
         ContractTerms(effective_from=date(2020, 1, 1), **{**terms, "commission_pct": "12"}),
     )
-    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health")
+    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health", reason="contract ended")
     key = credentials.issue(p, "channel", "shop-a", audited=(STAFF, "channel", "issue_key"))
     credentials.revoke(p, "channel", "shop-a", key.key_id, audited=(STAFF, "channel", "revoke_key"))
     endpoints.pause(p, Principal("ops", "rita", ("ops",)), "shop-a", "receiver down")
-    catalog.set_channel_state(p, STAFF, "shop-a", "close")
+    channels.set_channel_state(p, STAFF, "shop-a", "close", reason="the shop stopped trading")
     provider = onboard_provider(p, "Clinic One")  # documents, draft, submit, ops approval
     issued = accounts.issue_key(p, STAFF, provider)
-    accounts.revoke_key(p, STAFF, provider, issued.key_id)
+    accounts.revoke_key(p, STAFF, provider, issued.key_id, reason="key leaked")
     accounts.create_partner(p, STAFF, PartnerCreate(kind="insurer", name="Insurer One", agreement_ref="AGR-2"))
     limits = sla_config.get_config(p).current.limits
     sla_config.put_config(p, STAFF, SlaConfigUpdate(limits=list(limits), remote_regions=["54"]))
@@ -108,7 +108,7 @@ def test_every_audit_record_commits_in_the_transaction_of_its_change(p: Ports) -
 
 def test_a_refused_change_leaves_no_audit_record(p: Ports) -> None:
     publish_seed_products(p)
-    catalog.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
+    channels.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
     create = ContractCreate(
         product_code="pet-health",
         effective_from=date(2020, 1, 1),

@@ -48,7 +48,7 @@ def _terms(p: Ports, **over: Any) -> None:
 
 def test_a_change_needs_an_active_contract_in_effect_a_read_only_the_permission(p):
     _terms(p, permissions=["query", "book"])
-    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health")
+    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health", reason="contract ended")
     assert catalog.authorize(p, "shop-a", "pet-health", "query", DAY, reading=True).status == "terminated"
     with pytest.raises(Forbidden) as err:
         catalog.authorize(p, "shop-a", "pet-health", "book", DAY)
@@ -74,7 +74,7 @@ def test_a_read_needs_the_permission_in_the_current_version(p):
 
 
 def test_a_renewal_the_contract_no_longer_allows_is_offered_as_a_new_product(p):
-    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health")
+    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health", reason="contract ended")
     with pytest.raises(BusinessRuleViolation) as err:
         catalog.authorize(p, "shop-a", "pet-health", "renew", DAY)
     assert err.value.code == "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT"
@@ -83,7 +83,7 @@ def test_a_renewal_the_contract_no_longer_allows_is_offered_as_a_new_product(p):
 
 def test_a_batch_needs_some_contract_that_allows_the_permission(p):
     catalog.authorize_any(p, "shop-a", "book", DAY)
-    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health")
+    catalog.terminate_contract(p, STAFF, "shop-a", "pet-health", reason="contract ended")
     with pytest.raises(Forbidden) as err:
         catalog.authorize_any(p, "shop-a", "book", DAY)
     assert err.value.code == "CONTRACT_TERMINATED"

@@ -28,7 +28,7 @@ from petcover.models.fulfilment import Address, BookingRequest, Pet
 from petcover.models.policies import CancelRequest, Holder, QuoteRequest, RenewRequest, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.repositories import timeline as timeline_repo
-from petcover.services import bulk, catalog, ledger, policies, quota
+from petcover.services import bulk, catalog, channels, ledger, policies, quota
 from petcover.services.claims import auto, lookups, submission
 from petcover.services.dispatch import counters
 from petcover.services.fulfilment import booking
@@ -255,7 +255,7 @@ def test_a_policy_starts_and_is_booked_on_the_business_day(fake_ports: Ports, cl
 
 def _channel_until(p: Ports, channel_id: str, last_day: date) -> None:
     channel = ChannelCreate(id=channel_id, name="Z", callback_url="http://127.0.0.1:9/h", rate_limit=100)
-    catalog.add_channel(p, STAFF, channel)
+    channels.add_channel(p, STAFF, channel)
     terms = ContractCreate(
         product_code="pet-health",
         permissions=["quote", "underwrite"],

@@ -5,7 +5,7 @@ import pytest
 from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, IllegalTransition
 from petcover.models.catalog import ChannelCreate, ContractCreate, ContractTerms
 from petcover.seed.products import PET_HEALTH
-from petcover.services import catalog
+from petcover.services import catalog, channels
 from tests.support.fixtures import STAFF, channel_with_contracts, publish_seed_products
 
 
@@ -55,7 +55,7 @@ def test_a_draft_cannot_be_delisted(fake_ports):
 def test_unpublished_product_cannot_be_authorised(fake_ports):
     p = fake_ports
     catalog.create_product(p, STAFF, PET_HEALTH)
-    catalog.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
+    channels.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
     with pytest.raises(BusinessRuleViolation) as err:
         catalog.create_contract(
             p,
@@ -121,9 +121,9 @@ def test_closed_channel_cannot_change(fake_ports):
     from petcover.models.catalog import ChannelUpdate
 
     p = fake_ports
-    catalog.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
-    catalog.set_channel_state(p, STAFF, "shop-a", "close", "agreement ended")
+    channels.add_channel(p, STAFF, ChannelCreate(id="shop-a", name="Shop", callback_url="http://127.0.0.1:9/"))
+    channels.set_channel_state(p, STAFF, "shop-a", "close", "agreement ended")
     with pytest.raises(Conflict):
-        catalog.update_channel(p, STAFF, "shop-a", ChannelUpdate(rate_limit=5))
+        channels.update_channel(p, STAFF, "shop-a", ChannelUpdate(rate_limit=5))
     with pytest.raises(IllegalTransition):
-        catalog.set_channel_state(p, STAFF, "shop-a", "close", "agreement ended")
+        channels.set_channel_state(p, STAFF, "shop-a", "close", "agreement ended")

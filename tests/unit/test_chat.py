@@ -54,7 +54,7 @@ def test_slack_formats() -> None:
 
 def test_render_dispatches_on_kind() -> None:
     ding = chat.ChatTarget(kind="dingtalk", url=DING_URL, mention=["13800000000"])
-    assert chat.render(ding, "t", NOW_MS, SECRET) == chat.dingtalk_request(
+    assert chat.render(ding, "t", NOW_MS, secret=SECRET) == chat.dingtalk_request(
         DING_URL, SECRET, "t", ["13800000000"], now_ms=NOW_MS
     )
     slack = chat.ChatTarget(kind="slack", url="https://hooks.slack.com/x", mention=["U1", "U2"])

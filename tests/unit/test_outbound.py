@@ -17,7 +17,7 @@ from petcover.config import Settings, get_settings, reset_settings
 from petcover.errors import InvalidInput
 from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ChannelUpdate
-from petcover.services import catalog
+from petcover.services import channels
 
 STAFF = Principal("ops", "sam", ("sales",))
 
@@ -167,16 +167,16 @@ def test_saving_a_callback_url_that_reaches_inside_is_a_400_naming_the_field(fak
         "http://shop.example/",
     ):
         with pytest.raises(InvalidInput) as refused:
-            catalog.add_channel(fake_ports, STAFF, ChannelCreate(id="shop-x", name="Shop", callback_url=url))
+            channels.add_channel(fake_ports, STAFF, ChannelCreate(id="shop-x", name="Shop", callback_url=url))
         assert refused.value.code == "UNSAFE_URL"
         assert refused.value.details[0]["field"] == "callback_url"
     # a host that does not resolve yet is accepted: each delivery checks again
-    catalog.add_channel(
+    channels.add_channel(
         fake_ports, STAFF, ChannelCreate(id="shop-x", name="Shop", callback_url="https://new.example/h")
     )
     with pytest.raises(InvalidInput, match="loopback"):
-        catalog.update_channel(fake_ports, STAFF, "shop-x", ChannelUpdate(callback_url="https://127.0.0.1/h"))
-    assert catalog.get_channel(fake_ports, "shop-x").callback_url == "https://new.example/h"
+        channels.update_channel(fake_ports, STAFF, "shop-x", ChannelUpdate(callback_url="https://127.0.0.1/h"))
+    assert channels.get_channel(fake_ports, "shop-x").callback_url == "https://new.example/h"
 
 
 class _Recorder:

@@ -16,7 +16,7 @@ from petcover.models.catalog import ChannelCreate, ChannelUpdate, WebhookSecretR
 from petcover.ports import Ports
 from petcover.repositories import catalog as channel_keys
 from petcover.repositories import partners as partner_keys
-from petcover.services import audit, catalog
+from petcover.services import audit, channels
 from petcover.services.alerts import HttpResult
 from petcover.services.webhooks import delivery, events
 from tests.support.clock import Clock
@@ -44,7 +44,7 @@ def clock(fake_ports: Ports) -> Clock:
 
 
 def _add(p: Ports, channel_id: str = "shop-a") -> str:
-    created = catalog.add_channel(
+    created = channels.add_channel(
         p, STAFF, ChannelCreate(id=channel_id, name="Shop A", callback_url="https://shop-a.example/hooks")
     )
     assert created.webhook_secret is not None
@@ -82,9 +82,9 @@ def test_the_secret_is_shown_once_at_creation_and_signs_every_delivery(fake_port
     item = fake_ports.store.get(*partner_keys.channel("shop-a"))
     assert item is not None and secret not in json.dumps(item)
     later = [
-        catalog.get_channel(fake_ports, "shop-a").model_dump_json(),
-        json.dumps([c.model_dump(mode="json") for c in catalog.list_channels(fake_ports)]),
-        catalog.update_channel(fake_ports, STAFF, "shop-a", ChannelUpdate(rate_limit=60)).model_dump_json(),
+        channels.get_channel(fake_ports, "shop-a").model_dump_json(),
+        json.dumps([c.model_dump(mode="json") for c in channels.list_channels(fake_ports)]),
+        channels.update_channel(fake_ports, STAFF, "shop-a", ChannelUpdate(rate_limit=60)).model_dump_json(),
         json.dumps([r.model_dump(mode="json") for r in audit.by_entity(fake_ports, "channel", "shop-a")]),
     ]
     for answer in later:
@@ -93,7 +93,7 @@ def test_the_secret_is_shown_once_at_creation_and_signs_every_delivery(fake_port
 
 def test_a_rotation_signs_with_both_secrets_for_the_overlap_then_with_the_new_one_only(fake_ports, clock) -> None:
     old = _add(fake_ports)
-    rotated = catalog.rotate_webhook_secret(
+    rotated = channels.rotate_webhook_secret(
         fake_ports, STAFF, "shop-a", WebhookSecretRotate(overlap_hours=24, reason="yearly rotation")
     )
     new = rotated.webhook_secret
@@ -115,14 +115,14 @@ def test_a_rotation_signs_with_both_secrets_for_the_overlap_then_with_the_new_on
 
 def test_no_overlap_stops_the_old_secret_at_once_and_a_second_rotation_drops_the_oldest(fake_ports, clock) -> None:
     first = _add(fake_ports)
-    second = catalog.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate()).webhook_secret
-    third = catalog.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate()).webhook_secret
+    second = channels.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate()).webhook_secret
+    third = channels.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate()).webhook_secret
     receiver = Receiver()
     post = _deliver(fake_ports, clock, receiver, "C1")
     assert len(signing.webhook_signatures(post[0][signing.SIGNATURE_HEADER])) == 2  # at most two sign
     assert _verifies(third, post, clock) and _verifies(second, post, clock) and not _verifies(first, post, clock)
 
-    leaked = catalog.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate(overlap_hours=0))
+    leaked = channels.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate(overlap_hours=0))
     assert leaked.previous_signs_until is None
     post = _deliver(fake_ports, clock, receiver, "C2")
     assert _verifies(leaked.webhook_secret, post, clock)
@@ -131,9 +131,9 @@ def test_no_overlap_stops_the_old_secret_at_once_and_a_second_rotation_drops_the
 
 def test_a_closed_channel_gets_no_new_secret(fake_ports, clock) -> None:
     _add(fake_ports)
-    catalog.set_channel_state(fake_ports, STAFF, "shop-a", "close", "contract ended")
+    channels.set_channel_state(fake_ports, STAFF, "shop-a", "close", "contract ended")
     with pytest.raises(Conflict) as closed:
-        catalog.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate())
+        channels.rotate_webhook_secret(fake_ports, STAFF, "shop-a", WebhookSecretRotate())
     assert closed.value.code == "CHANNEL_CLOSED"
 
 
@@ -152,8 +152,8 @@ def test_closing_a_channel_needs_a_reason_kept_in_the_audit(fake_ports, clock) -
     _add(fake_ports)
     for missing in (None, "", "   "):
         with pytest.raises(InvalidInput) as refused:
-            catalog.set_channel_state(fake_ports, STAFF, "shop-a", "close", missing)
+            channels.set_channel_state(fake_ports, STAFF, "shop-a", "close", missing)
         assert refused.value.code == "REASON_REQUIRED"
-    catalog.set_channel_state(fake_ports, STAFF, "shop-a", "close", "contract ended")
+    channels.set_channel_state(fake_ports, STAFF, "shop-a", "close", "contract ended")
     [closed] = [r for r in audit.by_entity(fake_ports, "channel", "shop-a") if r.action == "close"]
     assert closed.reason == "contract ended"

@@ -79,7 +79,7 @@ class ChatTarget(BaseModel):
 
 
 def render(
-    target: ChatTarget, text: str, now_ms: int, title: str | None = None, secret: str | None = None
+    target: ChatTarget, text: str, now_ms: int, title: str | None = None, *, secret: str | None = None
 ) -> tuple[str, dict[str, Any]]:
     """The URL and body of one message; ``secret`` (a DingTalk robot's, opened) signs it."""
     if target.kind == "dingtalk":

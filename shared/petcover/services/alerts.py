@@ -129,7 +129,7 @@ def deliver_alert(p: Ports, message: Mapping[str, Any], *, send: Sender = http_p
         raise AlertDeliveryFailed("no chat target: OPS_CHAT_URL is not configured")
     now = p.now()
     secret = _robot_secret(p, msg.target)
-    url, payload = render(target, msg.text, int(now.timestamp() * 1000), msg.title, secret)
+    url, payload = render(target, msg.text, int(now.timestamp() * 1000), msg.title, secret=secret)
     result = send(url, json.dumps(payload, ensure_ascii=False).encode(), {}, 5.0)
     if not result.ok:
         raise AlertDeliveryFailed(f"{target.kind} answered {result.describe()}")

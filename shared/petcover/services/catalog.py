@@ -7,31 +7,23 @@ contract versions they were sold under, so a later modify never touches them.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 
-from petcover import outbound
 from petcover.domain import policy_terms, states
 from petcover.domain.catalog import ProductSpec, ProductVersion
-from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
+from petcover.errors import BusinessRuleViolation, Conflict, Forbidden, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.catalog import (
-    Channel,
-    ChannelCreate,
-    ChannelCreated,
-    ChannelUpdate,
     Contract,
     ContractCreate,
     ContractTerms,
     ProductHead,
     ProductOut,
-    WebhookSecretRotate,
-    WebhookSecretRotated,
 )
-from petcover.ports import Item, Ports, Put, Update
+from petcover.ports import Ports, Put, Update
 from petcover.repositories import catalog as keys
 from petcover.repositories import partners as partner_keys
 from petcover.services import audit
@@ -47,7 +39,7 @@ CONTRACT_CACHE_SECONDS = 5
 
 
 @contextmanager
-def _unless_changed(what: str, code: str) -> Iterator[None]:
+def unless_changed(what: str, code: str) -> Iterator[None]:
     """A conditional write that lost a race becomes a 409 the caller can act on."""
     try:
         yield
@@ -117,7 +109,7 @@ def modify_product(p: Ports, who: Principal, code: str, spec: ProductSpec) -> Pr
     new_version = head.latest_version + 1
     pv = ProductVersion.from_spec(spec, version=new_version, status="draft", created_at=p.now())
     new_head = head.model_copy(update={"latest_version": new_version, "name": spec.name})
-    with _unless_changed("product", "PRODUCT_CHANGED"):
+    with unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -151,7 +143,7 @@ def publish_product(p: Ports, who: Principal, code: str, version: int | None) ->
     now = p.now()
     published = pv.model_copy(update={"status": "published", "published_at": now})
     new_head = head.model_copy(update={"status": "published", "published_version": target})
-    with _unless_changed("product", "PRODUCT_CHANGED"):
+    with unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -183,7 +175,7 @@ def delist_product(p: Ports, who: Principal, code: str, *, reason: str) -> Produ
     head = get_head(p, code)
     states.PRODUCT.next_state(head.status, "delist")
     new_head = head.model_copy(update={"status": "delisted"})
-    with _unless_changed("product", "PRODUCT_CHANGED"):
+    with unless_changed("product", "PRODUCT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -218,117 +210,6 @@ def on_sale(p: Ports, code: str) -> ProductVersion:
     return get_version(p, code, head.published_version)
 
 
-# ------------------------------------------------------------------ channels
-def get_channel(p: Ports, channel_id: str) -> Channel:
-    item = p.store.get(*partner_keys.channel(channel_id))
-    if item is None:
-        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
-    return keys.load_channel(item)
-
-
-def list_channels(p: Ports) -> list[Channel]:
-    return [keys.load_channel(i) for i in p.store.query(keys.CHANNEL_LIST, index="gsi1", limit=500).items]
-
-
-def add_channel(p: Ports, who: Principal, req: ChannelCreate) -> ChannelCreated:
-    """The channel and the secret that signs our webhooks to it, shown in this answer only (kept sealed)."""
-    outbound.check_saved(str(req.callback_url), "callback_url")
-    secret = secrets.token_urlsafe(32)
-    data = {
-        "id": req.id,
-        "name": req.name,
-        "callback_url": str(req.callback_url),
-        "rate_limit": req.rate_limit,
-        "created_at": p.now().isoformat(),
-        keys.WEBHOOK_SECRET: p.box().seal_secret(secret, keys.webhook_secret_context(req.id)),
-    }
-    ch = Channel.model_validate({**keys.shown_channel_data(data), "status": "active"})
-    try:
-        p.store.transact(
-            [
-                Put(keys.new_channel_item(req.id, data), if_absent=True),
-                audit.entry(p, who, "channel", req.id, "add", after=ch.model_dump(mode="json")),
-            ]
-        )
-    except StaleWrite:
-        raise Conflict(f"Channel {req.id} already exists.", code="CHANNEL_EXISTS") from None
-    return ChannelCreated(**ch.model_dump(), webhook_secret=secret)
-
-
-def _open_channel(p: Ports, channel_id: str) -> Item:
-    item = p.store.get(*partner_keys.channel(channel_id))
-    if item is None:
-        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
-    if item.get("state") == "closed":
-        raise Conflict("Channel is closed and cannot be changed.", code="CHANNEL_CLOSED")
-    return item
-
-
-def update_channel(p: Ports, who: Principal, channel_id: str, req: ChannelUpdate) -> Channel:
-    item = _open_channel(p, channel_id)
-    if req.callback_url is not None:
-        outbound.check_saved(str(req.callback_url), "callback_url")
-    before = keys.channel_data(item)
-    changes = req.model_dump(mode="json", exclude_none=True)
-    after = {**before, **changes}
-    pk, sk = partner_keys.channel(channel_id)
-    shown = keys.shown_channel_data(after)
-    record = audit.entry(p, who, "channel", channel_id, "update", before=keys.shown_channel_data(before), after=shown)
-    with _unless_changed("channel", "CHANNEL_CHANGED"):
-        change = Update(pk, sk, set={"data": keys.dump_channel_data(after)}, expect=[("data", "=", item["data"])])
-        p.store.transact([change, record])
-    return Channel.model_validate({**shown, "status": item.get("state")})
-
-
-def rotate_webhook_secret(p: Ports, who: Principal, channel_id: str, req: WebhookSecretRotate) -> WebhookSecretRotated:
-    """A new webhook secret, shown once; the current one keeps signing beside it for the overlap."""
-    item = _open_channel(p, channel_id)
-    secret = secrets.token_urlsafe(32)
-    sealed = p.box().seal_secret(secret, keys.webhook_secret_context(channel_id))
-    until = p.now() + timedelta(hours=req.overlap_hours) if req.overlap_hours else None
-    data = keys.with_new_webhook_secret(keys.channel_data(item), sealed, until)
-    after = {"previous_signs_until": until.isoformat() if until else None}
-    record = audit.entry(p, who, "channel", channel_id, "rotate_webhook_secret", after=after, reason=req.reason)
-    with _unless_changed("channel", "CHANNEL_CHANGED"):
-        pk, sk = partner_keys.channel(channel_id)
-        change = Update(pk, sk, set={"data": keys.dump_channel_data(data)}, expect=[("data", "=", item["data"])])
-        p.store.transact([change, record])
-    return WebhookSecretRotated(channel_id=channel_id, webhook_secret=secret, previous_signs_until=until)
-
-
-def set_channel_state(p: Ports, who: Principal, channel_id: str, action: str, reason: str | None = None) -> Channel:
-    if action == "close" and not (reason or "").strip():
-        raise InvalidInput("A reason is required to close a channel.", code="REASON_REQUIRED")
-    pk, sk = partner_keys.channel(channel_id)
-    item = p.store.get(pk, sk)
-    if item is None:
-        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
-    current = item.get("state", "active")
-    new = states.CHANNEL.next_state(current, action)
-    data = keys.channel_data(item)
-    if new == "closed":
-        data["closed_at"] = p.now().isoformat()
-    with _unless_changed("channel", "CHANNEL_CHANGED"):
-        p.store.transact(
-            [
-                Update(
-                    pk, sk, set={"state": new, "data": keys.dump_channel_data(data)}, expect=[("state", "=", current)]
-                ),
-                audit.entry(
-                    p,
-                    who,
-                    "channel",
-                    channel_id,
-                    action,
-                    before={"status": current},
-                    after={"status": new},
-                    reason=reason,
-                ),
-            ]
-        )
-    return Channel.model_validate({**keys.shown_channel_data(data), "status": new})
-
-
 # ------------------------------------------------------------------ contracts
 def get_contract(p: Ports, channel_id: str, product_code: str, version: int | None = None) -> Contract:
     item = p.store.get(*keys.contract_key(channel_id, product_code, version))
@@ -343,7 +224,8 @@ def list_contracts(p: Ports, channel_id: str) -> list[Contract]:
 
 
 def create_contract(p: Ports, who: Principal, channel_id: str, req: ContractCreate) -> Contract:
-    get_channel(p, channel_id)
+    if p.store.get(*partner_keys.channel(channel_id)) is None:
+        raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
     head = get_head(p, req.product_code)
     if head.status != "published":
         raise BusinessRuleViolation(
@@ -370,7 +252,7 @@ def modify_contract(p: Ports, who: Principal, channel_id: str, product_code: str
     current = get_contract(p, channel_id, product_code)
     states.CONTRACT.next_state(current.status, "modify")
     new = current.model_copy(update={**terms.model_dump(), "version": current.version + 1, "created_at": p.now()})
-    with _unless_changed("contract", "CONTRACT_CHANGED"):
+    with unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.transact(
             [
                 Update(
@@ -408,7 +290,7 @@ def terminate_contract(p: Ports, who: Principal, channel_id: str, product_code: 
         after={"status": "terminated"},
         reason=reason,
     )
-    with _unless_changed("contract", "CONTRACT_CHANGED"):
+    with unless_changed("contract", "CONTRACT_CHANGED"):
         p.store.transact(
             [
                 Update(

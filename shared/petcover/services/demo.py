@@ -22,7 +22,7 @@ from petcover.models.policies import Holder, Policy, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.repositories.system import health_item
 from petcover.seed.products import SEED_PRODUCTS
-from petcover.services import catalog, credentials, policies
+from petcover.services import catalog, channels, credentials, policies
 from petcover.services.dispatch import rules as dispatch_rules
 from petcover.services.partners import accounts, config, directory, documents
 
@@ -101,11 +101,11 @@ def _seed_channel(p: Ports, sink_url: str) -> str:
     """The demo shop with a contract for every seed product (kept as it is when it exists); returns its
     webhook secret, a fresh one on a later run (a secret is shown once)."""
     try:
-        created = catalog.add_channel(
+        created = channels.add_channel(
             p, SEEDER, ChannelCreate(id=DEMO_CHANNEL, name="Demo Shop", callback_url=f"{sink_url}/hooks/{DEMO_CHANNEL}")
         )
     except Conflict:
-        return catalog.rotate_webhook_secret(
+        return channels.rotate_webhook_secret(
             p, SEEDER, DEMO_CHANNEL, WebhookSecretRotate(overlap_hours=0)
         ).webhook_secret
     try:

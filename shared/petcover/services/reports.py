@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from petcover.models.policies import Statistics, StatisticsQuery, StatisticsRow
 from petcover.ports import Ports
-from petcover.services import catalog, ledger
+from petcover.services import catalog, channels, ledger
 
 
 def _plans_by_product(p: Ports, product_code: str | None) -> dict[str, list[str]]:
@@ -23,9 +23,9 @@ def _plans_by_product(p: Ports, product_code: str | None) -> dict[str, list[str]
 
 
 def statistics(p: Ports, q: StatisticsQuery) -> Statistics:
-    channels = [q.channel_id] if q.channel_id else [c.id for c in catalog.list_channels(p)]
+    channel_ids = [q.channel_id] if q.channel_id else [c.id for c in channels.list_channels(p)]
     products = _plans_by_product(p, q.product_code)
-    rows = ledger.statistics(p, channels, products, q.granularity, q.start, q.end)
+    rows = ledger.statistics(p, channel_ids, products, q.granularity, q.start, q.end)
     totals = StatisticsRow(
         channel_id=q.channel_id or "*",
         product_code=q.product_code or "*",
