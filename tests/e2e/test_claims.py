@@ -6,27 +6,15 @@ until the channel corrects it; a claim outside the policy term is rejected by ru
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from tests.support.waiting import wait_for
+
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(fn: Callable[[], Any], what: str, timeout: float = 60) -> Any:
-    """Polls the observable outcome of an asynchronous step (not a stand-in for it)."""
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
 def _policy(channel: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.bench.common import table, write
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,17 +34,6 @@ class Counted:
             return fn(*a, **kw)
 
         return wrapped
-
-
-def wait_for(fn: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
 def make_product_without_waiting_period(stack: Any) -> str:

@@ -8,15 +8,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from infra.localcloud import ROOT
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 # A function's first call unpacks the layer on the emulator; on a loaded machine that alone can take a minute.
@@ -30,17 +29,6 @@ ADDRESS = {
     "city": "310100",
     "district": "310115",
 }
-
-
-def wait_for(fn: Callable[[], Any], what: str, timeout: float = 300) -> Any:
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
 def demo_routing(stack: Any) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from infra import template
 from petcover import signing
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,17 +27,6 @@ def _ops(stack: Any, *roles: str) -> Any:
     from petcover.client import OpsClient
 
     return OpsClient(stack.base, ops_token(list(roles), "e2e-secrets"), timeout=COLD_START_SECONDS)
-
-
-def wait_for(fn: Callable[[], Any], what: str, timeout: float = 90) -> Any:
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
 def _hooks(stack: Any, channel_id: str, event_type: str) -> list[dict[str, Any]]:
