@@ -563,7 +563,7 @@ def test_reads_need_query_and_stay_open_after_the_contract_ends(stack, world):
             _status(_until("query granted", lambda: (r := read()).status == 200 and r)),
         )
     )
-    catalog.terminate_contract(p, e2e_world.STAFF, channel_id, e2e_world.CARE)
+    catalog.terminate_contract(p, e2e_world.STAFF, channel_id, e2e_world.CARE, reason="the agreement ended")
     quote = {"product_code": e2e_world.CARE, "plan_code": "basic", "insured": e2e_world.insured(tag)}
     refused = _until("the termination", lambda: (r := shop.post("/quotes", json=quote)).status == 403 and r)
     cases.append(("quote after termination", "403 CONTRACT_TERMINATED", _status(refused)))
