@@ -14,7 +14,7 @@ SAM_VERSION := 1.167.0
 
 .PHONY: token curl call provider-curl provider-call
 .PHONY: help install tools run up stop test unit integration e2e lint validate openapi grants generate bench events fire sink \
-        deploy robustness clean
+        deploy robustness clean console console-test console-lint browser chromium
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,12 +33,38 @@ $(TOOLS)/bin/sam:
 
 install: $(BIN)/activate ## project virtualenv with dev tools
 
+# ------------------------------------------------------------------ the console (console/, Node >= 20.19)
+console/node_modules/.package-lock.json: console/package-lock.json console/package.json
+	@command -v npm >/dev/null || { echo "node and npm (>= 20.19) are required for the console"; exit 1; }
+	cd console && npm ci --no-audit --no-fund
+	@touch $@
+
+console/dist/index.html: console/node_modules/.package-lock.json $(shell find console/src console/index.html console/vite.config.ts -type f 2>/dev/null)
+	cd console && npm run -s build
+
+console: console/dist/index.html ## build the console (npm ci, vite build); make run/deploy upload it
+
+console-test: console/node_modules/.package-lock.json ## the console's unit tests (vitest) and the drift test of its typed client
+	cd console && npx vitest run
+
+console-lint: console/node_modules/.package-lock.json ## the console's eslint and TypeScript check
+	cd console && npm run -s lint && npm run -s typecheck
+
+# Debian's Chromium drives the browser tests; installed from apt where missing, never downloaded
+# (with a CJK font, so the screenshots show the Chinese interface).
+chromium:
+	@{ test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q .; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+
+browser: install tools console chromium ## the console in headless Chromium against the local cloud (Playwright)
+	$(BIN)/pytest tests/browser
+
 tools: $(TOOLS)/bin/sam ## ministack + SAM CLI virtualenv
 
-run: install tools ## start the local cloud with demo data (Ctrl-C or `make stop` to stop)
+run: install tools console ## start the local cloud with demo data (Ctrl-C or `make stop` to stop)
 	$(BIN)/python -m infra.localcloud up --wait
 
-up: install tools ## start the local cloud in the background and return
+up: install tools console ## start the local cloud in the background and return
 	$(BIN)/python -m infra.localcloud up
 
 stop: ## stop the local cloud
@@ -83,7 +109,7 @@ validate: install tools ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
 
-lint: install ## ruff + mypy
+lint: install console-lint ## ruff + mypy; the console's eslint and tsc
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -101,16 +127,19 @@ robustness: install tools ## hostile input, invariants under load, faults, isola
 	$(BIN)/pytest tests/integration/test_faults.py
 	ROBUSTNESS=full $(BIN)/pytest tests/e2e -q -m robustness
 
-test: install tools validate lint ## everything: validate, lint, unit, integration, e2e
+test: install tools validate lint console-test console chromium ## everything: validate, lint, unit, integration, e2e, browser
 	$(BIN)/pytest tests/unit tests/integration -n 2
 	$(BIN)/pytest tests/e2e
+	$(BIN)/pytest tests/browser
 
-bench: install tools ## figures into bench/RESULTS.md
+bench: install tools console ## figures into bench/RESULTS.md
 	$(BIN)/python -m tests.bench.run
 
-deploy: tools ## deploy to AWS (guided the first time)
+deploy: install tools console ## deploy to AWS (guided the first time), then upload the console
 	$(TOOLS)/bin/sam build --parallel
+	$(BIN)/python -m infra.roles .aws-sam/build/template.yaml
 	$(TOOLS)/bin/sam deploy --guided
+	$(BIN)/python -m infra.console upload --stack $(or $(STACK),petcover)
 
 clean:
 	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,8 @@ A *use* is one place in the code that needs something a function must be given:
   literal key prefix the key is built from (``f"reports/daily/{day}.csv"`` -> ``reports/daily/``);
   a key read from data gets the prefix every resolved key of its module (or package) shares;
 - ``kms:Encrypt`` / ``kms:Decrypt``: sealing or opening a secret (``seal_secret``, ``open_secret``);
+- ``mail``: sending mail through the mailer port (``send_mail``): SES from the stack's address,
+  or the local sink;
 - ``setting``: a read of a per-function setting (``config.GRANTED``), e.g. ``ops_chat_url``;
 - ``relay``: a send or emit whose target comes from data, i.e. an outbox relay;
 - ``problem``: something this reading cannot tell; the permission test fails on it.
@@ -29,9 +31,10 @@ from functools import cached_property
 
 from infra.reach import MODULE_CODE, Index, Node, attribute_chain
 from petcover.config import GRANTED, QUEUES
+from petcover.mail import SesMailer
 from petcover.runtime import KmsSecretBox, S3Blobs
 
-COMPOSITION = ("petcover.config", "petcover.runtime")
+COMPOSITION = ("petcover.config", "petcover.runtime", "petcover.mail")
 SQS_ACTIONS = {
     "send_message": "sqs:send",
     "send_message_batch": "sqs:send",
@@ -40,6 +43,7 @@ SQS_ACTIONS = {
     "delete_message_batch": "sqs:poll",
     "change_message_visibility": "sqs:poll",
     "change_message_visibility_batch": "sqs:poll",
+    "get_queue_attributes": "sqs:poll",  # SQSPollerPolicy is the narrowest SAM template that allows it
 }
 QUEUE_OF_FIELD = {field: queue for queue, field in QUEUES.items()}
 MAX_DEPTH = 6
@@ -186,6 +190,8 @@ class Facts:
             yield from self._blob(method, call, keywords, scope, where)
         elif method in KmsSecretBox.ACTIONS:
             yield from (Use(action, "SecretsKey", where) for action in KmsSecretBox.ACTIONS[method])
+        elif method in SesMailer.ACTIONS:
+            yield Use("mail", "MailFrom", where)
         elif "QueueUrl" in keywords:
             yield from self._sqs(str(method), keywords["QueueUrl"], scope, where)
         elif "Bucket" in keywords or method in ("put_events", "generate_presigned_url"):

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from infra import template, template_edit
 from infra.facts import Facts, Use
-from infra.permissions import EVENTS, IDEMPOTENCY, SECRETS_KEY, Needs, collapse, granted, queue_resource
+from infra.permissions import EVENTS, IDEMPOTENCY, SECRETS_KEY, SES_SEND, Needs, collapse, granted, queue_resource
 from infra.reach import MODULE_CODE, Index, Node
 from petcover.config import QUEUES
 
@@ -62,6 +62,10 @@ def add_use(needs: Needs, use: Use) -> None:
     elif use.kind.startswith("kms:"):
         needs.setting("secrets_key", use.where)
         needs.grant((use.kind, use.target), use.where)
+    elif use.kind == "mail":
+        needs.setting("mail_from", use.where)
+        needs.setting("mail_sink_url", use.where)
+        needs.grant(SES_SEND, use.where)
     elif use.kind == "setting":
         needs.setting(use.target, use.where)
 

@@ -1,4 +1,5 @@
-"""The local cloud: ministack on loopback, the real template deployed with sam, demo data, a sink.
+"""The local cloud: ministack on loopback, the real template deployed with sam, demo data, a sink
+and a mock insurer (``infra.mock_insurer``, docs/insurer-api.md).
 
     python -m infra.localcloud up        # start, build, deploy, seed; print where to point a client
     python -m infra.localcloud down      # stop everything it started
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import seed, template
+from infra import roles, seed, template
 
 ROOT = template.ROOT
 TOOLS_BIN = Path(os.environ.get("PETCOVER_TOOLS_BIN", ROOT / ".tools" / "venv" / "bin"))
@@ -46,6 +47,7 @@ def _say(msg: str) -> None:
 class LocalCloud:
     port: int = 4566
     sink_port: int = 4599
+    insurer_port: int = 4598
     stack: str = "petcover-local"
     run_dir: Path = ROOT / ".run" / "local"
     use_localstack: bool = False
@@ -59,6 +61,10 @@ class LocalCloud:
     @property
     def sink_url(self) -> str:
         return f"http://127.0.0.1:{self.sink_port}"
+
+    @property
+    def insurer_url(self) -> str:
+        return f"http://127.0.0.1:{self.insurer_port}"
 
     @property
     def api_base(self) -> str:
@@ -129,9 +135,12 @@ class LocalCloud:
             [sys.executable, "-m", "infra.sink", str(self.sink_port), str(self.run_dir / "sink.jsonl")],
         )
         self._wait(f"{self.sink_url}/_sink/health", "the sink", 15)
+        _say(f"starting the mock insurer on {self.insurer_url}")
+        self._spawn("insurer", [sys.executable, "-m", "infra.mock_insurer", str(self.insurer_port)])
+        self._wait(f"{self.insurer_url}/_mock/health", "the mock insurer", 15)
 
     def stop(self, quiet: bool = False) -> None:
-        for name in ("sink", "ministack"):
+        for name in ("insurer", "sink", "ministack"):
             pf = self._pidfile(name)
             if not pf.exists():
                 continue
@@ -173,9 +182,14 @@ class LocalCloud:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        _say(f"built in {time.time() - t0:.1f}s; sam deploy to {self.endpoint}")
+        shared = roles.share(build_dir / "template.yaml")
+        _say(f"built in {time.time() - t0:.1f}s; {shared}; sam deploy to {self.endpoint}")
         t1 = time.time()
-        overrides = ["Stage=local", f"OpsChatUrl={self.sink_url}/chat/ops"]
+        overrides = [
+            "Stage=local",
+            f"OpsChatUrl={self.sink_url}/chat/ops",
+            f"MailSinkUrl={self.sink_url}/mail",
+        ]
         result = subprocess.run(
             [
                 str(TOOLS_BIN / "sam"),
@@ -203,6 +217,17 @@ class LocalCloud:
             raise RuntimeError("sam deploy failed")
         _say(f"deployed in {time.time() - t1:.1f}s")
         self.describe()
+        self.upload_console()
+
+    def upload_console(self) -> None:
+        """The console's build into the document bucket (served at /console); skipped if not built."""
+        from infra import console
+
+        if not (console.DIST / "index.html").exists():
+            _say("console not built (make console): /console will answer CONSOLE_NOT_DEPLOYED")
+            return
+        n = console.upload(self._boto("s3"), self.resources["DocumentBucket"])
+        _say(f"console: {n} files uploaded")
 
     def _boto(self, service: str) -> Any:
         import boto3
@@ -228,6 +253,7 @@ class LocalCloud:
                 {
                     "endpoint": self.endpoint,
                     "sink": self.sink_url,
+                    "insurer": self.insurer_url,
                     "api_base": self.api_base,
                     "stack": self.stack,
                     "outputs": self.outputs,
@@ -243,6 +269,7 @@ class LocalCloud:
             "AWS_ENDPOINT_URL": self.endpoint,
             "STAGE": "local",
             "OPS_CHAT_URL": f"{self.sink_url}/chat/ops",
+            "MAIL_SINK_URL": f"{self.sink_url}/mail",
         }
         sqs = self._boto("sqs")
         for var, value in template.global_env().items():
@@ -300,6 +327,7 @@ def default_cloud() -> LocalCloud:
     return LocalCloud(
         port=int(os.environ.get("PETCOVER_PORT", "4566")),
         sink_port=int(os.environ.get("PETCOVER_SINK_PORT", "4599")),
+        insurer_port=int(os.environ.get("PETCOVER_INSURER_PORT", "4598")),
         use_localstack=os.environ.get("LOCALSTACK") == "1",
         run_dir=Path(os.environ.get("PETCOVER_RUN_DIR") or ROOT / ".run" / "local"),
     )
@@ -338,7 +366,7 @@ def main(argv: list[str]) -> int:
             print(json.dumps(r))
     elif cmd == "status":
         cloud.load()
-        print(json.dumps({"api_base": cloud.api_base, "sink": cloud.sink_url}, indent=2))
+        print(json.dumps({"api_base": cloud.api_base, "sink": cloud.sink_url, "insurer": cloud.insurer_url}, indent=2))
     else:
         print(__doc__)
         return 2

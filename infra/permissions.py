@@ -28,6 +28,8 @@ RESOURCES = {
     "ops_chat_url": "OpsChatUrl",
     "ops_chat_secret": "OpsChatSecret",
     "secrets_key": "SecretsKey",
+    "mail_from": "MailFrom",
+    "mail_sink_url": "MailSinkUrl",
 }
 QUEUE_OF_FIELD = {f: q for q, f in QUEUES.items()}
 VARIABLES = {Settings.variable(f): f for f in GRANTED}  # the environment variables granted per function
@@ -36,6 +38,8 @@ IDEMPOTENCY: Grant = ("dynamodb:crud", "IdempotencyTable")
 EVENTS: Grant = ("events:put", "EventBus")
 KMS_TEMPLATES = {"kms:Encrypt": "KMSEncryptPolicy", "kms:Decrypt": "KMSDecryptPolicy"}
 SECRETS_KEY = "SecretsKey"
+# Sending mail with SES: from the stack's MailFrom address only (a Condition in the statement).
+SES_SEND: Grant = ("ses:SendRawEmail", "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")
 
 
 def queue_resource(queue: str) -> str:

@@ -15,11 +15,14 @@ os.environ.setdefault("POWERTOOLS_DEV", "false")
 
 
 def _clear_caches() -> None:
-    from petcover import authentication
+    from petcover import authentication, recent
+    from petcover.repositories import sequences
     from petcover.services import catalog
 
     authentication.clear_cache()
     catalog.clear_caches()
+    recent.forget_all()
+    sequences.clear()
 
 
 @pytest.fixture

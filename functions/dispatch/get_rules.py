@@ -2,7 +2,7 @@
 
 from petcover.api import Call, api, ops
 from petcover.errors import InvalidInput
-from petcover.models.dispatch import RuleSetVersion
+from petcover.models.dispatch import RuleSetVersion, RulesVersionPath
 from petcover.services.dispatch import rules
 
 
@@ -12,6 +12,7 @@ from petcover.services.dispatch import rules
     response=RuleSetVersion,
     metric="DispatchRulesRead",
     tags=("dispatch",),
+    path=RulesVersionPath,
     errors=("RULES_VERSION_NOT_FOUND",),
 )
 def handler(call: Call) -> RuleSetVersion:

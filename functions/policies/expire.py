@@ -4,9 +4,9 @@ from typing import Any
 
 from petcover.ports import Ports
 from petcover.schedules import scheduled_job
-from petcover.services import policies
+from petcover.services import policy_expiry
 
 
 @scheduled_job("PoliciesExpired")
 def handler(p: Ports, event: dict[str, Any]) -> dict[str, Any]:
-    return policies.expire_due(p)
+    return policy_expiry.expire_due(p)

@@ -1,7 +1,7 @@
 """GET /ops/sla/reports/{kind}/{date}/{format}: one report file (CSV/JSON as text, PNG as base64)."""
 
 from petcover.api import Call, api, ops
-from petcover.models.sla import ReportFile
+from petcover.models.sla import ReportFile, ReportPath
 from petcover.services.sla import reports
 
 
@@ -12,6 +12,7 @@ from petcover.services.sla import reports
     response=ReportFile,
     metric="SlaReportRead",
     tags=("sla", "reports"),
+    path=ReportPath,
     errors=("REPORT_NOT_FOUND", "REPORT_FORMAT_NOT_AVAILABLE", "REPORT_FILE_MISSING"),
 )
 def handler(call: Call) -> ReportFile:

@@ -91,6 +91,24 @@ class NoBody(BaseModel):
     pass
 
 
+@dataclass(frozen=True)
+class Reply:
+    """An answer other than the operation's usual status: e.g. 202 "in progress" with Retry-After."""
+
+    body: Any
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A text answer whose content type and headers the operation chooses (the console's files)."""
+
+    body: str
+    content_type: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class OperationSpec:
     summary: str
@@ -104,6 +122,10 @@ class OperationSpec:
     tags: tuple[str, ...] = ()
     errors: tuple[str, ...] = field(default_factory=tuple)
     content_type: str = "application/json"
+    # Path parameters with a shape (a pattern, an enum): validated by the adapter, stated in openapi.json.
+    path: type[BaseModel] | None = None
+    # Other success answers the operation may give, with what they mean (same body schema).
+    also: tuple[tuple[int, str], ...] = ()
     # The handler's dotted name (``policies.underwrite.handler``, as template.yaml names it): what
     # idempotency records are keyed by, so two operations never share one.
     operation_id: str = ""
@@ -191,8 +213,29 @@ def api(
     tags: tuple[str, ...] = (),
     errors: tuple[str, ...] = (),
     content_type: str = "application/json",
+    path: type[BaseModel] | None = None,
+    also: tuple[tuple[int, str], ...] = (),
 ) -> Callable[[Callable[[Call[Any]], Any]], Callable[..., dict[str, Any]]]:
-    spec = OperationSpec(summary, auth, body, query, response, status, idempotent, metric, tags, errors, content_type)
+    """Long because it passes on every option an operation declares.
+
+    ``errors``: codes the operation raises behind a call the static walk cannot follow (see
+    infra/error_codes.py); every other code it can answer with is found in its code. ``also``: other
+    success answers the operation may give, with what they mean (same body schema)."""
+    spec = OperationSpec(
+        summary,
+        auth,
+        body,
+        query,
+        response,
+        status,
+        idempotent,
+        metric,
+        tags,
+        errors,
+        content_type,
+        path=path,
+        also=also,
+    )
 
     def decorate(op: Callable[[Call[Any]], Any]) -> Callable[..., dict[str, Any]]:
         @lambda_entry
@@ -228,17 +271,26 @@ def api(
     return decorate
 
 
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
 def _parse_body(model: type[BaseModel] | None, raw: bytes) -> Any:
     if model is None:
         return NoBody()
     try:
-        payload = json.loads(raw or b"null")
+        # As in JSON Schema, a number with no fraction (30.0, 3e1) is an integer.
+        payload = json.loads(raw or b"null", parse_float=_number)
+        text = json.dumps(payload)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("The body is not valid JSON.", code="MALFORMED_JSON") from None
     if payload is None:
         raise InvalidInput("A JSON body is required.", code="BODY_REQUIRED")
     try:
-        return model.model_validate(payload)
+        # Strict JSON: a value is taken only in the JSON type the schema states ("30" is not an
+        # integer, 0 is not a boolean), so openapi.json says exactly what is accepted.
+        return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise InvalidInput("Some fields are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)) from None
 
@@ -251,6 +303,17 @@ def _parse_query(model: type[BaseModel] | None, event: Mapping[str, Any]) -> Any
     except ValidationError as exc:
         raise InvalidInput(
             "Some query parameters are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
+        ) from None
+
+
+def _check_path(model: type[BaseModel] | None, path: Mapping[str, str]) -> None:
+    if model is None:
+        return
+    try:
+        model.model_validate(dict(path))
+    except ValidationError as exc:
+        raise InvalidInput(
+            "Some path parameters are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
         ) from None
 
 
@@ -283,6 +346,7 @@ def _run(
     idem_key = _idempotency_key(spec, headers)
     method = event.get("httpMethod", "GET")
     path = dict(event.get("pathParameters") or {})
+    _check_path(spec.path, path)
     if spec.auth.kind == "channel":
         # Imported here: ops and provider functions need none of the services it reads.
         from petcover import authorization
@@ -315,6 +379,7 @@ def _run(
     else:
         out = _execute(spec, op, call)
     extra = {"Idempotency-Replayed": "true"} if out.get("replayed") else {}
+    extra.update(out.get("headers") or {})
     return _json_response(out["status"], out["body"], extra, out.get("content_type", "application/json"))
 
 
@@ -322,13 +387,19 @@ def _execute(spec: OperationSpec, op: Callable[[Call[Any]], Any], call: Call[Any
     """Runs the operation and shapes what it returns into the (replayable) stored response."""
     result = op(call)
     count(spec.metric)
+    if isinstance(result, Raw):
+        headers = dict(result.headers)
+        return {"status": spec.status, "body": result.body, "content_type": result.content_type, "headers": headers}
     if spec.content_type != "application/json":
         return {"status": spec.status, "body": result, "content_type": spec.content_type}
+    status, headers = spec.status, {}
+    if isinstance(result, Reply):
+        status, headers, result = result.status, dict(result.headers), result.body
     if isinstance(result, BaseModel):
         result = result.model_dump(mode="json")
     elif isinstance(result, list):
         result = [r.model_dump(mode="json") if isinstance(r, BaseModel) else r for r in result]
-    return {"status": spec.status, "body": result}
+    return {"status": status, "body": result, **({"headers": headers} if headers else {})}
 
 
 __all__ = [
@@ -336,6 +407,8 @@ __all__ = [
     "Call",
     "NoBody",
     "OperationSpec",
+    "Raw",
+    "Reply",
     "api",
     "channel",
     "ops",

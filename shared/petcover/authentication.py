@@ -5,14 +5,16 @@ request; nothing here knows about the adapter.
 
 Key records and partner status are cached per container for a few seconds: a revoked key
 or closed channel is refused within ``CACHE_SECONDS`` everywhere, and each signed call costs
-one nonce write and one rate-limit counter write instead of four round trips.
+one nonce write, plus a channel's rate-limit counter write once per batch of calls.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from petcover import signing
@@ -36,8 +38,14 @@ def _cached(pk: str, sk: str, p: Ports) -> dict[str, Any] | None:
     return item
 
 
+def channel_item(p: Ports, channel_id: str) -> dict[str, Any] | None:
+    """The channel's item as signed calls see it (cached for a few seconds like the rest)."""
+    return _cached(*keys.channel(channel_id), p)
+
+
 def clear_cache() -> None:
     _cache.clear()
+    _windows.clear()
 
 
 def lookup_key(key_id: str, p: Ports) -> signing.KeyRecord | None:
@@ -100,17 +108,48 @@ def partner_principal(
     return Principal(kind, record.owner_id, (), record.key_id)  # type: ignore[arg-type]
 
 
+@dataclass
+class _Window:
+    """One owner's second as this container sees it: calls admitted but not yet counted in the table."""
+
+    second: int
+    pending: int = 0
+    full: bool = False  # the table refused a batch: the rest of this second is refused here too
+
+
+_windows: dict[str, _Window] = {}
+_windows_lock = threading.Lock()
+
+
 def enforce_rate(owner: str, per_second: int, p: Ports) -> None:
-    """Fixed one-second window counter: one conditional ADD per call."""
-    now = p.now().timestamp()
-    second = int(now)
+    """Fixed one-second window, counted in the table in batches of a tenth of the limit.
+
+    Each container admits up to ``batch - 1`` calls of a second on its own and then adds the batch
+    to the shared counter in one conditional ADD, refusing the call if that would pass the limit. A
+    limit of 50 costs one round trip per 5 calls instead of one per call; a container can admit at
+    most ``batch - 1`` calls over the limit in a second (limits under 20 are counted exactly).
+    """
+    refused = Throttled(f"Rate limit of {per_second} requests per second exceeded.", retry_after=1, code="RATE_LIMITED")
+    second = int(p.now().timestamp())
+    batch = max(1, per_second // 10)
+    with _windows_lock:
+        window = _windows.get(owner)
+        if window is None or window.second != second:
+            window = _windows[owner] = _Window(second)
+        if window.full:
+            raise refused
+        window.pending += 1
+        if window.pending < batch:
+            return
+        count, window.pending = window.pending, 0
     pk, sk = keys.rate(owner, second)
     try:
-        p.store.update(pk, sk, add={"n": 1}, set={"expires_at": second + 60}, expect=[("n", "<?", per_second)])
+        p.store.update(
+            pk, sk, add={"n": count}, set={"expires_at": second + 60}, expect=[("n", "<=?", per_second - count)]
+        )
     except StaleWrite:
-        raise Throttled(
-            f"Rate limit of {per_second} requests per second exceeded.", retry_after=1, code="RATE_LIMITED"
-        ) from None
+        window.full = True
+        raise refused from None
 
 
 def staff_principal(authorization: str | None, authorizer: Mapping[str, Any], p: Ports) -> Principal:

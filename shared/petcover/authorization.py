@@ -28,8 +28,9 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from petcover import authentication
 from petcover.domain import calendar
-from petcover.errors import NotFound
+from petcover.errors import Forbidden, NotFound
 from petcover.identity import Principal, ProductSource
 from petcover.ports import Cond, Item, Page, Ports, Store, WriteOp
 from petcover.repositories import claims as claim_repo
@@ -130,6 +131,17 @@ def _today(p: Ports) -> date:
     return calendar.today(p.now())
 
 
+NEW_BUSINESS = frozenset({"underwrite", "renew"})
+
+
+def _refuse_if_frozen(p: Ports, channel_id: str) -> None:
+    item = authentication.channel_item(p, channel_id)  # cached: the signature check just read it
+    if item is not None and item.get("state") == "frozen":
+        raise Forbidden(
+            "This channel is frozen: it services its policies but sells no new ones.", code="CHANNEL_FROZEN"
+        )
+
+
 def check(
     p: Ports,
     who: Principal,
@@ -143,7 +155,10 @@ def check(
     """Refuses the call unless the caller's contract allows ``permission`` on the product it concerns.
 
     Returns the ports the operation runs with: the same, with the reads made here kept for it.
+    A frozen channel keeps servicing what it sold but takes no new policies (``NEW_BUSINESS``).
     """
+    if permission in NEW_BUSINESS and not reading:
+        _refuse_if_frozen(p, who.id)
     if source == "items":
         catalog.authorize_any(p, who.id, permission, _today(p), reading=reading)
         return p

@@ -10,6 +10,7 @@ calling AWS with an empty name or falling back to a well-known secret.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -50,6 +51,8 @@ GRANTED: frozenset[str] = frozenset(
         "ops_chat_url",
         "ops_chat_secret",
         "secrets_key",
+        "mail_from",
+        "mail_sink_url",
     }
 )
 
@@ -102,6 +105,17 @@ class Settings(BaseSettings):
     webhook_max_age_hours: int = Field(24, alias="WEBHOOK_MAX_AGE_HOURS")
     # The business calendar's zone (petcover.domain.calendar): "today", term boundaries, report days.
     timezone: str = Field("Asia/Shanghai", alias="BUSINESS_TIMEZONE")
+    # Available units below which a provider's stock of a SKU alerts its chat group (per row overridable).
+    low_stock_threshold: int = Field(5, ge=0, alias="LOW_STOCK_THRESHOLD")
+    # What people read from the platform (chat alerts, summaries, report titles and columns,
+    # the e-policy): Simplified Chinese by default, English as the other setting.
+    language: Literal["zh-CN", "en"] = Field("zh-CN", alias="PLATFORM_LANGUAGE")
+    # The staff console's address: chat messages link to a work order's page under it.
+    console_base_url: str = Field("", alias="CONSOLE_BASE_URL")
+    insurer_name: str = Field("宠物保险示范保险股份有限公司 (Petcover Demo Insurance Co., Ltd.)", alias="INSURER_NAME")
+    # Mail (e-policies): sent with SES from this address; locally to the sink at MAIL_SINK_URL.
+    mail_from: str = Field("", alias="MAIL_FROM")
+    mail_sink_url: str = Field("", alias="MAIL_SINK_URL")
 
     @field_validator("timezone")
     @classmethod

@@ -95,6 +95,7 @@ class Store(Protocol):
         limit: int = 100,
         descending: bool = False,
         cursor: str | None = None,
+        consistent: bool = False,
     ) -> Page: ...
 
     def transact(self, ops: Sequence[WriteOp]) -> None: ...
@@ -128,6 +129,20 @@ class BlobStore(Protocol):
     def get_bytes(self, key: str) -> bytes | None: ...
 
 
+@dataclass(frozen=True)
+class MailMessage:
+    to: str
+    subject: str
+    text: str
+    attachment: tuple[str, bytes, str] | None = None  # (file name, content, content type)
+
+
+class Mailer(Protocol):
+    """Sends one mail (SES on AWS, the local sink locally); returns the message id. Raises on failure."""
+
+    def send_mail(self, message: MailMessage) -> str: ...
+
+
 Clock = Callable[[], datetime]
 
 
@@ -143,6 +158,7 @@ class Ports:
     blobs: BlobStore | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     secrets: SecretBox | None = None
+    mailer: Mailer | None = None
 
     def now(self) -> datetime:
         return self.clock()
@@ -155,3 +171,11 @@ class Ports:
                 "functions whose code uses it (python -m infra.grants)"
             )
         return self.secrets
+
+    def mail(self) -> Mailer:
+        """The mailer, or NotConfigured when this function was not given where to send mail."""
+        if self.mailer is None:
+            raise NotConfigured(
+                "MAIL_FROM (SES) or MAIL_SINK_URL (local) is not set for this function (python -m infra.grants)"
+            )
+        return self.mailer

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from petcover.config import get_settings
-from petcover.ports import Ports
+from petcover.ports import Mailer, Ports
 
 _ports: Ports | None = None
 
@@ -109,7 +109,16 @@ def aws_ports() -> Ports:
     )
     blobs = S3Blobs(boto_client("s3"), s.bucket) if s.bucket else None
     box = KmsSecretBox(boto_client("kms"), s.secrets_key) if s.secrets_key else None
-    return Ports(store=store, publisher=publisher, blobs=blobs, secrets=box)
+    return Ports(store=store, publisher=publisher, blobs=blobs, secrets=box, mailer=_mailer())
+
+
+def _mailer() -> Mailer | None:
+    from petcover.mail import SesMailer, SinkMailer
+
+    s = get_settings()
+    if s.mail_sink_url:
+        return SinkMailer(s.mail_sink_url, s.mail_from)
+    return SesMailer(boto_client("ses"), s.mail_from) if s.mail_from else None
 
 
 def ports() -> Ports:

@@ -25,8 +25,8 @@ from petcover.domain.dispatch import (
     RuleSet,
     counter_scope,
     decide,
-    weighted_random_choice,
 )
+from petcover.domain.dispatch_simulation import weighted_random_choice
 
 ORDERS = 10_000
 WORKERS = 4

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from petcover.domain.dispatch import weighted_random_choice
+from petcover.domain.dispatch_simulation import weighted_random_choice
 from petcover.identity import Principal
 from petcover.messaging import MemoryPublisher
 from petcover.models.dispatch import RulesPublish

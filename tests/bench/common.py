@@ -60,7 +60,9 @@ def local_cloud() -> Iterator[tuple[Any, dict[str, Any]]]:
     from infra.localcloud import LocalCloud, free_port
 
     run_dir = ROOT / ".run" / f"bench-{os.getpid()}"
-    cloud = LocalCloud(port=free_port(), sink_port=free_port(), stack="petcover-bench", run_dir=run_dir)
+    cloud = LocalCloud(
+        port=free_port(), sink_port=free_port(), insurer_port=free_port(), stack="petcover-bench", run_dir=run_dir
+    )
     try:
         cloud.start()
         cloud.deploy()

@@ -12,22 +12,34 @@ from tests.bench.common import RESULTS, ROOT
 BENCHES = [
     ["tests.bench.bench_platform"],
     ["tests.bench.bench_fulfilment"],
+    ["tests.bench.bench_commodities"],
     ["tests.bench.bench_dispatch"],
     ["tests.bench.bench_dispatch_service"],
+    ["tests.bench.bench_quality"],
     ["tests.bench.bench_claims"],
+    ["tests.bench.bench_round_trips"],
+    ["tests.bench.bench_settlement"],
+    ["tests.bench.bench_insurers"],
+    ["tests.bench.bench_console"],
 ]
 ORDER = [
     "route_latency",
     "cold_imports",
     "store_calls",
+    "round_trips",
     "mixed_load",
     "bulk_issue",
     "fulfilment",
+    "commodities",
     "onboarding",
     "dispatch",
     "dispatch_service",
+    "quality",
     "claims",
+    "settlement",
+    "insurers",
     "robustness",
+    "console",
 ]
 
 

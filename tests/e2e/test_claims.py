@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from petcover.domain import calendar
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -36,7 +37,7 @@ def _policy(channel: Any) -> str:
 
 def _claim(channel: Any, number: str, tracking: str | None, incident: date | None = None) -> str:
     body: dict[str, Any] = {
-        "incident_date": (incident or date.today()).isoformat(),
+        "incident_date": (incident or calendar.today(datetime.now(UTC))).isoformat(),
         "incident_type": "return_shipment",
         "amount": "12.00",
     }
@@ -115,7 +116,7 @@ def test_a_claim_that_does_not_qualify_waits_in_the_staff_queue_until_corrected(
 def test_a_claim_outside_the_policy_term_is_rejected_with_the_rule(stack):
     channel = stack.channel_client()
     number = _policy(channel)
-    claim = _claim(channel, number, "SF123123123", incident=date.today() - timedelta(days=20))
+    claim = _claim(channel, number, "SF123123123", incident=calendar.today(datetime.now(UTC)) - timedelta(days=20))
     rejected = _hook(stack, claim, "claim.rejected")
     assert rejected["data"]["decision"]["rule"] == "incident_in_term"
     got = channel.get(f"/claims/{claim}").json

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import requests
-from schemathesis import GenerationMode
 
 from petcover.client import PetcoverClient
 from tests.robustness import e2e_world, fuzz, known_bugs, report
@@ -136,44 +135,33 @@ def known_objects(stack, world) -> dict[str, str]:
 
 
 def test_operations_over_http_on_the_local_cloud(stack, world, known_objects):
+    """schemathesis's engine, every phase and check (tests.robustness.contract), over HTTP: each
+    generated request is signed after generation and sent to the deployed API."""
+    from tests.robustness import contract
+    from tests.robustness.auth import LOCAL_OPS_SECRET
+
     kinds = fuzz.auth_kinds()
-    sender = fuzz.HttpSender(stack.base)
-    channel = PartnerSignature(world.shop_key[0], world.shop_key[1], stack.base)
-    provider = PartnerSignature(world.fuzz_provider.key[0], world.fuzz_provider.key[1], stack.base)
-    admin = OpsBearer()
+    app = contract.SigningApp(
+        {"channel": world.shop_key, "provider": world.fuzz_provider.key, "partner": world.fuzz_provider.key},
+        kinds,
+        send=contract.HttpForward(stack.base),
+    )
 
-    def auth_for(op: Any) -> Any:
-        return {"channel": channel, "partner": provider, "provider": provider, "ops": admin}.get(kinds[fuzz.label(op)])
+    def only(label: str) -> bool:
+        # Generated valid writes to global configuration would replace what other tests rely on.
+        return label not in GLOBAL_CONFIG and (BUDGET.http_all_operations or label in CHANNEL_SURFACE)
 
-    def only(op: Any) -> bool:
-        return BUDGET.http_all_operations or fuzz.label(op) in CHANNEL_SURFACE
-
-    schema = fuzz.load_schema()
-    result = fuzz.run(
-        schema,
-        sender,
-        auth_for,
-        result_label="http",
+    result = contract.run(
+        app,
+        ops_token=contract.ops_token(LOCAL_OPS_SECRET),
         examples=BUDGET.http_examples,
-        only=only,
         known=known_objects,
-        budget_seconds=BUDGET.http_budget_seconds,
-        derandomize=not FULL,
-        modes=(GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
-        skip_positive=GLOBAL_CONFIG,
+        only=only,
+        phases=("examples", "coverage", "fuzzing"),
     )
-    scope = "every operation" if BUDGET.http_all_operations else f"the channel surface ({len(CHANNEL_SURFACE)} ops)"
-    _record(
-        "fuzz-http",
-        result,
-        f"Over HTTP to the local cloud: {scope}, {BUDGET.http_examples} examples per operation and mode, signed "
-        "requests (fresh nonce each) / admin token; generated valid writes to global configuration "
-        f"({', '.join(sorted(GLOBAL_CONFIG))}) are sent as negative input only.",
-    )
-    unknown = _unknown(result)
-    assert not unknown, "\n".join(
-        f"{f.operation} [{f.check}] {f.status}: {f.detail}\n  {f.request}\n  {f.response}" for f in unknown
-    )
+    print(contract.summary(result, app))
+    assert result.errors == []
+    assert result.failures == {}, contract.failure_text(result)
     assert result.cases > 0
 
 

@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 from petcover import runtime, signing
+from petcover.domain import calendar
 from petcover.ports import Ports
 from petcover.repositories import webhooks as webhook_repo
 from petcover.repositories.catalog import WEBHOOK_SECRET, webhook_secret_context
@@ -66,7 +67,7 @@ class World:
 
     def submit(self, policy: str, idem: str) -> str:
         body = {
-            "incident_date": self.clock.now.date().isoformat(),
+            "incident_date": calendar.today(self.clock.now).isoformat(),
             "incident_type": "return_shipment",
             "amount": "12.00",
             "evidence": {"tracking_number": "SF555666777"},

@@ -46,7 +46,7 @@ def _policy(product: str, plan: str, order: str, insured: dict[str, Any]) -> Pol
 
 
 def _today() -> str:
-    return runtime.ports().now().date().isoformat()
+    return calendar.today(runtime.ports().now()).isoformat()
 
 
 def _remaining(number: str) -> int:

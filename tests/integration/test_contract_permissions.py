@@ -16,6 +16,7 @@ import pytest
 
 from infra import openapi, template
 from petcover import runtime
+from petcover.domain import calendar
 from petcover.identity import PERMISSIONS, Principal
 from petcover.models.catalog import ContractTerms
 from petcover.models.claims import ClaimCreate
@@ -87,13 +88,14 @@ class World:
             "GetAppointmentFunction": ({"appointmentId": self.appointment}, None),
             "CancelAppointmentFunction": ({"appointmentId": self.appointment}, {"reason": "changed my mind"}),
             "ConfirmReceiptFunction": ({"appointmentId": self.appointment}, None),
+            "RateAppointmentFunction": ({"appointmentId": self.appointment}, {"score": 5}),
         }
 
 
 def _claim_body(ref: str) -> dict[str, Any]:
     return {
         "channel_claim_id": ref,
-        "incident_date": runtime.ports().now().date().isoformat(),
+        "incident_date": calendar.today(runtime.ports().now()).isoformat(),
         "incident_type": "return_shipment",
         "amount": "12.00",
         "evidence": {"tracking_number": "SF0001"},

@@ -27,7 +27,8 @@ import pytest
 from petcover import runtime, signing, tokens
 from petcover.identity import Principal
 from petcover.ports import Ports
-from petcover.services import catalog, policies, quota
+from petcover.repositories import policies as policy_repo
+from petcover.services import catalog, quota
 from petcover.services.fulfilment import assignment, booking, closing, work_orders
 from petcover.services.webhooks import dead_letters
 from petcover.services.webhooks import events as webhook_events
@@ -200,9 +201,9 @@ def _policies_for(w: World, order: str) -> int:
 
 def test_throttled_read_is_retried_with_backoff_then_503_with_retry_after(world, dynamo_faults: DynamoFaults):
     number = world.policy("th-read", "pet-th-read")
-    dynamo_faults.throttle("GetItem", table="MainTable")
+    dynamo_faults.throttle("Query", table="MainTable")
     status, body, headers = world.call("GetPolicyFunction", path={"number": number})
-    attempts = dynamo_faults.injected["GetItem"]
+    attempts = dynamo_faults.injected["Query"]
     ok = (
         status == 503
         and headers.get("Retry-After") == "1"
@@ -215,7 +216,7 @@ def test_throttled_read_is_retried_with_backoff_then_503_with_retry_after(world,
     _row(
         "throttle-read",
         "read throttled on every attempt (GET /policies/{n})",
-        "ProvisionedThroughputExceededException on each GetItem",
+        "ProvisionedThroughputExceededException on each Query",
         f"SDK retries ({attempts} attempts, backoff {', '.join(f'{s:.2f}' for s in dynamo_faults.sleeps)} s), "
         "then 503 + Retry-After",
         "caught" if ok else f"FAILED: {status} {body} {headers}",
@@ -608,7 +609,7 @@ def test_killed_between_policy_cancel_and_its_event_the_outbox_sweeper_still_clo
     with pytest.raises(Killed):
         w.call("CancelFunction", path={"number": number}, body={"reason": "customer"}, idem="c-1")
     monkeypatch.undo()
-    pol = w.p.store.get(*policies.policy_key(number)) or {}
+    pol = w.p.store.get(*policy_repo.policy_key(number)) or {}
     held_before = _quota(w, number)["held"]
     emitted = _recording_emit(monkeypatch)
     swept = _sweep_after_a_minute(w)

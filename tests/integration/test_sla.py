@@ -32,6 +32,7 @@ T0 = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 @pytest.fixture
 def cloud(aws, monkeypatch):
     monkeypatch.setenv("OPS_CHAT_URL", OPS_URL)
+    monkeypatch.setenv("PLATFORM_LANGUAGE", "en")  # these tests read the English messages
     reset_settings()
     yield aws
     reset_settings()
@@ -171,7 +172,9 @@ def test_breach_alerts_once_to_the_provider_group_through_the_alert_queue(cloud)
     assert msg["target"]["url"] == PROVIDER_HOOK and msg["target"]["mention"] == ["13800000000"]
     assert msg["text"] == (
         "SLA breach: work order WO-1 (vaccination) has waited 30m 1s for 'accepted' (limit 30m, 1s over). @13800000000"
+        "\n\nOpen the work order: /console/work-orders/WO-1"
     )
+    assert msg["title"] == "SLA breach: work order WO-1"  # titled: DingTalk's markdown type
 
 
 def test_an_unknown_provider_alerts_the_ops_group(cloud):

@@ -20,10 +20,11 @@ import contextlib
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from petcover.domain import calendar
 from petcover.errors import Conflict
 from petcover.identity import Principal
 from petcover.models.catalog import ChannelCreate, ContractCreate
@@ -253,7 +254,7 @@ def online_booking(pet: str) -> dict[str, Any]:
 def claim_body(amount: str = "120.00", **extra: Any) -> dict[str, Any]:
     return {
         "benefit_code": "treatment",
-        "incident_date": date.today().isoformat(),
+        "incident_date": calendar.today(datetime.now(UTC)).isoformat(),
         "incident_type": "illness",
         "description": "Vet visit",
         "amount": amount,

@@ -16,7 +16,9 @@ from petcover.models.partners import PartnerCreate
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.services import policies
+from petcover.services.claims import submission
 from petcover.services.partners import accounts
+from tests.support.claims import rs_claim
 from tests.support.fixtures import STAFF, channel_with_contracts, publish_seed_products
 
 CHANNEL = "fuzz-shop"
@@ -46,6 +48,19 @@ def build(p: Ports) -> InprocWorld:
     channel_with_contracts(p, TARGET_CHANNEL, rate_limit=10_000)
     _, provider_key = provider(p, PROVIDER)
     target_partner, _ = provider(p, TARGET_PARTNER)
+    rs = policies.underwrite(
+        p,
+        Principal("channel", CHANNEL),
+        UnderwriteRequest.model_validate(
+            {
+                "product_code": "return-shipping",
+                "plan_code": "standard",
+                "insured": {"insured_id": "fuzz-order-rs"},
+                "channel_order_id": "fuzz-order-rs",
+                "holder": {"name": "Fuzz Owner"},
+            }
+        ),
+    )
     pol = policies.underwrite(
         p,
         Principal("channel", CHANNEL),
@@ -59,8 +74,10 @@ def build(p: Ports) -> InprocWorld:
             holder=Holder(name="Fuzz Owner"),
         ),
     )
+    claim = submission.submit(p, Principal("channel", CHANNEL), rs.number, rs_claim(p))
     examples: dict[str, Any] = {
         "number": pol.number,
+        "claimNumber": claim.claim_number,
         "orderId": "fuzz-order-1",
         "channelId": TARGET_CHANNEL,
         "partnerId": target_partner,

@@ -37,7 +37,19 @@ class Route:
     segments: tuple[str, ...]
 
     def match(self, method: str, raw_segments: list[str]) -> dict[str, str] | None:
-        if method != self.method or len(raw_segments) != len(self.segments):
+        if method != self.method:
+            return None
+        greedy = re.fullmatch(r"{(\w+)\+}", self.segments[-1]) if self.segments else None
+        if greedy:  # {name+} takes one or more trailing segments, as API Gateway's greedy variable does
+            head = len(self.segments) - 1
+            rest = raw_segments[head:]
+            if not rest or not all(rest):
+                return None
+            params = Route(self.method, self.template, self.function, self.handler, self.segments[:-1]).match(
+                method, raw_segments[:head]
+            )
+            return None if params is None else {**params, greedy.group(1): unquote("/".join(rest))}
+        if len(raw_segments) != len(self.segments):
             return None
         params: dict[str, str] = {}
         for want, got in zip(self.segments, raw_segments, strict=True):
@@ -57,7 +69,13 @@ def routes() -> list[Route]:
         segs = tuple(s for s in r.path.strip("/").split("/") if s)
         out.append(Route(r.method, r.path, r.function, r.handler, segs))
     # Literal segments win over variables (API Gateway's own precedence).
-    out.sort(key=lambda r: sum(1 for s in r.segments if s.startswith("{")))
+    # A greedy variable matches only when nothing more specific does.
+    out.sort(
+        key=lambda r: (
+            r.segments[-1:] != () and r.segments[-1].endswith("+}"),
+            sum(1 for s in r.segments if s.startswith("{")),
+        )
+    )
     return out
 
 

@@ -35,10 +35,11 @@ def sign(event: dict[str, Any], key_id: str, secret: str, *, now: int | None = N
 
 def handler_of(function: str) -> Any:
     from infra import template
+    from tests.support import round_trips
 
     fn = template.functions()[function]["Properties"]["Handler"]
     module, attr = template.handler_module(fn)
-    return getattr(importlib.import_module(module), attr)
+    return round_trips.wrap(function, getattr(importlib.import_module(module), attr))
 
 
 def call(

@@ -57,7 +57,7 @@ def rs_claim(p: Ports, amount: str = "12.00", tracking: str | None = "SF12345678
     evidence = {"tracking_number": tracking} if tracking else {}
     return ClaimCreate.model_validate(
         {
-            "incident_date": p.now().date().isoformat(),
+            "incident_date": calendar.today(p.now()).isoformat(),
             "incident_type": "return_shipment",
             "amount": amount,
             "evidence": evidence,
@@ -69,7 +69,7 @@ def rs_claim(p: Ports, amount: str = "12.00", tracking: str | None = "SF12345678
 def vet_claim(p: Ports, amount: str) -> ClaimCreate:
     return ClaimCreate.model_validate(
         {
-            "incident_date": p.now().date().isoformat(),
+            "incident_date": calendar.today(p.now()).isoformat(),
             "incident_type": "illness",
             "amount": amount,
             "description": "Gastroenteritis, two days at the clinic",

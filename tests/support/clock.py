@@ -25,4 +25,4 @@ class Clock:
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise ValueError(f"the clock needs an aware datetime, got {at!r}")
-    return at
+    return at.astimezone(UTC)

@@ -33,3 +33,23 @@ def issue_policy(
     finally:
         clock.now = saved
     return pol.number
+
+
+def underwrite_request(order: str, pet: str = "pet-1", plan: str = "basic", **fields: object) -> UnderwriteRequest:
+    """A pet-health request for a medium dog in Beijing; ``fields`` set other request fields (sold_at...)."""
+    return UnderwriteRequest.model_validate(
+        {
+            "product_code": "pet-health",
+            "plan_code": plan,
+            "insured": {
+                "insured_id": pet,
+                "species": "dog",
+                "breed_size": "medium",
+                "age_months": 30,
+                "region": "110105",
+            },
+            "channel_order_id": order,
+            "holder": {"name": "Li Lei"},
+            **fields,
+        }
+    )

@@ -197,7 +197,7 @@ def test_a_claim_dated_tomorrow_is_refused(fake_ports: Ports, clock_time: str) -
             pol.number,
             ClaimCreate(incident_date=tomorrow, incident_type="illness", amount=Decimal(1)),
         )
-    assert refused.value.details == [{"field": "incident_date", "message": "after today"}]
+    assert refused.value.details == [{"field": "incident_date", "message": "after today", "type": "date_rule"}]
 
 
 @pytest.mark.parametrize("clock_time", TIMES)

@@ -23,9 +23,8 @@ from petcover.domain.dispatch import (
     resolve_rule,
     ruleset_in_effect,
     validate_rules,
-    weighted_random_choice,
 )
-from petcover.domain.dispatch_simulation import simulate
+from petcover.domain.dispatch_simulation import simulate, weighted_random_choice
 from petcover.errors import InvalidInput
 
 PROVINCE, CITY, DISTRICT = "310000", "310100", "310115"

@@ -17,7 +17,7 @@ from petcover.errors import StaleWrite
 from petcover.models.policies import Policy
 from petcover.ports import Ports
 from petcover.repositories import policies as policy_repo
-from petcover.services import policies
+from petcover.services import policies, policy_expiry
 from tests.support.business_time import SHOP, TIMES, around, issue_on, local, world
 from tests.support.clock import Clock
 
@@ -83,7 +83,7 @@ def test_the_first_run_looks_back_for_terms_that_ended_before_it(fake_ports: Por
     clock.set(local(NEW_YEAR, 0, 10))
     result = run(fake_ports)
     assert result["expired"] == 1 and status(fake_ports, old) == "expired"
-    assert len(result["days"]) == policies.FIRST_RUN_LOOKBACK_DAYS and result["days"][-1]["day"] == "2027-01-01"
+    assert len(result["days"]) == policy_expiry.FIRST_RUN_LOOKBACK_DAYS and result["days"][-1]["day"] == "2027-01-01"
 
 
 class FailingOnce:

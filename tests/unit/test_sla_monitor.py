@@ -33,6 +33,7 @@ PROV_B = ChatTarget(kind="slack", url="https://hooks.slack.test/services/b", men
 @pytest.fixture
 def p(fake_ports, monkeypatch):
     monkeypatch.setenv("OPS_CHAT_URL", OPS_URL)
+    monkeypatch.setenv("PLATFORM_LANGUAGE", "en")  # these tests read the English messages
     monkeypatch.setenv("BUSINESS_TIMEZONE", "Asia/Shanghai")
     reset_settings()
     fake_ports.clock = Clock(T0)
@@ -76,7 +77,9 @@ def test_no_alert_exactly_at_the_due_time_and_one_a_second_later(p):
     assert msg["dedupe_key"] == f"sla#WO-1#assigned#{T0.isoformat()}"
     assert msg["text"] == (
         "SLA breach: work order WO-1 (vaccination) has waited 30m 1s for 'accepted' (limit 30m, 1s over). @13800000000"
+        "\n\nOpen the work order: /console/work-orders/WO-1"
     )
+    assert msg["title"] == "SLA breach: work order WO-1"  # titled: DingTalk's markdown type
 
 
 def test_one_alert_per_breach_when_the_check_runs_again_and_later(p):

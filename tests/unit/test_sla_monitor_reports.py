@@ -30,6 +30,7 @@ PROV_A = ChatTarget(kind="dingtalk", url="https://oapi.dingtalk.com/robot/send?a
 @pytest.fixture
 def p(fake_ports, monkeypatch):
     monkeypatch.setenv("OPS_CHAT_URL", OPS_URL)
+    monkeypatch.setenv("PLATFORM_LANGUAGE", "en")  # these tests read the English messages
     monkeypatch.setenv("BUSINESS_TIMEZONE", "Asia/Shanghai")
     reset_settings()
     fake_ports.clock = Clock(SUMMARY_AT)

@@ -14,7 +14,9 @@ from petcover.domain.states import (
     PARTNER_ACCOUNT,
     PARTNER_CONFIG,
     POLICY,
+    POLICY_ISSUE,
     PRODUCT,
+    SERVICE_REQUEST,
     WEBHOOK_ENDPOINT,
     StateMachine,
 )
@@ -65,6 +67,15 @@ LEGAL = [
     (CHANGE_REQUEST, "pending", "reject", "rejected"),
     (WEBHOOK_ENDPOINT, "active", "pause", "paused"),
     (WEBHOOK_ENDPOINT, "paused", "resume", "active"),
+    (SERVICE_REQUEST, "open", "generate", "generated"),
+    (SERVICE_REQUEST, "generated", "send", "sent"),
+    (SERVICE_REQUEST, "open", "record_invoice", "sent"),
+    (CHANNEL, "active", "freeze", "frozen"),
+    (CHANNEL, "frozen", "unfreeze", "active"),
+    (CHANNEL, "frozen", "close", "closed"),
+    (POLICY_ISSUE, "pending_insurer", "insurer_issued", "active"),
+    (POLICY_ISSUE, "pending_insurer", "insurer_failover", "pending_insurer"),
+    (POLICY_ISSUE, "pending_insurer", "insurer_failed", "failed"),
 ]
 
 
@@ -85,12 +96,14 @@ FINAL = {
     "contract": {"terminated"},
     "channel": {"closed"},
     "policy": {"cancelled", "expired"},
+    "policy_issue": {"active", "failed"},
     "claim": {"rejected", "paid"},
     "appointment": {"fulfilled", "cancelled"},
     "partner_config": set(),
     "change_request": {"approved", "rejected"},
     "webhook_endpoint": set(),
     "partner_account": {"closed"},
+    "service_request": {"sent"},
 }
 
 

@@ -90,5 +90,5 @@ def check_appointment_time(appointment_time: datetime, now: datetime) -> None:
         raise InvalidInput(
             "The appointment time must be in the future, at most 180 days ahead.",
             code="VALIDATION_FAILED",
-            details=[{"field": "appointment_time", "message": "out of range"}],
+            details=[{"field": "appointment_time", "message": "out of range", "type": "date_rule"}],
         )

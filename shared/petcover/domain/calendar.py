@@ -98,3 +98,9 @@ def covers_day(start_date: date, end_date: date, day: date) -> bool:
 def last_ended_day(now: datetime) -> date:
     """The latest ``end_date`` whose term is over at ``now``: its policies are due to expire."""
     return today(now)
+
+
+def previous_month(now: datetime) -> str:
+    """The business month before the one ``now`` falls in, as ``YYYY-MM`` (monthly assessments)."""
+    first = day_of(now).replace(day=1)
+    return (first - ONE_DAY).strftime("%Y-%m")

@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
 
+from petcover.domain.commodities import Category, Sku
+from petcover.domain.money import DecimalRules
 from petcover.errors import NotFound
 
 # Product codes appear in URLs and keys, hence the strict slug.
@@ -21,14 +23,16 @@ ProductCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{3,40}$")]
 # Plan and benefit codes only need to be stable identifiers inside one product.
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-Factor = Annotated[Decimal, Field(gt=0, max_digits=8, decimal_places=4)]
+Money = Annotated[Decimal, DecimalRules(2, max_digits=14, low="ge0")]
+PositiveMoney = Annotated[Decimal, DecimalRules(2, max_digits=14, low="gt0")]
+Factor = Annotated[Decimal, DecimalRules(4, max_digits=8, low="gt0")]
 # A 6-digit Chinese administrative division code (province 2, city 2, district 2).
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 RegionPrefix = Annotated[str, StringConstraints(pattern=r"^\d{1,6}$")]
 Species = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)]
 
 BenefitKind = Literal["service_online", "service_offline", "reimbursement"]
+BenefitScope = Literal["national", "local"]
 BreedSize = Literal["small", "medium", "large"]
 ProductKind = Literal["pet_health", "return_shipping", "account_security"]
 ProductStatus = Literal["draft", "published", "delisted"]
@@ -49,11 +53,20 @@ class Benefit(_Input):
     kind: BenefitKind
     service_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
     quota: Annotated[int, Field(ge=1)] | None = None  # uses per term; None = unlimited
-    amount_limit: Annotated[Money, Field(gt=0)] | None = None
+    amount_limit: PositiveMoney | None = None
     waiting_period_days: Annotated[int, Field(ge=0, le=365)] = 0
+    # A delivery benefit may name the commodities it covers: then a booking lists its items.
+    commodity_categories: list[Category] = Field(default_factory=list)
+    commodity_skus: list[Sku] = Field(default_factory=list)
+    item_allowance: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        None, description="Units of any one covered SKU per policy term; none: no limit."
+    )
+    # Who may serve it: national benefits only national-scope providers, local ones prefer the region's.
+    scope: BenefitScope = "local"
 
     @model_validator(mode="after")
     def _reimbursement_has_limit(self) -> Benefit:
+        """A reimbursement benefit needs an amount_limit."""
         # A reimbursement without a money cap would be unbounded exposure.
         if self.kind == "reimbursement" and self.amount_limit is None:
             raise ValueError(f"benefit {self.code}: a reimbursement benefit needs an amount_limit")
@@ -63,13 +76,14 @@ class Benefit(_Input):
 class Plan(_Input):
     code: Code
     name: Name
-    sum_insured: Annotated[Money, Field(gt=0)]
+    sum_insured: PositiveMoney
     term_days: Annotated[int, Field(ge=1, le=1100)]
     base_premium: Money
     benefits: list[Benefit] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check_benefits(self) -> Plan:
+        """A plan's benefit codes are unique."""
         codes = [b.code for b in self.benefits]
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
@@ -96,6 +110,7 @@ class AgeBand(_Input):
 
     @model_validator(mode="after")
     def _ordered(self) -> AgeBand:
+        """An age band's min_months is not above its max_months."""
         if self.min_months > self.max_months:
             raise ValueError(f"age band {self.name}: min_months is above max_months")
         return self
@@ -111,6 +126,7 @@ class PricingRules(_Input):
 
     @model_validator(mode="after")
     def _check(self) -> PricingRules:
+        """Age band names are unique and the bands do not overlap."""
         bands = sorted(self.age_bands, key=lambda b: b.min_months)
         names = [b.name for b in bands]
         if len(set(names)) != len(names):
@@ -147,6 +163,7 @@ class UnderwritingRules(_Input):
 
     @model_validator(mode="after")
     def _ordered(self) -> UnderwritingRules:
+        """min_age_months is not above max_age_months."""
         lo, hi = self.min_age_months, self.max_age_months
         if lo is not None and hi is not None and lo > hi:
             raise ValueError("min_age_months is above max_age_months")
@@ -155,7 +172,7 @@ class UnderwritingRules(_Input):
 
 class RefundRule(_Input):
     kind: RefundKind
-    fee_pct: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)] = Decimal(0)
+    fee_pct: Annotated[Decimal, DecimalRules(2, max_digits=5, low="ge0", high=100)] = Decimal(0)
 
 
 class ProductSpec(_Input):
@@ -169,10 +186,13 @@ class ProductSpec(_Input):
     pricing: PricingRules = Field(default_factory=PricingRules)
     underwriting: UnderwritingRules = Field(default_factory=UnderwritingRules)
     refund: RefundRule
-    free: bool = False  # free cover: the quoted premium is forced to 0 whatever the plan says
+    free: StrictBool = False  # free cover: the quoted premium is forced to 0 whatever the plan says
+    # The insurer carrying the product: when it has bound providers, only those serve its benefits.
+    insurer_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
 
     @model_validator(mode="after")
     def _unique_plans(self) -> ProductSpec:
+        """Plan codes are unique within the product."""
         codes = [p.code for p in self.plans]
         dupes = sorted({c for c in codes if codes.count(c) > 1})
         if dupes:
@@ -222,12 +242,17 @@ class ProductVersion(ProductSpec):
         return ProductSpec.model_validate(self.model_dump(exclude={"version", "status", "created_at", "published_at"}))
 
 
+def _blank_allowed(schema: dict[str, Any]) -> None:
+    """The schema of an optional enum that also takes a blank string as "not given"."""
+    schema.setdefault("anyOf", []).append({"type": "string", "pattern": r"^\s*$"})
+
+
 class InsuredFacts(_Input):
     """The insured object. Which facts matter depends on the product kind: a pet (species, age,
     breed size, region), an account, or a shipment/order. Engines treat missing facts gracefully."""
 
     insured_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-    species: Species | None = None
+    species: Annotated[Species | None, Field(json_schema_extra=_blank_allowed)] = None
     breed_size: BreedSize | None = None
     age_months: Annotated[int, Field(ge=0, le=480)] | None = None
     region: RegionCode | None = None
@@ -237,4 +262,5 @@ class InsuredFacts(_Input):
     @field_validator("species", mode="before")
     @classmethod
     def _blank_species_is_none(cls, v: object) -> object:
+        """A blank species (empty or only spaces) counts as not given."""
         return None if isinstance(v, str) and not v.strip() else v

@@ -147,3 +147,24 @@ def _date_axis(ax: Axes, days: Sequence[date], x_label: str) -> None:
 
 def _finite(value: float | None) -> TypeGuard[float]:
     return value is not None and math.isfinite(value)
+
+
+def bar_chart_png(
+    labels: Sequence[str], values: Sequence[float], *, title: str, y_label: str, width: int = 1000, height: int = 600
+) -> bytes:
+    """One bar per label (e.g. loss ratio per channel, product and month), the value written on each bar."""
+    from matplotlib.figure import Figure  # lazy: see the module docstring
+
+    if not MIN_SIZE <= width <= MAX_SIZE or not MIN_SIZE <= height <= MAX_SIZE:
+        raise ValueError(f"chart size {width}x{height} is outside {MIN_SIZE}..{MAX_SIZE}")
+    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    ax = fig.add_subplot()
+    xs = list(range(len(labels)))
+    bars = ax.bar(xs, [_plotted(v) for v in values], color=SERIES_COLOURS[0])
+    ax.bar_label(bars, labels=[f"{v:.1%}" if _finite(v) else "-" for v in values], fontsize=8)
+    ax.set_xticks(xs, list(labels), rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(y_label)
+    ax.set_title(title)
+    ax.grid(axis="y", color=GRID)
+    fig.tight_layout()
+    return figure_png(fig)

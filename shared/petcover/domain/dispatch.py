@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     ValidationError,
     field_validator,
     model_validator,
@@ -51,7 +52,7 @@ class ProviderShare(BaseModel):
     provider_id: str = Field(min_length=1)
     share_pct: int = Field(ge=0, le=100)
     weight: int = Field(ge=0, le=10)  # strategic-partner tilt in the random step
-    exclusive: bool = False
+    exclusive: StrictBool = False
     daily_capacity: int = Field(ge=1)  # per region+service type counter, per day
     scope: Scope
 
@@ -62,6 +63,7 @@ class RegionRule(BaseModel):
     region_code: str = Field(pattern=REGION_CODE)  # province, city, district or "000000"
     service_type: str = Field(min_length=1)
     providers: list[ProviderShare]
+    local_orders: Literal["by_share", "regional_first", "regional_only"] = "by_share"  # see dispatch_scope
 
 
 class RuleSet(BaseModel):
@@ -74,6 +76,7 @@ class RuleSet(BaseModel):
     rules: list[RegionRule]
     deviation_threshold_pct: Decimal | float = 0.5
     daily_target: int = Field(default=1000, ge=1)  # expected orders a day per region+service type
+    assessment: str | None = None  # the quality assessment that shaped the shares, when one did
 
     _index: dict[tuple[str, str], RegionRule] = PrivateAttr(default_factory=dict)
 
@@ -132,6 +135,7 @@ class Decision(BaseModel):
     excluded: dict[str, str] = Field(default_factory=dict)  # provider_id -> why it was left out
     coverage_gap: bool
     reason: str
+    assessment: str | None = None  # the quality assessment that shaped the rule version's shares
 
 
 class ProviderOutcome(BaseModel):
@@ -377,6 +381,7 @@ def decide_for_rule(
             excluded=excluded,
             coverage_gap=provider_id is None,
             reason=reason,
+            assessment=ruleset.assessment,
         )
 
     # 1. exclusive: validation allows at most one, but stay safe if handed an unvalidated rule.
@@ -488,9 +493,3 @@ def _candidates(pool: Sequence[ProviderShare], counts: Mapping[str, int]) -> lis
             )
         )
     return out
-
-
-def weighted_random_choice(rule: RegionRule, rng: random.Random) -> str:
-    """Baseline: pick a provider at random by share only (no counts, capacity or weight)."""
-    providers = rule.providers
-    return rng.choices(providers, weights=[p.share_pct for p in providers], k=1)[0].provider_id

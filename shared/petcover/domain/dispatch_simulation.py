@@ -21,6 +21,7 @@ from petcover.domain.dispatch import (
     region_chain,
     resolve_rule,
 )
+from petcover.domain.dispatch_scope import scope_filter
 
 
 class _Tally:
@@ -66,6 +67,14 @@ class _Tally:
         return outcomes
 
 
+def _in_scope(rule: RegionRule, order: OrderFacts, counts: dict[str, int], active: Collection[str] | None) -> set[str]:
+    """The active providers the scope filter leaves in (as the consumer does; bindings are not simulated)."""
+    ids = {p.provider_id for p in rule.providers if active is None or p.provider_id in active}
+    capacity = {p.provider_id: p.daily_capacity for p in rule.providers}
+    open_ = {pid for pid in ids if counts.get(pid, 0) < capacity[pid]}
+    return ids - set(scope_filter(rule, order, open_))
+
+
 def simulate(
     ruleset: RuleSet,
     orders: Iterable[OrderFacts],
@@ -89,7 +98,9 @@ def simulate(
             scope = counter_scope(rule)
             tally.rules[scope] = rule
             scope_counts = tally.counts.setdefault(scope, {})
-            decision = decide_for_rule(ruleset, rule, order, scope_counts, active_providers, rng)
+            decision = decide_for_rule(
+                ruleset, rule, order, scope_counts, _in_scope(rule, order, scope_counts, active_providers), rng
+            )
         tally.steps[decision.step] += 1
         if decision.provider_id is None:
             tally.manual += 1
@@ -107,3 +118,9 @@ def simulate(
         steps=tally.steps,
         providers=tally.outcomes(),
     )
+
+
+def weighted_random_choice(rule: RegionRule, rng: random.Random) -> str:
+    """Baseline: pick a provider at random by share only (no counts, capacity or weight)."""
+    providers = rule.providers
+    return rng.choices(providers, weights=[p.share_pct for p in providers], k=1)[0].provider_id

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from petcover.errors import BusinessRuleViolation, InvalidInput
 
 MAX_START_AHEAD_DAYS = 90
+MAX_SOLD_BACK_DAYS = 62
 RENEWAL_WINDOW_DAYS = 30
 # Refusals of the catalogue that mean the product can no longer be sold on this contract: the
 # customer is offered a new product instead of a renewal.
@@ -21,7 +22,19 @@ def check_start(start: date, today: date) -> None:
         raise InvalidInput(
             f"The start date must be between today and {MAX_START_AHEAD_DAYS} days ahead.",
             code="VALIDATION_FAILED",
-            details=[{"field": "start_date", "message": "out of range"}],
+            details=[{"field": "start_date", "message": "out of range", "type": "date_rule"}],
+        )
+
+
+def check_sold_at(sold_at: datetime | None, now: datetime) -> None:
+    """A channel may report a sale late (its order time), never ahead and at most MAX_SOLD_BACK_DAYS back."""
+    if sold_at is None:
+        return
+    if sold_at.tzinfo is None or sold_at > now or sold_at < now - timedelta(days=MAX_SOLD_BACK_DAYS):
+        raise InvalidInput(
+            f"sold_at must carry a time zone, be in the past and at most {MAX_SOLD_BACK_DAYS} days back.",
+            code="VALIDATION_FAILED",
+            details=[{"field": "sold_at", "message": "out of range"}],
         )
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from pydantic import AwareDatetime, BaseModel
 
+from petcover.domain import i18n
 from petcover.domain.sla import (
     ACCEPTED,
     ASSIGNED,
@@ -111,27 +112,39 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{node} {n}" for node, n in counts.items())
 
 
-def summary_text(summary: Summary, provider_id: str | None = None) -> str:
-    """Chat/e-mail text: everything (ops), or one provider's own orders (``provider_id``)."""
+def summary_text(summary: Summary, provider_id: str | None = None, lang: str = "en") -> str:
+    """Chat/e-mail text: everything (ops), or one provider's own orders (``provider_id``), in ``lang``."""
     stamp = summary.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
+    who = i18n.text("summary.for", lang, provider=provider_id) if provider_id is not None else ""
     if provider_id is not None:
         selected = [p for p in summary.providers if p.provider_id == provider_id]
         if not selected:
-            return f"Open work orders for {provider_id} at {stamp}: none."
-        head = f"Open work orders for {provider_id} at {stamp}: {selected[0].total}."
+            return i18n.text("summary.none", lang, who=who, stamp=stamp)
+        head = i18n.text("summary.head", lang, who=who, stamp=stamp, total=selected[0].total)
     else:
         selected = summary.providers
         if not summary.total:
-            return f"Open work orders at {stamp}: none."
-        head = f"Open work orders at {stamp}: {summary.total} ({_counts_text(summary.by_node)})."
+            return i18n.text("summary.none", lang, who=who, stamp=stamp)
+        total = f"{summary.total} ({_counts_text(summary.by_node)})"
+        head = i18n.text("summary.head", lang, who=who, stamp=stamp, total=total)
     lines = [head]
     for p in selected:
-        lines.append(f"{p.provider_id}: {p.total} open ({_counts_text(p.by_node)})")
+        lines.append(
+            i18n.text("summary.provider", lang, provider=p.provider_id, total=p.total, counts=_counts_text(p.by_node))
+        )
         for o in p.orders:
-            owner = f", owner {o.owner}" if o.owner else ""
+            owner = i18n.text("summary.owner", lang, owner=o.owner) if o.owner else ""
             lines.append(
-                f"- {o.order_id} {o.service_type}: at {o.node} for {format_duration(o.waiting)}, "
-                f"open {format_duration(o.age)}{owner}"
+                i18n.text(
+                    "summary.order",
+                    lang,
+                    order=o.order_id,
+                    service=o.service_type,
+                    node=o.node,
+                    waiting=format_duration(o.waiting),
+                    age=format_duration(o.age),
+                    owner=owner,
+                )
             )
     return "\n".join(lines)
 

@@ -132,9 +132,15 @@ CHANNEL = StateMachine(
         ("suspended", "resume"): "active",
         ("active", "close"): "closed",
         ("suspended", "close"): "closed",
+        # Frozen: no new policies; everything already sold is still serviced.
+        ("active", "freeze"): "frozen",
+        ("frozen", "unfreeze"): "active",
+        ("frozen", "close"): "closed",
     },
     final=frozenset({"closed"}),
     messages={
+        ("frozen", "freeze"): "Channel already frozen.",
+        ("active", "unfreeze"): "Channel is not frozen, nothing to unfreeze.",
         ("active", "resume"): "Channel is not suspended, nothing to resume.",
         ("suspended", "suspend"): "Channel already suspended.",
     },
@@ -152,6 +158,24 @@ POLICY = StateMachine(
         ("active", "claim_payout"): "active",
     },
     final=frozenset({"cancelled", "expired"}),
+)
+
+# A policy underwritten by an insurer before it is active: the insurer's answer may be unknown
+# (a timeout), so it waits in pending_insurer until that insurer (or the next one) settles it.
+POLICY_ISSUE = StateMachine(
+    name="policy_issue",
+    label="Policy",
+    initial="pending_insurer",
+    transitions={
+        ("pending_insurer", "insurer_issued"): "active",
+        ("pending_insurer", "insurer_failover"): "pending_insurer",
+        ("pending_insurer", "insurer_failed"): "failed",
+    },
+    final=frozenset({"active", "failed"}),
+    messages={
+        ("active", "*"): "Policy already issued, cannot {action}.",
+        ("failed", "*"): "No insurer issued this policy, cannot {action}.",
+    },
 )
 
 CLAIM = StateMachine(
@@ -267,6 +291,22 @@ WEBHOOK_ENDPOINT = StateMachine(
     },
 )
 
+# Customer-service requests (an e-policy or an invoice asked for by phone): recorded and routed
+# at once (e-policy -> underwriting, invoice -> finance); an e-policy is generated (verifiable
+# from then on) and then mailed; an invoice is recorded with its number and amount when sent.
+SERVICE_REQUEST = StateMachine(
+    name="service_request",
+    label="Service request",
+    initial="open",
+    transitions={
+        ("open", "generate"): "generated",
+        ("generated", "send"): "sent",
+        ("open", "record_invoice"): "sent",
+    },
+    final=frozenset({"sent"}),
+)
+
+
 MACHINES: dict[str, StateMachine] = {
     m.name: m
     for m in (
@@ -274,11 +314,13 @@ MACHINES: dict[str, StateMachine] = {
         CONTRACT,
         CHANNEL,
         POLICY,
+        POLICY_ISSUE,
         CLAIM,
         APPOINTMENT,
         PARTNER_CONFIG,
         CHANGE_REQUEST,
         WEBHOOK_ENDPOINT,
         PARTNER_ACCOUNT,
+        SERVICE_REQUEST,
     )
 }

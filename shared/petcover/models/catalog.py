@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from petcover.domain.catalog import ProductSpec, ProductVersion
+from petcover.domain.money import DecimalRules
 from petcover.identity import PERMISSIONS, Permission
 from petcover.models.common import Reason
 
@@ -66,7 +67,7 @@ class Channel(BaseModel):
     name: str
     callback_url: str
     rate_limit: int
-    status: Literal["active", "suspended", "closed"]
+    status: Literal["active", "suspended", "frozen", "closed"]
     created_at: datetime
     closed_at: datetime | None = None
 
@@ -108,8 +109,8 @@ class WebhookSecretRotated(BaseModel):
 
 
 class ContractTerms(_In):
-    premium_multiplier: Decimal = Field(Decimal("1"), ge=0, le=10, decimal_places=4)
-    commission_pct: Decimal = Field(Decimal("0"), ge=0, le=100, decimal_places=2)
+    premium_multiplier: Annotated[Decimal, DecimalRules(4, low="ge0", high=10)] = Decimal("1")
+    commission_pct: Annotated[Decimal, DecimalRules(2, low="ge0", high=100)] = Decimal("0")
     permissions: list[Permission] = Field(min_length=1)
     effective_from: date
     effective_to: date | None = None
@@ -169,3 +170,21 @@ __all__ = ["ProductSpec"]
 
 class ProductQuery(BaseModel):
     version: int | None = Field(None, ge=1)
+
+
+class ContractRate(BaseModel):
+    """One version of a contract's terms: what the channel paid and earned from when."""
+
+    version: int
+    premium_multiplier: Decimal
+    commission_pct: Decimal
+    effective_from: date
+    effective_to: date | None = None
+    created_at: datetime
+
+
+class ContractRateHistory(BaseModel):
+    channel_id: str
+    product_code: str
+    status: Literal["active", "terminated"]
+    rates: list[ContractRate]

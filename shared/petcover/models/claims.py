@@ -6,10 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
+from petcover.domain.money import DecimalRules
+
+INCIDENT_DATE = "The day of the incident, business time (Asia/Shanghai): not after today."
 ClaimRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
-ClaimMoney = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+ClaimMoney = Annotated[Decimal, DecimalRules(2, max_digits=12, low="gt0")]
 TrackingNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=4, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
 ]
@@ -42,7 +45,7 @@ class ClaimCreate(_In):
     benefit_code: BenefitCode | None = Field(
         None, description="The reimbursement benefit claimed; the plan's only one by default."
     )
-    incident_date: date
+    incident_date: date = Field(description=INCIDENT_DATE)
     incident_type: IncidentType
     description: Text = ""
     amount: ClaimMoney = Field(description="Amount claimed, in the policy currency.")
@@ -53,7 +56,7 @@ class OpsClaimCreate(ClaimCreate):
     """Service staff open a claim for a customer who phoned."""
 
     caller_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    identity_verified: bool = Field(
+    identity_verified: StrictBool = Field(
         description="The caller passed the identity check (account security); a claim is refused otherwise."
     )
 
@@ -63,7 +66,7 @@ class ClaimUpdate(_In):
 
     reason: Reason
     amount: ClaimMoney | None = None
-    incident_date: date | None = None
+    incident_date: date | None = Field(None, description=INCIDENT_DATE)
     incident_type: IncidentType | None = None
     description: Text | None = None
     tracking_number: TrackingNumber | None = None
@@ -71,6 +74,7 @@ class ClaimUpdate(_In):
 
     @model_validator(mode="after")
     def _something_changes(self) -> ClaimUpdate:
+        """At least one field besides reason is given."""
         if not (self.model_fields_set - {"reason"}):
             raise ValueError("give at least one field to change")
         return self
@@ -132,7 +136,7 @@ class Claim(BaseModel):
     auto: bool = Field(False, description="Assessed and paid by rule (return-shipping cover).")
     source: Literal["channel", "ops"] = "channel"
     opened_by: str
-    incident_date: date
+    incident_date: date = Field(description=INCIDENT_DATE)
     incident_type: str
     description: str = ""
     amount: Decimal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from petcover.domain.dispatch import REGION_CODE, Candidate, ProviderOutcome, RegionRule
 
@@ -31,11 +31,14 @@ class DispatchMessage(BaseModel):
     province: str = Field(pattern=REGION_CODE)
     city: str | None = Field(default=None, pattern=REGION_CODE)
     district: str | None = Field(default=None, pattern=REGION_CODE)
-    national: bool = False
+    national: StrictBool = False
+    insurer_id: str | None = Field(default=None, max_length=64)  # the product's insurer: its bindings apply
     # Providers that declined the order (provider id -> their reason): never offered it again.
     declined: dict[str, str] = Field(default_factory=dict, max_length=100)
     # 0 for the booking's dispatch, then one more after each decline; an older round's message is stale.
     round: int = Field(0, ge=0)
+    # An order with items (medicine delivery): SKU -> units. Only providers stocking all of them are chosen.
+    items: dict[str, int] = Field(default_factory=dict, max_length=20)
 
     @property
     def region_code(self) -> str:
@@ -64,6 +67,9 @@ class DispatchDecision(BaseModel):
     decided_by: str = Field(description='"dispatch" for the automatic consumer, else the ops user')
     attempts: int = Field(1, description="Decisions made: a lost capacity race or an inactive pick decides again")
     over_capacity: bool = Field(False, description="A manual override past the provider's daily capacity")
+    assessment: str | None = Field(
+        None, description="The quality assessment that shaped the shares of the rule version used, if any"
+    )
 
 
 class DispatchRecord(BaseModel):
@@ -110,8 +116,16 @@ class CoverageGap(BaseModel):
     first_seen: str
     last_seen: str
     last_appointment_id: str
-    last_kind: Literal["no_rule", "no_provider"]
+    last_kind: Literal["no_rule", "no_provider", "no_stock"]
     last_reason: str
+    last_missing_skus: list[str] = Field(
+        default_factory=list, description="no_stock: the SKUs no candidate provider had enough of in the region."
+    )
+    last_rule: str | None = Field(
+        None,
+        description="The rule that left the last order without a candidate: insurer_binding, national_scope, "
+        "local_fallback, daily_capacity, declined, provider_configuration, or no_rule",
+    )
 
 
 class CoverageGapList(BaseModel):
@@ -159,6 +173,7 @@ class RuleSetVersion(BaseModel):
     published_by: str
     note: str | None = None
     status: RuleStatus | None = None
+    assessment: str | None = Field(None, description="The quality assessment whose grades shaped these shares")
 
 
 class RuleSetSummary(BaseModel):
@@ -193,7 +208,7 @@ class MixEntry(BaseModel):
     province: str = Field(pattern=REGION_CODE)
     city: str | None = Field(default=None, pattern=REGION_CODE)
     district: str | None = Field(default=None, pattern=REGION_CODE)
-    national: bool = False
+    national: StrictBool = False
     weight: float = Field(1.0, gt=0)
 
 
@@ -243,3 +258,9 @@ class CounterView(BaseModel):
     rule_version: int | None
     total: int = Field(description="Orders routed to the scope today, including the ones sent to the operations queue")
     providers: list[ProviderCount]
+
+
+class RulesVersionPath(BaseModel):
+    """``/ops/dispatch/rules/{version}``: a published version number, 1 or more."""
+
+    version: str = Field(pattern=r"^0*[1-9][0-9]{0,8}$")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+
+from petcover.domain.commodities import MAX_ITEMS_PER_ORDER, OrderItem, PricedItem, ShippedItem
 
 AppointmentStatus = Literal["pending", "booking", "booked", "fulfilling", "fulfilled", "cancelled"]
 ServiceMode = Literal["online", "offline"]
@@ -47,6 +49,12 @@ class BookingRequest(_In):
         None, description="Offline services (clinic or store): when the owner would like to come. Required there."
     )
     note: LongText | None = None
+    items: Annotated[list[OrderItem], Field(max_length=MAX_ITEMS_PER_ORDER)] | None = Field(
+        None,
+        description="A benefit that names commodities (medicine delivery): the SKUs and quantities to deliver, "
+        "each covered by the benefit, within its per-item allowance and on sale (422 ITEM_NOT_COVERED, "
+        "ALLOWANCE_EXCEEDED, COMMODITY_WITHDRAWN otherwise); a prescription-only item needs its prescription_ref.",
+    )
 
 
 class BatchItem(BookingRequest):
@@ -64,6 +72,9 @@ class Shipment(BaseModel):
     carrier: str
     tracking_number: str
     shipped_at: datetime
+    items: dict[str, int] | None = Field(None, description="SKU -> units shipped (orders with items).")
+    partial_reason: str | None = Field(None, description="Why fewer units were shipped than ordered.")
+    fee: str | None = Field(None, description="The provider's fee: shipped units at the order's prices (CNY).")
     events: list[TrackingEvent] = Field(default_factory=list)
 
 
@@ -128,6 +139,9 @@ class Appointment(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     checkin: CheckIn | None = Field(None, description="Offline, once the time is confirmed: the owner's code.")
     declines: list[Decline] = Field(default_factory=list, description="Providers that declined it (staff only).")
+    items: list[PricedItem] = Field(default_factory=list, description="The commodities ordered, at booked prices.")
+    scope: Literal["national", "local"] = Field("local", description="The benefit's service scope, for dispatch.")
+    insurer_id: str | None = Field(None, description="The product's insurer, whose provider bindings dispatch honours.")
 
 
 class BookingResponse(BaseModel):
@@ -154,6 +168,7 @@ class WorkOrder(BaseModel):
     appointment_time: datetime | None = None
     note: str | None = None
     shipment: Shipment | None = None
+    items: list[PricedItem] = Field(default_factory=list)
     checked_in: bool = False
     created_at: datetime
     updated_at: datetime
@@ -188,12 +203,16 @@ class CancelAppointmentRequest(_In):
 
 
 class ConfirmTimeRequest(_In):
-    appointment_time: AwareDatetime
+    appointment_time: AwareDatetime = Field(description="In the future, at most 180 days ahead.")
 
 
 class ShipRequest(_In):
     carrier: Text
     tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9-]{4,40}$")]
+    items: Annotated[list[ShippedItem], Field(max_length=MAX_ITEMS_PER_ORDER)] | None = Field(
+        None, description="Orders with items: the units actually shipped per SKU (every item in full when omitted)."
+    )
+    partial_reason: LongText | None = Field(None, description="Required when fewer units are shipped than ordered.")
 
 
 class TrackingRequest(_In):
@@ -291,7 +310,7 @@ class ReconcileRequest(_In):
     day: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = Field(
         None, description="Reconcile every policy and benefit whose quota moved on this business day."
     )
-    repair: bool = Field(False, description="Re-send the deduction of fulfilled appointments not yet deducted.")
+    repair: StrictBool = Field(False, description="Re-send the deduction of fulfilled appointments not yet deducted.")
 
 
 class QuotaMismatch(BaseModel):

@@ -66,6 +66,7 @@ class PartnerCreate(_Input):
 
     @model_validator(mode="after")
     def _permissions_fit_kind(self) -> PartnerCreate:
+        """permissions, when given, are ones the partner's kind can hold."""
         if self.permissions is not None:
             allowed = PERMISSIONS[self.kind]
             wrong = [p for p in self.permissions if p not in allowed]
@@ -138,6 +139,7 @@ class AlertContact(_Input):
     @field_validator("webhook_url")
     @classmethod
     def _https(cls, v: str) -> str:
+        """webhook_url is an https:// URL with a host."""
         # The address itself is checked when the configuration is saved (petcover.outbound).
         u = urlparse(v)
         local_sink = u.scheme == "http" and u.hostname in ("127.0.0.1", "localhost") and get_settings().allows_loopback
@@ -157,6 +159,7 @@ class ChatSecretInput(_Input):
     @field_validator("secret")
     @classmethod
     def _dingtalk_secret(cls, v: SecretStr | None) -> SecretStr | None:
+        """secret, when given, is SEC followed by 8 to 200 letters and digits (as DingTalk shows it)."""
         if v is not None and not re.fullmatch(r"SEC[0-9A-Za-z]{8,200}", v.get_secret_value()):
             raise ValueError("must be the robot's secret as DingTalk shows it: SEC followed by letters and digits")
         return v
@@ -333,6 +336,7 @@ class AuditQuery(_Input):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AuditQuery:
+        """Exactly one of partner_id, partner_name or request_id is given."""
         given = [n for n in ("partner_id", "partner_name", "request_id") if getattr(self, n)]
         if len(given) != 1:
             raise ValueError("give exactly one of partner_id, partner_name or request_id")

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from petcover.domain.catalog import InsuredFacts
 from petcover.domain.pricing import Quote
+from petcover.models.insurers import InsurerAssignment
 
 OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 PlanCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
@@ -46,6 +47,12 @@ class UnderwriteRequest(_In):
         None,
         description="Cover starts at 00:00 of this day, business time (today by default, up to 90 days ahead).",
     )
+    sold_at: datetime | None = Field(
+        None,
+        description="When the channel sold it (its order time), now by default and up to 62 days back: the "
+        "premium is receivable in that business month, or in the next open one as an adjustment when that "
+        "month is already settled.",
+    )
 
 
 class BenefitBalance(BaseModel):
@@ -59,9 +66,13 @@ class BenefitBalance(BaseModel):
     available: int | None = None
     amount_limit: Decimal | None = None
     available_from: date | None = None
+    commodity_categories: list[str] = Field(default_factory=list)
+    commodity_skus: list[str] = Field(default_factory=list)
+    item_allowance: int | None = None
 
 
-PolicyStatus = Literal["active", "cancelled", "expired"]
+# pending_insurer: the insurer's answer is not known yet; failed: no insurer issued it (final).
+PolicyStatus = Literal["active", "cancelled", "expired", "pending_insurer", "failed"]
 
 
 class Policy(BaseModel):
@@ -87,10 +98,14 @@ class Policy(BaseModel):
     version: int
     benefits: list[BenefitBalance]
     created_at: datetime
+    sold_at: datetime | None = Field(None, description="The channel's order time when it sold it back-dated.")
     renewed_from: str | None = None
     cancelled_at: datetime | None = None
     refund: Decimal | None = None
     quote: Quote | None = None
+    insurer: InsurerAssignment | None = Field(
+        None, description="The insurer that underwrote it and why it was chosen (None: in-house, before routing)."
+    )
 
 
 class PolicyVersion(BaseModel):
@@ -120,12 +135,14 @@ class EndorseResponse(BaseModel):
 
 class RenewRequest(_In):
     channel_order_id: OrderId
-    start_date: date | None = None
+    start_date: date | None = Field(
+        None, description="The new term starts at 00:00 of this day, business time (up to 90 days ahead)."
+    )
 
 
 class CancelRequest(_In):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    goods_shipped: bool = Field(False, description="Return-shipping cover: the goods were already shipped.")
+    goods_shipped: StrictBool = Field(False, description="Return-shipping cover: the goods were already shipped.")
 
 
 class CancelResponse(BaseModel):
@@ -146,6 +163,7 @@ class PolicyList(BaseModel):
 
 
 class LookupQuery(BaseModel):
+    number: str | None = Field(None, description="A policy number")
     channel_id: str | None = None
     channel_order_id: str | None = None
     insured_id: str | None = None

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from petcover.domain.sla import NodeEvent, SlaBreach, SlaConfig, SlaLimit
 
-ReportKind = Literal["daily", "snapshot", "summary"]
+ReportKind = Literal["daily", "snapshot", "summary", "stock"]
 ReportFormat = Literal["csv", "json", "png"]
 ReasonText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 WorkOrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
@@ -150,3 +150,11 @@ class ReportFile(BaseModel):
     text: str | None = Field(None, description="CSV or JSON content")
     base64: str | None = Field(None, description="PNG content, base64-encoded")
     legend: dict[str, str] | None = Field(None, description="PNG series name -> colour (#rrggbb)")
+
+
+class ReportPath(BaseModel):
+    """The path of one report file (``/ops/sla/reports/{kind}/{date}/{format}``)."""
+
+    kind: Literal["daily", "snapshot", "summary"]
+    date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{4})?$")]
+    format: Literal["csv", "json", "png"]

@@ -8,3 +8,12 @@ class Health(BaseModel):
     stage: str
     time: datetime
     store: str
+
+
+class ConsoleFile(BaseModel):
+    """One file of the console's build, as the document bucket holds it."""
+
+    name: str
+    content_type: str
+    cache_control: str
+    text: str

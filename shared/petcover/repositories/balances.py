@@ -10,7 +10,7 @@ import json
 
 from petcover.models.policies import BenefitBalance
 from petcover.ports import Cond, Item, Store, Update
-from petcover.repositories.policies import policy_pk
+from petcover.repositories.policies import POLICY_SK, policy_pk
 from petcover.repositories.quota import QUOTA_PREFIX, quota_key
 
 
@@ -39,6 +39,14 @@ def balance_from_item(item: Item) -> BenefitBalance:
             int(item.get("available", 0)),
         )
     return b
+
+
+def policy_and_balances(store: Store, number: str) -> tuple[Item | None, list[BenefitBalance]]:
+    """The policy's document and its quota balances in one consistent Query: their sort keys
+    (``POLICY``, ``QUOTA#...``) are adjacent, and nothing else of a policy sorts between them."""
+    page = store.query(policy_pk(number), sk_gte=POLICY_SK, sk_lte=QUOTA_PREFIX + "\uffff", limit=100, consistent=True)
+    doc = next((i for i in page.items if i["sk"] == POLICY_SK), None)
+    return doc, [balance_from_item(i) for i in page.items if str(i["sk"]).startswith(QUOTA_PREFIX)]
 
 
 def balances(store: Store, number: str) -> list[BenefitBalance]:

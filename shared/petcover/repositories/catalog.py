@@ -152,6 +152,11 @@ def contract_key(channel_id: str, product_code: str, version: int | None = None)
     return channel_pk(channel_id), sk
 
 
+def contract_versions_prefix(product_code: str) -> str:
+    """The sort-key prefix of every version item of one contract (oldest first)."""
+    return f"{CONTRACT_PREFIX}{product_code}{_VERSION_MARK}"
+
+
 def contract_listing_pk(product_code: str) -> str:
     return f"CONTRACTS#{product_code}"
 

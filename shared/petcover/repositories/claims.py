@@ -15,7 +15,7 @@ CLAIM#{n} / HOOK#{version}        webhook outbox: written in the transaction of 
                                   deleted once queued; gsi3 CLAIMHOOK / {ts}#{n}#{version} lets the
                                   job resend the ones a crash or an SQS error left behind
 CLAIMREF#{channel}#{ref} / CLAIMREF  uniqueness of the channel's claim reference (+ request hash)
-SEQ#CLAIM / SEQ                   claim-number counter (atomic ADD): CL{year}{seq:09d}
+SEQ#CLAIM / SEQ                   claim-number counter (blocks by atomic ADD): CL{year}{seq:09d}
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from petcover.domain.money import cents
 from petcover.errors import NotFound
 from petcover.models.claims import Claim, ClaimChange
 from petcover.ports import Item, Page, Store, Update
+from petcover.repositories import sequences
 
 CLAIM_SK = "CLAIM"
 CHANGE_PREFIX = "CHANGE#"
@@ -87,8 +88,7 @@ def sequence_key() -> tuple[str, str]:
 
 
 def next_number(store: Store, now: datetime) -> str:
-    item = store.update(*sequence_key(), add={"seq": 1})
-    return f"CL{calendar.day_of(now).year}{int(item['seq']):09d}"
+    return f"CL{calendar.day_of(now).year}{sequences.take(store, sequence_key()):09d}"
 
 
 def _queue_position(at: datetime, number: str, queue: str = AUTO_QUEUE) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from petcover.models.dispatch import (
     RuleStatus,
 )
 from petcover.ports import Cond, Item, Put, Store, Update, WriteOp
+from petcover.repositories import overview
 from petcover.repositories.base import paginate
 
 RULES_PK = "DISPATCHRULES"
@@ -78,6 +79,7 @@ class StoredRuleVersion(BaseModel):
     published_at: AwareDatetime
     published_by: str
     note: str | None = None
+    assessment: str | None = None
     rules: list[dict[str, Any]] | None = None
     rules_gzip: str | None = None
 
@@ -119,6 +121,7 @@ def version_from_item(item: Item) -> RuleSetVersion:
         published_at=s.published_at,
         published_by=s.published_by,
         note=s.note,
+        assessment=s.assessment,
     )
 
 
@@ -145,6 +148,7 @@ def version_item(v: RuleSetVersion) -> Item:
         published_at=v.published_at,
         published_by=v.published_by,
         note=v.note,
+        assessment=v.assessment,
         rules=raw_rules if inline else None,
         rules_gzip=None if inline else base64.b64encode(gzip.compress(text.encode())).decode(),
     )
@@ -214,24 +218,40 @@ def take_over_claim(store: Store, rec: DispatchRecord, now: datetime) -> None:
     )
 
 
-def settle(store: Store, new: DispatchRecord, state: RecordState, previous_version: int) -> None:
-    """pending -> ``state`` with ``new``'s decision; StaleWrite if the claim is no longer ours."""
+def settle_ops(new: DispatchRecord, state: RecordState, previous_version: int) -> list[WriteOp]:
+    """pending -> ``state`` with ``new``'s decision, refused if the claim is no longer ours."""
     sets: dict[str, Any] = {"state": state, "owner": new.decision.provider_id if new.decision else None}
     sets["data"] = new.model_dump_json()
     if state == "manual":
         sets["gsi2pk"] = MANUAL_QUEUE
         sets["gsi2sk"] = manual_queue_sk(new)
-    store.update(
+    change = Update(
         *decision_key(new.appointment_id),
         set=sets,
         add={"version": 1},
         expect=[("state", "=", "pending"), ("version", "=", previous_version)],
     )
+    return [change, overview.gauge_add({"manual_queue": 1})] if state == "manual" else [change]  # the queue size
+
+
+def settle(store: Store, new: DispatchRecord, state: RecordState, previous_version: int) -> None:
+    """``settle_ops`` on their own; StaleWrite if the claim is no longer ours."""
+    ops = settle_ops(new, state, previous_version)
+    if len(ops) == 1 and isinstance(ops[0], Update):
+        change = ops[0]
+        store.update(change.pk, change.sk, set=change.set, add=change.add, expect=change.expect)
+        return
+    store.transact(ops)
+
+
+def left_queue(previous_state: str) -> list[WriteOp]:
+    """A record leaving its state: out of the operations queue if it was waiting there."""
+    return [overview.gauge_add({"manual_queue": -1})] if previous_state == "manual" else []
 
 
 def save_override(store: Store, new: DispatchRecord, previous_version: int, also: Sequence[WriteOp] = ()) -> None:
     """The record overridden by hand, out of the operations queue (with ``also``, e.g. its audit
-    record, in the same transaction); StaleWrite if it moved meanwhile."""
+    record and ``left_queue``, in the same transaction); StaleWrite if it moved meanwhile."""
     change = Update(
         *decision_key(new.appointment_id),
         set={
@@ -303,11 +323,16 @@ def _counter_attrs(now: datetime) -> dict[str, Any]:
     return {"kind": "dispatch_counter", "expires_at": int((now + COUNTER_TTL).timestamp())}
 
 
-def add_to_counter(store: Store, key: tuple[str, str], now: datetime, by: int = 1, below: int | None = None) -> int:
-    """ADD ``by`` to a counter; with ``below``, only while it is under that (StaleWrite if not)."""
+def counter_add(key: tuple[str, str], now: datetime, by: int = 1, below: int | None = None) -> Update:
+    """ADD ``by`` to a counter; with ``below``, only while it is under that."""
     expect: list[Cond] = [("n", "<?", below)] if below is not None else []
-    item = store.update(*key, add={"n": by}, set=_counter_attrs(now), expect=expect)
-    return int(item.get("n") or 0)
+    return Update(*key, add={"n": by}, set=_counter_attrs(now), expect=expect)
+
+
+def add_to_counter(store: Store, key: tuple[str, str], now: datetime, by: int = 1, below: int | None = None) -> int:
+    """``counter_add`` on its own (StaleWrite if at ``below``); the counter's new value."""
+    op = counter_add(key, now, by, below)
+    return int(store.update(op.pk, op.sk, add=op.add, set=op.set, expect=op.expect).get("n") or 0)
 
 
 def give_back(day: str, scope: str, provider_id: str, now: datetime) -> list[Update]:
@@ -331,17 +356,26 @@ def gap_key(region_code: str, service_type: str) -> tuple[str, str]:
 
 
 def gap_data(
-    region_code: str, service_type: str, seen_at: datetime, appointment_id: str, kind: str, reason: str
+    region_code: str,
+    service_type: str,
+    seen_at: datetime,
+    appointment_id: str,
+    kind: str,
+    reason: str,
+    missing_skus: list[str] | None = None,
+    rule: str | None = None,
 ) -> str:
     """The ``data`` of a gap item: its last occurrence."""
     return json.dumps(
         {
+            "last_missing_skus": missing_skus or [],
             "region_code": region_code,
             "service_type": service_type,
             "last_seen": seen_at.isoformat(),
             "last_appointment_id": appointment_id,
             "last_kind": kind,
             "last_reason": reason,
+            "last_rule": rule,
         }
     )
 

@@ -1,6 +1,12 @@
 """Keys and items of the ledger and of the statistics counters.
 
-LEDGER#{channel}#{month} / {at}#{id}      one entry per money event (gsi1 LEDGERPOL#{policy} / {at})
+LEDGER#{book}#{period} / {at}#{id}       one journal per money event, in the period it is booked in
+                                          (its time basis' month, or the next open one when that one
+                                          is settled); book = channel id, provider:{id} or platform
+                                          (gsi1 LEDGERPOL#{policy} / {at}; gsi2 LEDGERREF#{ref} / {at})
+LEDGERMARK#{key} / MARK                   once-only marker of a journal (a work order's fee, a
+                                          settlement's receipt): put if absent in the journal's transaction
+PERIODLOCK#{book} / LOCK                  state = the last settled (locked) period of a book
 Days and months are business days and months (``domain.calendar``), not UTC dates.
 STAT#{channel}#{product}#{plan} / D#{day}  counters of a day (n, premium, refunds, claims, claim_amount)
 STAT#{channel}#{product}#{plan} / M#{month} the same counters for the month
@@ -10,12 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date
 
 from petcover.domain import calendar
 from petcover.domain.money import LedgerEntry, cents, from_cents
 from petcover.models.policies import StatisticsRow
-from petcover.ports import Item, Store, Update
+from petcover.ports import Check, Item, Store, Update
 from petcover.repositories.base import paginate
 
 DAY_PREFIX = "D#"
@@ -46,23 +52,87 @@ def stat_updates(
     return [Update(pk, sk, add=counters) for pk, sk in stat_keys(channel_id, product_code, plan_code, on)]
 
 
+def lock_key(book: str) -> tuple[str, str]:
+    return f"PERIODLOCK#{book}", "LOCK"
+
+
+def once_key(kind: str, ref: str) -> str:
+    """What may be posted only once: REVERSAL#{journal}, FEE#{work order}, RECEIPT#{settlement}..."""
+    return f"{kind}#{ref}"
+
+
+def mark_key(key: str) -> tuple[str, str]:
+    return f"LEDGERMARK#{key}", "MARK"
+
+
 def entry_item(entry: LedgerEntry) -> Item:
-    at = entry.at.isoformat()
-    return {
-        "pk": ledger_pk(entry.channel_id, calendar.month_of(entry.at)),
+    at = entry.at.astimezone(UTC).isoformat()  # keys sort by the UTC instant, whatever zone the time came in
+    item: Item = {
+        "pk": ledger_pk(entry.book or entry.channel_id, entry.period or calendar.month_of(entry.at)),
         "sk": f"{at}#{entry.id}",
         "kind": "ledger",
         "state": entry.status,
-        "gsi1pk": policy_ledger_index(entry.policy_number),
-        "gsi1sk": at,
         "amount": cents(entry.amount),
         "data": entry.model_dump_json(),
     }
+    if entry.policy_number:
+        item |= {"gsi1pk": policy_ledger_index(entry.policy_number), "gsi1sk": at}
+    if entry.ref:
+        item |= {"gsi2pk": f"LEDGERREF#{entry.ref}", "gsi2sk": at}
+    return item
+
+
+def find_mark(store: Store, key: str) -> Item | None:
+    return store.get(*mark_key(key), consistent=False)
+
+
+def load_entry(item: Item) -> LedgerEntry:
+    return LedgerEntry.model_validate(json.loads(item["data"]))
 
 
 def month_entries(store: Store, channel_id: str, month: str) -> Iterator[LedgerEntry]:
     for item in paginate(store, ledger_pk(channel_id, month), limit=500):
-        yield LedgerEntry.model_validate(json.loads(item["data"]))
+        yield load_entry(item)
+
+
+def entries_between(store: Store, book: str, period: str, start: str, end: str) -> Iterator[LedgerEntry]:
+    """The journals of a book's period posted between two UTC instants (ISO strings)."""
+    for item in paginate(store, ledger_pk(book, period), sk_gte=start, sk_lte=end + "~", limit=500):
+        yield load_entry(item)
+
+
+def entries_of_policy(store: Store, policy_number: str) -> list[LedgerEntry]:
+    return [load_entry(i) for i in paginate(store, policy_ledger_index(policy_number), index="gsi1", limit=200)]
+
+
+def entries_of_ref(store: Store, ref: str) -> list[LedgerEntry]:
+    return [load_entry(i) for i in paginate(store, f"LEDGERREF#{ref}", index="gsi2", limit=200)]
+
+
+def find_entry(store: Store, book: str, period: str, entry_id: str) -> LedgerEntry | None:
+    for entry in month_entries(store, book, period):
+        if entry.id == entry_id:
+            return entry
+    return None
+
+
+def locked_through(store: Store, book: str) -> str | None:
+    item = store.get(*lock_key(book))
+    return str(item["state"]) if item and item.get("state") else None
+
+
+def open_check(book: str, period: str) -> Check:
+    """In the journal's transaction: its period is still open (not settled meanwhile)."""
+    return Check(*lock_key(book), expect=[("state", "<?", period)], must_exist=False)
+
+
+def lock_through(book: str, period: str) -> Update:
+    """Lock every period up to ``period`` (periods are locked in order, never unlocked)."""
+    return Update(
+        *lock_key(book),
+        set={"state": period, "kind": "period_lock"},
+        expect=[("state", "<?", period)],
+    )
 
 
 def _stat_row(channel_id: str, product_code: str, plan_code: str, item: Item) -> StatisticsRow:
@@ -88,3 +158,11 @@ def stat_rows(
         stat_pk(channel_id, product_code, plan_code), sk_gte=prefix + start, sk_lte=prefix + end + "~", limit=400
     )
     return [_stat_row(channel_id, product_code, plan_code, i) for i in page.items if i["sk"].startswith(prefix)]
+
+
+def policy_entries(
+    store: Store, policy_number: str, *, limit: int, cursor: str | None
+) -> tuple[list[LedgerEntry], str | None]:
+    """One page of a policy's money events, newest first (gsi1 LEDGERPOL#{policy})."""
+    page = store.query(policy_ledger_index(policy_number), index="gsi1", limit=limit, cursor=cursor, descending=True)
+    return [LedgerEntry.model_validate(json.loads(i["data"])) for i in page.items], page.cursor

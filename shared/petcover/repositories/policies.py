@@ -2,9 +2,9 @@
 
   POLICY#{number} / POLICY          the policy (state, version, remaining sum insured in cents)
   POLICY#{number} / QUOTA#{benefit} quota balance (``repositories.balances``)
-  POLICY#{number} / VER#{n}         version history (endorsements, renewals, cancellation)
+  POLICY#{number} / VER#{n}         version history (endorsements, renewals, cancellation); gsi3 POLVER#{day}
   ORDERREF#{channel}#{order_id}     uniqueness of the channel's own order id
-  SEQ#POLICY / SEQ                  the policy-number counter (atomic ADD, never reused)
+  SEQ#POLICY / SEQ                  the policy-number counter (blocks by atomic ADD, never reused)
   EXPIRYRUN / WATERMARK             the last business day the expiry job finished (``ref``, ISO date)
 GSIs: gsi1 CHPOL#{channel}#{order_id} (lookup by the channel's order id), gsi2 INSURED#{id}
 (policies of an insured), gsi3 EXPIRY#{end date} (the expiry job's bounded daily query).
@@ -16,10 +16,12 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime
 
+from petcover.domain import calendar
 from petcover.domain.money import cents, from_cents
 from petcover.errors import StaleWrite
 from petcover.models.policies import Policy, PolicyVersion
 from petcover.ports import Check, Item, Store, Update
+from petcover.repositories import sequences
 from petcover.repositories.base import paginate
 
 POLICY_SK = "POLICY"
@@ -65,8 +67,7 @@ def expiry_watermark_key() -> tuple[str, str]:
 
 def next_number(store: Store, year: int) -> str:
     """The next policy number of the year: PC{year}{seq:09d}, from a counter that never repeats."""
-    item = store.update(*sequence_key(), add={"seq": 1})
-    return f"PC{year}{int(item['seq']):09d}"
+    return f"PC{year}{sequences.take(store, sequence_key()):09d}"
 
 
 # ------------------------------------------------------------------ items
@@ -101,9 +102,26 @@ def order_ref_item(pol: Policy) -> Item:
     return {"pk": pk, "sk": sk, "kind": "orderref", "ref": pol.number}
 
 
+def versions_day_pk(day: str) -> str:
+    return f"POLVER#{day}"
+
+
 def version_item(number: str, version: PolicyVersion) -> Item:
+    """A version, indexed by its business day (gsi3 POLVER#{day}) for the nightly reconciliation."""
     pk, sk = version_key(number, version.version)
-    return {"pk": pk, "sk": sk, "kind": "policy_version", "data": version.model_dump_json()}
+    return {
+        "pk": pk,
+        "sk": sk,
+        "kind": "policy_version",
+        "gsi3pk": versions_day_pk(calendar.day_of(version.at).isoformat()),
+        "gsi3sk": f"{version.at.isoformat()}#{number}#{version.version}",
+        "data": version.model_dump_json(),
+    }
+
+
+def versions_of_day(store: Store, day: str) -> Iterator[tuple[str, PolicyVersion]]:
+    for item in paginate(store, versions_day_pk(day), index="gsi3", limit=500):
+        yield item["pk"].split("#", 1)[1], PolicyVersion.model_validate(json.loads(item["data"]))
 
 
 def policy_from_item(item: Item) -> Policy:

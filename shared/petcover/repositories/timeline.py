@@ -1,7 +1,8 @@
 """Keys and items of the work-order timeline: its nodes and the open work order.
 
   WO#{order} / NODE#{at}#{node}   one item per node (gsi2 NODESDAY#{business day} for daily reports)
-  WO#{order} / OPEN               the open work order: current node, and while a limit applies,
+  WO#{order} / OPEN               the open work order: current node (``breached`` once the SLA
+                                  check found it late there), and while a limit applies,
                                   gsi3 DUE / {due_at}#{order}, the index the minute check queries
                                   (gsi1 OPENWO / {provider}#{order}: the nightly summary's list)
 
@@ -72,9 +73,19 @@ def open_item(wo: OpenWorkOrder, due: tuple[str, datetime] | None) -> Item:
     }
     if due is not None:
         item["gsi3pk"] = DUE_PK
-        item["gsi3sk"] = f"{due[1].isoformat()}#{wo.order_id}"
+        item["gsi3sk"] = due_sk(due[1], wo.order_id)
         item["ref"] = due[0]  # the node that is due next
     return item
+
+
+def due_sk(due: datetime, order_id: str) -> str:
+    """The due-time index's sort key of an open work order."""
+    return f"{due.isoformat()}#{order_id}"
+
+
+def breached(item: Item | None) -> bool:
+    """Whether the open work order is marked breached at its current node (the overview's gauge)."""
+    return bool(item and item.get("breached"))
 
 
 def created_at(item: Item) -> str:
@@ -100,3 +111,8 @@ def due_time(item: Item) -> datetime | None:
 def next_node(item: Item) -> str:
     """The node an open work order waits for, as the due index recorded it ('' when none)."""
     return str(item.get("ref") or "")
+
+
+def day_node_prefix(provider_id: str | None) -> str | None:
+    """The gsi2 sort-key prefix of one provider's nodes of a day; None: every provider's."""
+    return f"{provider_id}#" if provider_id else None

@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import datetime
 from decimal import Decimal
 
-from petcover.domain import calendar, money
+from petcover.domain import calendar, journal, money
 from petcover.models.policies import StatisticsRow
-from petcover.ports import Ports, Put, Update
+from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import ledger as ledger_repo
+from petcover.repositories import overview as overview_repo
 
 STATEMENT_COLUMNS = (
     "at",
@@ -27,6 +29,10 @@ STATEMENT_COLUMNS = (
     "net",
     "status",
     "settle_by",
+    "time_basis",
+    "basis_at",
+    "period",
+    "note",
 )
 
 
@@ -41,9 +47,20 @@ def money_ops(
     amount: Decimal,
     commission_pct: Decimal,
     counters: dict[str, int],
-) -> list[Put | Update]:
-    """The writes that record one money event; callers add them to their own transaction."""
+    basis_at: datetime | None = None,
+    ref: str | None = None,
+    overview: dict[str, int] | None = None,
+) -> list[WriteOp]:
+    """The writes that record one money event; callers add them to their own transaction.
+
+    The journal is booked in the period of its time basis (``basis_at``, now by default) unless that
+    period is settled: then in the next open one, as an adjustment with a note. The transaction
+    checks the period is still open, so a settlement that locks it meanwhile makes it fail (and the
+    caller's retry books it in the next period). ``overview``: the overview counters the same event
+    moves (``repositories.overview``).
+    """
     now = p.now()
+    place = placement(p, channel_id, basis_at or now, now)
     entry = money.ledger_entry(
         uuid.uuid4().hex[:12],
         now,
@@ -54,10 +71,28 @@ def money_ops(
         event=event,
         amount=amount,
         commission_pct=commission_pct,
+        place=place,
+        basis_at=basis_at,
+        ref=ref,
     )
-    ops: list[Put | Update] = [Put(ledger_repo.entry_item(entry))]
-    ops += ledger_repo.stat_updates(channel_id, product_code, plan_code, calendar.day_of(now), counters)
+    ops: list[WriteOp] = [
+        Put(ledger_repo.entry_item(entry), if_absent=True),
+        ledger_repo.open_check(channel_id, place.period),
+    ]
+    on = calendar.day_of(now)
+    ops += ledger_repo.stat_updates(channel_id, product_code, plan_code, on, counters)
+    if overview:
+        ops.append(overview_repo.day_add(on, overview))
     return ops
+
+
+def placement(p: Ports, book: str, basis_at: datetime, now: datetime) -> journal.Period:
+    """The period a journal lands in. Only a past period can be locked (a period is settled after it
+    ends), so an event of the current month costs no read; the transaction's check still guards it."""
+    basis_period = calendar.month_of(basis_at)
+    if basis_period >= calendar.month_of(now):
+        return journal.target_period(basis_period, None)
+    return journal.target_period(basis_period, ledger_repo.locked_through(p.store, book))
 
 
 def statistics(
@@ -93,9 +128,13 @@ def statement_csv(entries: list[money.LedgerEntry]) -> str:
                 e.net,
                 e.status,
                 e.settle_by.isoformat(),
+                e.time_basis,
+                calendar.local(e.basis_at or e.at).isoformat(),
+                e.period,
+                e.note or "",
             ]
         )
     total = sum((e.amount for e in entries), Decimal(0))
     commission = sum((e.commission for e in entries), Decimal(0))
-    w.writerow(["TOTAL", "", "", "", "", total, commission, total - commission, "", ""])
+    w.writerow(["TOTAL", "", "", "", "", total, commission, total - commission, "", "", "", "", "", ""])
     return buf.getvalue()

@@ -1,15 +1,17 @@
 """Transactional outbox: a message is written in the same transaction as the state it announces.
 
-After the commit the caller releases it (publish, then delete). If the process dies in between,
-the message is still in the table and the minute sweeper publishes it; every consumer is
-idempotent by business key, so a message published twice moves nothing twice.
+After the commit the caller releases it: the writer publishes what it wrote from memory and
+deletes the items in one round trip. If the process dies in between, the message is still in the
+table and the minute sweeper publishes it; every consumer is idempotent by business key, so a
+message published twice moves nothing twice.
 
 The sweeper leaves a message to its writer for ``SWEEP_AFTER`` (three times an API function's
-timeout), and whoever publishes a message holds it first (a conditional write, ``CLAIM_FOR``), so
-two sweeps, or a late writer and a sweep, do not both publish it; a holder that dies lets its
-hold run out. What remains is at-least-once (dead after the publish, before the delete), which
-the consumers' business keys absorb. A message is published under the correlation id of the
-request that wrote it, whoever publishes it.
+timeout) and holds a message before it publishes it (a conditional write, ``CLAIM_FOR``), so two
+sweeps do not both publish it; a holder that dies lets its hold run out. The writer does not hold:
+it releases within its own timeout, long before a sweep looks, and what remains is at-least-once
+(a writer slower than ``SWEEP_AFTER``, or dead after the publish, before the delete), which the
+consumers' business keys absorb. A message is published under the correlation id of the request
+that wrote it, whoever publishes it.
 Keys and items: ``petcover.repositories.outbox``.
 """
 
@@ -24,7 +26,7 @@ from typing import Any, cast
 
 from petcover.errors import StaleWrite
 from petcover.observability import correlation_id, count, logger, set_correlation_id
-from petcover.ports import Item, Ports, Put, Update
+from petcover.ports import Delete, Item, Ports, Put, Update
 from petcover.repositories import outbox as repo
 
 SWEEP_AFTER = timedelta(seconds=60)  # API functions time out after 20 s
@@ -32,6 +34,11 @@ SWEEP_AFTER = timedelta(seconds=60)  # API functions time out after 20 s
 # holder that died between its hold and its publish delays nothing beyond the next sweep.
 CLAIM_FOR = timedelta(seconds=30)
 MAX_BODY_BYTES = 240 * 1024  # SQS and EventBridge take 256 KB per message, attributes included
+TRANSACT_LIMIT = 100  # DynamoDB's items per TransactWriteItems
+# What this process wrote and has not released yet, by id: released from memory, not read back.
+# Bounded, because a message whose transaction failed is never released.
+_written: dict[str, Item] = {}
+_WRITTEN_MAX = 1000
 
 
 def message(
@@ -45,7 +52,11 @@ def message(
         raise ValueError(f"an outbox message body is {size} bytes; the limit is {MAX_BODY_BYTES}")
     oid = uuid.uuid4().hex
     msg = repo.OutboxMessage(queue=queue, detail_type=detail_type, body=body, correlation_id=correlation_id())
-    return Put(repo.message_item(oid, p.now(), msg), if_absent=True), oid
+    item = repo.message_item(oid, p.now(), msg)
+    if len(_written) >= _WRITTEN_MAX:
+        _written.pop(next(iter(_written)))
+    _written[oid] = item
+    return Put(item, if_absent=True), oid
 
 
 @contextmanager
@@ -72,7 +83,7 @@ def _claim(p: Ports, key: tuple[str, str]) -> Item | None:
         return None
 
 
-def _publish(p: Ports, item: Item, *, swept: bool = False) -> None:
+def _send(p: Ports, item: Item, *, swept: bool = False) -> None:
     msg = repo.load_message(item)
     with _published_as(msg.correlation_id):
         if swept:  # logged under the writer's correlation id: the request's trail shows it
@@ -81,7 +92,20 @@ def _publish(p: Ports, item: Item, *, swept: bool = False) -> None:
             p.publisher.send(msg.queue, [msg.body])
         else:
             p.publisher.emit(cast(str, msg.detail_type), [msg.body])
+
+
+def _publish(p: Ports, item: Item, *, swept: bool = False) -> None:
+    _send(p, item, swept=swept)
     p.store.delete(*repo.key_of(item))
+
+
+def _delete_all(p: Ports, items: list[Item]) -> None:
+    """The published messages' items, in one round trip per hundred."""
+    if len(items) == 1:
+        p.store.delete(*repo.key_of(items[0]))
+        return
+    for start in range(0, len(items), TRANSACT_LIMIT):
+        p.store.transact([Delete(*repo.key_of(i)) for i in items[start : start + TRANSACT_LIMIT]])
 
 
 def _failed(p: Ports, item: Item, what: str) -> None:
@@ -97,15 +121,22 @@ def _failed(p: Ports, item: Item, what: str) -> None:
 def release(p: Ports, *ids: str) -> bool:
     """Publish now; on failure the message stays for the sweeper (True when all went out)."""
     ok = True
+    sent: list[Item] = []
     for oid in ids:
-        item = _claim(p, repo.outbox_key(oid))
+        item = _written.pop(oid, None) or _claim(p, repo.outbox_key(oid))
         if item is None:
             continue  # the sweeper was faster
         try:
-            _publish(p, item)
+            _send(p, item)
+            sent.append(item)
         except Exception:
             ok = False
             _failed(p, item, "outbox message left for the sweeper")
+    if sent:
+        try:
+            _delete_all(p, sent)
+        except Exception:  # published: a sweep publishes them again, which the consumers absorb
+            logger.exception("outbox items not deleted after publishing", extra={"count": len(sent)})
     return ok
 
 

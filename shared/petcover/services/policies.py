@@ -7,17 +7,17 @@ transaction with its ledger entry and statistics counters (``services.ledger``).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from petcover.domain import calendar, policy_terms, pricing, refund, states, underwriting
 from petcover.domain.catalog import Benefit, Plan, ProductVersion
+from petcover.domain.insurer_routing import INHOUSE
 from petcover.domain.money import cents
 from petcover.errors import BusinessRuleViolation, Conflict, DomainError, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.catalog import Contract
+from petcover.models.insurers import InsurerAssignment, SettleReport
 from petcover.models.policies import (
     BenefitBalance,
     CancelRequest,
@@ -32,16 +32,15 @@ from petcover.models.policies import (
     RenewRequest,
     UnderwriteRequest,
 )
-from petcover.observability import logger
 from petcover.ports import Item, Ports, Put, WriteOp
 from petcover.repositories import balances as balances_repo
 from petcover.repositories import policies as policy_repo
-from petcover.repositories.policies import policy_key
 from petcover.services import catalog, ledger, outbox
+from petcover.services.insurers import issuing as insurer_issuing
+from petcover.services.insurers import routing as insurer_routing
+from petcover.services.money import checks
 
 # The first run in a new environment has no watermark: it looks back this far for ended terms.
-FIRST_RUN_LOOKBACK_DAYS = 366
-EXPIRY_WORKERS = 8
 
 
 def _today(p: Ports) -> date:
@@ -67,6 +66,9 @@ def _balance(product: ProductVersion, b: Benefit, start: date) -> BenefitBalance
         available=b.quota,
         amount_limit=b.amount_limit,
         available_from=underwriting.benefit_available_from(product, b, start),
+        commodity_categories=list(b.commodity_categories),
+        commodity_skus=list(b.commodity_skus),
+        item_allowance=b.item_allowance,
     )
 
 
@@ -76,6 +78,11 @@ def _balances(product: ProductVersion, plan_code: str, start: date) -> list[Bene
 
 def _issue_ops(p: Ports, pol: Policy, contract: Contract) -> list[WriteOp]:
     """The policy, its order-id claim, its first version, one quota item per benefit, the premium."""
+    return policy_ops(pol) + premium_ops(p, pol, contract)
+
+
+def policy_ops(pol: Policy) -> list[WriteOp]:
+    """The policy, its order-id claim, its first version, one quota item per benefit."""
     first = PolicyVersion(
         version=1,
         at=pol.created_at,
@@ -90,21 +97,29 @@ def _issue_ops(p: Ports, pol: Policy, contract: Contract) -> list[WriteOp]:
         Put(policy_repo.version_item(pol.number, first)),
     ]
     ops += [Put(balances_repo.quota_item(pol.number, b)) for b in pol.benefits]
-    ops += ledger.money_ops(
-        p,
-        channel_id=pol.channel_id,
-        product_code=pol.product_code,
-        plan_code=pol.plan_code,
-        policy_number=pol.number,
-        event="renew" if pol.renewed_from else "issue",
-        amount=pol.premium,
-        commission_pct=contract.commission_pct,
-        counters={"n": 1, "premium": cents(pol.premium)},
-    )
     return ops
 
 
-def _commit_issue(p: Ports, pol: Policy, ops: list[WriteOp]) -> None:
+def premium_ops(p: Ports, pol: Policy, contract: Contract) -> list[WriteOp]:
+    """The money of an issue (or renewal), posted when the policy becomes active."""
+    return list(
+        ledger.money_ops(
+            p,
+            channel_id=pol.channel_id,
+            product_code=pol.product_code,
+            plan_code=pol.plan_code,
+            policy_number=pol.number,
+            event="renew" if pol.renewed_from else "issue",
+            amount=pol.premium,
+            commission_pct=contract.commission_pct,
+            counters={"n": 1, "premium": cents(pol.premium)},
+            basis_at=pol.sold_at or pol.created_at,
+            overview={"policies_issued": 1, "premium": cents(pol.premium)},
+        )
+    )
+
+
+def commit_issue(p: Ports, pol: Policy, ops: list[WriteOp]) -> None:
     """One transaction; a lost order-id race is a 409 naming the policy the order already has."""
     try:
         p.store.transact(ops)
@@ -119,7 +134,7 @@ def _commit_issue(p: Ports, pol: Policy, ops: list[WriteOp]) -> None:
         raise
 
 
-def issue(
+def prepare(
     p: Ports,
     channel_id: str,
     contract: Contract,
@@ -127,12 +142,12 @@ def issue(
     req: UnderwriteRequest,
     *,
     renewed_from: str | None = None,
-    extra_ops: list[WriteOp] | None = None,
 ) -> Policy:
-    """Underwriting rules, price, number, one transaction. Shared by channels, renewals and bulk."""
+    """Underwriting rules, price and number: the policy as it will be issued, not yet written."""
     today = _today(p)
     start = req.start_date or today
     policy_terms.check_start(start, today)
+    policy_terms.check_sold_at(req.sold_at, p.now())
     active = policy_repo.active_count_for_insured(p.store, req.insured.insured_id, product.code)
     if renewed_from:
         active = max(0, active - 1)  # the policy being renewed is still active until it ends
@@ -140,7 +155,7 @@ def issue(
     q = pricing.quote(product, req.plan_code, req.insured, contract.premium_multiplier)
     plan = product.plan(req.plan_code)
     number = policy_repo.next_number(p.store, today.year)
-    pol = Policy(
+    return Policy(
         number=number,
         channel_id=channel_id,
         channel_order_id=req.channel_order_id,
@@ -160,18 +175,62 @@ def issue(
         version=1,
         benefits=_balances(product, plan.code, start),
         created_at=p.now(),
+        sold_at=req.sold_at,
         renewed_from=renewed_from,
         quote=q,
     )
+
+
+def issue(
+    p: Ports,
+    channel_id: str,
+    contract: Contract,
+    product: ProductVersion,
+    req: UnderwriteRequest,
+    *,
+    renewed_from: str | None = None,
+    extra_ops: list[WriteOp] | None = None,
+    insurer: InsurerAssignment | None = None,
+) -> Policy:
+    """Underwriting rules, price, number, one transaction. Shared by channels, renewals and bulk."""
+    pol = prepare(p, channel_id, contract, product, req, renewed_from=renewed_from)
+    if insurer is not None:
+        pol = pol.model_copy(update={"insurer": insurer})
     ops = _issue_ops(p, pol, contract) + (extra_ops or [])
-    _commit_issue(p, pol, ops)
+    commit_issue(p, pol, ops)
     return pol
 
 
 def underwrite(p: Ports, who: Principal, req: UnderwriteRequest) -> Policy:
+    """In-house, or through the insurer the product's routing rules choose (``services.insurers``)."""
     contract = catalog.contract_of(p, who.id, req.product_code)
     product = catalog.on_sale(p, req.product_code)
-    return issue(p, who.id, contract, product, req)
+    decision = insurer_routing.route(p, who.id, product.code)
+    if decision.insurer_id == INHOUSE:
+        pol = issue(p, who.id, contract, product, req, insurer=insurer_issuing.assignment(decision))
+        insurer_routing.counted(p, product.code, decision)
+        return pol
+    prepared = prepare(p, who.id, contract, product, req)
+    insurer_routing.counted(p, product.code, decision)
+    pol = insurer_issuing.underwrite(p, prepared, contract, decision, ISSUE_WRITES)
+    if pol.status == "failed":
+        raise BusinessRuleViolation(
+            f"No insurer issued policy {pol.number} for order {pol.channel_order_id}.",
+            code="INSURER_DECLINED",
+            details={
+                "policy_number": pol.number,
+                "insurer": pol.insurer.model_dump(mode="json") if pol.insurer else None,
+            },
+        )
+    return pol
+
+
+def settle_pending(p: Ports) -> SettleReport:
+    """The schedule: drives every policy waiting for its insurer towards issued or failed."""
+    return insurer_issuing.settle(p, ISSUE_WRITES)
+
+
+ISSUE_WRITES = insurer_issuing.IssueWrites(policy=policy_ops, premium=premium_ops)
 
 
 # ------------------------------------------------------------------ read
@@ -180,11 +239,13 @@ def _with_balances(p: Ports, pol: Policy) -> Policy:
 
 
 def load_policy(p: Ports, number: str, *, balances: bool = True) -> tuple[Policy, Item]:
-    item = p.store.get(*policy_key(number))
+    """The policy (with its balances unless ``balances=False``) and its item, read in one round trip
+    either way: the contract check reads it first and hands the same read to the operation."""
+    item, held = balances_repo.policy_and_balances(p.store, number)
     if item is None:
         raise NotFound(f"Policy {number} does not exist.", code="POLICY_NOT_FOUND")
     pol = policy_repo.policy_from_item(item)
-    return (_with_balances(p, pol) if balances else pol), item
+    return (pol.model_copy(update={"benefits": held}) if balances else pol), item
 
 
 def get_for(p: Ports, who: Principal, number: str) -> Policy:
@@ -202,6 +263,14 @@ def find_by_order(p: Ports, channel_id: str, order_id: str, *, missing_ok: bool 
             return None
         raise NotFound(f"No policy for order {order_id}.", code="POLICY_NOT_FOUND")
     return _with_balances(p, pol)
+
+
+def find_by_number(p: Ports, number: str) -> list[Policy]:
+    """The policy with this number, as a list of none or one (the staff lookup)."""
+    try:
+        return [load_policy(p, number.strip())[0]]
+    except NotFound:
+        return []
 
 
 def find_by_insured(p: Ports, insured_id: str) -> list[Policy]:
@@ -287,6 +356,7 @@ def endorse(p: Ports, who: Principal, number: str, req: EndorseRequest) -> Endor
         amount=change,
         commission_pct=contract.commission_pct,
         counters={"premium": cents(change)},
+        overview={"premium": cents(change)},
     )
     try:
         p.store.transact(ops)
@@ -361,6 +431,7 @@ def _cancel_ops(
         amount=-amount,
         commission_pct=contract.commission_pct,
         counters={"refunds": cents(amount)},
+        overview={"cancellations": 1, "refunds": cents(amount)},
     )
     return ops
 
@@ -373,6 +444,7 @@ def cancel(p: Ports, who: Principal, number: str, req: CancelRequest) -> CancelR
     amount = refund.refund_amount(
         product.refund, pol.premium, pol.start_date, pol.end_date, _today(p), shipped=req.goods_shipped
     )
+    checks.refund_within(pol.number, amount, pol.premium, lambda kind, text: checks.alert(p, kind, text))
     now = p.now()
     updated = pol.model_copy(
         update={"status": "cancelled", "cancelled_at": now, "refund": amount, "version": pol.version + 1}
@@ -392,40 +464,3 @@ def cancel(p: Ports, who: Principal, number: str, req: CancelRequest) -> CancelR
         raise Conflict("The policy changed meanwhile; reload and retry.", code="POLICY_CHANGED") from None
     outbox.release(p, cancelled_id)
     return CancelResponse(policy=_with_balances(p, updated), refund=amount)
-
-
-def _expire_ending_on(p: Ports, day: date) -> int:
-    """Expires the still-active policies whose term ended on ``day``; returns how many it expired."""
-
-    def expire(item: Item) -> int:
-        if item.get("state") != "active":
-            return 0
-        try:
-            policy_repo.expire(p.store, item)
-        except StaleWrite:
-            return 0  # changed meanwhile (cancelled, or expired by an overlapping run)
-        return 1
-
-    with ThreadPoolExecutor(EXPIRY_WORKERS) as pool:
-        return sum(pool.map(expire, policy_repo.ending_on(p.store, day)))
-
-
-def expire_due(p: Ports) -> dict[str, Any]:
-    """Daily: every business day not processed yet, up to the last one whose policies have ended.
-
-    A term ends at 00:00 of its ``end_date`` (``domain.calendar``): the run at 00:10 that day
-    expires it. The watermark holds the last day done and moves after each day, so a missed night is caught
-    up by the next run and a run that stopped half-way starts again at the day it was on.
-    """
-    now = p.now()
-    through = calendar.last_ended_day(now)
-    last = policy_repo.expiry_watermark(p.store) or through - timedelta(days=FIRST_RUN_LOOKBACK_DAYS)
-    days: list[dict[str, Any]] = []
-    for day in calendar.days_after(last, through):
-        expired = _expire_ending_on(p, day)
-        policy_repo.expiry_done(p.store, day, expired, now)
-        logger.info("policies expired", extra={"day": day.isoformat(), "expired": expired})
-        days.append({"day": day.isoformat(), "expired": expired})
-    total = sum(d["expired"] for d in days)
-    logger.info("policy expiry run", extra={"through": through.isoformat(), "days": len(days), "expired": total})
-    return {"through": through.isoformat(), "days": days, "expired": total}

@@ -98,22 +98,16 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
     """Turn the appointment's hold into one use: ``deducted``, or ``duplicate`` if already done.
 
     Only a fulfilled appointment is deducted. Anything else raises, so SQS retries it and the
-    DLQ keeps it for ops.
+    DLQ keeps it for ops. The message names the policy and benefit (it was written with the
+    fulfilment), so the happy path is one transaction whose conditions check everything; the
+    reads that tell a duplicate from a refusal happen only when it is refused.
     """
     appointment_id = str(message.get("appointment_id") or "")
     if not appointment_id:
         raise BusinessRuleViolation("The deduction message names no appointment.", code="BAD_QUOTA_MESSAGE")
-    if quota_records.find_deduction(p, appointment_id) is not None:
-        return "duplicate"
-    appt = p.store.get(*appointment_records.appointment_key(appointment_id))
-    if appt is None:
-        raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
-    if appt.get("state") != "fulfilled":
-        raise BusinessRuleViolation(
-            f"Appointment {appointment_id} is {appt.get('state')}; only a fulfilled service uses quota.",
-            code="NOT_FULFILLED",
-        )
-    policy_number, benefit_code = appointment_records.policy_and_benefit(appt)
+    policy_number, benefit_code = message.get("policy_number"), message.get("benefit_code")
+    if not policy_number or not benefit_code:
+        policy_number, benefit_code = appointment_records.policy_and_benefit(_fulfilled(p, appointment_id))
     qpk, qsk = quota_key(policy_number, benefit_code)
     ops: list[WriteOp] = [
         quota_records.deduction(appointment_id, policy_number, benefit_code, p.now()),
@@ -126,12 +120,25 @@ def deduct(p: Ports, message: dict[str, Any]) -> str:
     except StaleWrite:
         if quota_records.find_deduction(p, appointment_id) is not None:
             return "duplicate"
+        _fulfilled(p, appointment_id)  # not there, or not fulfilled: says which
         raise BusinessRuleViolation(
             f"Quota of {policy_number}/{benefit_code} holds nothing for appointment {appointment_id}; "
             "the ledger needs reconciliation.",
             code="NOTHING_HELD",
         ) from None
     return "deducted"
+
+
+def _fulfilled(p: Ports, appointment_id: str) -> Item:
+    appt = p.store.get(*appointment_records.appointment_key(appointment_id))
+    if appt is None:
+        raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
+    if appt.get("state") != "fulfilled":
+        raise BusinessRuleViolation(
+            f"Appointment {appointment_id} is {appt.get('state')}; only a fulfilled service uses quota.",
+            code="NOT_FULFILLED",
+        )
+    return appt
 
 
 def deduction_of(p: Ports, appointment_id: str) -> datetime | None:

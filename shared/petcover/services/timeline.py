@@ -12,8 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from petcover.domain import sla
-from petcover.ports import Delete, Ports, Put, WriteOp
+from petcover.domain import calendar, sla
+from petcover.ports import Cond, Delete, Item, Ports, Put, WriteOp
+from petcover.recent import Recent
+from petcover.repositories import overview
+from petcover.repositories import quality as quality_keys
 from petcover.repositories import sla as sla_keys
 from petcover.repositories import timeline as keys
 from petcover.repositories.base import paginate
@@ -24,11 +27,23 @@ DAY_EVENTS_PAGE = 1000
 ORDER_NODES_LIMIT = 200
 
 
+# Read by every node a change writes; they change rarely (``petcover.recent``: a few seconds' staleness).
+_sla_config: Recent[sla.SlaConfig] = Recent()
+_tiers: Recent[bool] = Recent()
+
+
 def current_config(p: Ports) -> sla.SlaConfig:
-    item = p.store.get(*sla_keys.config_key(), consistent=False)
-    if item is None:
-        return sla.DEFAULT_SLA
-    return sla_keys.load_config(item)
+    def load() -> sla.SlaConfig:
+        item = p.store.get(*sla_keys.config_key(), consistent=False)
+        return sla.DEFAULT_SLA if item is None else sla_keys.load_config(item)
+
+    return _sla_config.get(p.store, "current", load)
+
+
+def forget_configuration() -> None:
+    """After this container changed the SLA configuration or providers' tiers: read them again."""
+    _sla_config.forget()
+    _tiers.forget()
 
 
 def node_ops(
@@ -40,23 +55,33 @@ def node_ops(
     service_type: str,
     region: str,
     online: bool,
-    core_provider: bool = False,
+    core_provider: bool | None = None,
     owner: str = "",
     at: datetime | None = None,
 ) -> tuple[list[WriteOp], sla.OpenWorkOrder | None]:
     """The writes that append the node and move the open work order (and its due time) forward.
 
     They go into the transaction of the change the node records, so the SLA check never sees a
-    change without its node (or a node without its change). The caller holds the order's lock.
+    change without its node (or a node without its change), and neither do the provider's
+    monthly quality counters (``quality_ops``). The caller holds the order's lock.
+    ``core_provider`` None: the provider's tier as the quality assessment last set it.
     """
     at = at or p.now()
     event = sla.NodeEvent(
         order_id=order_id, provider_id=provider_id, region=region, service_type=service_type, node=node, at=at
     )
-    ops: list[WriteOp] = [Put(keys.node_item(event))]
-    if node in CLOSING_NODES:
-        return [*ops, Delete(*keys.open_key(order_id))], None
     existing = p.store.get(*keys.open_key(order_id))
+    ops: list[WriteOp] = [Put(keys.node_item(event)), *quality_ops(existing, provider_id, node, at)]
+    # The open item leaves its node: a breach marked there closes (the overview's gauge), and
+    # the write holds only if no breach was marked since the read.
+    was_breached = keys.breached(existing)
+    guard: list[Cond] = [("breached", "exists" if was_breached else "not_exists", None)]
+    if was_breached:
+        ops.append(overview.gauge_add({"open_breaches": -1}))
+    if node in CLOSING_NODES:
+        return [*ops, Delete(*keys.open_key(order_id), expect=guard)], None
+    if core_provider is None:
+        core_provider = _core(p, existing, provider_id)
     wo = sla.OpenWorkOrder(
         order_id=order_id,
         provider_id=provider_id,
@@ -72,7 +97,39 @@ def node_ops(
     due = sla.due_at(
         current_config(p), node, service_type, at, region=region, core_provider=core_provider, online=online
     )
-    return [*ops, Put(keys.open_item(wo, due))], wo
+    return [*ops, Put(keys.open_item(wo, due), expect=guard)], wo
+
+
+def _core(p: Ports, existing: Item | None, provider_id: str) -> bool:
+    """The order keeps the tier it was assigned under; a new assignment reads the provider's tier."""
+    if existing is not None and existing.get("owner") == provider_id:
+        return keys.load_open(existing).core_provider
+    return _tiers.get(
+        p.store,
+        provider_id,
+        lambda: quality_keys.is_core(p.store.get(*quality_keys.tier_key(provider_id), consistent=False)),
+    )
+
+
+def quality_ops(existing: Item | None, provider_id: str, node: str, at: datetime) -> list[WriteOp]:
+    """The provider's monthly counters this node moves: a new assignment counts an order, a node
+    that was due counts as reached (and on time when by its due time), a raised exception counts."""
+    month = calendar.month_of(at)
+    if node == sla.ASSIGNED:
+        if existing is None or existing.get("owner") != provider_id:
+            return [quality_keys.counter_op(provider_id, month, "orders")]
+        return []
+    if node == sla.EXCEPTION_RAISED:
+        return [quality_keys.counter_op(provider_id, month, "exceptions")]
+    if existing is None or existing.get("owner") != provider_id or keys.next_node(existing) != node:
+        return []
+    due = keys.due_time(existing)
+    if due is None or node == sla.EXCEPTION_HANDLED:  # ops handle exceptions: not the provider's time
+        return []
+    ops: list[WriteOp] = [quality_keys.counter_op(provider_id, month, quality_keys.done_metric(node))]
+    if not sla.is_breached(due, at):
+        ops.append(quality_keys.counter_op(provider_id, month, quality_keys.on_time_metric(node)))
+    return ops
 
 
 def record(
@@ -84,7 +141,7 @@ def record(
     service_type: str,
     region: str,
     online: bool,
-    core_provider: bool = False,
+    core_provider: bool | None = None,
     owner: str = "",
     at: datetime | None = None,
 ) -> sla.OpenWorkOrder | None:

@@ -72,6 +72,8 @@ class Record(Model):
     owner = UnicodeAttribute(null=True)
     ref = UnicodeAttribute(null=True)
     data = UnicodeAttribute(null=True)  # the entity's JSON document
+    note = UnicodeAttribute(null=True)  # a short reason written with a state change (reservations)
+    breached = UnicodeAttribute(null=True)  # an open work order found late at its node (the breach's key)
     version = NumberAttribute(null=True)
     fence = NumberAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL (epoch seconds)
@@ -93,6 +95,28 @@ class Record(Model):
     issued = NumberAttribute(null=True)
     rejected = NumberAttribute(null=True)
     total = NumberAttribute(null=True)
+    # Provider stock (repositories.commodities) and per-item allowances of a benefit.
+    on_hand = NumberAttribute(null=True)
+    reserved = NumberAttribute(null=True)
+    threshold = NumberAttribute(null=True)
+    crossings = NumberAttribute(null=True)
+    taken = NumberAttribute(null=True)
+    # The overview's day counters and gauges (repositories.overview).
+    policies_issued = NumberAttribute(null=True)
+    cancellations = NumberAttribute(null=True)
+    claims_opened = NumberAttribute(null=True)
+    claims_paid = NumberAttribute(null=True)
+    claims_paid_amount = NumberAttribute(null=True)
+    bookings = NumberAttribute(null=True)
+    fulfilled = NumberAttribute(null=True)
+    appointments_cancelled = NumberAttribute(null=True)
+    sla_breaches = NumberAttribute(null=True)
+    open_breaches = NumberAttribute(null=True)
+    manual_queue = NumberAttribute(null=True)
+    # Insurer channels: a pending policy's current insurer and attempt, when to look at it next.
+    insurer = UnicodeAttribute(null=True)
+    attempt = NumberAttribute(null=True)
+    due = NumberAttribute(null=True)
 
     gsi1 = _gsi("gsi1", "gsi1pk", "gsi1sk")
     gsi2 = _gsi("gsi2", "gsi2pk", "gsi2sk")
@@ -286,6 +310,7 @@ class DynamoStore:
         limit: int = 100,
         descending: bool = False,
         cursor: str | None = None,
+        consistent: bool = False,
     ) -> Page:
         self._count("query")
         target: Any = getattr(Record, index) if index else Record
@@ -308,6 +333,7 @@ class DynamoStore:
                 page_size=limit,
                 scan_index_forward=not descending,
                 last_evaluated_key=start,
+                consistent_read=consistent and index is None,  # an index is only eventually consistent
             )
             items = [_to_item(r) for r in result]
         except QueryError as exc:

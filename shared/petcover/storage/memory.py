@@ -107,12 +107,18 @@ class MemoryStore:
         self._count("transact")
         _check_transaction(ops)
         with self._lock:
-            snapshot = copy.deepcopy(self._items)
+            # Only the items the transaction touches can change: keep those, not the whole table.
+            keys = [(op.item["pk"], op.item["sk"]) if isinstance(op, Put) else (op.pk, op.sk) for op in ops]
+            before = {k: self._items.get(k) for k in keys}
             try:
                 for op in ops:
                     self._apply(op)
             except StaleWrite:
-                self._items = snapshot
+                for k, item in before.items():
+                    if item is None:
+                        self._items.pop(k, None)
+                    else:
+                        self._items[k] = item
                 raise
 
     def _apply(self, op: WriteOp) -> None:
@@ -155,7 +161,9 @@ class MemoryStore:
         limit: int = 100,
         descending: bool = False,
         cursor: str | None = None,
+        consistent: bool = False,
     ) -> Page:
+        del consistent  # every read here sees every write
         self._count("query")
         pk_attr, sk_attr = INDEXES[index] if index else ("pk", "sk")
         with self._lock:

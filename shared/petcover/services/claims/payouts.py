@@ -56,6 +56,8 @@ def payout(p: Ports, actor: str, claim: Claim, *, reference: str | None = None) 
             amount=-amount,  # flows back to the insured: a negative line on the channel statement
             commission_pct=Decimal(0),
             counters={"claim_amount": cents},
+            ref=claim.claim_number,
+            overview={"claims_paid": 1, "claims_paid_amount": cents},
         ),
     ]
     try:

@@ -21,6 +21,7 @@ from petcover.models.policies import Policy
 from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import claims as claim_repo
 from petcover.repositories import ledger as ledger_repo
+from petcover.repositories import overview as overview_repo
 from petcover.services import audit, catalog, outbox
 from petcover.services.claims import lookups, notices
 from petcover.services.claims.transitions import DECISION_QUEUE, brief, decision_body
@@ -33,7 +34,7 @@ def check_incident_date(incident_date: date, today: date) -> None:
         raise InvalidInput(
             "The incident date cannot be in the future.",
             code="VALIDATION_FAILED",
-            details=[{"field": "incident_date", "message": "after today"}],
+            details=[{"field": "incident_date", "message": "after today", "type": "date_rule"}],
         )
 
 
@@ -109,6 +110,7 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
         ops.append(Put(claim_repo.ref_item(pol.channel_id, ref, claim.claim_number, request), if_absent=True))
     on = calendar.day_of(claim.submitted_at)
     ops += ledger_repo.stat_updates(pol.channel_id, pol.product_code, pol.plan_code, on, {"claims": 1})
+    ops.append(overview_repo.day_add(on, {"claims_opened": 1}))
     ops.append(Put(hook, if_absent=True))
     action = "submit" if source == "channel" else "open"
     ops.append(audit.entry(p, who, "claim", claim.claim_number, action, after=brief(claim)))

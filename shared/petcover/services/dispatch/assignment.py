@@ -18,7 +18,7 @@ a message of an earlier round is stale and ignored.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -35,12 +35,13 @@ from petcover.domain.dispatch import (
     region_chain,
     resolve_rule,
 )
+from petcover.domain.dispatch_scope import blocking_rule, scope_filter
 from petcover.errors import Conflict, InvalidInput, StaleWrite, Unavailable
 from petcover.models.dispatch import DispatchDecision, DispatchMessage, DispatchRecord, RecordState
 from petcover.observability import logger
 from petcover.ports import Ports, WriteOp
 from petcover.repositories import dispatch as repo
-from petcover.services.dispatch import counters, coverage, handoff, providers, rules
+from petcover.services.dispatch import counters, coverage, handoff, providers, rules, stock_check
 from petcover.services.dispatch.handoff import AssignFn
 from petcover.services.dispatch.providers import ConfirmFn, ProvidersFn, confirm_active
 
@@ -159,7 +160,7 @@ def _new_round(p: Ports, stored: DispatchRecord, msg: DispatchMessage, now: date
             "version": stored.version + 1,
         }
     )
-    ops: list[WriteOp] = [repo.start_round(new, now, previous_version=stored.version)]
+    ops: list[WriteOp] = [repo.start_round(new, now, previous_version=stored.version), *repo.left_queue(stored.state)]
     old = stored.decision
     if old is not None and old.provider_id in msg.declined and old.counter_scope is not None:
         ops += repo.give_back(old.business_date, old.counter_scope, old.provider_id, now)
@@ -175,12 +176,26 @@ def _new_round(p: Ports, stored: DispatchRecord, msg: DispatchMessage, now: date
     return new
 
 
-def _settle(p: Ports, rec: DispatchRecord, state: RecordState, decision: DispatchDecision) -> DispatchRecord:
-    """pending -> assigned | manual, conditional on our claim still being the one stored."""
+class _Full(Exception):
+    """The chosen provider's daily capacity was reached by another order meanwhile."""
+
+
+def _settle(
+    p: Ports, rec: DispatchRecord, state: RecordState, decision: DispatchDecision, counted: Sequence[WriteOp] = ()
+) -> DispatchRecord:
+    """pending -> assigned | manual, conditional on our claim still being the one stored; with
+    ``counted`` (the day's counters, in the same transaction), ``_Full`` when the provider's slot
+    was taken meanwhile and the claim is still ours."""
     new = rec.model_copy(update={"state": state, "decision": decision, "version": rec.version + 1})
     try:
-        repo.settle(p.store, new, state, previous_version=rec.version)
+        if counted:
+            p.store.transact([*counted, *repo.settle_ops(new, state, previous_version=rec.version)])
+        else:
+            repo.settle(p.store, new, state, previous_version=rec.version)
     except StaleWrite:
+        stored = p.store.get(*repo.decision_key(rec.appointment_id))
+        if counted and stored is not None and int(stored.get("version") or 0) == rec.version:
+            raise _Full from None
         logger.error("dispatch claim lost before it settled", extra={"appointment_id": rec.appointment_id})
         raise Conflict(
             f"The dispatch claim on {rec.appointment_id} was taken over; the message will be retried.",
@@ -189,9 +204,22 @@ def _settle(p: Ports, rec: DispatchRecord, state: RecordState, decision: Dispatc
     return new
 
 
-def _manual(p: Ports, rec: DispatchRecord, decision: DispatchDecision, gap_region: str, kind: str) -> DispatchRecord:
-    """Nobody can take it: coverage gap, then the operations queue. The order is never dropped."""
-    coverage.record_gap(p, gap_region, decision.service_type, rec.appointment_id, kind, decision.reason)
+def _manual(
+    p: Ports,
+    rec: DispatchRecord,
+    decision: DispatchDecision,
+    gap_region: str,
+    kind: str,
+    missing: list[str] | None = None,
+    rule: str | None = None,
+) -> DispatchRecord:
+    """Nobody can take it: coverage gap, then the operations queue. The order is never dropped.
+
+    ``missing``: the SKUs no candidate stocked (the gap is then ``no_stock`` and names them)."""
+    if missing:
+        kind = "no_stock"
+        decision = decision.model_copy(update={"reason": stock_check.gap_reason(rec.message, decision.reason, missing)})
+    coverage.record_gap(p, gap_region, decision.service_type, rec.appointment_id, kind, decision.reason, missing, rule)
     return _settle(p, rec, "manual", decision)
 
 
@@ -223,6 +251,7 @@ def _decision(
         decided_at=now,
         decided_by=AUTO,
         attempts=attempts,
+        assessment=d.assessment,
     )
 
 
@@ -277,6 +306,7 @@ def _decide(
     now = p.now()
     day = counters.business_date(p, now)
     facts = order_facts(msg)
+    stock_check.clear_leftovers(p, msg)
     ruleset = rules.in_effect(p, now)
     if ruleset is None:
         return _manual(p, rec, _no_rules(msg, day, now), msg.region_code, "no_rule")
@@ -306,42 +336,71 @@ def _fit_providers(
     return allowed, misfit
 
 
+def _counted(o: _Order, provider_id: str) -> list[WriteOp]:
+    """One of the provider's slots (only while under its capacity) and one more for the scope."""
+    now = o.now
+    return [
+        repo.counter_add(repo.counter_key(o.day, o.scope, provider_id), now, below=o.capacity[provider_id]),
+        repo.counter_add(repo.total_key(o.day, o.scope), now),
+    ]
+
+
+def _gap_rule(excluded: dict[str, str], declined: dict[str, str], misfit: dict[str, str]) -> str:
+    """What left an order without a candidate when no scope or binding rule did."""
+    if any(why == "at full daily capacity" for why in excluded.values()):
+        return "daily_capacity"
+    if declined and set(excluded) <= set(declined):
+        return "declined"
+    return "provider_configuration" if misfit else "no_active_provider"
+
+
 def _decide_by_rule(
     p: Ports, rec: DispatchRecord, o: _Order, providers_fn: ProvidersFn | None, confirm: ConfirmFn
 ) -> DispatchRecord:
-    """Decide, confirm the provider and take one of its slots; decide again when either fails."""
+    """Decide, confirm the provider, reserve its stock and take one of its slots; decide again when any fails."""
     allowed, misfit = _fit_providers(p, o.msg, o.rule, providers_fn)
     declined = {pid: f"declined the order: {why}" for pid, why in o.msg.declined.items()}
     allowed -= set(declined)
+    short, missing = stock_check.stock_misfits(p, o.msg, allowed)
+    misfit.update(short)
+    allowed -= set(short)
+    bound = providers.bound_ids(p, o.msg)
     dropped: dict[str, str] = {}  # providers found unfit while confirming, this dispatch only
     full: set[str] = set()  # providers whose conditional ADD failed: at capacity, whatever a stale read says
     for attempt in range(1, len(o.rule.providers) + 2):
         counts, _ = counters.read_counts(p, o.day, o.scope)
         for pid in full:
             counts[pid] = max(counts.get(pid, 0), o.capacity[pid])
-        d = decide(o.ruleset, o.facts, counts, allowed - set(dropped), o.rng)
+        candidates = allowed - set(dropped)
+        open_ = {pid for pid in candidates if counts.get(pid, 0) < o.capacity[pid]}
+        scoped = scope_filter(o.rule, o.facts, open_, bound=bound, insurer_id=o.msg.insurer_id)
+        d = decide(o.ruleset, o.facts, counts, candidates - set(scoped), o.rng)
+        reasons = {**{k: v.reason for k, v in scoped.items()}, **misfit, **dropped, **declined}
         excluded = {
-            pid: (declined.get(pid) or misfit.get(pid) or dropped.get(pid) or "not an active, reviewed provider")
-            if why == "inactive"
-            else why
+            pid: reasons.get(pid, "not an active, reviewed provider") if why == "inactive" else why
             for pid, why in d.excluded.items()
         }
         if d.provider_id is None:
             counters.count_total(p, o.day, o.scope)
-            return _manual(p, rec, o.decision(d, attempt, excluded), o.rule.region_code, "no_provider")
+            decision = o.decision(d, attempt, excluded)
+            rule = blocking_rule(scoped) or _gap_rule(excluded, declined, misfit)
+            return _manual(p, rec, decision, o.rule.region_code, "no_provider", missing, rule)
         cfg = confirm(p, d.provider_id)
         why_not = "no longer an active, reviewed provider" if cfg is None else providers.misfit(cfg, o.msg)
         if why_not:
             dropped[d.provider_id] = why_not
             providers.forget(p)
             continue
-        try:
-            counters.count(p, o.day, o.scope, d.provider_id, o.capacity[d.provider_id])
-        except StaleWrite:
-            full.add(d.provider_id)  # lost the race for its last slot: decide again with fresh counts
+        lacking = stock_check.reserve(p, o.msg, d.provider_id, attempt)
+        if lacking is not None:  # another order took the last units: decide again without it
+            dropped[d.provider_id] = f"out of stock of {lacking} in region {stock_check.region_of(o.msg)}"
+            missing = sorted({*missing, lacking})
             continue
-        counters.count_total(p, o.day, o.scope)
-        return _settle(p, rec, "assigned", o.decision(d, attempt, excluded))
+        try:
+            return _settle(p, rec, "assigned", o.decision(d, attempt, excluded), _counted(o, d.provider_id))
+        except _Full:  # lost the race for its last slot: decide again with fresh counts
+            stock_check.give_back(p, o.msg, f"provider {d.provider_id} reached its daily capacity")
+            full.add(d.provider_id)
     raise Unavailable(
         f"Could not settle a provider for {o.msg.appointment_id} after {attempt} attempts; it will be retried.",
         retry_after=1,

@@ -10,11 +10,22 @@ from petcover.repositories import dispatch as repo
 GAP_WRITE_TRIES = 3
 
 
-def record_gap(p: Ports, region: str, service_type: str, appointment_id: str, kind: str, reason: str) -> None:
-    """One more occurrence (created on the first): ``kind`` is no_rule or no_provider."""
+def record_gap(
+    p: Ports,
+    region: str,
+    service_type: str,
+    appointment_id: str,
+    kind: str,
+    reason: str,
+    missing_skus: list[str] | None = None,
+    rule: str | None = None,
+) -> None:
+    """One more occurrence (created on the first): ``kind`` is no_rule, no_provider or no_stock
+    (then ``missing_skus`` names what no candidate had); ``rule`` the rule that left the order
+    without a candidate."""
     now = p.now()
     key = repo.gap_key(region, service_type)
-    data = repo.gap_data(region, service_type, now, appointment_id, kind, reason)
+    data = repo.gap_data(region, service_type, now, appointment_id, kind, reason, missing_skus, rule or kind)
     for _ in range(GAP_WRITE_TRIES):
         try:
             repo.count_gap(p.store, key, data)

@@ -98,7 +98,7 @@ def manual_assign(
         reason=body.reason,
     )
     try:
-        repo.save_override(p.store, new, previous_version=rec.version, also=[record])
+        repo.save_override(p.store, new, previous_version=rec.version, also=[record, *repo.left_queue(rec.state)])
     except StaleWrite:
         raise Conflict(
             f"The dispatch of {appointment_id} changed meanwhile; reload it and try again.", code="STALE_WRITE"

@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from petcover.domain import regions
 from petcover.models.dispatch import DispatchMessage
 from petcover.models.partners import ProviderConfig
 from petcover.ports import Ports
@@ -50,6 +51,21 @@ def active_configs(p: Ports, providers: ProvidersFn | None) -> list[ProviderConf
 def confirm_active(p: Ports, provider_id: str) -> ProviderConfig | None:
     """The provider's live configuration if it is active and reviewed, else None (strongly consistent)."""
     return directory.active_provider_config(p, provider_id)
+
+
+def bound_ids(p: Ports, msg: DispatchMessage) -> set[str] | None:
+    """Providers the product's insurer binds for this order's service and region; None when it binds none."""
+    if not msg.insurer_id:
+        return None
+    bindings = directory.insurer_bindings(p, msg.insurer_id)
+    if not bindings:
+        return None
+    return {
+        b.provider_id
+        for b in bindings
+        if (b.service_types is None or msg.service_type in b.service_types)
+        and (b.regions is None or regions.any_covers((r.area() for r in b.regions), msg.region_code))
+    }
 
 
 def misfit(cfg: ProviderConfig, msg: DispatchMessage) -> str | None:

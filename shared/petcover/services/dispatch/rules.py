@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from petcover.domain.dispatch import (
 from petcover.errors import Conflict, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.dispatch import RulesDraft, RuleSetVersion, RulesOverview, RulesPublish, RuleStatus
-from petcover.ports import Ports, Put
+from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import dispatch as repo
 from petcover.repositories.dispatch import RulesHead
 from petcover.services import audit
@@ -108,6 +109,7 @@ def _ruleset(p: Ports, version: int) -> RuleSet:
         rules=v.rules,
         deviation_threshold_pct=v.deviation_threshold_pct,
         daily_target=v.daily_target,
+        assessment=v.assessment,
     )
     with _lock:
         c.rulesets[version] = rs
@@ -204,8 +206,19 @@ def _check_base(body: RulesPublish, current: int) -> None:
         )
 
 
-def publish(p: Ports, who: Principal | str, body: RulesPublish) -> RuleSetVersion:
-    """Validate and publish a new version; it takes effect at ``effective_at`` (now by default)."""
+def publish(
+    p: Ports,
+    who: Principal | str,
+    body: RulesPublish,
+    *,
+    assessment: str | None = None,
+    with_ops: Sequence[WriteOp] = (),
+) -> RuleSetVersion:
+    """Validate and publish a new version; it takes effect at ``effective_at`` (now by default).
+
+    ``assessment`` names the quality assessment that shaped the shares (dispatch explanations
+    show it); ``with_ops`` commit in the same transaction (the approval of a proposal).
+    """
     rules = parse_draft(body)
     now = p.now()
     effective_at = _effective_at(body, now)
@@ -230,6 +243,7 @@ def publish(p: Ports, who: Principal | str, body: RulesPublish) -> RuleSetVersio
         published_by=audit.actor_name(who),
         note=body.note,
         status="in_effect" if effective_at <= now else "scheduled",
+        assessment=assessment,
     )
     schedule = prune_schedule(
         [*(head.schedule if head else []), ScheduleEntry(version=version, effective_at=effective_at)], now
@@ -237,7 +251,7 @@ def publish(p: Ports, who: Principal | str, body: RulesPublish) -> RuleSetVersio
     new_head = RulesHead(version=version, schedule=schedule)
     record = _audit_publish(p, who, published, head, now)
     try:
-        p.store.transact([*repo.publish_ops(published, new_head, None if head is None else current), record])
+        p.store.transact([*repo.publish_ops(published, new_head, None if head is None else current), record, *with_ops])
     except StaleWrite:
         raise Conflict(
             "Another rule version was published at the same moment; reload and publish again.",

@@ -12,6 +12,7 @@ from petcover.models.fulfilment import Appointment
 from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
+from petcover.services.commodities import stock
 from petcover.services.fulfilment import ownership
 from petcover.services.fulfilment.transitions import News, commit, locked
 from petcover.services.partners import directory
@@ -72,6 +73,8 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
         if doc.status == "cancelled":
             # Cancelled while the message waited: nothing to assign, and nothing to retry either.
             logger.info("assignment ignored: appointment cancelled", extra={"appointment_id": appointment_id})
+            if doc.items:  # stock dispatch reserved after the cancellation released what there was
+                stock.release(p, appointment_id, "cancelled before assignment", "system:dispatch")
             return
         if provider_id is not None and any(d.provider_id == provider_id for d in doc.declines):
             # A decision made before the provider declined (a late or repeated message): a newer one follows.

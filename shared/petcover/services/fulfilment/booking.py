@@ -14,14 +14,18 @@ from typing import Any
 
 from petcover.domain import booking as rules
 from petcover.domain import calendar
+from petcover.domain import commodities as goods
 from petcover.errors import BusinessRuleViolation, Conflict, StaleWrite
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment, BookingRequest, BookingResponse, Step
 from petcover.models.policies import BenefitBalance, Policy
 from petcover.ports import Check, Ports, WriteOp
 from petcover.repositories import appointments as records
+from petcover.repositories import commodities as goods_records
+from petcover.repositories import overview as overview_repo
 from petcover.repositories import policies as policy_records
 from petcover.services import catalog, outbox, policies, quota
+from petcover.services.commodities import catalog as commodity_catalog
 from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, News, actor, announcement_ops
 
 
@@ -39,7 +43,9 @@ def dispatch_message(doc: Appointment) -> dict[str, Any]:
         "province": doc.address.province,
         "city": doc.address.city,
         "district": doc.address.district,
-        "national": False,
+        "national": doc.scope == "national",
+        **({"items": {i.sku: i.quantity for i in doc.items}} if doc.items else {}),
+        **({"insurer_id": doc.insurer_id} if doc.insurer_id else {}),
     }
 
 
@@ -49,9 +55,25 @@ def announce_booking(
     """The booking's messages, for its own transaction: the dispatch request and the channel's
     ``appointment.booked`` webhook. Their outbox ids go to ``outbox_ids``, to release after it."""
     queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
-    hook_ops, hook_ids = announcement_ops(p, doc, News(event="appointment.booked", payload=payload))
+    hook_ops, hook_ids = announcement_ops(p, doc, News(event="appointment.booked", payload=payload, first=True))
     outbox_ids += [oid, *hook_ids]
     return [queued, *hook_ops]
+
+
+def _service_terms(p: Ports, pol: Policy, benefit_code: str) -> dict[str, Any]:
+    """The benefit's scope and the product's insurer, from the policy's product version (cached)."""
+    product = catalog.get_version(p, pol.product_code, pol.product_version)
+    scope = next(
+        (
+            b.scope
+            for plan in product.plans
+            if plan.code == pol.plan_code
+            for b in plan.benefits
+            if b.code == benefit_code
+        ),
+        "local",
+    )
+    return {"scope": scope, "insurer_id": product.insurer_id}
 
 
 def _eligible(
@@ -81,6 +103,7 @@ def _pending(
     appointment_id: str,
     batch: str | None,
     now: datetime,
+    items: list[goods.PricedItem],
 ) -> Appointment:
     """The new appointment, pending dispatch."""
     return Appointment(
@@ -101,7 +124,35 @@ def _pending(
         updated_at=now,
         batch=batch,
         steps=[Step(at=now, action="book", by=actor(who), state="pending")],
+        items=items,
     )
+
+
+def coverage(benefit: BenefitBalance) -> goods.Coverage:
+    return goods.Coverage(benefit.commodity_categories, benefit.commodity_skus, benefit.item_allowance)
+
+
+def priced_items(
+    p: Ports, pol: Policy, benefit: BenefitBalance, req: BookingRequest, now: datetime
+) -> list[goods.PricedItem]:
+    """The request's items checked against the benefit's coverage and the catalogue in effect now."""
+    items = req.items or []
+    found = commodity_catalog.in_effect(p, [i.sku for i in items], now) if items else {}
+    return goods.check_items(benefit.code, coverage(benefit), items, found, pol.insured.species)
+
+
+def _allowance_refusal(p: Ports, policy_number: str, benefit: BenefitBalance, items: list[goods.PricedItem]) -> None:
+    if benefit.item_allowance is None or not items:
+        return
+    taken = goods_records.allowance_taken(p, policy_number, benefit.code, [i.sku for i in items])
+    for i in items:
+        if taken[i.sku] + i.quantity > benefit.item_allowance:
+            raise BusinessRuleViolation(
+                f"Benefit {benefit.code} allows {benefit.item_allowance} units of {i.sku} per term; "
+                f"{taken[i.sku]} are taken, {i.quantity} more asked.",
+                code="ALLOWANCE_EXCEEDED",
+                details={"sku": i.sku, "taken": taken[i.sku], "allowance": benefit.item_allowance},
+            ) from None
 
 
 def _explain_refusal(
@@ -158,19 +209,25 @@ def book(
     pol, benefit, mode = _eligible(p, who, policy_number, req, now, check_contract)
     limited = benefit.quota is not None
     aid = appointment_id or new_appointment_id(now)
-    doc = _pending(who, pol, policy_number, benefit, mode, req, appointment_id=aid, batch=batch, now=now)
+    items = priced_items(p, pol, benefit, req, now)
+    doc = _pending(who, pol, policy_number, benefit, mode, req, appointment_id=aid, batch=batch, now=now, items=items)
+    doc = doc.model_copy(update=_service_terms(p, pol, benefit.code))
     ops: list[WriteOp] = [
+        *(goods_records.take_allowance(policy_number, benefit.code, i, benefit.item_allowance) for i in items),
         records.new_appointment(doc),
         records.open_marker(policy_number, benefit.code, aid, pol.channel_id),
         quota.hold_op(policy_number, benefit.code, limited),
         Check(*policy_records.policy_key(policy_number), expect=[("state", "=", "active")]),
         quota.activity_op(p, policy_number, benefit.code),
+        overview_repo.day_add(calendar.day_of(now), {"bookings": 1}),
         *(extra_ops or []),
         *(extra_for(doc) if extra_for else []),
     ]
     try:
         p.store.transact(ops)
     except StaleWrite:
+        if appointment_id is None or records.find_appointment(p, appointment_id) is None:
+            _allowance_refusal(p, policy_number, benefit, items)
         return _explain_refusal(p, policy_number, benefit.code, limited, appointment_id), None, True
     left = (benefit.available - 1) if limited and benefit.available is not None else None
     return doc, left, False

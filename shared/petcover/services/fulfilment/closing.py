@@ -18,7 +18,7 @@ from petcover.models.fulfilment import Appointment
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.services import locks, quota
-from petcover.services.fulfilment import ownership, views
+from petcover.services.fulfilment import goods, ownership, views
 from petcover.services.fulfilment.transitions import (
     TRANSIENT_CODES,
     News,
@@ -28,6 +28,7 @@ from petcover.services.fulfilment.transitions import (
     locked,
     release_ops,
 )
+from petcover.services.money import fees
 
 AUTO_RECEIPT_LOOKBACK_DAYS = 3  # a missed daily run is caught up by the next ones
 
@@ -53,7 +54,8 @@ def fulfil(
         payload={"fulfilled_at": now.isoformat(), **(payload or {})},
         messages=(quota.deduction_request(p, doc.appointment_id, doc.policy_number, doc.benefit_code),),
     )
-    commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=release_ops(p, doc), news=news)
+    ops = [*release_ops(p, doc), *fees.fee_ops(p, doc, now)]  # the provider's fee, once per order
+    commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=ops, news=news)
 
 
 def confirm_receipt(p: Ports, who: Principal | str, appointment_id: str) -> Appointment:
@@ -100,8 +102,10 @@ def _cancel(p: Ports, who: Principal | str, appointment_id: str, reason: str) ->
         now = p.now()
         after = advance(doc, "cancel", new_state, actor(who), now, cancelled_at=now, cancel_reason=reason)
         ops = [quota.release_op(doc.policy_number, doc.benefit_code, is_limited(p, doc)), *release_ops(p, doc)]
+        stock_ops, touched = goods.cancellation_ops(p, who, doc, reason)
         news = News(node="cancelled", event="appointment.cancelled", payload={"reason": reason})
-        commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=ops, news=news)
+        commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=[*ops, *stock_ops], news=news)
+    goods.after_moves(p, touched)
     return after
 
 

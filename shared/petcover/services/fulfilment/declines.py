@@ -14,7 +14,7 @@ from petcover.models.fulfilment import Appointment, Decline, DeclinedWorkOrder, 
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.services import outbox
-from petcover.services.fulfilment import ownership
+from petcover.services.fulfilment import goods, ownership
 from petcover.services.fulfilment.booking import dispatch_message
 from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, News, actor, announcement_ops, commit, locked
 
@@ -58,7 +58,9 @@ def decline(p: Ports, who: Principal, appointment_id: str, req: DeclineRequest) 
         queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=redispatch_message(after))
         # ``doc`` still names the provider whose work order the decline closes on the timeline.
         closing, _ = announcement_ops(p, doc, News(node="declined"))
-        commit(p, lease, doc, after, index=records.unassigned_index(), ops=[queued, *closing])
+        stock_ops, touched = goods.decline_ops(p, who, doc, req.reason)
+        commit(p, lease, doc, after, index=records.unassigned_index(), ops=[queued, *closing, *stock_ops])
         ids.append(oid)
     outbox.release(p, *ids)
+    goods.after_moves(p, touched)
     return _answer(appointment_id, mine)

@@ -33,12 +33,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from petcover.domain import calendar
 from petcover.errors import Conflict, StaleWrite
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment
 from petcover.observability import logger
 from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import appointments as records
+from petcover.repositories import overview as overview_repo
 from petcover.services import alerts, locks, outbox, quota, timeline
 from petcover.services.webhooks import events as webhook_events
 
@@ -68,6 +70,7 @@ class News:
     event: str | None = None
     payload: Mapping[str, Any] | None = None
     messages: tuple[tuple[Put, str], ...] = ()
+    first: bool = False  # the object's first webhook (a new booking): no version to read
 
 
 def commit(
@@ -87,6 +90,7 @@ def commit(
         records.appointment_change(before, after, index),
         *(ops or []),
         *announced,
+        *_overview_ops(p, before, after),
         lease.check(p),
     ]
     try:
@@ -104,6 +108,17 @@ def commit(
             code="APPOINTMENT_CHANGED",
         ) from None
     outbox.release(p, *outbox_ids)
+
+
+# Appointment states the overview counts on the business day they are reached.
+OVERVIEW_STATES = {"fulfilled": "fulfilled", "cancelled": "appointments_cancelled"}
+
+
+def _overview_ops(p: Ports, before: Appointment, after: Appointment) -> list[WriteOp]:
+    counter = OVERVIEW_STATES.get(after.status)
+    if counter is None or before.status == after.status:
+        return []
+    return [overview_repo.day_add(calendar.day_of(p.now()), {counter: 1})]
 
 
 def release_ops(p: Ports, doc: Appointment) -> list[WriteOp]:
@@ -166,6 +181,7 @@ def announcement_ops(p: Ports, doc: Appointment, news: News) -> tuple[list[Write
             object_id=doc.appointment_id,
             event_type=news.event,
             payload=event_payload(doc, **(news.payload or {})),
+            first=news.first,
         )
         ops += hook_ops
         ids.append(hook_id)

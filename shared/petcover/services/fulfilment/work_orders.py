@@ -30,7 +30,7 @@ from petcover.models.fulfilment import (
 from petcover.ports import Item, Ports
 from petcover.repositories import appointments as records
 from petcover.services import quota
-from petcover.services.fulfilment import closing, ownership
+from petcover.services.fulfilment import closing, goods, ownership
 from petcover.services.fulfilment.transitions import News, actor, commit, locked
 
 MAX_TRACKING_EVENTS = 50
@@ -51,6 +51,7 @@ def _work_order(doc: Appointment, checked_in: bool = False) -> WorkOrder:
         appointment_time=doc.appointment_time,
         note=doc.note,
         shipment=doc.shipment,
+        items=doc.items,
         checked_in=checked_in or any(s.action == "check_in" for s in doc.steps),
         created_at=doc.created_at,
         updated_at=doc.updated_at,
@@ -122,14 +123,16 @@ def ship(p: Ports, who: Principal, appointment_id: str, req: ShipRequest) -> Wor
         new_state = FLOW.next_state(doc.status, "start")
         now = p.now()
         shipment = Shipment(carrier=req.carrier, tracking_number=req.tracking_number, shipped_at=now)
+        shipment, ops, touched = goods.shipment_of(p, who, doc, req, shipment)
         after = advance(doc, "ship", new_state, actor(who), now, shipment=shipment)
         index = records.shipped_index(quota.business_day(p, now), now, appointment_id)
         news = News(
             node="shipped",
             event="appointment.shipped",
-            payload={"carrier": req.carrier, "tracking_number": req.tracking_number},
+            payload={"carrier": req.carrier, "tracking_number": req.tracking_number, **goods.shipped_payload(shipment)},
         )
-        commit(p, lease, doc, after, index=index, news=news)
+        commit(p, lease, doc, after, index=index, ops=ops, news=news)
+    goods.after_moves(p, touched)
     return _work_order(after)
 
 

@@ -14,15 +14,18 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from petcover.domain import sla
+from petcover.domain import calendar, sla
 from petcover.domain.chat import ChatTarget
 from petcover.errors import StaleWrite
 from petcover.observability import logger
-from petcover.ports import Ports
+from petcover.ports import Ports, Put, Update
+from petcover.repositories import overview
+from petcover.repositories import quality as quality_keys
 from petcover.repositories import sla as keys
 from petcover.repositories import timeline as timeline_keys
 from petcover.repositories.base import paginate
 from petcover.services import alerts
+from petcover.services.sla import messages
 from petcover.services.sla.chat_targets import ChatLookup, is_routed, provider_chat_target, text_mentions
 from petcover.services.sla.times import iso
 
@@ -87,9 +90,31 @@ def breach_dedupe_key(wo: sla.OpenWorkOrder) -> str:
 
 
 def _record_breach(p: Ports, breach: sla.SlaBreach) -> bool:
-    """One item per breach (the daily report counts them); False when it was already recorded."""
+    """One item per breach (the daily report counts them); False when it was already recorded.
+
+    While the work order still waits at the breached node, the same transaction marks its open
+    item breached and moves the overview's open-breach gauge, which the node that ends the wait
+    moves back (``services.timeline``). Recorded after the order moved on, only the day counts it.
+    """
+    item = keys.breach_item(breach)
+    day = overview.day_add(calendar.day_of(breach.detected_at), {"sla_breaches": 1})
+    quality = quality_keys.counter_op(breach.provider_id, calendar.month_of(breach.due_at), "breaches")
+    still_open = Update(
+        *timeline_keys.open_key(breach.order_id),
+        set={"breached": item["sk"]},
+        expect=[
+            ("gsi3sk", "=", timeline_keys.due_sk(breach.due_at, breach.order_id)),
+            ("breached", "not_exists", None),
+        ],
+    )
     try:
-        p.store.put(keys.breach_item(breach), if_absent=True)
+        opens = overview.gauge_add({"open_breaches": 1})
+        p.store.transact([Put(item, if_absent=True), still_open, opens, day, quality])
+        return True
+    except StaleWrite:
+        pass
+    try:
+        p.store.transact([Put(item, if_absent=True), day, quality])
         return True
     except StaleWrite:
         return False
@@ -98,11 +123,10 @@ def _record_breach(p: Ports, breach: sla.SlaBreach) -> bool:
 def _alert_breach(
     p: Ports, wo: sla.OpenWorkOrder, late: str, due: datetime, now: datetime, target: ChatTarget | None
 ) -> bool:
-    limit = due - wo.entered_at
-    text = sla.alert_text(wo.order_id, wo.service_type, late, now - wo.entered_at, limit, text_mentions(target))
+    title, text = messages.breach_alert(wo, late, due, now, text_mentions(target))
     if target is None:
         text = f"[provider {wo.provider_id}] {text}"
-    return alerts.raise_alert(p, target=target, text=text, dedupe_key=breach_dedupe_key(wo))
+    return alerts.raise_alert(p, target=target, text=text, title=title, dedupe_key=breach_dedupe_key(wo))
 
 
 def _breach(

@@ -15,7 +15,7 @@ from petcover.models.sla import EffectiveLimit, SlaConfigSaved, SlaConfigUpdate,
 from petcover.observability import logger
 from petcover.ports import Item, Ports, Put
 from petcover.repositories import sla as keys
-from petcover.services import audit
+from petcover.services import audit, timeline
 from petcover.services.sla.times import iso
 
 REGION_PREFIX = re.compile(r"^\d{2}(?:\d{2}(?:\d{2})?)?$")
@@ -202,5 +202,6 @@ def put_config(p: Ports, who: Principal | str, body: SlaConfigUpdate) -> SlaConf
             "The SLA configuration was changed by someone else meanwhile; reload it and try again.",
             code="SLA_CONFIG_CHANGED",
         ) from None
+    timeline.forget_configuration()
     logger.info("sla config updated", extra={"version": version, "actor": actor})
     return SlaConfigSaved(changed=True, version=record)

@@ -13,12 +13,13 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from petcover.domain import calendar, chart, sla, sla_reports
+from petcover.domain import calendar, chart, i18n, sla, sla_reports
 from petcover.errors import InvalidInput
 from petcover.ports import Ports
 from petcover.repositories import sla as keys
 from petcover.repositories.sla import StoredReport
 from petcover.services import timeline
+from petcover.services.sla import messages
 from petcover.services.sla.reports import report_files, store_report
 from petcover.services.sla.times import iso
 
@@ -88,7 +89,7 @@ def daily_csv(
         parsed = list(csv.reader(io.StringIO(sla_reports.report_csv(rows))))
         header, body = parsed[0], parsed[1:]
         if not header_written:
-            writer.writerow(["scope", *header])
+            writer.writerow([i18n.column(c, messages.language()) for c in ("scope", *header)])
             header_written = True
         who = header.index("provider_id")
         for row in body:

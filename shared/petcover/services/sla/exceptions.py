@@ -16,6 +16,7 @@ from petcover.observability import logger
 from petcover.ports import Item, Ports, Put, Update, WriteOp
 from petcover.repositories import sla as keys
 from petcover.services import alerts, audit, locks, timeline
+from petcover.services.sla import messages
 from petcover.services.sla.times import iso
 from petcover.services.sla.work_orders import open_order
 
@@ -54,15 +55,8 @@ def raise_exception(p: Ports, who: Principal, order_id: str, body: ExceptionRais
     with locks.held(p, order_id, WORK_ORDER_LOCK):
         record, wo = _raise(p, who, order_id, body)
     try:
-        alerts.raise_alert(
-            p,
-            target=None,
-            text=(
-                f"Work order {order_id} ({wo.service_type}, provider {wo.provider_id}): exception raised at "
-                f"'{wo.node}': {body.reason}"
-            ),
-            dedupe_key=f"woexc#{order_id}#{record.raised_at}",
-        )
+        title, text = messages.exception_alert(wo, body.reason)
+        alerts.raise_alert(p, target=None, text=text, title=title, dedupe_key=f"woexc#{order_id}#{record.raised_at}")
     except Exception:
         # Recorded anyway: the minute check alerts ops if it is not handled in time.
         logger.exception("exception alert not queued", extra={"order_id": order_id})

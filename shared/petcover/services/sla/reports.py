@@ -15,7 +15,7 @@ from petcover.ports import BlobStore, Ports
 from petcover.repositories import sla as keys
 from petcover.repositories.sla import StoredReport
 
-REPORT_KINDS = ("daily", "snapshot", "summary")
+REPORT_KINDS = ("daily", "snapshot", "summary", "stock")
 REPORT_ID = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{4})?$")
 CONTENT_TYPES: dict[str, str] = {"csv": "text/csv", "json": "application/json", "png": "image/png"}
 
@@ -45,7 +45,7 @@ def list_reports(p: Ports, q: ReportQuery) -> ReportList:
 def _check_path(kind: str, report_id: str, fmt: str) -> None:
     errors = []
     if kind not in REPORT_KINDS:
-        errors.append({"field": "kind", "message": "must be daily, snapshot or summary"})
+        errors.append({"field": "kind", "message": "must be daily, snapshot, summary or stock"})
     if not REPORT_ID.match(report_id):
         errors.append({"field": "date", "message": "must be YYYY-MM-DD (snapshots: YYYY-MM-DDTHHMM)"})
     if fmt not in CONTENT_TYPES:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from petcover.domain import calendar, sla_reports
+from petcover.domain import calendar, i18n, sla_reports
 from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.repositories.sla import StoredReport
 from petcover.services import alerts, timeline
+from petcover.services.sla import messages
 from petcover.services.sla.chat_targets import ChatLookup, provider_chat_target
 from petcover.services.sla.reports import report_files, store_report
 from petcover.services.sla.times import iso
@@ -32,8 +33,11 @@ def fit_chat(text: str, more: str, limit: int = CHAT_TEXT_LIMIT) -> str:
 
 
 def _send(p: Ports, summary: sla_reports.Summary, day: str, chat: ChatLookup) -> dict[str, int]:
-    """Each provider's own orders to its group (once per day), then everything to the ops group."""
-    more = f"Full list: GET /ops/sla/reports/summary/{day}/csv"
+    """Each provider's own orders to its group (once per day), then everything to the ops group,
+    in the platform's language, titled (DingTalk: its markdown type)."""
+    lang = messages.language()
+    title = i18n.text("summary.title", lang, day=day)
+    more = i18n.text("summary.full_list", lang, path=f"GET /ops/sla/reports/summary/{day}/csv")
     sent = {"provider_groups": 0, "ops": 0, "duplicates": 0, "no_group": 0}
     for provider in summary.providers:
         try:
@@ -44,14 +48,15 @@ def _send(p: Ports, summary: sla_reports.Summary, day: str, chat: ChatLookup) ->
         if target is None:
             sent["no_group"] += 1  # the ops group's summary lists this provider's orders anyway
             continue
-        text = fit_chat(sla_reports.summary_text(summary, provider.provider_id), more="Ask ops for the full list.")
-        if alerts.raise_alert(p, target=target, text=text, dedupe_key=f"slasummary#{day}#{provider.provider_id}"):
+        own = sla_reports.summary_text(summary, provider.provider_id, lang)
+        text = fit_chat(own, more=i18n.text("summary.ask_ops", lang))
+        key = f"slasummary#{day}#{provider.provider_id}"
+        if alerts.raise_alert(p, target=target, text=text, title=title, dedupe_key=key):
             sent["provider_groups"] += 1
         else:
             sent["duplicates"] += 1
-    if alerts.raise_alert(
-        p, target=None, text=fit_chat(sla_reports.summary_text(summary), more), dedupe_key=f"slasummary#{day}#ops"
-    ):
+    everything = fit_chat(sla_reports.summary_text(summary, None, lang), more)
+    if alerts.raise_alert(p, target=None, text=everything, title=title, dedupe_key=f"slasummary#{day}#ops"):
         sent["ops"] += 1
     return sent
 
@@ -66,7 +71,8 @@ def nightly_summary(p: Ports, *, chat: ChatLookup = provider_chat_target) -> dic
 
     blobs = report_files(p)
     keys = {"csv": f"reports/summary/{day}.csv", "json": f"reports/summary/{day}.json"}
-    blobs.put_bytes(keys["csv"], sla_reports.summary_csv(summary).encode("utf-8"), "text/csv; charset=utf-8")
+    table = i18n.csv_header(sla_reports.summary_csv(summary), messages.language())
+    blobs.put_bytes(keys["csv"], table.encode("utf-8"), "text/csv; charset=utf-8")
     blobs.put_bytes(keys["json"], summary.model_dump_json().encode("utf-8"), "application/json")
     store_report(
         p,

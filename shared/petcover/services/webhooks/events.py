@@ -72,6 +72,7 @@ def announcement(
     object_id: str,
     event_type: str,
     payload: Mapping[str, Any],
+    first: bool = False,
 ) -> tuple[list[WriteOp], str]:
     """``notify`` as writes for the caller's own transaction: (writes, outbox id to release after it).
 
@@ -79,11 +80,13 @@ def announcement(
     commit with the change the event announces, or not at all. The version is read now and moved
     by a conditional write in that transaction, so the caller holds the object's lock (versions
     then follow commit order) and a version moved meanwhile refuses the whole transaction.
+    ``first``: the object is new (its first event), so there is no version to read; if one exists
+    after all, the transaction is refused.
     """
     _check(channel_id, object_type, object_id, event_type)
     data = json.loads(json.dumps(dict(payload), default=str))
     pk, sk = repo.object_version_key(object_type, object_id)
-    current = int((p.store.get(pk, sk) or {}).get("seq") or 0)
+    current = 0 if first else int((p.store.get(pk, sk) or {}).get("seq") or 0)
     step = Update(
         pk,
         sk,

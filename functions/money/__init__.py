@@ -1,0 +1,1 @@
+"""Money: fee schedules, settlements, reconciliation, staff money requests, reports."""

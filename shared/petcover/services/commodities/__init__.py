@@ -1,0 +1,1 @@
+"""The commodity domain's use cases: the catalogue, provider stock and its moves, the daily report."""

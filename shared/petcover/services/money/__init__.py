@@ -1,0 +1,1 @@
+"""Money beyond the channel events: journals, fees, settlements, reconciliation, staff requests."""

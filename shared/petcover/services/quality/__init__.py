@@ -1,0 +1,1 @@
+"""Provider quality: ratings and complaints, the monthly assessment, and how it steers dispatch."""

@@ -1,0 +1,124 @@
+"""DynamoDB round trips of every API operation and consumer the integration tests invoke.
+
+Runs `pytest tests/integration` with `tests.support.round_trips` counting each handler's calls at
+botocore (signature checks, idempotency and the store alike), and writes the table: the median and
+the worst successful invocation per function, what the median one did, and the goal where the
+platform sets one.
+
+    python -m tests.bench.bench_round_trips
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from typing import Any
+
+from tests.bench.common import ROOT, table, write
+
+# The goals per operation, and why the calls left above the floor cannot merge.
+GOALS: dict[str, int] = {
+    "QuoteFunction": 2,
+    "GetPolicyFunction": 2,
+    "UnderwriteFunction": 5,
+    "BookAppointmentFunction": 4,
+    "DispatchConsumeFunction": 4,
+    "QuotaDeductFunction": 2,
+}
+# What each call left in a goal operation's warm path is for, and why it does not merge (yet).
+WHY: dict[str, str] = {
+    "QuoteFunction": "the signature's nonce (a conditional put: a replayed request must fail before anything "
+    "runs); the rate-limit ADD, batched to one per tenth of the limit. Key, channel, contract and product are "
+    "cached per container.",
+    "GetPolicyFunction": "the nonce; one consistent Query for the policy and its balances (adjacent sort keys), "
+    "made by the contract check and handed to the operation.",
+    "UnderwriteFunction": "the nonce; the idempotency record's INPROGRESS put and COMPLETED update (Powertools "
+    "writes them around the operation: the library cannot put them in our transaction); the insured's active "
+    "policies (the product's per-insured limit); the issue transaction. The number comes from a block of 20 (one "
+    "ADD per 20); routing, product and contract are read at most 5 s old.",
+    "BookAppointmentFunction": "the nonce; the policy with its balances (one Query, shared with the contract "
+    "check); the idempotency put and update (as for underwrite); the booking transaction (appointment, hold, "
+    "outbox messages); one delete of its outbox items after publishing them from memory. Next: the idempotency "
+    "record inside the booking transaction would leave 4.",
+    "DispatchConsumeFunction": "the claim on the decision (a conditional put: one consumer per order); today's "
+    "counts (one Query); the chosen provider's configuration and account (consistent: a suspension is in force at "
+    "once); the decision with both counters (one transaction); then fulfilment's assignment under the order's "
+    "lock: acquire, the appointment, its open work order, its webhook version, the assignment transaction, the "
+    "outbox delete, release. Next: the lock release inside the assignment transaction, and the webhook version "
+    "kept on the appointment.",
+    "QuotaDeductFunction": "the happy path is one transaction whose conditions check everything; the two reads "
+    "counted in the median are the tests' duplicates and refusals telling which it was.",
+}
+SHORT = {
+    "GetItem": "get",
+    "PutItem": "put",
+    "UpdateItem": "update",
+    "DeleteItem": "delete",
+    "Query": "query",
+    "TransactWriteItems": "transact",
+    "BatchGetItem": "batch-get",
+    "TransactGetItems": "transact-get",
+}
+
+
+def observe() -> dict[str, list[dict[str, int]]]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        env = {**os.environ, "PETCOVER_ROUND_TRIPS": out.name}
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "tests.support.round_trips"]
+        subprocess.run([*cmd, "tests/integration"], cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL)
+        return json.loads(out.read()) if os.path.getsize(out.name) else {}
+
+
+def routes() -> dict[str, str]:
+    from infra import template
+
+    out: dict[str, str] = {}
+    for name, res in template.functions().items():
+        for event in (res["Properties"].get("Events") or {}).values():
+            props = event.get("Properties") or {}
+            kind = event["Type"]
+            out[name] = f"{props['Method'].upper()} {props['Path']}" if kind == "Api" else kind.lower()
+    return out
+
+
+def rows(observed: dict[str, list[dict[str, int]]]) -> list[list[Any]]:
+    where = routes()
+    out = []
+    for name, calls in sorted(observed.items(), key=lambda kv: where.get(kv[0], "~") + kv[0]):
+        totals = [sum(c.values()) for c in calls]
+        median = statistics.median_low(totals)
+        typical = Counter(next(c for c in calls if sum(c.values()) == median))
+        kinds = ", ".join(f"{SHORT.get(k, k)} {v}" for k, v in sorted(typical.items()))
+        goal = GOALS.get(name)
+        verdict = "" if goal is None else ("meets" if median <= goal else "over")
+        out.append([where.get(name, "?"), name, len(calls), median, max(totals), kinds, goal or "", verdict])
+    return out
+
+
+def main() -> int:
+    observed = observe()
+    found = rows(observed)
+    missing = sorted(set(GOALS) - set(observed))
+    body = [
+        "Every successful invocation of a handler in `pytest tests/integration`, counted at botocore: signature",
+        "checks, idempotency records and the store's calls alike. The median is a warm, typical call; the worst",
+        "includes first calls that fill the per-container caches (keys, contracts, rules).",
+        "",
+        table(["route", "function", "calls seen", "median", "worst", "median call did", "goal", ""], found),
+    ]
+    if missing:
+        body += ["", f"Not invoked by the integration tests, so not counted here: {', '.join(missing)}."]
+    body += ["", "What the calls left in each goal operation are for:", ""]
+    body += [f"- `{name}`: {why}" for name, why in WHY.items()]
+    title = "DynamoDB round trips per operation (every handler the tests invoke)"
+    write("round_trips", title, "\n".join(body), "python -m tests.bench.bench_round_trips")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
