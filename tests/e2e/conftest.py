@@ -26,13 +26,13 @@ class Stack:
         from petcover.client import PetcoverClient
 
         kid, secret = key or (self.demo["channel"]["key_id"], self.demo["channel"]["secret"])
-        return PetcoverClient(self.base, kid, secret, timeout=30)
+        return PetcoverClient(self.base, kid, secret, timeout=90)  # a cold function on a busy machine
 
     def ops_client(self, *roles: str) -> Any:
         from infra.credentials import ops_token
         from petcover.client import OpsClient
 
-        return OpsClient(self.base, ops_token(list(roles or ("admin",)), "e2e"), timeout=30)
+        return OpsClient(self.base, ops_token(list(roles or ("admin",)), "e2e"), timeout=90)
 
 
 @pytest.fixture(scope="session")

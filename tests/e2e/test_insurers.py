@@ -70,7 +70,7 @@ def _own_product(ops: Any) -> str:
 
 @pytest.fixture(scope="module")
 def insurer(stack: Any) -> Routed:
-    ops = stack.ops_client("ops")
+    ops = stack.ops_client("ops", "underwriter", "sales")  # underwriters make products, sales sign contracts
     product = _own_product(ops)
     acc = ops.post(
         "/ops/partners",
