@@ -235,7 +235,8 @@ def adapter_codes(spec: Any) -> Codes:
         parts.append({400: {"VALIDATION_FAILED"}})
     if spec.idempotent:
         parts.append({400: {"IDEMPOTENCY_KEY_REQUIRED"}})
-        parts.append(_of_functions(idempotency.run_once))
+        records = idempotency.run_once if spec.idempotent is True else idempotency.InTransaction.replay
+        parts.append(_of_functions(records))  # type: ignore[arg-type]
     kind = spec.auth.kind
     if kind == "ops":
         parts.append(_of_functions(authentication.staff_principal))

@@ -100,7 +100,7 @@ class Analysis:
             add_use(out, use)
         spec = getattr(getattr(importlib.import_module(module), attr), "spec", None)
         declared = f"{module}.{attr} (@api)"
-        if spec is not None and spec.idempotent:
+        if spec is not None and spec.idempotent is True:  # "in_transaction" records in the main table
             out.setting("idempotency_table_name", declared)
             out.grant(IDEMPOTENCY, declared)
         if spec is not None and spec.auth.kind == "ops":

@@ -12,9 +12,13 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from petcover import runtime
 from petcover.config import get_settings
 from petcover.errors import Conflict, DomainError, Unavailable
+from petcover.ports import Ports, Put
+from petcover.repositories import once as once_records
 
 Response = dict[str, Any]
 
@@ -85,6 +89,41 @@ def run_once(
         if isinstance(cause, DomainError):
             raise cause from None
         raise Unavailable("The idempotency store is unavailable; retry shortly.") from exc
+
+
+class InTransaction:
+    """The idempotency record of one request, for the operation to put in its own transaction.
+
+    For operations declared ``idempotent="in_transaction"``: their answer is known before they
+    commit, so the record goes in with the change (no INPROGRESS put, no COMPLETED update). A
+    repeat's transaction is refused by the record; the adapter then answers with the first answer
+    (``replay``). Two identical requests at once: one commits, the other replays it.
+    """
+
+    def __init__(self, *, scope: str, operation: str, key: str, body: bytes, status: int) -> None:
+        self.at = once_records.key(scope, operation, key)
+        self.body_sha = hashlib.sha256(body).hexdigest()
+        self.status = status
+        self.recorded = False
+
+    def record(self, p: Ports, answer: BaseModel) -> Put:
+        """The write op for the operation's transaction, holding the answer it will give."""
+        self.recorded = True
+        response = {"status": self.status, "body": answer.model_dump(mode="json")}
+        return once_records.record(self.at, self.body_sha, response, p.now())
+
+    def replay(self, p: Ports) -> Response | None:
+        """The first answer to this key (``replayed``), or None when there was none."""
+        found = once_records.find(p.store, self.at, p.now())
+        if found is None:
+            return None
+        body_sha, response = found
+        if body_sha != self.body_sha:
+            raise Conflict(
+                "This Idempotency-Key was already used with a different request body.",
+                code="IDEMPOTENCY_KEY_REUSED",
+            )
+        return {**response, "replayed": True}
 
 
 def _persistence() -> Any:

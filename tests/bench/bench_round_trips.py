@@ -26,7 +26,10 @@ GOALS: dict[str, int] = {
     "QuoteFunction": 2,
     "GetPolicyFunction": 2,
     "UnderwriteFunction": 5,
-    "BookAppointmentFunction": 4,
+    "BookAppointmentFunction": "the nonce; the policy with its balances (one Query, shared with the contract "
+    "check); the booking transaction (appointment, hold, outbox messages and the request's idempotency record: "
+    "the answer is known before the commit, so the record goes in with the change); one delete of its outbox "
+    "items after publishing them from memory.",
     "DispatchConsumeFunction": 4,
     "QuotaDeductFunction": 2,
 }

@@ -202,6 +202,47 @@ def wo(w: World, function: str, aid: str, key: tuple[str, str], body: Any = None
     return w.call(function, path={"appointmentId": aid}, key=key, body=body)
 
 
+# ---------------------------------------------------------------- idempotency in the booking transaction
+
+
+def _signed_booking(w: World, idem: str, body: dict[str, Any]) -> dict[str, Any]:
+    ev = events.api(
+        "BookAppointmentFunction", path_params={"number": w.number}, body=body, headers={"Idempotency-Key": idem}
+    )
+    sign(ev, *w.shop_a, now=int(w.clock().timestamp()))
+    return handler_of("BookAppointmentFunction")(ev, None)  # type: ignore[no-any-return]
+
+
+def test_a_repeated_booking_replays_the_first_answer_from_the_record_its_transaction_wrote(world: World):
+    w = world
+    first = _signed_booking(w, "once-1", online_body())
+    again = _signed_booking(w, "once-1", online_body())
+    assert first["statusCode"] == again["statusCode"] == 201
+    assert json.loads(again["body"]) == json.loads(first["body"])
+    assert again["headers"].get("Idempotency-Replayed") == "true" and "Idempotency-Replayed" not in first["headers"]
+    assert w.quota_of("medicine-delivery")["held"] == 1  # held once
+    assert [m["appointment_id"] for m in w.drain("DispatchQueue")] == [json.loads(first["body"])["appointment_id"]]
+    # No Powertools record: the answer lives in the booking's own transaction.
+    assert boto3.client("dynamodb", region_name=REGION).scan(TableName=w.names["IdempotencyTable"])["Count"] == 0
+
+
+def test_the_same_key_with_another_body_is_refused_and_books_nothing(world: World):
+    w = world
+    assert _signed_booking(w, "once-2", online_body())["statusCode"] == 201
+    other = {**online_body(), "note": "another request"}
+    out = _signed_booking(w, "once-2", other)
+    assert out["statusCode"] == 409 and json.loads(out["body"])["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert w.quota_of("medicine-delivery")["held"] == 1
+
+
+def test_a_failed_booking_leaves_no_record_so_the_key_can_be_retried(world: World):
+    w = world
+    refused = _signed_booking(w, "once-3", {**online_body(), "benefit_code": "no-such-benefit"})
+    assert refused["statusCode"] == 404 and "Idempotency-Replayed" not in refused["headers"]
+    retried = _signed_booking(w, "once-3", online_body())  # corrected: nothing was recorded for the key
+    assert retried["statusCode"] == 201 and "Idempotency-Replayed" not in retried["headers"]
+
+
 # ---------------------------------------------------------------- the whole online flow
 
 

@@ -27778,7 +27778,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `DUPLICATE_BOOKING`, `IDEMPOTENCY_KEY_REUSED`, `POLICY_CHANGED`, `REQUEST_IN_PROGRESS` */
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `DUPLICATE_BOOKING`, `IDEMPOTENCY_KEY_REUSED`, `POLICY_CHANGED` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -27787,7 +27787,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "DUPLICATE_BOOKING" | "IDEMPOTENCY_KEY_REUSED" | "POLICY_CHANGED" | "REQUEST_IN_PROGRESS";
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "DUPLICATE_BOOKING" | "IDEMPOTENCY_KEY_REUSED" | "POLICY_CHANGED";
                         };
                     };
                 };

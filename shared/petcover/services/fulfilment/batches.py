@@ -134,7 +134,7 @@ def _book_item(
         appointment_id=aid,
         batch=f"{batch_id}#{index}",
         extra_ops=[booked, records.batch_counted(batch_id, "issued")],
-        extra_for=lambda d: booking.announce_booking(p, d, ids, {"batch_id": batch_id, "index": index}),
+        extra_for=lambda d, _left: booking.announce_booking(p, d, ids, {"batch_id": batch_id, "index": index}),
         check_contract=True,  # the contract may have changed since the batch was accepted
     )
     if not replayed:

@@ -197,7 +197,7 @@ def book(
     appointment_id: str | None = None,
     batch: str | None = None,
     extra_ops: list[WriteOp] | None = None,
-    extra_for: Callable[[Appointment], list[WriteOp]] | None = None,
+    extra_for: Callable[[Appointment, int | None], list[WriteOp]] | None = None,
     check_contract: bool = False,
 ) -> tuple[Appointment, int | None, bool]:
     """Create the appointment and hold one use: (appointment, uses left, replayed).
@@ -212,6 +212,7 @@ def book(
     items = priced_items(p, pol, benefit, req, now)
     doc = _pending(who, pol, policy_number, benefit, mode, req, appointment_id=aid, batch=batch, now=now, items=items)
     doc = doc.model_copy(update=_service_terms(p, pol, benefit.code))
+    left = (benefit.available - 1) if limited and benefit.available is not None else None
     ops: list[WriteOp] = [
         *(goods_records.take_allowance(policy_number, benefit.code, i, benefit.item_allowance) for i in items),
         records.new_appointment(doc),
@@ -221,7 +222,7 @@ def book(
         quota.activity_op(p, policy_number, benefit.code),
         overview_repo.day_add(calendar.day_of(now), {"bookings": 1}),
         *(extra_ops or []),
-        *(extra_for(doc) if extra_for else []),
+        *(extra_for(doc, left) if extra_for else []),
     ]
     try:
         p.store.transact(ops)
@@ -229,7 +230,6 @@ def book(
         if appointment_id is None or records.find_appointment(p, appointment_id) is None:
             _allowance_refusal(p, policy_number, benefit, items)
         return _explain_refusal(p, policy_number, benefit.code, limited, appointment_id), None, True
-    left = (benefit.available - 1) if limited and benefit.available is not None else None
     return doc, left, False
 
 
@@ -245,11 +245,24 @@ def _response(doc: Appointment, left: int | None) -> BookingResponse:
     )
 
 
-def book_appointment(p: Ports, who: Principal, policy_number: str, req: BookingRequest) -> BookingResponse:
-    """POST /policies/{number}/appointments: answers at once; dispatch runs asynchronously."""
+def book_appointment(
+    p: Ports,
+    who: Principal,
+    policy_number: str,
+    req: BookingRequest,
+    record: Callable[[BookingResponse], WriteOp] | None = None,
+) -> BookingResponse:
+    """POST /policies/{number}/appointments: answers at once; dispatch runs asynchronously.
+
+    ``record``: the request's idempotency record holding this answer, written with the booking.
+    """
     # The dispatch message and the booked webhook are written with the booking (outbox): a crash or
     # an SQS outage after the commit delays them by the sweep interval instead of losing them.
     ids: list[str] = []
-    doc, left, _ = book(p, who, policy_number, req, extra_for=lambda d: announce_booking(p, d, ids))
+
+    def with_booking(d: Appointment, left: int | None) -> list[WriteOp]:
+        return [*announce_booking(p, d, ids), *([record(_response(d, left))] if record else [])]
+
+    doc, left, _ = book(p, who, policy_number, req, extra_for=with_booking)
     outbox.release(p, *ids)
     return _response(doc, left)
