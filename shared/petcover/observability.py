@@ -29,9 +29,18 @@ for _noisy in ("pynamodb", "botocore", "boto3", "urllib3"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="Petcover", service=SERVICE)
-# Loading the X-Ray SDK makes two botocore clients (about the whole boto3 floor again), so with
-# tracing off (locally: POWERTOOLS_TRACE_DISABLED, as Powertools itself decides) it is never loaded.
-tracer: Tracer | None = None if Tracer._is_tracer_disabled() else Tracer(service=SERVICE)
+
+
+class Untraced:
+    """The tracer when tracing is off: loading the X-Ray SDK makes two botocore clients (about the
+    whole boto3 floor again), so with tracing off (locally: POWERTOOLS_TRACE_DISABLED, as Powertools
+    itself decides) it is never loaded and entry points are left as they are."""
+
+    def capture_lambda_handler(self, handler: Callable[..., R], capture_response: bool = True) -> Callable[..., R]:
+        return handler
+
+
+tracer: Tracer | Untraced = Untraced() if Tracer._is_tracer_disabled() else Tracer(service=SERVICE)
 
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
@@ -71,7 +80,7 @@ def lambda_entry(handler: Callable[[Any, Any], R]) -> Callable[..., R]:
     Responses stay out of the trace (they carry personal data). A handler called without a
     context (tests, tools) gets an ``InProcessContext``.
     """
-    traced = tracer.capture_lambda_handler(handler, capture_response=False) if tracer else handler
+    traced = tracer.capture_lambda_handler(handler, capture_response=False)
     measured = metrics.log_metrics(traced)
     logged = logger.inject_lambda_context(measured, clear_state=True)
 
