@@ -15,14 +15,16 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petcover import signing
 from petcover.config import get_settings
 from petcover.errors import Forbidden, StaleWrite, Throttled, Unauthenticated
 from petcover.identity import Principal
 from petcover.ports import Ports
 from petcover.repositories import access as keys
+
+if TYPE_CHECKING:  # signatures load on the first signed call: staff-only handlers never need them
+    from petcover import signing
 
 CACHE_SECONDS = 5
 _cache: dict[tuple[str, str], tuple[float, Any]] = {}
@@ -49,6 +51,8 @@ def clear_cache() -> None:
 
 
 def lookup_key(key_id: str, p: Ports) -> signing.KeyRecord | None:
+    from petcover import signing
+
     item = _cached(*keys.partner_key(key_id), p)
     if not item:
         return None
@@ -75,6 +79,8 @@ def remember_nonce(key_id: str, value: str, ttl: int, p: Ports) -> bool:
 def partner_principal(
     headers: Mapping[str, str], method: str, path: str, query: Mapping[str, Any], body: bytes, p: Ports
 ) -> Principal:
+    from petcover import signing
+
     s = get_settings()
     record = signing.verify(
         headers,

@@ -9,12 +9,12 @@ calling AWS with an empty name or falling back to a well-known secret.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class NotConfigured(RuntimeError):
@@ -57,8 +57,14 @@ GRANTED: frozenset[str] = frozenset(
 )
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+class Settings(BaseModel):
+    """Read from the environment by each field's alias, case-insensitively; what is passed in wins.
+
+    (A plain model rather than pydantic-settings: that package loads asyncio, ssl, argparse, dotenv
+    and its cloud sources on every cold start, for none of which these flat fields have a use.)
+    """
+
+    model_config = ConfigDict(extra="ignore")
 
     stage: str = Field("local", alias="STAGE")
     region: str = Field("us-east-1", alias="AWS_REGION")
@@ -116,6 +122,15 @@ class Settings(BaseSettings):
     # Mail (e-policies): sent with SES from this address; locally to the sink at MAIL_SINK_URL.
     mail_from: str = Field("", alias="MAIL_FROM")
     mail_sink_url: str = Field("", alias="MAIL_SINK_URL")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        env = {name.upper(): value for name, value in os.environ.items()}
+        found = {f.alias: env[f.alias] for f in cls.model_fields.values() if f.alias and f.alias in env}
+        return {**found, **data}
 
     @field_validator("timezone")
     @classmethod

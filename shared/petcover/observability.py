@@ -29,7 +29,18 @@ for _noisy in ("pynamodb", "botocore", "boto3", "urllib3"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="Petcover", service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+
+class Untraced:
+    """The tracer when tracing is off: loading the X-Ray SDK makes two botocore clients (about the
+    whole boto3 floor again), so with tracing off (locally: POWERTOOLS_TRACE_DISABLED, as Powertools
+    itself decides) it is never loaded and entry points are left as they are."""
+
+    def capture_lambda_handler(self, handler: Callable[..., R], capture_response: bool = True) -> Callable[..., R]:
+        return handler
+
+
+tracer: Tracer | Untraced = Untraced() if Tracer._is_tracer_disabled() else Tracer(service=SERVICE)
 
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 

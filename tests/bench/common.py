@@ -34,6 +34,9 @@ def summary_ms(values: list[float]) -> dict[str, float]:
     }
 
 
+FULL_TABLE = "<!-- full table -->"  # RESULTS.md keeps what is above this line of a section
+
+
 def write(name: str, title: str, body: str, command: str) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.md"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tests.bench.common import RESULTS, ROOT
+from tests.bench.common import FULL_TABLE, RESULTS, ROOT
 
 BENCHES = [
     ["tests.bench.bench_platform"],
@@ -53,7 +53,8 @@ def assemble() -> None:
     ]
     files = sorted(RESULTS.glob("*.md"), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else 99, p.stem))
     for f in files:
-        parts += [f.read_text().strip(), ""]
+        # a section may carry a long table below a marker: RESULTS.md keeps what is above it
+        parts += [f.read_text().split(FULL_TABLE)[0].strip(), ""]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(parts))
 
 

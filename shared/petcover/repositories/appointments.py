@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petcover.models.fulfilment import Appointment, BatchItemResult, BatchStatus, CheckIn
 from petcover.ports import Check, Delete, Item, Page, Ports, Put, Update
 from petcover.repositories.base import paginate
 from petcover.repositories.policies import policy_pk
+
+if TYPE_CHECKING:  # the models load when an appointment is read: key builders (quota, policies) skip them
+    from petcover.models.fulfilment import Appointment, BatchItemResult, BatchStatus, CheckIn
 
 APPOINTMENT = "APPT"
 CHECKIN = "CHECKIN"
@@ -113,6 +115,8 @@ def appointment_data(doc: Appointment) -> str:
 
 
 def appointment_from_item(item: Item) -> Appointment:
+    from petcover.models.fulfilment import Appointment
+
     doc = Appointment.model_validate_json(item["data"])
     return doc.model_copy(update={"status": item["state"], "version": int(item["version"])})
 
@@ -233,6 +237,8 @@ def find_checkin(p: Ports, appointment_id: str) -> Item | None:
 
 
 def checkin_from_item(item: Item) -> CheckIn:
+    from petcover.models.fulfilment import CheckIn
+
     d = json.loads(item["data"])
     return CheckIn(code=d["code"], qr_payload=d["qr_payload"], expires_at=d["expires_at"])
 
@@ -300,6 +306,8 @@ def mark_batch_item_dispatched(p: Ports, batch_id: str, index: int) -> None:
 
 def batch_status(p: Ports, batch_id: str, item: Item, *, limit: int, cursor: str | None) -> BatchStatus:
     """The batch's counters and one page of its item results (the API pages them)."""
+    from petcover.models.fulfilment import BatchItemResult, BatchStatus
+
     page = p.store.query(batch_pk(batch_id), sk_prefix=BATCH_ITEM_PREFIX, limit=limit, cursor=cursor)
     total, issued, rejected = int(item.get("total", 0)), int(item.get("issued", 0)), int(item.get("rejected", 0))
     return BatchStatus(

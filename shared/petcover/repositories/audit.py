@@ -7,11 +7,13 @@ AUDIT#{entity_type}#{entity_id} / {at}#{id}     the record (newest last)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petcover.models.common import AuditRecord
 from petcover.ports import Item
 from petcover.repositories import base
+
+if TYPE_CHECKING:
+    from petcover.models.common import AuditRecord
 
 ACTOR_INDEX = "gsi1"
 REQUEST_INDEX = "gsi2"
@@ -50,4 +52,6 @@ def record_item(rec: AuditRecord) -> Item:
 
 
 def load_records(items: list[Item]) -> list[AuditRecord]:
+    from petcover.models.common import AuditRecord
+
     return [base.load(AuditRecord, i) for i in items]

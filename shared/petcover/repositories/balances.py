@@ -7,11 +7,14 @@ move them with guarded ADDs; the ``data`` document holds the rest of the benefit
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-from petcover.models.policies import BenefitBalance
 from petcover.ports import Cond, Item, Store, Update
 from petcover.repositories.policies import POLICY_SK, policy_pk
 from petcover.repositories.quota import QUOTA_PREFIX, quota_key
+
+if TYPE_CHECKING:
+    from petcover.models.policies import BenefitBalance
 
 
 def quota_item(number: str, b: BenefitBalance) -> Item:
@@ -30,6 +33,8 @@ def quota_resized(number: str, benefit_code: str, delta: int) -> Update:
 
 
 def balance_from_item(item: Item) -> BenefitBalance:
+    from petcover.models.policies import BenefitBalance
+
     b = BenefitBalance.model_validate(json.loads(item["data"]))
     if "quota" in item:
         b.quota, b.used, b.held, b.available = (

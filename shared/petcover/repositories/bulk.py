@@ -9,10 +9,13 @@ Blobs: bulk/uploads/{upload_id} (a pre-signed upload), bulk/{job}/input (a file 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from petcover.errors import NotFound
-from petcover.models.bulk import BulkJob, RejectedRow
 from petcover.ports import Item, Put, Store, Update
+
+if TYPE_CHECKING:
+    from petcover.models.bulk import BulkJob, RejectedRow
 
 ROW_PREFIX = "ROW#"
 
@@ -53,6 +56,8 @@ def job_item(job: BulkJob, source: str) -> Item:
 
 
 def load_job(store: Store, job_id: str, *, consistent: bool = True) -> tuple[BulkJob, Item]:
+    from petcover.models.bulk import BulkJob
+
     item = store.get(*job_key(job_id), consistent=consistent)
     if item is None:
         raise NotFound(f"Bulk job {job_id} does not exist.", code="BULK_JOB_NOT_FOUND")
@@ -94,6 +99,8 @@ def counts(item: Item) -> tuple[int, int, int]:
 
 def rejected_rows(store: Store, job_id: str, cursor: str | None) -> tuple[list[RejectedRow], str | None]:
     """One page of handled rows, keeping the rejected ones; the cursor continues the listing."""
+    from petcover.models.bulk import RejectedRow
+
     page = store.query(job_pk(job_id), sk_prefix=ROW_PREFIX, limit=200, cursor=cursor)
     rows = [RejectedRow.model_validate(json.loads(i["data"])) for i in page.items if i.get("state") == "rejected"]
     return rows, page.cursor

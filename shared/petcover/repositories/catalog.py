@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from petcover.domain.catalog import ProductVersion
-from petcover.models.catalog import Channel, Contract, ProductHead
 from petcover.ports import Item
 from petcover.repositories.access import channel, channel_pk
+
+if TYPE_CHECKING:
+    from petcover.models.catalog import Channel, Contract, ProductHead
 
 PRODUCT_LIST = "PRODUCTS"
 CHANNEL_LIST = "CHANNELS"
@@ -48,6 +50,8 @@ def product_version(code: str, version: int) -> tuple[str, str]:
 
 
 def load_head(item: Item) -> ProductHead:
+    from petcover.models.catalog import ProductHead
+
     return ProductHead.model_validate(json.loads(item["data"]))
 
 
@@ -125,6 +129,8 @@ def dump_channel_data(data: dict[str, Any]) -> str:
 
 
 def load_channel(item: Item) -> Channel:
+    from petcover.models.catalog import Channel
+
     return Channel.model_validate({**shown_channel_data(channel_data(item)), "status": item.get("state", "active")})
 
 
@@ -166,6 +172,8 @@ def is_contract_version(item: Item) -> bool:
 
 
 def load_contract(item: Item) -> Contract:
+    from petcover.models.catalog import Contract
+
     return Contract.model_validate({**json.loads(item["data"]), "status": item.get("state", "active")})
 
 

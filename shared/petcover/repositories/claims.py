@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from petcover.domain import calendar
 from petcover.domain.money import cents
 from petcover.errors import NotFound
-from petcover.models.claims import Claim, ClaimChange
 from petcover.ports import Item, Page, Store, Update
 from petcover.repositories import sequences
+
+if TYPE_CHECKING:
+    from petcover.models.claims import Claim, ClaimChange
 
 CLAIM_SK = "CLAIM"
 CHANGE_PREFIX = "CHANGE#"
@@ -97,6 +99,8 @@ def _queue_position(at: datetime, number: str, queue: str = AUTO_QUEUE) -> dict[
 
 # ------------------------------------------------------------------ items
 def claim_from_item(item: Item) -> Claim:
+    from petcover.models.claims import Claim
+
     d = json.loads(item["data"])
     d["status"] = item.get("state", d.get("status"))
     d["version"] = int(item.get("version", d.get("version", 1)))
@@ -197,6 +201,8 @@ def load(store: Store, number: str) -> tuple[Claim, Item]:
 
 
 def changes(store: Store, number: str) -> list[ClaimChange]:
+    from petcover.models.claims import ClaimChange
+
     page = store.query(claim_pk(number), sk_prefix=CHANGE_PREFIX, limit=200)
     return [ClaimChange.model_validate(json.loads(i["data"])) for i in page.items]
 

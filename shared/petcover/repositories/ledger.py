@@ -17,12 +17,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, date
+from typing import TYPE_CHECKING
 
 from petcover.domain import calendar
 from petcover.domain.money import LedgerEntry, cents, from_cents
-from petcover.models.policies import StatisticsRow
 from petcover.ports import Check, Item, Store, Update
 from petcover.repositories.base import paginate
+
+if TYPE_CHECKING:
+    from petcover.models.policies import StatisticsRow
 
 DAY_PREFIX = "D#"
 MONTH_PREFIX = "M#"
@@ -136,6 +139,8 @@ def lock_through(book: str, period: str) -> Update:
 
 
 def _stat_row(channel_id: str, product_code: str, plan_code: str, item: Item) -> StatisticsRow:
+    from petcover.models.policies import StatisticsRow
+
     return StatisticsRow(
         channel_id=channel_id,
         product_code=product_code,

@@ -6,9 +6,13 @@ MONEYREQ#{id} / REQUEST    the request: state = requested | approved | rejected,
 
 from __future__ import annotations
 
-from petcover.models.money import MoneyRequest
+from typing import TYPE_CHECKING
+
 from petcover.ports import Item, Put, Store, Update
 from petcover.repositories.base import dump, load, paginate
+
+if TYPE_CHECKING:
+    from petcover.models.money import MoneyRequest
 
 
 def key(request_id: str) -> tuple[str, str]:
@@ -45,13 +49,19 @@ def decided(before: MoneyRequest, after: MoneyRequest) -> Update:
 
 
 def get(store: Store, request_id: str) -> MoneyRequest | None:
+    from petcover.models.money import MoneyRequest
+
     item = store.get(*key(request_id))
     return load(MoneyRequest, item) if item else None
 
 
 def by_state(store: Store, state: str, limit: int = 200) -> list[MoneyRequest]:
+    from petcover.models.money import MoneyRequest
+
     return [load(MoneyRequest, i) for i in store.query(queue_pk(state), index="gsi1", limit=limit).items]
 
 
 def iterate(store: Store, state: str) -> list[MoneyRequest]:
+    from petcover.models.money import MoneyRequest
+
     return [load(MoneyRequest, i) for i in paginate(store, queue_pk(state), index="gsi1")]

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petcover.models.partners import ChangeRequest, PartnerAccount, StoredConfig
 from petcover.ports import Item, Ports, Update
 from petcover.repositories import base as entities
 
@@ -41,6 +40,9 @@ from petcover.repositories.access import (  # noqa: F401
     rate,
     signing_key_context,
 )
+
+if TYPE_CHECKING:  # the models load when an item is read: a handler that only builds keys skips them
+    from petcover.models.partners import ChangeRequest, PartnerAccount, StoredConfig
 
 CONFIG_SK = "CONFIG#LIVE"
 CHANGE_PREFIX = "CHANGE#"
@@ -113,6 +115,8 @@ def listed_partner_id(item: Item) -> str:
 
 
 def load_account(item: Item) -> PartnerAccount:
+    from petcover.models.partners import PartnerAccount
+
     acc = entities.load(PartnerAccount, item)
     return acc.model_copy(update={"status": item.get("state", acc.status)})
 
@@ -151,6 +155,8 @@ class Live:
 
 
 def load_live(item: Item) -> Live:
+    from petcover.models.partners import StoredConfig
+
     return Live(
         doc=entities.load(StoredConfig, item),
         state=str(item["state"]),
@@ -173,6 +179,8 @@ def new_config_item(doc: StoredConfig) -> Item:
 
 
 def load_change(item: Item) -> ChangeRequest:
+    from petcover.models.partners import ChangeRequest
+
     cr = entities.load(ChangeRequest, item)
     return cr.model_copy(update={"state": item.get("state", cr.state)})
 

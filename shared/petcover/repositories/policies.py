@@ -15,14 +15,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from petcover.domain import calendar
 from petcover.domain.money import cents, from_cents
 from petcover.errors import StaleWrite
-from petcover.models.policies import Policy, PolicyVersion
 from petcover.ports import Check, Item, Store, Update
 from petcover.repositories import sequences
 from petcover.repositories.base import paginate
+
+if TYPE_CHECKING:
+    from petcover.models.policies import Policy, PolicyVersion
 
 POLICY_SK = "POLICY"
 VERSION_PREFIX = "VER#"
@@ -120,12 +123,16 @@ def version_item(number: str, version: PolicyVersion) -> Item:
 
 
 def versions_of_day(store: Store, day: str) -> Iterator[tuple[str, PolicyVersion]]:
+    from petcover.models.policies import PolicyVersion
+
     for item in paginate(store, versions_day_pk(day), index="gsi3", limit=500):
         yield item["pk"].split("#", 1)[1], PolicyVersion.model_validate(json.loads(item["data"]))
 
 
 def policy_from_item(item: Item) -> Policy:
     """The document, with the top-level state, version and remaining sum (they move on their own)."""
+    from petcover.models.policies import Policy
+
     d = json.loads(item["data"])
     d["status"] = item.get("state", d.get("status"))
     d["version"] = int(item.get("version", d.get("version", 1)))
@@ -180,6 +187,8 @@ def expire(store: Store, item: Item) -> None:
 
 # ------------------------------------------------------------------ queries
 def versions(store: Store, number: str) -> list[PolicyVersion]:
+    from petcover.models.policies import PolicyVersion
+
     page = store.query(policy_pk(number), sk_prefix=VERSION_PREFIX, limit=200)
     return [PolicyVersion.model_validate(json.loads(i["data"])) for i in page.items]
 

@@ -20,13 +20,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from petcover.domain.quality import TIMED_NODES, Assessment, MonthCounters, QualityRules
-from petcover.models.quality import Complaint, MonthAssessment, QualityRulesVersion, Rating, ShareProposal
 from petcover.ports import Item, Put, Store, Update
 from petcover.repositories import timeline
 from petcover.repositories.appointments import appointment_key
 from petcover.repositories.base import paginate
+
+if TYPE_CHECKING:
+    from petcover.models.quality import Complaint, MonthAssessment, QualityRulesVersion, Rating, ShareProposal
 
 STAT_PREFIX = "QSTAT#"
 MONTH_INDEX_PREFIX = "QSTATM#"
@@ -99,6 +102,8 @@ def rating_item(r: Rating) -> Item:
 
 
 def load_rating(item: Item) -> Rating:
+    from petcover.models.quality import Rating
+
     return Rating.model_validate_json(item["data"])
 
 
@@ -113,6 +118,8 @@ def complaint_item(c: Complaint) -> Item:
 
 
 def complaints(store: Store, order_id: str) -> list[Complaint]:
+    from petcover.models.quality import Complaint
+
     items = paginate(store, timeline.work_order_pk(order_id), sk_prefix=COMPLAINT_PREFIX)
     return [Complaint.model_validate_json(i["data"]) for i in items]
 
@@ -136,6 +143,8 @@ def rules_items(v: QualityRulesVersion) -> tuple[Item, Item]:
 
 
 def load_rules(item: Item | None) -> QualityRulesVersion:
+    from petcover.models.quality import QualityRulesVersion
+
     if item is None:
         return QualityRulesVersion(version=0, rules=QualityRules())
     return QualityRulesVersion.model_validate_json(item["data"])
@@ -170,6 +179,8 @@ def run_item(summary: MonthAssessment) -> Item:
 
 
 def load_run(item: Item) -> MonthAssessment:
+    from petcover.models.quality import MonthAssessment
+
     return MonthAssessment.model_validate_json(item["data"])
 
 
@@ -198,6 +209,8 @@ def proposal_item(prop: ShareProposal, version: int) -> Item:
 
 
 def load_proposal(item: Item) -> tuple[ShareProposal, int]:
+    from petcover.models.quality import ShareProposal
+
     return ShareProposal.model_validate_json(item["data"]), int(item.get("version") or 1)
 
 

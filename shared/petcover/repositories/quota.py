@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from petcover.models.fulfilment import ReconcileReport
 from petcover.ports import Item, Ports, Put
 from petcover.repositories.appointments import benefit_prefix
 from petcover.repositories.base import paginate
 from petcover.repositories.policies import policy_pk
+
+if TYPE_CHECKING:  # only annotated here: the quota path does not load the fulfilment models
+    from petcover.models.fulfilment import ReconcileReport
 
 QUOTA_PREFIX = "QUOTA#"
 DEDUCT = "DEDUCT"

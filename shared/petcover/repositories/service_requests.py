@@ -9,9 +9,13 @@ INVOICE#{number} / INVOICE   an invoice number is recorded once
 
 from __future__ import annotations
 
-from petcover.models.service_requests import EPolicyCheck, ServiceRequest
+from typing import TYPE_CHECKING
+
 from petcover.ports import Item, Page, Put, Store, Update
 from petcover.repositories.base import load
+
+if TYPE_CHECKING:
+    from petcover.models.service_requests import EPolicyCheck, ServiceRequest
 
 REQUEST_SK = "REQUEST"
 
@@ -76,6 +80,8 @@ def change(before: ServiceRequest, after: ServiceRequest) -> Update:
 
 
 def from_item(item: Item) -> ServiceRequest:
+    from petcover.models.service_requests import ServiceRequest
+
     r = load(ServiceRequest, item)
     return r.model_copy(update={"status": item["state"], "version": int(item["version"])})
 
@@ -101,6 +107,8 @@ def e_policy_item(check: EPolicyCheck, request_id: str) -> Put:
 
 
 def find_e_policy(store: Store, code: str) -> EPolicyCheck | None:
+    from petcover.models.service_requests import EPolicyCheck
+
     item = store.get(*e_policy_key(code), consistent=False)
     return load(EPolicyCheck, item) if item else None
 

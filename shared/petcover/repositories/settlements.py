@@ -9,11 +9,13 @@ RECON#{day} / REPORT             the nightly reconciliation's summary and the ke
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petcover.models.money import Settlement
 from petcover.ports import Item, Put, Store, Update
 from petcover.repositories.base import dump, load
+
+if TYPE_CHECKING:
+    from petcover.models.money import Settlement
 
 
 def settlement_id(party: str, party_id: str, month: str) -> str:
@@ -64,6 +66,8 @@ def changed(before: Settlement, after: Settlement, version: int) -> Update:
 
 
 def get(store: Store, sid: str) -> tuple[Settlement, int] | None:
+    from petcover.models.money import Settlement
+
     item = store.get(*key(sid))
     if item is None:
         return None
@@ -71,6 +75,8 @@ def get(store: Store, sid: str) -> tuple[Settlement, int] | None:
 
 
 def latest_before(store: Store, party: str, party_id: str, month: str) -> Settlement | None:
+    from petcover.models.money import Settlement
+
     page = store.query(listing_pk(party, party_id), index="gsi1", sk_lte=month, descending=True, limit=2)
     for item in page.items:
         if item["gsi1sk"] < month:

@@ -16,18 +16,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from petcover.models.webhooks import (
-    DeadLetter,
-    DeliveryLogEntry,
-    DeliveryStatus,
-    EndpointStatus,
-    EventState,
-    WebhookEvent,
-)
 from petcover.ports import Item
 from petcover.repositories.access import channel_pk
+
+if TYPE_CHECKING:
+    from petcover.models.webhooks import (
+        DeadLetter,
+        DeliveryLogEntry,
+        DeliveryStatus,
+        EndpointStatus,
+        EventState,
+        WebhookEvent,
+    )
 
 RETENTION_DAYS = 90
 DEAD_PK = "WHDEAD"
@@ -135,6 +137,8 @@ class Delivery:
 
 
 def load_delivery(item: Item) -> Delivery:
+    from petcover.models.webhooks import WebhookEvent
+
     meta = json.loads(item["data"])
     return Delivery(item, WebhookEvent.model_validate_json(meta["body"]), meta)
 
@@ -169,6 +173,8 @@ def dead_data(d: Delivery, *, dead_at: str, attempts: int, status_code: int | No
 
 
 def dead_letter(item: Item) -> DeadLetter:
+    from petcover.models.webhooks import DeadLetter
+
     d = load_delivery(item)
     e = d.event
     return DeadLetter(
@@ -191,6 +197,8 @@ def dead_letter(item: Item) -> DeadLetter:
 
 def log_entry(d: Delivery, at: datetime, status: DeliveryStatus, **fields: Any) -> DeliveryLogEntry:
     """A log entry about the event; ``run`` defaults to the event's current run."""
+    from petcover.models.webhooks import DeliveryLogEntry
+
     e = d.event
     return DeliveryLogEntry(
         event_id=e.event_id,
@@ -224,6 +232,8 @@ def attempt_item(entry: DeliveryLogEntry, run: int, attempt: int, at: datetime) 
 
 
 def log_entries(items: list[Item]) -> list[DeliveryLogEntry]:
+    from petcover.models.webhooks import DeliveryLogEntry
+
     return [DeliveryLogEntry.model_validate_json(i["data"]) for i in items]
 
 
@@ -246,6 +256,8 @@ def endpoint_changes(
 
 
 def endpoint_status(channel_id: str, item: Item, requeued: int = 0, more: bool = False) -> EndpointStatus:
+    from petcover.models.webhooks import EndpointStatus
+
     meta = json.loads(item.get("data") or "{}")
     return EndpointStatus(
         channel_id=channel_id,

@@ -37,7 +37,6 @@ from petcover.observability import logger
 from petcover.ports import Cond, Item, Ports, Put, Update, WriteOp
 from petcover.repositories import commodities as repo
 from petcover.services import alerts
-from petcover.services.sla.chat_targets import provider_chat_target
 
 PUBLISH_TRIES = 3
 
@@ -336,6 +335,8 @@ def alert_low(p: Ports, item: Item) -> bool:
     )
     key = f"lowstock:{provider_id}:{v.region}:{v.sku}:{int(item.get('crossings', 0))}"
     try:
+        from petcover.services.sla.chat_targets import provider_chat_target  # partner accounts: only to alert
+
         return alerts.raise_alert(p, target=provider_chat_target(p, provider_id), text=text, dedupe_key=key)
     except DomainError:
         logger.exception("low-stock alert not queued; the daily report retries it", extra={"dedupe_key": key})

@@ -6,7 +6,7 @@ from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment, AppointmentList, CheckIn, Deduction, StaffAppointment
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
-from petcover.services import locks, policies, quota, timeline
+from petcover.services import locks, quota, timeline
 from petcover.services.fulfilment import ownership
 from petcover.services.fulfilment.transitions import MODULE
 
@@ -29,6 +29,8 @@ def get_for_channel(p: Ports, who: Principal | None, appointment_id: str) -> App
 
 def list_for_policy(p: Ports, who: Principal, policy_number: str, *, limit: int, cursor: str | None) -> AppointmentList:
     """The appointments of one of the channel's own policies (the pet owner's view), grouped by benefit."""
+    from petcover.services import policies  # the policy service loads only for this view
+
     policies.get_for(p, who, policy_number)  # another channel's policy is simply not found
     page = records.policy_appointments_page(p, policy_number, limit=limit, cursor=cursor)
     docs = (records.appointment_from_item(item) for item in page.items)

@@ -9,15 +9,19 @@ request, and takes effect at once; alerts to that robot are then signed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from petcover.errors import InvalidInput, NotFound
 from petcover.identity import Principal
-from petcover.models.partners import AlertContact, ChatSecretInput, ChatSecretSaved
 from petcover.ports import Delete, Ports, Put
 from petcover.repositories import alerts as keys
 from petcover.repositories import partners as partner_keys
 from petcover.services import audit
 from petcover.services.partners.accounts import ENTITY, caller
 from petcover.services.partners.changes import get_change
+
+if TYPE_CHECKING:
+    from petcover.models.partners import AlertContact, ChatSecretInput, ChatSecretSaved
 
 
 def _contacts_using(p: Ports, partner_id: str, url: str) -> list[AlertContact]:
@@ -32,6 +36,8 @@ def _contacts_using(p: Ports, partner_id: str, url: str) -> list[AlertContact]:
 
 def save(p: Ports, principal: Principal, body: ChatSecretInput) -> ChatSecretSaved:
     """Set (or, with ``secret: null``, remove) the robot secret of one of the caller's contact URLs."""
+    from petcover.models.partners import ChatSecretSaved
+
     acc = caller(p, principal)
     using = _contacts_using(p, acc.id, body.webhook_url)
     if not using:

@@ -12,14 +12,16 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from petcover.errors import NotFound
-from petcover.models.webhooks import EventState, WebhookEvent
 from petcover.ports import Ports, Put, Update, WriteOp
 from petcover.repositories import webhooks as repo
 from petcover.services import outbox
 from petcover.services.webhooks.messages import WEBHOOK_QUEUE, DeliveryMessage
+
+if TYPE_CHECKING:
+    from petcover.models.webhooks import EventState, WebhookEvent
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -108,6 +110,8 @@ def _recorded(
     version: int,
 ) -> tuple[str, list[WriteOp], str]:
     """(event id, the event + its "queued" log entry + its first delivery message, outbox id)."""
+    from petcover.models.webhooks import WebhookEvent
+
     now = p.now()
     event = WebhookEvent(
         event_id=f"evt_{uuid.uuid4().hex}",
