@@ -178,7 +178,7 @@ def dispatch_counters_match(items: list[Item]) -> Invariant:
     counters: dict[tuple[str, str, str], int] = {}
     for c in items:
         pk = str(c.get("pk", ""))
-        if not pk.startswith("DCOUNT#") or str(c.get("sk")) == "#TOTAL":
+        if not pk.startswith("DCOUNT#") or str(c.get("sk")).startswith("#TOTAL"):  # the scope total's shards
             continue
         day, _, scope = pk.removeprefix("DCOUNT#").partition("#")
         counters[(day, scope, str(c["sk"]))] = _int(c.get("n"))
