@@ -55,7 +55,7 @@ DECISION_SK = "DECISION"
 MANUAL_QUEUE = "MANUALQ"  # gsi2pk of the records waiting for ops
 COUNTER_PREFIX = "DCOUNT#"
 TOTAL_SK = "#TOTAL"  # the sort keys of the scope total's shards start with it
-TOTAL_SHARDS = 16  # docs/CAPACITY.md: a national scope at 100x the documented volume
+TOTAL_SHARDS = 32  # docs/CAPACITY.md: a national scope at 100x the documented volume
 GAP_PK = "DISPATCHGAP"
 COUNTER_TTL = timedelta(days=100)
 INLINE_RULES_BYTES = 200_000  # larger rule JSON is stored gzip+base64 (items are limited to 400 KB)
