@@ -33,7 +33,7 @@ from petcover.repositories.base import paginate
 
 DAY_PREFIX = "D#"
 MONTH_PREFIX = "M#"
-STAT_SHARDS = 16  # docs/CAPACITY.md
+STAT_SHARDS = 32  # docs/CAPACITY.md
 STAT_FIELDS = ("n", "premium", "refunds", "claims", "claim_amount")
 STAT_PAGE = 400 * STAT_SHARDS  # about a year of day rows, every shard, in one page
 

@@ -8,7 +8,7 @@ policy, a refund, a paid claim, a booking, ...), so a counter never counts a cha
 not commit. A write picks one shard at random: two transactions touching the same item at once
 conflict (DynamoDB cancels one), so the day is spread over SHARDS items; they share one
 partition per month, so a month (every day, every shard) is one Query. At 100x the documented
-volume a shard sees about 25 transactions a second at peak (docs/CAPACITY.md).
+volume a shard sees about 9 transactions a second at peak (docs/CAPACITY.md).
 
 Days and months are business days (``domain.calendar``), like the statistics counters.
 """
@@ -21,7 +21,7 @@ from datetime import date
 
 from petcover.ports import Store, Update
 
-SHARDS = 32  # docs/CAPACITY.md: every counted change at 100x the documented volume
+SHARDS = 64  # docs/CAPACITY.md: every counted change at 100x the documented volume
 DAY_PREFIX = "D#"
 GAUGE_PK = "OVERVIEW#GAUGE"
 MONTH_PAGE = 31 * SHARDS + 8  # every item of a month in one page
