@@ -203,7 +203,7 @@ def statistics_match_policies(items: list[Item], channels: Iterable[str] | None 
         if not pk.startswith("STAT#") or not sk.startswith("M#"):
             continue
         _, channel, product, _plan = pk.split("#", 3)
-        row = stats[(channel, product, sk[2:])]
+        row = stats[(channel, product, sk[2:].split("#", 1)[0])]  # the month, whichever shard
         row[0] += _int(s.get("n"))
         row[1] += _int(s.get("premium"))
         row[2] += _int(s.get("refunds"))
