@@ -93,12 +93,9 @@ def _booking(number: str, pet: str) -> dict[str, Any]:
 
 
 def _assigned_total(p: Any) -> int:
-    from petcover.repositories import dispatch as dispatch_repo
     from petcover.services.dispatch import counters
 
-    day = counters.business_date(p)
-    item = p.store.get(dispatch_repo.counter_pk(day, "310000#medicine_delivery"), dispatch_repo.TOTAL_SK)
-    return int(item.get("n", 0)) if item else 0
+    return counters.read_counts(p, counters.business_date(p), "310000#medicine_delivery")[1]
 
 
 def single_latency(client: Any, p: Any, numbers: list[str]) -> list[float]:

@@ -110,7 +110,7 @@ class World:
         return dict(handler_of("OutboxSweepFunction")(events.schedule("OutboxSweepFunction"), None))
 
     def pending(self) -> int:
-        return len(self.p.store.query(outbox_repo.PENDING_PK, index=outbox_repo.PENDING_INDEX, limit=500).items)
+        return len(outbox_repo.pending(self.p.store, limit=500 * outbox_repo.PENDING_SHARDS))
 
 
 @pytest.fixture

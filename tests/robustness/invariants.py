@@ -178,7 +178,7 @@ def dispatch_counters_match(items: list[Item]) -> Invariant:
     counters: dict[tuple[str, str, str], int] = {}
     for c in items:
         pk = str(c.get("pk", ""))
-        if not pk.startswith("DCOUNT#") or str(c.get("sk")) == "#TOTAL":
+        if not pk.startswith("DCOUNT#") or str(c.get("sk")).startswith("#TOTAL"):  # the scope total's shards
             continue
         day, _, scope = pk.removeprefix("DCOUNT#").partition("#")
         counters[(day, scope, str(c["sk"]))] = _int(c.get("n"))
@@ -203,7 +203,7 @@ def statistics_match_policies(items: list[Item], channels: Iterable[str] | None 
         if not pk.startswith("STAT#") or not sk.startswith("M#"):
             continue
         _, channel, product, _plan = pk.split("#", 3)
-        row = stats[(channel, product, sk[2:])]
+        row = stats[(channel, product, sk[2:].split("#", 1)[0])]  # the month, whichever shard
         row[0] += _int(s.get("n"))
         row[1] += _int(s.get("premium"))
         row[2] += _int(s.get("refunds"))

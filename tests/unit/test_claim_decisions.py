@@ -91,7 +91,7 @@ def _sets_state(state: str) -> Any:
 
 
 def _pending_outbox(p: Ports) -> list[dict[str, Any]]:
-    return p.store.query(outbox.repo.PENDING_PK, index=outbox.repo.PENDING_INDEX).items
+    return outbox.repo.pending(p.store)
 
 
 # ------------------------------------------------------------------ the request travels with the commit

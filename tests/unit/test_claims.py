@@ -27,6 +27,7 @@ from petcover.models.claims import (
 from petcover.models.policies import Policy, UnderwriteRequest
 from petcover.ports import Ports
 from petcover.repositories import claims as claim_repo
+from petcover.repositories import outbox as outbox_repo
 from petcover.repositories import policies as policy_records
 from petcover.services import audit, ledger, policies
 from petcover.services.claims import auto, lookups, notices, review, submission, updates
@@ -82,7 +83,7 @@ def test_apply_answers_with_a_claim_number_counts_it_and_notifies(p, hooks):
     assert queued(p) == [f"CLAIM#{c.claim_number}"] and in_review(p) == []
     # its automatic decision was asked for in the same transaction and sent after the commit
     assert decision_requests(p) == [{"claim_number": c.claim_number, "version": 1}]
-    assert p.store.query("OUTBOX", index="gsi3").items == []
+    assert outbox_repo.pending(p.store) == []
     assert hooks == [(c.claim_number, "claim.submitted", hooks[0][2])]
     assert hooks[0][2]["status"] == "submitted" and hooks[0][2]["policy_number"] == pol.number
     assert len(p.publisher.sent["webhook"]) == 1

@@ -13,8 +13,12 @@ Items (main table):
       waits in the operations queue ``gsi2pk = MANUALQ``, ``gsi2sk = {received_at}#{appointment}``.
 - ``DCOUNT#{date}#{region}#{service}`` / ``{provider}``  ``n``: orders assigned that day in that
       counter scope (absent counts as 0, so a counter is created lazily on first use).
-- ``DCOUNT#{date}#{region}#{service}`` / ``#TOTAL``  ``n``: orders routed to the scope that day,
-      including the ones that went to the operations queue. A day's counts are one Query.
+- ``DCOUNT#{date}#{region}#{service}`` / ``#TOTAL#{shard:02d}``  ``n``: orders routed to the scope
+      that day, including the ones that went to the operations queue, spread over ``TOTAL_SHARDS``
+      items: every dispatch of the scope moves the total in its transaction, and two transactions
+      writing one item at once conflict, so each write picks a shard at random and a reader sums
+      them. They share the counters' partition, so a day's counts (every provider, every shard) are
+      still one Query. (An item ``#TOTAL`` written before the total was sharded counts too.)
 - ``DISPATCHGAP`` / ``{region}#{service}``  coverage gap: ``n`` occurrences, ``ref`` = first seen,
       ``data`` = the last occurrence.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,7 +54,8 @@ RULE_VERSION_PREFIX = "V#"
 DECISION_SK = "DECISION"
 MANUAL_QUEUE = "MANUALQ"  # gsi2pk of the records waiting for ops
 COUNTER_PREFIX = "DCOUNT#"
-TOTAL_SK = "#TOTAL"
+TOTAL_SK = "#TOTAL"  # the sort keys of the scope total's shards start with it
+TOTAL_SHARDS = 32  # docs/CAPACITY.md: a national scope at 100x the documented volume
 GAP_PK = "DISPATCHGAP"
 COUNTER_TTL = timedelta(days=100)
 INLINE_RULES_BYTES = 200_000  # larger rule JSON is stored gzip+base64 (items are limited to 400 KB)
@@ -302,18 +308,25 @@ def counter_key(day: str, scope: str, provider_id: str) -> tuple[str, str]:
     return counter_pk(day, scope), provider_id
 
 
-def total_key(day: str, scope: str) -> tuple[str, str]:
-    return counter_pk(day, scope), TOTAL_SK
+def total_key(day: str, scope: str, shard: int | None = None) -> tuple[str, str]:
+    """One shard of the scope total: ``shard`` (modulo ``TOTAL_SHARDS``), or one at random."""
+    n = random.randrange(TOTAL_SHARDS) if shard is None else shard % TOTAL_SHARDS
+    return counter_pk(day, scope), f"{TOTAL_SK}#{n:02d}"
+
+
+def is_total(sk: str) -> bool:
+    """Whether a counter item is a shard of the scope total (a provider id never starts with ``#``)."""
+    return sk.startswith(TOTAL_SK)
 
 
 def read_counts(store: Store, day: str, scope: str) -> tuple[dict[str, int], int]:
-    """A day's per-provider counts and the scope total."""
+    """A day's per-provider counts and the scope total (its shards summed)."""
     counts: dict[str, int] = {}
     total = 0
     for item in paginate(store, counter_pk(day, scope), limit=COUNTS_PAGE):
         n = int(item.get("n") or 0)
-        if item["sk"] == TOTAL_SK:
-            total = n
+        if is_total(str(item["sk"])):
+            total += n
         else:
             counts[str(item["sk"])] = n
     return counts, total

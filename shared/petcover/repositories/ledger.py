@@ -8,13 +8,20 @@ LEDGERMARK#{key} / MARK                   once-only marker of a journal (a work 
                                           settlement's receipt): put if absent in the journal's transaction
 PERIODLOCK#{book} / LOCK                  state = the last settled (locked) period of a book
 Days and months are business days and months (``domain.calendar``), not UTC dates.
-STAT#{channel}#{product}#{plan} / D#{day}  counters of a day (n, premium, refunds, claims, claim_amount)
-STAT#{channel}#{product}#{plan} / M#{month} the same counters for the month
+STAT#{channel}#{product}#{plan} / D#{day}#S{shard:02d}    counters of a day (n, premium, refunds, claims,
+                                                          claim_amount), spread over STAT_SHARDS items
+STAT#{channel}#{product}#{plan} / M#{month}#S{shard:02d}  the same counters for the month
+
+Every issue, refund and claim of a channel's plan moves its day and month rows in its own
+transaction, and two transactions writing one item at once conflict (DynamoDB cancels one), so a
+write picks one of STAT_SHARDS shards at random and a read sums them (docs/CAPACITY.md: one channel
+carrying the whole volume at 100x). A row written before the rows were sharded (no ``#S``) counts too.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, date
 from typing import TYPE_CHECKING
@@ -29,6 +36,9 @@ if TYPE_CHECKING:
 
 DAY_PREFIX = "D#"
 MONTH_PREFIX = "M#"
+STAT_SHARDS = 32  # docs/CAPACITY.md
+STAT_FIELDS = ("n", "premium", "refunds", "claims", "claim_amount")
+STAT_PAGE = 400 * STAT_SHARDS  # about a year of day rows, every shard, in one page
 
 
 def ledger_pk(channel_id: str, month: str) -> str:
@@ -43,10 +53,15 @@ def stat_pk(channel_id: str, product_code: str, plan_code: str) -> str:
     return f"STAT#{channel_id}#{product_code}#{plan_code}"
 
 
-def stat_keys(channel_id: str, product_code: str, plan_code: str, on: date) -> list[tuple[str, str]]:
-    """The day row and the month row a money event or a claim counts in."""
+def stat_keys(
+    channel_id: str, product_code: str, plan_code: str, on: date, shard: int | None = None
+) -> list[tuple[str, str]]:
+    """The day row and the month row a money event or a claim counts in: one shard of each
+    (``shard`` modulo STAT_SHARDS, or one at random)."""
     pk = stat_pk(channel_id, product_code, plan_code)
-    return [(pk, f"{DAY_PREFIX}{on.isoformat()}"), (pk, f"{MONTH_PREFIX}{on.strftime('%Y-%m')}")]
+    n = random.randrange(STAT_SHARDS) if shard is None else shard % STAT_SHARDS
+    suffix = f"#S{n:02d}"
+    return [(pk, f"{DAY_PREFIX}{on.isoformat()}{suffix}"), (pk, f"{MONTH_PREFIX}{on.strftime('%Y-%m')}{suffix}")]
 
 
 def stat_updates(
@@ -138,31 +153,43 @@ def lock_through(book: str, period: str) -> Update:
     )
 
 
-def _stat_row(channel_id: str, product_code: str, plan_code: str, item: Item) -> StatisticsRow:
+def _stat_row(channel_id: str, product_code: str, plan_code: str, period: str, sums: dict[str, int]) -> StatisticsRow:
     from petcover.models.policies import StatisticsRow
 
     return StatisticsRow(
         channel_id=channel_id,
         product_code=product_code,
         plan_code=plan_code,
-        period=item["sk"][2:],
-        policies=int(item.get("n", 0)),
-        premium=from_cents(item.get("premium", 0)),
-        refunds=from_cents(item.get("refunds", 0)),
-        claims=int(item.get("claims", 0)),
-        claim_amount=from_cents(item.get("claim_amount", 0)),
+        period=period,
+        policies=sums["n"],
+        premium=from_cents(sums["premium"]),
+        refunds=from_cents(sums["refunds"]),
+        claims=sums["claims"],
+        claim_amount=from_cents(sums["claim_amount"]),
     )
 
 
 def stat_rows(
     store: Store, channel_id: str, product_code: str, plan_code: str, granularity: str, start: str, end: str
 ) -> list[StatisticsRow]:
-    """The day (or month) rows of one (channel, product, plan) from ``start`` to ``end``: one bounded Query."""
+    """The day (or month) rows of one (channel, product, plan) from ``start`` to ``end``, their shards
+    summed: one Query (a page holds about a year of days; a longer range takes more)."""
     prefix = DAY_PREFIX if granularity == "day" else MONTH_PREFIX
-    page = store.query(
-        stat_pk(channel_id, product_code, plan_code), sk_gte=prefix + start, sk_lte=prefix + end + "~", limit=400
+    items = paginate(
+        store,
+        stat_pk(channel_id, product_code, plan_code),
+        sk_gte=prefix + start,
+        sk_lte=prefix + end + "~",
+        limit=STAT_PAGE,
     )
-    return [_stat_row(channel_id, product_code, plan_code, i) for i in page.items if i["sk"].startswith(prefix)]
+    periods: dict[str, dict[str, int]] = {}
+    for i in items:
+        if not i["sk"].startswith(prefix):
+            continue
+        sums = periods.setdefault(i["sk"][len(prefix) :].split("#", 1)[0], dict.fromkeys(STAT_FIELDS, 0))
+        for name in STAT_FIELDS:
+            sums[name] += int(i.get(name) or 0)
+    return [_stat_row(channel_id, product_code, plan_code, period, sums) for period, sums in periods.items()]
 
 
 def policy_entries(

@@ -1,25 +1,48 @@
 """Keys and items of the transactional outbox: one item per message until it is published.
 
-OUTBOX#{id} / OUTBOX   gsi3 OUTBOX / {created_at}#{id}: the sweeper's bounded Query
+OUTBOX#{id} / OUTBOX   gsi3 OUTBOX#{shard:02d} / {created_at}#{id}: the sweeper's bounded Queries
     fence      epoch seconds until which a releaser or the sweeper holds the message (absent: free)
     attempts   failed publish attempts so far
+
+Every committed change that announces itself writes one message and deletes it after publishing,
+two writes to the index partition; at 100x the documented volume that is several thousand index
+writes a second, and a partition takes about 1,000 (with a time-ordered sort key DynamoDB cannot
+split it by sort key either). So the index partition is one of ``PENDING_SHARDS``, chosen from the
+message id (the id is random, so the shards fill evenly), and the sweeper reads every shard.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from petcover.ports import Item, Update
+from petcover.ports import Item, Store, Update
 
-PENDING_PK = "OUTBOX"  # gsi3 partition of every unpublished message
+PENDING_PK = "OUTBOX"  # gsi3 partitions of the unpublished messages: OUTBOX#00 .. OUTBOX#15
 PENDING_INDEX = "gsi3"
+PENDING_SHARDS = 16  # docs/CAPACITY.md: outbox writes at 100x the documented volume
 
 
 def outbox_key(outbox_id: str) -> tuple[str, str]:
     return f"OUTBOX#{outbox_id}", "OUTBOX"
+
+
+def pending_shard(outbox_id: str) -> int:
+    """The index shard of a message: a stable function of its id (ids are uuid4 hex)."""
+    return zlib.crc32(outbox_id.encode()) % PENDING_SHARDS
+
+
+def pending_pk(shard: int) -> str:
+    """The gsi3 partition of one shard of the unpublished messages."""
+    return f"{PENDING_PK}#{shard % PENDING_SHARDS:02d}"
+
+
+def pending_pks() -> list[str]:
+    """Every shard's partition: what a sweep reads (one Query each)."""
+    return [pending_pk(n) for n in range(PENDING_SHARDS)]
 
 
 @dataclass(frozen=True)
@@ -48,7 +71,7 @@ def message_item(outbox_id: str, created_at: datetime, message: OutboxMessage) -
         "pk": pk,
         "sk": sk,
         "kind": "outbox",
-        "gsi3pk": PENDING_PK,
+        "gsi3pk": pending_pk(pending_shard(outbox_id)),
         "gsi3sk": f"{created_at.isoformat()}#{outbox_id}",
         "data": json.dumps(data, default=str, separators=(",", ":")),
     }
@@ -73,3 +96,13 @@ def failed_attempt(item_key: tuple[str, str]) -> Update:
 
 def key_of(item: Item) -> tuple[str, str]:
     return str(item["pk"]), str(item["sk"])
+
+
+def pending(store: Store, *, older_than: str | None = None, limit: int = 500) -> list[Item]:
+    """Unpublished messages (created at or before ``older_than``, an ISO time), at most ``limit``:
+    one bounded Query per shard, each taking its share of ``limit``."""
+    per_shard = max(1, -(-limit // PENDING_SHARDS))
+    found: list[Item] = []
+    for pk in pending_pks():
+        found += store.query(pk, index=PENDING_INDEX, sk_lte=older_than, limit=per_shard).items
+    return found

@@ -143,13 +143,12 @@ def release(p: Ports, *ids: str) -> bool:
 def sweep(p: Ports, limit: int = 500) -> dict[str, int]:
     """Publish messages older than a minute whose release never happened (a crash or an outage).
 
-    One bounded page per run on purpose: the next minute's run takes the rest. A message another
-    publisher holds is left to it.
+    One bounded page per index shard per run on purpose (``repo.pending``): the next minute's run
+    takes the rest. A message another publisher holds is left to it.
     """
     cutoff = (p.now() - SWEEP_AFTER).isoformat()
-    page = p.store.query(repo.PENDING_PK, index=repo.PENDING_INDEX, sk_lte=cutoff, limit=limit)
     sent = failed = 0
-    for found in page.items:
+    for found in repo.pending(p.store, older_than=cutoff, limit=limit):
         item = _claim(p, repo.key_of(found))
         if item is None:
             continue

@@ -2,7 +2,8 @@
 
 A provider's counter moves by a conditional ADD (``n < daily_capacity``, absent counting as 0, so
 it is created lazily on first use); the midnight schedule creates the day's counters at 0
-beforehand. The scope total also counts the orders that went to the operations queue.
+beforehand. The scope total also counts the orders that went to the operations queue; it is
+spread over shard items (``repositories.dispatch.TOTAL_SHARDS``) that the same Query reads.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def init_counters(p: Ports) -> dict[str, Any]:
         for rule in rs.rules:
             scope = counter_scope(rule)
             scopes.add(scope)
-            keys.add(repo.total_key(day, scope))
+            keys.add(repo.total_key(day, scope, shard=0))  # the other shards appear on first use
             keys.update(repo.counter_key(day, scope, s.provider_id) for s in rule.providers)
     created_at = p.now()
 
