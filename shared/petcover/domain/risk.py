@@ -232,25 +232,12 @@ def counter_limits(rules: RuleSet, stage: Stage) -> dict[Counter, int]:
     each only while it is below the (lowest) limit, so concurrent operations pass exactly the limit."""
     limits: dict[Counter, int] = {}
     for r in rules.for_stage(stage):
-        if r.kind == "velocity" and r.mode == "enforce" and r.action == "refuse" and r.counter is not None:
-            if COUNTED.get(r.counter) == stage and r.limit is not None:
-                limits[r.counter] = min(r.limit, limits.get(r.counter, r.limit))
+        enforced = r.kind == "velocity" and r.mode == "enforce" and r.action == "refuse"
+        if enforced and r.counter is not None and r.limit is not None and COUNTED.get(r.counter) == stage:
+            limits[r.counter] = min(r.limit, limits.get(r.counter, r.limit))
     return limits
 
 
 def counters_used(rules: RuleSet, stage: Stage) -> set[Counter]:
     """Counters a rule of this stage reads (enforced or shadow)."""
     return {r.counter for r in rules.for_stage(stage) if r.kind == "velocity" and r.counter is not None}
-
-
-def limit_refusal(rules: RuleSet, counter: Counter, limit: int) -> RiskDecision:
-    """The decision when the transaction found the counter at its limit (a concurrent operation won)."""
-    rule = next(
-        r
-        for r in rules.rules
-        if r.kind == "velocity" and r.counter == counter and r.limit == limit and r.mode == "enforce"
-    )
-    hit = FiredRule(
-        rule=rule.id, kind="velocity", action="refuse", detail=f"{counter} is already at its limit of {limit}"
-    )
-    return RiskDecision(outcome="refuse", ruleset_version=rules.version, fired=[hit])

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from petcover.domain.risk import Counter, RuleSet, normalise
-from petcover.ports import Check, Delete, Item, Page, Put, Store, Update
+from petcover.ports import Check, Cond, Delete, Item, Page, Put, Store, Update
 
 RULES_PK = "RISK#RULES"
 CURRENT = "CURRENT"
@@ -97,8 +97,10 @@ def count_op(counter: Counter, subject_key: str, day: date | None, limit: int | 
     sk = day.isoformat() if day else ALL
     fields: dict[str, Any] = {"kind": "risk_count"}
     if day is not None:
-        fields["expires_at"] = int(datetime.combine(day + timedelta(days=COUNT_TTL_DAYS), datetime.min.time()).timestamp())
-    expect = [("n", "<?", limit)] if limit is not None else []
+        fields["expires_at"] = int(
+            datetime.combine(day + timedelta(days=COUNT_TTL_DAYS), datetime.min.time()).timestamp()
+        )
+    expect: list[Cond] = [("n", "<?", limit)] if limit is not None else []
     return Update(counter_pk(counter, subject_key), sk, set=fields, add={"n": 1}, expect=expect)
 
 

@@ -137,7 +137,7 @@ def counted(
             raise
         if written():
             raise
-        again, rules = assess(p, facts)
+        again, _ = assess(p, facts)
         if again.outcome != "refuse":
             raise
         refuse(p, facts, entity, entity_id, again)
