@@ -69,9 +69,7 @@ def clear_out(p: Ports, who: Principal, channel_id: str, reason: str) -> Channel
     ops.append(
         Update(pk, sk, set={"state": new, "data": keys.dump_channel_data(data)}, expect=[("state", "=", current)])
     )
-    for n, start in enumerate(range(0, len(numbers), PER_ITEM)):
-        chunk = numbers[start : start + PER_ITEM]
-        ops.append(Put({"pk": pk, "sk": f"CLEAROUT#{n:04d}", "kind": "channel_clearout", "data": ",".join(chunk)}))
+    ops += [Put(i) for i in keys.clear_out_items(channel_id, numbers, PER_ITEM)]
     after = {"status": new, "revoked_keys": revoked, "open_policies": len(numbers)}
     ops.append(
         audit.entry(p, who, "channel", channel_id, "clear_out", before={"status": current}, after=after, reason=reason)
