@@ -103,6 +103,11 @@ def partner_principal(
             raise Forbidden("This channel is closed; its calls are refused.", code="CHANNEL_CLOSED")
         if state == "suspended":
             raise Forbidden("This channel is suspended.", code="CHANNEL_SUSPENDED")
+        if state == "cleared":
+            raise Forbidden(
+                "This channel was cleared out: it takes no new business and its keys are revoked.",
+                code="CHANNEL_CLEARED",
+            )
         limit = int(json.loads(item["data"]).get("rate_limit", 50))
         enforce_rate(f"channel:{record.owner_id}", limit, p)
     else:

@@ -73,6 +73,9 @@ LEGAL = [
     (CHANNEL, "active", "freeze", "frozen"),
     (CHANNEL, "frozen", "unfreeze", "active"),
     (CHANNEL, "frozen", "close", "closed"),
+    (CHANNEL, "active", "clear_out", "cleared"),
+    (CHANNEL, "frozen", "clear_out", "cleared"),
+    (CHANNEL, "suspended", "clear_out", "cleared"),
     (POLICY_ISSUE, "pending_insurer", "insurer_issued", "active"),
     (POLICY_ISSUE, "pending_insurer", "insurer_failover", "pending_insurer"),
     (POLICY_ISSUE, "pending_insurer", "insurer_failed", "failed"),
@@ -94,7 +97,7 @@ def test_legal_table_covers_every_transition() -> None:
 FINAL = {
     "product": {"delisted"},
     "contract": {"terminated"},
-    "channel": {"closed"},
+    "channel": {"closed", "cleared"},
     "policy": {"cancelled", "expired"},
     "policy_issue": {"active", "failed"},
     "claim": {"rejected", "paid"},

@@ -81,6 +81,18 @@ CATALOGUE.update(
         "summary.for": {"zh-CN": "服务商 {provider} ", "en": " for {provider}"},
         "summary.full_list": {"zh-CN": "完整清单：{path}", "en": "Full list: {path}"},
         "summary.ask_ops": {"zh-CN": "完整清单请联系运营。", "en": "Ask ops for the full list."},
+        "risk.refused": {
+            "zh-CN": "风控规则拒绝了此{what}（参考号 {ref}），如有疑问请联系平台。",
+            "en": "Risk control refused this {what} (reference {ref}); contact the platform if in doubt.",
+        },
+        "risk.what.underwrite": {"zh-CN": "投保", "en": "application"},
+        "risk.what.claim": {"zh-CN": "理赔申请", "en": "claim"},
+        "risk.what.booking": {"zh-CN": "预约", "en": "booking"},
+        "risk.review": {"zh-CN": "风控复核：{reason}", "en": "Risk review: {reason}"},
+        "channel.cleared": {
+            "zh-CN": "渠道 {channel} 已清退，不再受理新业务。",
+            "en": "Channel {channel} has been cleared out and takes no new business.",
+        },
     }
 )
 

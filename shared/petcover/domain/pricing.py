@@ -22,7 +22,7 @@ ZERO = Decimal(0)
 class QuoteLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    dimension: Dimension
+    dimension: Dimension | Literal["risk"]  # "risk": the risk rules' rate factors (domain.risk)
     value: str | None  # the insured's value for the dimension (band name for age); None if unknown
     factor: Decimal
     rule: str | None = None  # the factor-table key that matched (e.g. region prefix "31"); None = default 1
@@ -82,8 +82,12 @@ def quote(
     plan_code: str,
     facts: InsuredFacts,
     contract_multiplier: Decimal = ONE,
+    risk: tuple[Decimal, list[str]] | None = None,
 ) -> Quote:
-    """Price one plan for one insured. Raises NotFound(PLAN_NOT_FOUND) for an unknown plan."""
+    """Price one plan for one insured. Raises NotFound(PLAN_NOT_FOUND) for an unknown plan.
+
+    ``risk``: the product of the enforced risk rate factors and the rules behind it; it is one more
+    line of the breakdown (dimension ``risk``), applied once like every other line."""
     plan = product.plan(plan_code)
     multiplier = Decimal(contract_multiplier)
     if not multiplier.is_finite() or multiplier < 0:
@@ -92,6 +96,8 @@ def quote(
             code="INVALID_MULTIPLIER",
         )
     lines = factor_lines(product.pricing, facts)
+    if risk is not None and risk[1]:
+        lines.append(QuoteLine(dimension="risk", value=",".join(risk[1]), factor=risk[0], rule=",".join(risk[1])))
     # Free cover is priced at 0 whatever the plan's base premium says.
     base = ZERO if product.free else plan.base_premium
     raw = base * multiplier

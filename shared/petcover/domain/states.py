@@ -136,9 +136,14 @@ CHANNEL = StateMachine(
         ("active", "freeze"): "frozen",
         ("frozen", "unfreeze"): "active",
         ("frozen", "close"): "closed",
+        # Cleared out: keys revoked, no new business, its open policies listed and kept.
+        ("active", "clear_out"): "cleared",
+        ("frozen", "clear_out"): "cleared",
+        ("suspended", "clear_out"): "cleared",
     },
-    final=frozenset({"closed"}),
+    final=frozenset({"closed", "cleared"}),
     messages={
+        ("cleared", "clear_out"): "Channel already cleared out.",
         ("frozen", "freeze"): "Channel already frozen.",
         ("active", "unfreeze"): "Channel is not frozen, nothing to unfreeze.",
         ("active", "resume"): "Channel is not suspended, nothing to resume.",

@@ -67,9 +67,10 @@ class Channel(BaseModel):
     name: str
     callback_url: str
     rate_limit: int
-    status: Literal["active", "suspended", "frozen", "closed"]
+    status: Literal["active", "suspended", "frozen", "closed", "cleared"]
     created_at: datetime
     closed_at: datetime | None = None
+    cleared_at: datetime | None = None
 
 
 class ChannelList(BaseModel):
@@ -188,3 +189,12 @@ class ContractRateHistory(BaseModel):
     product_code: str
     status: Literal["active", "terminated"]
     rates: list[ContractRate]
+
+
+class ChannelClearedOut(BaseModel):
+    """A channel cleared out: its keys revoked, no new business; its open policies, as stored."""
+
+    channel: Channel
+    reason: str
+    revoked_keys: list[str]
+    open_policies: list[str] = Field(description="Active (or awaiting their insurer) when it was cleared out.")

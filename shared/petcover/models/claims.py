@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from petcover.domain.money import DecimalRules
+from petcover.domain.risk import RiskDecision
 
 INCIDENT_DATE = "The day of the incident, business time (Asia/Shanghai): not after today."
 ClaimRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
@@ -50,6 +51,9 @@ class ClaimCreate(_In):
     description: Text = ""
     amount: ClaimMoney = Field(description="Amount claimed, in the policy currency.")
     evidence: Evidence = Field(default_factory=Evidence)
+    device_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = Field(
+        None, description="The claimant's device, as the channel knows it (risk control)."
+    )
 
 
 class OpsClaimCreate(ClaimCreate):
@@ -116,7 +120,8 @@ class StaffReview(BaseModel):
     reason: str = Field(description="In words, what an assessor has to look at.")
     rule: str = Field(
         description="What sent it there: a failed automatic rule, 'manual_benefit' (no automatic rules for "
-        "this benefit) or 'payout_refused' (approved by rule, the payout was refused)."
+        "this benefit), 'payout_refused' (approved by rule, the payout was refused) or 'risk' (risk rules "
+        "asked for a review: the claim's ``risk`` says which)."
     )
     since: datetime
 
@@ -148,6 +153,9 @@ class Claim(BaseModel):
     decision: Decision | None = None
     note: str | None = None
     review: StaffReview | None = Field(None, description="Set while the claim waits in the staff queue.")
+    risk: RiskDecision | None = Field(
+        None, description="The risk check at submission: outcome and the rules that fired (None: no rules)."
+    )
     changes: int = 0
     submitted_at: datetime
     updated_at: datetime

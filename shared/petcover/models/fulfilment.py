@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from petcover.domain.commodities import MAX_ITEMS_PER_ORDER, OrderItem, PricedItem, ShippedItem
+from petcover.domain.risk import RiskDecision
+from petcover.models.risk import RiskReview
 
 AppointmentStatus = Literal["pending", "booking", "booked", "fulfilling", "fulfilled", "cancelled"]
 ServiceMode = Literal["online", "offline"]
@@ -49,6 +51,9 @@ class BookingRequest(_In):
         None, description="Offline services (clinic or store): when the owner would like to come. Required there."
     )
     note: LongText | None = None
+    device_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = Field(
+        None, description="The owner's device, as the channel knows it (risk control)."
+    )
     items: Annotated[list[OrderItem], Field(max_length=MAX_ITEMS_PER_ORDER)] | None = Field(
         None,
         description="A benefit that names commodities (medicine delivery): the SKUs and quantities to deliver, "
@@ -142,6 +147,12 @@ class Appointment(BaseModel):
     items: list[PricedItem] = Field(default_factory=list, description="The commodities ordered, at booked prices.")
     scope: Literal["national", "local"] = Field("local", description="The benefit's service scope, for dispatch.")
     insurer_id: str | None = Field(None, description="The product's insurer, whose provider bindings dispatch honours.")
+    risk: RiskDecision | None = Field(
+        None, description="The risk check at booking: outcome and the rules that fired (None: no rules)."
+    )
+    risk_review: RiskReview | None = Field(
+        None, description="Set while the booking waits for a staff decision (risk review): dispatch waits for it."
+    )
 
 
 class BookingResponse(BaseModel):

@@ -10,10 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from petcover.domain.catalog import InsuredFacts
 from petcover.domain.pricing import Quote
+from petcover.domain.risk import RiskDecision
 from petcover.models.insurers import InsurerAssignment
 
 OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
 PlanCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+DeviceId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 ProductCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 
 
@@ -35,6 +37,9 @@ class QuoteResponse(BaseModel):
 class Holder(_In):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")] | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        None, description="The holder's address (risk control compares it with its lists)."
+    )
 
 
 class UnderwriteRequest(_In):
@@ -53,6 +58,7 @@ class UnderwriteRequest(_In):
         "premium is receivable in that business month, or in the next open one as an adjustment when that "
         "month is already settled.",
     )
+    device_id: DeviceId | None = Field(None, description="The buyer's device, as the channel knows it (risk control).")
 
 
 class BenefitBalance(BaseModel):
@@ -105,6 +111,9 @@ class Policy(BaseModel):
     quote: Quote | None = None
     insurer: InsurerAssignment | None = Field(
         None, description="The insurer that underwrote it and why it was chosen (None: in-house, before routing)."
+    )
+    risk: RiskDecision | None = Field(
+        None, description="The risk check at underwriting: outcome and the rules that fired (None: no rules)."
     )
 
 

@@ -197,3 +197,12 @@ def new_contract_items(contract: Contract) -> tuple[Item, Item]:
 def contract_version_item(contract: Contract) -> Item:
     pk, sk = contract_key(contract.channel_id, contract.product_code, contract.version)
     return {"pk": pk, "sk": sk, "kind": "contract_version", "state": "active", "data": contract.model_dump_json()}
+
+
+def clear_out_items(channel_id: str, numbers: list[str], per_item: int = 1000) -> list[Item]:
+    """CHANNEL#{id} / CLEAROUT#{n}: the open policies of a cleared-out channel, a thousand per item."""
+    pk, _ = channel(channel_id)
+    return [
+        {"pk": pk, "sk": f"CLEAROUT#{n:04d}", "kind": "channel_clearout", "data": ",".join(numbers[i : i + per_item])}
+        for n, i in enumerate(range(0, len(numbers), per_item))
+    ]

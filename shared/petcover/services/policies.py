@@ -7,6 +7,8 @@ transaction with its ledger entry and statistics counters (``services.ledger``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -39,6 +41,7 @@ from petcover.services import catalog, ledger, outbox
 from petcover.services.insurers import issuing as insurer_issuing
 from petcover.services.insurers import routing as insurer_routing
 from petcover.services.money import checks
+from petcover.services.risk import checks as risk_checks
 
 # The first run in a new environment has no watermark: it looks back this far for ended terms.
 
@@ -51,7 +54,8 @@ def _today(p: Ports) -> date:
 def quote(p: Ports, who: Principal, req: QuoteRequest) -> QuoteResponse:
     contract = catalog.contract_of(p, who.id, req.product_code)
     product = catalog.on_sale(p, req.product_code)
-    q = pricing.quote(product, req.plan_code, req.insured, contract.premium_multiplier)
+    rated = risk_checks.rate(p, req.insured)
+    q = pricing.quote(product, req.plan_code, req.insured, contract.premium_multiplier, rated)
     return QuoteResponse(quote=q, contract_version=contract.version)
 
 
@@ -152,7 +156,10 @@ def prepare(
     if renewed_from:
         active = max(0, active - 1)  # the policy being renewed is still active until it ends
     underwriting.assert_insurable(product, req.plan_code, req.insured, active, today)
-    q = pricing.quote(product, req.plan_code, req.insured, contract.premium_multiplier)
+    rated = risk_checks.rate(p, req.insured)
+    q = pricing.quote(product, req.plan_code, req.insured, contract.premium_multiplier, rated)
+    facts = risk_checks.policy_facts("underwrite", req.holder, req.insured, req.device_id, q.premium)
+    decision = risk_checks.check(p, facts, APPLICATION, application_id(channel_id, req.channel_order_id))
     plan = product.plan(req.plan_code)
     number = policy_repo.next_number(p.store, today.year)
     return Policy(
@@ -178,7 +185,31 @@ def prepare(
         sold_at=req.sold_at,
         renewed_from=renewed_from,
         quote=q,
+        risk=decision,
     )
+
+
+APPLICATION = "policy_application"  # the audit entity of a risk decision on an application
+
+
+def application_id(channel_id: str, order_id: str) -> str:
+    return f"{channel_id}:{order_id}"
+
+
+def risk_ops(p: Ports, pol: Policy) -> list[WriteOp]:
+    """The risk decision's counters and audit record, for the issuing transaction."""
+    return risk_checks.ops(p, pol.risk, "policy", pol.number, "underwrite")
+
+
+@contextmanager
+def risk_counted(p: Ports, pol: Policy) -> Iterator[None]:
+    """A refusal of the issuing transaction by a full velocity counter is RISK_REFUSED."""
+    amount = pol.quote.premium if pol.quote else pol.premium
+    facts = risk_checks.policy_facts("underwrite", pol.holder, pol.insured, None, amount)
+    ref = application_id(pol.channel_id, pol.channel_order_id)
+    written = lambda: policy_repo.by_order(p.store, pol.channel_id, pol.channel_order_id) is not None  # noqa: E731
+    with risk_checks.counted(p, facts, pol.risk, APPLICATION, ref, written):
+        yield
 
 
 def issue(
@@ -196,8 +227,9 @@ def issue(
     pol = prepare(p, channel_id, contract, product, req, renewed_from=renewed_from)
     if insurer is not None:
         pol = pol.model_copy(update={"insurer": insurer})
-    ops = _issue_ops(p, pol, contract) + (extra_ops or [])
-    commit_issue(p, pol, ops)
+    ops = _issue_ops(p, pol, contract) + risk_ops(p, pol) + (extra_ops or [])
+    with risk_counted(p, pol):
+        commit_issue(p, pol, ops)
     return pol
 
 
@@ -212,7 +244,9 @@ def underwrite(p: Ports, who: Principal, req: UnderwriteRequest) -> Policy:
         return pol
     prepared = prepare(p, who.id, contract, product, req)
     insurer_routing.counted(p, product.code, decision)
-    pol = insurer_issuing.underwrite(p, prepared, contract, decision, ISSUE_WRITES)
+    writes = insurer_issuing.IssueWrites(policy=lambda pol: policy_ops(pol) + risk_ops(p, pol), premium=premium_ops)
+    with risk_counted(p, prepared):
+        pol = insurer_issuing.underwrite(p, prepared, contract, decision, writes)
     if pol.status == "failed":
         raise BusinessRuleViolation(
             f"No insurer issued policy {pol.number} for order {pol.channel_order_id}.",

@@ -13,7 +13,9 @@ import json
 from datetime import date
 from typing import Literal
 
-from petcover.domain import calendar, claim_rules
+from petcover.config import get_settings
+from petcover.domain import calendar, claim_rules, i18n
+from petcover.domain.risk import RiskDecision
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, StaleWrite
 from petcover.identity import Principal
 from petcover.models.claims import Claim, ClaimCreate, OpsClaimCreate, StaffReview
@@ -25,6 +27,7 @@ from petcover.repositories import overview as overview_repo
 from petcover.services import audit, catalog, outbox
 from petcover.services.claims import lookups, notices
 from petcover.services.claims.transitions import DECISION_QUEUE, brief, decision_body
+from petcover.services.risk import checks as risk_checks
 
 Source = Literal["channel", "ops"]
 
@@ -39,7 +42,8 @@ def check_incident_date(incident_date: date, today: date) -> None:
 
 
 def _request_hash(policy_number: str, req: ClaimCreate) -> str:
-    body = req.model_dump(mode="json", include=set(ClaimCreate.model_fields))
+    fields = set(ClaimCreate.model_fields) - ({"device_id"} if req.device_id is None else set())
+    body = req.model_dump(mode="json", include=fields)
     return hashlib.sha256(json.dumps([policy_number, body], sort_keys=True).encode()).hexdigest()
 
 
@@ -58,7 +62,9 @@ def _by_ref(p: Ports, channel_id: str, ref: str, policy_number: str, req: ClaimC
     return claim_repo.load(p.store, number)[0]
 
 
-def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Source) -> Claim:
+def _new_claim(
+    p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Source, decision: RiskDecision | None
+) -> Claim:
     product = catalog.get_version(p, pol.product_code, pol.product_version)
     benefit = claim_rules.claimed_benefit(product.plan(pol.plan_code), req.benefit_code, product.kind)
     number = claim_repo.next_number(p.store, p.now())
@@ -68,6 +74,10 @@ def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: 
     if not auto:
         reason = f"Benefit {benefit.code} of {pol.product_code} has no automatic rules: an assessor decides."
         review = StaffReview(reason=reason, rule="manual_benefit", since=now)
+    if decision is not None and decision.outcome == "review":
+        auto = False  # a person looks at it first, whatever the automatic rules would say
+        reason = i18n.text("risk.review", get_settings().language, reason=decision.reason())
+        review = StaffReview(reason=reason, rule="risk", since=now)
     return Claim(
         claim_number=number,
         policy_number=pol.number,
@@ -90,6 +100,7 @@ def _new_claim(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: 
         amount=req.amount,
         currency=pol.currency,
         evidence=req.evidence,
+        risk=decision,
         submitted_at=now,
         updated_at=now,
     )
@@ -102,7 +113,9 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
         existing = _by_ref(p, pol.channel_id, ref, pol.number, req)
         if existing is not None:
             return existing
-    claim = _new_claim(p, who, pol, req, source)
+    facts = risk_checks.policy_facts("claim", pol.holder, pol.insured, req.device_id, req.amount)
+    decision = risk_checks.check(p, facts, "claim_application", pol.number)
+    claim = _new_claim(p, who, pol, req, source, decision)
     hook = notices.outbox_item(claim, "none", claim.submitted_at)
     ops: list[WriteOp] = [Put(claim_repo.new_claim_item(claim), if_absent=True)]
     if ref:
@@ -114,13 +127,15 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
     ops.append(Put(hook, if_absent=True))
     action = "submit" if source == "channel" else "open"
     ops.append(audit.entry(p, who, "claim", claim.claim_number, action, after=brief(claim)))
+    ops += risk_checks.ops(p, decision, "claim", claim.claim_number, "claim")
     decide: list[str] = []
     if claim.auto:
         request_op, oid = outbox.message(p, queue=DECISION_QUEUE, body=decision_body(claim))
         ops.append(request_op)
         decide.append(oid)
     try:
-        p.store.transact(ops)
+        with risk_checks.counted(p, facts, decision, "claim_application", pol.number):
+            p.store.transact(ops)
     except StaleWrite:
         if ref:  # lost a race with the same reference
             existing = _by_ref(p, pol.channel_id, ref, pol.number, req)

@@ -182,7 +182,7 @@ def process_batch_item(p: Ports, message: Mapping[str, Any], *, last_attempt: bo
 
 def _dispatch_batch_item(p: Ports, appointment_id: str, batch_id: str, index: int) -> None:
     doc = ownership.load(p, appointment_id)
-    if doc.status == "pending":
+    if doc.status == "pending" and doc.risk_review is None:  # held for a risk review: dispatched once approved
         p.publisher.send(DISPATCH_QUEUE, [booking.dispatch_message(doc)])
     records.mark_batch_item_dispatched(p, batch_id, index)
 

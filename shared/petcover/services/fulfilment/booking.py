@@ -27,6 +27,8 @@ from petcover.repositories import policies as policy_records
 from petcover.services import catalog, outbox, policies, quota
 from petcover.services.commodities import catalog as commodity_catalog
 from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, News, actor, announcement_ops
+from petcover.services.risk import bookings as risk_bookings
+from petcover.services.risk import checks as risk_checks
 
 
 def new_appointment_id(now: datetime) -> str:
@@ -53,10 +55,14 @@ def announce_booking(
     p: Ports, doc: Appointment, outbox_ids: list[str], payload: dict[str, Any] | None = None
 ) -> list[WriteOp]:
     """The booking's messages, for its own transaction: the dispatch request and the channel's
-    ``appointment.booked`` webhook. Their outbox ids go to ``outbox_ids``, to release after it."""
-    queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
+    ``appointment.booked`` webhook. Their outbox ids go to ``outbox_ids``, to release after it.
+    A booking held for a risk review is dispatched when staff approve it (``services.risk.bookings``)."""
     hook_ops, hook_ids = announcement_ops(p, doc, News(event="appointment.booked", payload=payload, first=True))
-    outbox_ids += [oid, *hook_ids]
+    outbox_ids += hook_ids
+    if doc.risk_review is not None:
+        return hook_ops
+    queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
+    outbox_ids.append(oid)
     return [queued, *hook_ops]
 
 
@@ -213,6 +219,8 @@ def book(
     doc = _pending(who, pol, policy_number, benefit, mode, req, appointment_id=aid, batch=batch, now=now, items=items)
     doc = doc.model_copy(update=_service_terms(p, pol, benefit.code))
     left = (benefit.available - 1) if limited and benefit.available is not None else None
+    facts, decision = risk_bookings.check(p, pol, req, items)
+    doc = risk_bookings.held(p, doc, decision)
     ops: list[WriteOp] = [
         *(goods_records.take_allowance(policy_number, benefit.code, i, benefit.item_allowance) for i in items),
         records.new_appointment(doc),
@@ -221,11 +229,13 @@ def book(
         Check(*policy_records.policy_key(policy_number), expect=[("state", "=", "active")]),
         quota.activity_op(p, policy_number, benefit.code),
         overview_repo.day_add(calendar.day_of(now), {"bookings": 1}),
+        *risk_bookings.ops(p, doc, decision),
         *(extra_ops or []),
         *(extra_for(doc, left) if extra_for else []),
     ]
     try:
-        p.store.transact(ops)
+        with risk_checks.counted(p, facts, decision, "booking_application", policy_number):
+            p.store.transact(ops)
     except StaleWrite:
         if appointment_id is None or records.find_appointment(p, appointment_id) is None:
             _allowance_refusal(p, policy_number, benefit, items)

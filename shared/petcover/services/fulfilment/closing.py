@@ -15,8 +15,9 @@ from petcover.domain.appointment_flow import FLOW, advance, need_mode
 from petcover.errors import Conflict, DomainError
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment
-from petcover.ports import Ports
+from petcover.ports import Delete, Ports
 from petcover.repositories import appointments as records
+from petcover.repositories import risk as risk_records
 from petcover.services import locks, quota
 from petcover.services.fulfilment import goods, ownership, views
 from petcover.services.fulfilment.transitions import (
@@ -100,8 +101,12 @@ def _cancel(p: Ports, who: Principal | str, appointment_id: str, reason: str) ->
             doc = ownership.load(p, appointment_id)
         new_state = FLOW.next_state(doc.status, "cancel")
         now = p.now()
-        after = advance(doc, "cancel", new_state, actor(who), now, cancelled_at=now, cancel_reason=reason)
+        after = advance(
+            doc, "cancel", new_state, actor(who), now, cancelled_at=now, cancel_reason=reason, risk_review=None
+        )
         ops = [quota.release_op(doc.policy_number, doc.benefit_code, is_limited(p, doc)), *release_ops(p, doc)]
+        if doc.risk_review is not None:  # held for a risk review: out of the staff queue with it
+            ops.append(Delete(*risk_records.booking_review_key(appointment_id)))
         stock_ops, touched = goods.cancellation_ops(p, who, doc, reason)
         news = News(node="cancelled", event="appointment.cancelled", payload={"reason": reason})
         commit(p, lease, doc, after, index=records.out_of_shipped_index(), ops=[*ops, *stock_ops], news=news)
