@@ -147,7 +147,7 @@ def _key(e):
 
 
 def test_a_claim_paid_without_its_payout_journal_is_listed_and_alerted(day):
-    p, clock, d, _, _ = day
+    p, _clock, d, _, _ = day
     month = calendar.month_of(calendar.start_of(d))
     payout = next(e for e in ledger.statement_entries(p, "shop-a", month) if e.event == "claim_payout")
     p.store.delete(*_key(payout))  # a payout row removed by hand
@@ -161,10 +161,12 @@ def test_a_claim_paid_without_its_payout_journal_is_listed_and_alerted(day):
 
 
 def test_a_double_payout_is_listed_once_with_both_journals(day):
-    p, clock, d, _, _ = day
+    p, _clock, d, _, _ = day
     month = calendar.month_of(calendar.start_of(d))
     payout = next(e for e in ledger.statement_entries(p, "shop-a", month) if e.event == "claim_payout")
     p.store.put(ledger_repo.entry_item(payout.model_copy(update={"id": "twin"})))
     reconciliation.reconcile(p, d)
     claims = [x for x in reconciliation.get_report(p, d.isoformat())["differences"] if x["check"] == "claims"]
-    assert [(x["kind"], sorted(x["objects"][1:])) for x in claims] == [("more_than_one_payout", sorted([payout.id, "twin"]))]
+    assert [(x["kind"], sorted(x["objects"][1:])) for x in claims] == [
+        ("more_than_one_payout", sorted([payout.id, "twin"]))
+    ]

@@ -16,8 +16,8 @@ from petcover.identity import Principal
 from petcover.models.money import SettlementAction
 from petcover.models.policies import CancelRequest
 from petcover.repositories import ledger as ledger_repo
-from petcover.services import ledger, policies
 from petcover.repositories import quality as quality_repo
+from petcover.services import ledger, policies
 from petcover.services.money import journals, settlements
 from petcover.services.quality import assessment
 from tests.support.clock import Clock
@@ -181,7 +181,10 @@ def _assess(p, month: str, penalised: tuple[str, ...] = ()) -> None:
     """The month's quality assessment; each penalised provider had 12 orders, all breached (grade D)."""
     for provider in penalised:
         p.store.transact(
-            [quality_repo.counter_op(provider, month, "orders", 12), quality_repo.counter_op(provider, month, "breaches", 12)]
+            [
+                quality_repo.counter_op(provider, month, "orders", 12),
+                quality_repo.counter_op(provider, month, "breaches", 12),
+            ]
         )
     assessment.run(p, month)
 

@@ -23,8 +23,8 @@ SEQ#CLAIM / SEQ                   claim-number counter (blocks by atomic ADD): C
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from petcover.domain import calendar

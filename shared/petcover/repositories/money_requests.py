@@ -55,3 +55,10 @@ def by_state(store: Store, state: str, limit: int = 200) -> list[MoneyRequest]:
 
 def iterate(store: Store, state: str) -> list[MoneyRequest]:
     return [load(MoneyRequest, i) for i in paginate(store, queue_pk(state), index="gsi1")]
+
+
+def page(
+    store: Store, state: str, limit: int, cursor: str | None, *, newest_first: bool
+) -> tuple[list[MoneyRequest], str | None]:
+    got = store.query(queue_pk(state), index="gsi1", limit=limit, cursor=cursor, descending=newest_first)
+    return [load(MoneyRequest, i) for i in got.items], got.cursor

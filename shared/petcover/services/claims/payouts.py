@@ -16,8 +16,8 @@ from petcover.ports import Ports, WriteOp
 from petcover.repositories import policies as policy_repo
 from petcover.services import audit, ledger, policies
 from petcover.services.claims import lookups
-from petcover.services.money import checks
 from petcover.services.claims.transitions import advance, commit, exceeds, refusal
+from petcover.services.money import checks
 
 
 def check_payable(p: Ports, policy_number: str, cents: int) -> None:
