@@ -1,6 +1,6 @@
 import { App, Button, Card, Form, Input, Space, Table, Typography } from "antd";
 import { useState } from "react";
-import { idemKey, unwrap } from "../../api/client";
+import { unwrap } from "../../api/client";
 import type { components } from "../../api/schema";
 import { errorText, Loadable, useLoad } from "../../components/Async";
 import { useApp } from "../../context";
@@ -37,7 +37,7 @@ export default function FeeSchedules() {
     try {
       await unwrap(
         client.PUT("/ops/fee-schedules/{serviceType}", {
-          params: { path: { serviceType }, header: { "Idempotency-Key": idemKey() } },
+          params: { path: { serviceType } },
           body: {
             effective_from: v.effective_from,
             reason: v.reason.trim(),
@@ -71,12 +71,12 @@ export default function FeeSchedules() {
         title={serviceType ? `${t("money.versions")}: ${serviceType}` : t("money.latest")}
         extra={<Button onClick={list.reload}>{t("action.refresh")}</Button>}
       >
-        <Loadable state={list} empty={(d) => d.fee_versions.length === 0}>
+        <Loadable state={list} empty={(d) => (d.fee_versions ?? []).length === 0}>
           {(d) => (
             <Table<Version>
               size="small"
               rowKey={(v) => `${v.service_type}|${v.version}`}
-              dataSource={d.fee_versions}
+              dataSource={d.fee_versions ?? []}
               pagination={{ pageSize: 20 }}
               columns={[
                 {

@@ -1,7 +1,6 @@
 import { App, Button, Card, Form, Input, Space, Table, Typography } from "antd";
 import { useMemo, useState } from "react";
 import { unwrap } from "../../api/client";
-import type { components } from "../../api/schema";
 import { errorText, Loadable, useLoad } from "../../components/Async";
 import { Chart } from "../../components/Chart";
 import { useApp } from "../../context";
@@ -9,7 +8,15 @@ import { useI18n } from "../../i18n";
 import { formatMoney } from "../../lib/money";
 import { lastMonth, saveFile } from "./common";
 
-type Row = components["schemas"]["LossRatioRow"];
+// One row of the loss-ratio report (the export's JSON content).
+interface Row {
+  product_code: string;
+  channel_id: string;
+  month: string;
+  premium: string;
+  claims_paid: string;
+  loss_ratio: string | null;
+}
 interface Range {
   start: string;
   end: string;

@@ -12,17 +12,18 @@ import type { MsgKey } from "../../messages";
 import { StatusTag } from "./common";
 
 type Req = components["schemas"]["MoneyRequest"];
-type Create = components["schemas"]["MoneyRequestCreate"];
+type Create = components["schemas"]["MoneyRequestCreate-Input"];
 type Kind = Create["kind"];
+type Field = "amount" | "policy_number" | "claim_number" | "debit_account" | "credit_account" | "book" | "period" | "journal_id";
 const KINDS: Kind[] = ["manual_refund", "payout_correction", "ledger_adjustment", "reversal"];
 // The fields each kind needs (as the API checks them).
-const NEEDS: Record<Kind, (keyof Create)[]> = {
+const NEEDS: Record<Kind, Field[]> = {
   manual_refund: ["amount", "policy_number"],
   payout_correction: ["amount", "claim_number"],
   ledger_adjustment: ["amount", "debit_account", "credit_account", "book"],
   reversal: ["book", "period", "journal_id"],
 };
-const LABEL: Partial<Record<keyof Create, MsgKey>> = {
+const LABEL: Record<Field, MsgKey> = {
   amount: "money.amount",
   policy_number: "money.policy",
   claim_number: "money.claim",
@@ -94,12 +95,12 @@ export default function MoneyRequests() {
           </Space>
         }
       >
-        <Loadable state={list} empty={(d) => d.money_requests.length === 0}>
+        <Loadable state={list} empty={(d) => (d.money_requests ?? []).length === 0}>
           {(d) => (
             <Table<Req>
               size="small"
               rowKey="request_id"
-              dataSource={d.money_requests}
+              dataSource={d.money_requests ?? []}
               pagination={{ pageSize: 20 }}
               scroll={{ x: true }}
               columns={[
@@ -186,7 +187,7 @@ function NewRequest({ onMade }: { onMade: () => void }) {
           <Form.Item
             key={f}
             name={f}
-            label={t(LABEL[f]!)}
+            label={t(LABEL[f])}
             rules={[
               { required: true, whitespace: true },
               ...(f === "amount" ? [{ pattern: /^-?\d+(\.\d{1,2})?$/ }] : []),

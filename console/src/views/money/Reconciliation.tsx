@@ -31,12 +31,12 @@ export default function Reconciliation() {
         {t("money.reconciliation")}
       </Typography.Title>
       <Card title={t("money.reconciliation")} extra={<Button onClick={nights.reload}>{t("action.refresh")}</Button>}>
-        <Loadable state={nights} empty={(d) => d.reconciliation_reports.length === 0}>
+        <Loadable state={nights} empty={(d) => (d.reconciliation_reports ?? []).length === 0}>
           {(d) => (
             <Table<Night>
               size="small"
               rowKey="day"
-              dataSource={d.reconciliation_reports}
+              dataSource={d.reconciliation_reports ?? []}
               pagination={{ pageSize: 31 }}
               columns={[
                 { title: t("money.day"), dataIndex: "day" },

@@ -130,12 +130,12 @@ export default function Settlements() {
         </Form>
       </Card>
       <Card title={t("money.settlements")} extra={<Button onClick={list.reload}>{t("action.refresh")}</Button>}>
-        <Loadable state={list} empty={(d) => d.settlements.length === 0}>
+        <Loadable state={list} empty={(d) => (d.settlements ?? []).length === 0}>
           {(d) => (
             <Table<Settlement>
               size="small"
               rowKey="settlement_id"
-              dataSource={d.settlements}
+              dataSource={d.settlements ?? []}
               pagination={{ pageSize: 20 }}
               scroll={{ x: true }}
               columns={[
