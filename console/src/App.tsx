@@ -24,6 +24,7 @@ const Claims = lazy(() => import("./views/Claims"));
 const ClaimPage = lazy(() => import("./views/ClaimPage"));
 const Finance = lazy(() => import("./views/Finance"));
 const Audit = lazy(() => import("./views/Audit"));
+const Money = lazy(() => import("./views/money"));
 
 // Ant Design's defaults with text colours that keep WCAG AA contrast (4.5:1) on white.
 const THEME = {
@@ -166,6 +167,7 @@ function AppRoutes({ session }: { session: Session }) {
       <Route path="/claims" element={g("claims", <Claims />)} />
       <Route path="/claims/:number" element={g("claims", <ClaimPage />)} />
       <Route path="/finance" element={g("finance", <Finance />)} />
+      <Route path="/money/*" element={g("money", <Money />)} />
       <Route path="/audit" element={g("audit", <Audit />)} />
       <Route path="*" element={<Result status="404" title={t("state.notFound")} />} />
     </Routes>

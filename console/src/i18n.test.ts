@@ -26,7 +26,8 @@ test("both languages have every message, with the same placeholders, none empty"
 
 test("every literal message key the views use exists", () => {
   const dir = fileURLToPath(new URL(".", import.meta.url));
-  const files = ["App.tsx", "SignIn.tsx", ...readdirSync(join(dir, "views")).map((f) => `views/${f}`)];
+  const views = readdirSync(join(dir, "views"), { recursive: true, encoding: "utf8" }).filter((f) => /\.tsx?$/.test(f));
+  const files = ["App.tsx", "SignIn.tsx", ...views.map((f) => `views/${f}`)];
   const used = new Set<string>();
   for (const f of files) {
     for (const m of readFileSync(join(dir, f), "utf8").matchAll(/\bt\("([\w.]+)"/g)) used.add(m[1]);

@@ -1,4 +1,5 @@
 // Every text the console shows, in Simplified Chinese (the default) and English.
+import { moneyEn, moneyZh } from "./messages.money";
 
 export const zh = {
   "shell.title": "petcover 运营控制台",
@@ -275,6 +276,7 @@ export const zh = {
   "ov.dead_letters": "死信队列",
   "ov.claims_paid_amount": "赔付金额",
   "ov.appointments_cancelled": "取消预约",
+  ...moneyZh,
 };
 
 export type MsgKey = keyof typeof zh;
@@ -554,6 +556,7 @@ export const en: Record<MsgKey, string> = {
   "ov.dead_letters": "Dead-letter queue",
   "ov.claims_paid_amount": "Claims paid (amount)",
   "ov.appointments_cancelled": "Bookings cancelled",
+  ...moneyEn,
 };
 
 export function has(key: string): key is MsgKey {

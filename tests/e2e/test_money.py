@@ -160,3 +160,59 @@ def test_settle_a_month_then_sell_into_it_late_and_reconcile(stack):
     assert involved == [], involved
     assert report.json["counts"]["journals"] >= 3  # two sales and the receipt at least
     assert finance.get("/ops/reconciliation/1999-01-01").status == 404
+
+
+def test_finance_reads_its_lists_over_http(stack):
+    """The queue of money requests (made and decided by two people), a party's settlements, a service
+    type's fee versions and the reconciliation nights, through GET /ops/money/{view}."""
+    from infra.credentials import ops_token
+    from petcover.client import OpsClient
+
+    cid, channel = _channel(stack)
+    now = datetime.now(SHANGHAI)
+    last_day = now.replace(day=1, hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    sold = _sell(channel, f"{cid}-l", last_day)
+    assert sold.status == 201, sold.body
+    alice = OpsClient(stack.base, ops_token(["finance"], "e2e-alice"), timeout=120)
+    bob = OpsClient(stack.base, ops_token(["finance"], "e2e-bob"), timeout=120)
+
+    spec = {"kind": "manual_refund", "policy_number": sold.json["number"], "amount": "1.00", "reason": "bank refund"}
+    made = alice.post("/ops/money-requests", json=spec, idempotency_key=f"{cid}-mr")
+    assert made.status == 201, made.body
+    rid = made.json["request_id"]
+    pending = alice.get("/ops/money/money-requests", query={"status": "pending", "limit": "200"})
+    assert pending.status == 200 and rid in [r["request_id"] for r in pending.json["money_requests"]], pending.body
+    decided = bob.post(f"/ops/money-requests/{rid}/decision", json={"decision": "approve"}, idempotency_key=f"{cid}-md")
+    assert decided.status == 200 and decided.json["status"] == "approved", decided.body
+    approved = bob.get("/ops/money/money-requests", query={"status": "approved", "limit": "200"})
+    assert rid in [r["request_id"] for r in approved.json["money_requests"]]
+
+    month = last_day.strftime("%Y-%m")
+    run = alice.post(
+        "/ops/settlements", idempotency_key=f"{cid}-lrun", json={"party": "channel", "party_id": cid, "month": month}
+    )
+    assert run.status == 201, run.body
+    mine = alice.get("/ops/money/settlements", query={"party": "channel", "party_id": cid})
+    assert [s["settlement_id"] for s in mine.json["settlements"]] == [run.json["settlement_id"]]
+    assert alice.get("/ops/money/settlements").status == 400
+
+    service = f"e2e_{uuid.uuid4().hex[:8]}"
+    for n, fee in enumerate(("10.00", "11.00")):
+        put = alice.put(
+            f"/ops/fee-schedules/{service}",
+            idempotency_key=f"{cid}-f{n}",
+            json={
+                "effective_from": calendar.today(now).isoformat(),
+                "reason": "e2e",
+                "rates": [{"region": "*", "fee": fee}],
+            },
+        )
+        assert put.status == 201, put.body
+    versions = alice.get("/ops/money/fee-schedules", query={"service_type": service})
+    assert [v["version"] for v in versions.json["fee_versions"]] == [2, 1]
+
+    today = calendar.today(now).isoformat()
+    assert stack.cloud.invoke("ReconcileNightlyFunction", {"date": today})["day"] == today
+    nights = alice.get("/ops/money/reconciliation-reports", query={"month": today[:7]})
+    assert nights.status == 200 and nights.json["reconciliation_reports"][0]["day"] == today, nights.body
+    assert _ops(stack, "sales").get("/ops/money/settlements", query={"month": month}).status == 403

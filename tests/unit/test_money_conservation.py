@@ -20,6 +20,7 @@ from petcover.services import policies
 from petcover.services.claims import submission
 from petcover.services.fulfilment import closing, work_orders
 from petcover.services.money import fees, reconciliation, settlements
+from petcover.services.quality import assessment
 from tests.support.bookings import CLINIC, SHOP, online, to_booked
 from tests.support.claims import deliver_decisions, rs_claim, rs_policy
 from tests.support.clock import Clock
@@ -109,6 +110,8 @@ def test_a_random_month_reconciles_every_night_and_the_books_balance(fake_ports,
     assert sum(journal.balances(lines).values(), Decimal(0)) == 0
     # the month's settlements agree with the ledger's party accounts
     clock.set(datetime(2026, 12, 2, 2, tzinfo=UTC))
+    for month in ("2026-09", "2026-10", "2026-11"):  # the monthly quality assessment comes first
+        assessment.run(p, month)
     for party, pid, book in (("channel", "shop-a", "shop-a"), ("provider", "clinic-a", "provider:clinic-a")):
         for month in ("2026-09", "2026-10", "2026-11"):
             s = settlements.run(p, "system:test", party, pid, month)

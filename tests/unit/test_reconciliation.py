@@ -144,3 +144,29 @@ def test_an_unbalanced_journal_a_double_payout_and_a_double_fee_are_each_listed(
 def _key(e):
     item = ledger_repo.entry_item(e)
     return item["pk"], item["sk"]
+
+
+def test_a_claim_paid_without_its_payout_journal_is_listed_and_alerted(day):
+    p, _clock, d, _, _ = day
+    month = calendar.month_of(calendar.start_of(d))
+    payout = next(e for e in ledger.statement_entries(p, "shop-a", month) if e.event == "claim_payout")
+    p.store.delete(*_key(payout))  # a payout row removed by hand
+    reconciliation.reconcile(p, d)
+    report = reconciliation.get_report(p, d.isoformat())
+    assert [(x["kind"], x["objects"]) for x in report["differences"] if x["check"] == "claims"] == [
+        ("paid_without_payout", [payout.ref])
+    ]
+    assert report["counts"]["paid_claims"] == 1
+    assert any("differences" in str(m) for m in p.publisher.drain("alert"))
+
+
+def test_a_double_payout_is_listed_once_with_both_journals(day):
+    p, _clock, d, _, _ = day
+    month = calendar.month_of(calendar.start_of(d))
+    payout = next(e for e in ledger.statement_entries(p, "shop-a", month) if e.event == "claim_payout")
+    p.store.put(ledger_repo.entry_item(payout.model_copy(update={"id": "twin"})))
+    reconciliation.reconcile(p, d)
+    claims = [x for x in reconciliation.get_report(p, d.isoformat())["differences"] if x["check"] == "claims"]
+    assert [(x["kind"], sorted(x["objects"][1:])) for x in claims] == [
+        ("more_than_one_payout", sorted([payout.id, "twin"]))
+    ]

@@ -16,8 +16,10 @@ from petcover.identity import Principal
 from petcover.models.money import SettlementAction
 from petcover.models.policies import CancelRequest
 from petcover.repositories import ledger as ledger_repo
+from petcover.repositories import quality as quality_repo
 from petcover.services import ledger, policies
 from petcover.services.money import journals, settlements
+from petcover.services.quality import assessment
 from tests.support.clock import Clock
 from tests.support.fixtures import catalogue
 from tests.support.policies import underwrite_request
@@ -159,21 +161,38 @@ def test_runs_follow_each_other_and_only_for_ended_months(world):
     assert gap.value.code == "EARLIER_PERIOD_NOT_RUN"
 
 
-def test_a_provider_statement_is_approved_by_another_person_then_paid_once(world):
-    p, clock, _ = world
+def _fees(p, clock, provider: str, fees: tuple[tuple[str, str], ...]) -> None:
     clock.set(NOV)
-    for ref, fee in (("A1", "50.00"), ("A2", "30.00")):
+    for ref, fee in fees:
         e = journals.entry(
             p,
-            book="provider:clinic-a",
+            book=f"provider:{provider}",
             event="provider_fee",
             amount=Decimal(fee),
-            lines=journal.provider_fee_lines("clinic-a", Decimal(fee)),
+            lines=journal.provider_fee_lines(provider, Decimal(fee)),
             ref=ref,
-            provider_id="clinic-a",
+            provider_id=provider,
         )
         journals.post(p, e, once=ledger_repo.once_key("FEE", ref))
     clock.set(DEC)
+
+
+def _assess(p, month: str, penalised: tuple[str, ...] = ()) -> None:
+    """The month's quality assessment; each penalised provider had 12 orders, all breached (grade D)."""
+    for provider in penalised:
+        p.store.transact(
+            [
+                quality_repo.counter_op(provider, month, "orders", 12),
+                quality_repo.counter_op(provider, month, "breaches", 12),
+            ]
+        )
+    assessment.run(p, month)
+
+
+def test_a_provider_statement_is_approved_by_another_person_then_paid_once(world):
+    p, clock, _ = world
+    _fees(p, clock, "clinic-a", (("A1", "50.00"), ("A2", "30.00")))
+    _assess(p, "2026-11")
     s = settlements.run(p, "ops:fin-1", "provider", "clinic-a", "2026-11")
     assert (s.fees, s.net_due, s.closing_balance) == (Decimal(80), Decimal(80), Decimal(80))
     with pytest.raises(IllegalTransition):
@@ -194,6 +213,34 @@ def test_a_provider_statement_is_approved_by_another_person_then_paid_once(world
     assert payable["provider_payable:clinic-a"] == 0
 
 
+def test_a_penalty_grade_deducts_from_the_provider_statement_once(world):
+    p, clock, _ = world
+    _fees(p, clock, "clinic-b", (("B1", "100.00"), ("B2", "33.33")))
+    with pytest.raises(BusinessRuleViolation) as refused:  # the assessment comes first
+        settlements.run(p, "ops:fin-1", "provider", "clinic-b", "2026-11")
+    assert refused.value.code == "QUALITY_NOT_ASSESSED"
+    _assess(p, "2026-11", penalised=("clinic-b",))
+    s = settlements.run(p, "ops:fin-1", "provider", "clinic-b", "2026-11")
+    assert (s.fees, s.deductions, s.net_due) == (Decimal("133.33"), Decimal("6.67"), Decimal("126.66"))
+    again = settlements.run(p, "ops:fin-2", "provider", "clinic-b", "2026-11")
+    assert again.deductions == Decimal("6.67")
+    entries = list(ledger_repo.month_entries(p.store, "provider:clinic-b", "2026-11"))
+    assert sorted(e.event for e in entries) == ["provider_deduction", "provider_fee", "provider_fee"]
+    csv_text = settlements.file(p, s.settlement_id, "csv").content
+    assert "B1" in csv_text and "B2" in csv_text and "quality:2026-11" in csv_text and "-6.67" in csv_text
+    assert "等级 D" in csv_text
+
+
+def test_a_good_grade_or_no_fees_deducts_nothing(world):
+    p, clock, _ = world
+    _fees(p, clock, "clinic-c", (("C1", "40.00"),))
+    _assess(p, "2026-11")  # clinic-c has no counters: not graded
+    s = settlements.run(p, "ops:fin-1", "provider", "clinic-c", "2026-11")
+    assert (s.fees, s.deductions) == (Decimal(40), Decimal(0))
+    empty = settlements.run(p, "ops:fin-1", "provider", "clinic-d", "2026-11")  # nothing earned, nothing waits
+    assert empty.net_due == 0
+
+
 def test_the_monthly_schedule_runs_every_channel_and_reports_failures(world):
     p, _, _ = world
     out = settlements.run_all(p)
@@ -210,3 +257,15 @@ def test_the_schedule_runs_an_earlier_month_never_run_first(world):
     nov = settlements.get(p, "channel.shop-a.2026-11")[0]
     dec = settlements.get(p, "channel.shop-a.2026-12")[0]
     assert dec.opening_balance == nov.closing_balance and dec.created_by == nov.created_by == "system:settlement"
+
+
+def test_the_settlement_schedule_runs_after_the_monthly_quality_assessment():
+    from infra import template
+
+    def minutes(function: str) -> tuple[int, str | None]:
+        s = next(x for x in template.schedules() if x.function == function)
+        minute, hour, *_ = s.expression.removeprefix("cron(").split()
+        return int(hour) * 60 + int(minute), s.timezone
+
+    settle, assess = minutes("SettleMonthlyFunction"), minutes("QualityAssessFunction")
+    assert settle[1] == assess[1] and settle[0] > assess[0]

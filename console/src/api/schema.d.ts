@@ -956,6 +956,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/money/{view}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One page of a money list: money-requests (status pending, the default, or decided; or a state), settlements (a month, or a party; optional status), fee-schedules (every version of a service type, or the latest of each) or reconciliation-reports (nights, latest first, with their counts of differences) */
+        get: operations["ListMoney"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ops/overview": {
         parameters: {
             query?: never;
@@ -5022,6 +5039,11 @@ export interface components {
              * @default false
              */
             core?: boolean;
+            /**
+             * Deduction Pct
+             * @default 0
+             */
+            deduction_pct?: number;
             /** Grade */
             grade: string;
             /** Min Score */
@@ -5517,6 +5539,33 @@ export interface components {
              * @default null
              */
             note?: string | null;
+        };
+        /**
+         * MoneyList
+         * @description One page of a list; only the list the view names is filled.
+         */
+        MoneyList: {
+            /**
+             * Cursor
+             * @default null
+             */
+            cursor?: string | null;
+            /** Fee Versions */
+            fee_versions?: components["schemas"]["FeeVersion"][];
+            /** Money Requests */
+            money_requests?: components["schemas"]["MoneyRequest"][];
+            /** Reconciliation Reports */
+            reconciliation_reports?: components["schemas"]["ReconciliationDay"][];
+            /**
+             * Settlements
+             * @description Totals and status; lines in the files.
+             */
+            settlements?: components["schemas"]["Settlement"][];
+            /**
+             * View
+             * @enum {string}
+             */
+            view: "money-requests" | "settlements" | "fee-schedules" | "reconciliation-reports";
         };
         /** MoneyRequest */
         MoneyRequest: {
@@ -6963,6 +7012,30 @@ export interface components {
              * @default false
              */
             repair?: boolean;
+        };
+        /** ReconciliationDay */
+        ReconciliationDay: {
+            /** Configuration Gaps */
+            configuration_gaps: number;
+            /** Day */
+            day: string;
+            /** Differences */
+            differences: number;
+            /**
+             * Journals
+             * @default 0
+             */
+            journals?: number;
+            /**
+             * Run At
+             * Format: date-time
+             */
+            run_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "clean" | "differences";
         };
         /** ReconciliationReport */
         ReconciliationReport: {
@@ -17315,6 +17388,139 @@ export interface operations {
             };
         };
     };
+    ListMoney: {
+        parameters: {
+            query?: {
+                /** @description money-requests: pending (default), decided, requested, approved or rejected; settlements: issued, settled, approved or paid. */
+                status?: "pending" | "decided" | "requested" | "approved" | "rejected" | "issued" | "settled" | "paid";
+                /** @description settlements: with party_id, one party. */
+                party?: "channel" | "provider";
+                party_id?: string;
+                /** @description settlements: the month (needed without a party); reconciliation-reports: one month. */
+                month?: string;
+                /** @description fee-schedules: every version of one service type (else the latest of each). */
+                service_type?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description money-requests, settlements, fee-schedules or reconciliation-reports. */
+                view: "money-requests" | "settlements" | "fee-schedules" | "reconciliation-reports";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MoneyList"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
     OpsOverview: {
         parameters: {
             query?: never;
@@ -23149,7 +23355,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `IDEMPOTENCY_KEY_REUSED`, `REQUEST_IN_PROGRESS` */
+            /** @description Conflict: `ALREADY_EXISTS`, `ALREADY_POSTED`, `CONDITION_FAILED`, `IDEMPOTENCY_KEY_REUSED`, `REQUEST_IN_PROGRESS` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -23158,7 +23364,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_IN_PROGRESS";
+                            code?: "ALREADY_EXISTS" | "ALREADY_POSTED" | "CONDITION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_IN_PROGRESS";
                         };
                     };
                 };
@@ -23177,7 +23383,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `EARLIER_PERIOD_NOT_RUN`, `PERIOD_NOT_ENDED` */
+            /** @description Business rule: `EARLIER_PERIOD_NOT_RUN`, `PERIOD_NOT_ENDED`, `QUALITY_NOT_ASSESSED`, `UNBALANCED_JOURNAL` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -23186,7 +23392,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "EARLIER_PERIOD_NOT_RUN" | "PERIOD_NOT_ENDED";
+                            code?: "EARLIER_PERIOD_NOT_RUN" | "PERIOD_NOT_ENDED" | "QUALITY_NOT_ASSESSED" | "UNBALANCED_JOURNAL";
                         };
                     };
                 };

@@ -15,6 +15,7 @@ export const VIEWS: ViewDef[] = [
   { key: "catalogue", path: "/catalogue", roles: ["underwriter", "sales", "service", "finance"] },
   { key: "claims", path: "/claims", roles: ["underwriter", "service", "finance"] },
   { key: "finance", path: "/finance", roles: ["finance", "sales"] },
+  { key: "money", path: "/money", roles: ["finance"] },
   { key: "audit", path: "/audit", roles: ["ops"] },
 ];
 

@@ -1,5 +1,6 @@
 import { App, Button, Card, DatePicker, Form, Input, Select, Space, Table, Typography } from "antd";
 import { useMemo, useState } from "react";
+import { Link } from "react-router-dom";
 import { unwrap } from "../api/client";
 import type { components } from "../api/schema";
 import { errorText, Loadable, useLoad } from "../components/Async";
@@ -9,6 +10,7 @@ import { useI18n } from "../i18n";
 import { dayOf, monthOf } from "../lib/format";
 import { formatMoney } from "../lib/money";
 import { byPeriod, statementFile } from "../lib/stats";
+import { MONEY_SCREENS } from "./money/screens";
 
 type Row = components["schemas"]["StatisticsRow"];
 interface Query {
@@ -131,6 +133,17 @@ export default function Finance() {
         </Loadable>
       </Card>
       {can("statement") ? <Statement /> : null}
+      {can("statement") ? (
+        <Card title={t("money.screens")}>
+          <Space wrap>
+            {MONEY_SCREENS.map((s) => (
+              <Link key={s.path} to={`/money/${s.path}`}>
+                {t(s.label)}
+              </Link>
+            ))}
+          </Space>
+        </Card>
+      ) : null}
     </Space>
   );
 }

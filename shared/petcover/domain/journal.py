@@ -130,6 +130,11 @@ def provider_fee_lines(provider_id: str, fee: Decimal) -> list[Line]:
     return transfer("service_fee_expense", account("provider_payable", provider_id), fee)
 
 
+def provider_deduction_lines(provider_id: str, amount: Decimal) -> list[Line]:
+    """A deduction from what a provider earned (a quality penalty): the platform owes it that much less."""
+    return transfer(account("provider_payable", provider_id), "service_fee_expense", amount)
+
+
 def channel_receipt_lines(channel_id: str, amount: Decimal) -> list[Line]:
     """Ops confirmed the channel's payment of a settlement."""
     return transfer("cash", account("channel_receivable", channel_id), amount)

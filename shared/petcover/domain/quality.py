@@ -36,6 +36,7 @@ DEFAULT_WEIGHTS: dict[Component, int] = {
     "rating": 20,
 }
 MAX_BOUND_PCT = 20  # a grade never moves a share by more than this, either way
+MAX_DEDUCTION_PCT = 30  # a penalty grade never deducts more than this share of the month's fees
 
 
 class GradeBand(BaseModel):
@@ -48,6 +49,7 @@ class GradeBand(BaseModel):
     multiplier: Annotated[float, Field(ge=1 - MAX_BOUND_PCT / 100, le=1 + MAX_BOUND_PCT / 100)]
     core: bool = False  # core-provider tier: its SLA limits are stricter (core_stricter_pct)
     propose_suspension: bool = False  # a review item for ops, never an automatic suspension
+    deduction_pct: Annotated[float, Field(ge=0, le=MAX_DEDUCTION_PCT)] = 0  # of the month's provider fees
 
 
 class QualityRules(BaseModel):
@@ -61,7 +63,7 @@ class QualityRules(BaseModel):
             GradeBand(grade="A", min_score=90, multiplier=1.2, core=True),
             GradeBand(grade="B", min_score=80, multiplier=1.1),
             GradeBand(grade="C", min_score=65, multiplier=1.0),
-            GradeBand(grade="D", min_score=0, multiplier=0.8, propose_suspension=True),
+            GradeBand(grade="D", min_score=0, multiplier=0.8, propose_suspension=True, deduction_pct=5),
         ],
         min_length=1,
         max_length=10,

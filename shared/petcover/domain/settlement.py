@@ -74,3 +74,10 @@ def totals(party: str, party_id: str, entries: Iterable[LedgerEntry]) -> Totals:
     if t.net_due - t.payments != t.movement:  # every line is counted exactly once
         raise ValueError(f"statement does not add up: {t.net_due} - {t.payments} != {t.movement}")
     return t
+
+
+def quality_deduction(fees: Decimal, pct: float) -> Decimal:
+    """A penalty grade's deduction: ``pct`` percent of the month's fees, to the cent (never negative)."""
+    if fees <= ZERO or pct <= 0:
+        return ZERO
+    return (fees * Decimal(str(pct)) / 100).quantize(journal.CENT)

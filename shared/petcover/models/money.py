@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from petcover.domain.fees import FeeRate
+from petcover.domain.fees import FeeRate, FeeVersion
 from petcover.domain.money import DecimalRules
 
 Month = Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
@@ -185,3 +185,51 @@ class LossRatioRow(BaseModel):
     premium: Decimal = Field(description="Premium written in the month, less refunds.")
     claims_paid: Decimal
     loss_ratio: Decimal | None = Field(description="claims paid / premium; none when there is no premium.")
+
+
+# ------------------------------------------------------------------ what finance lists
+MoneyView = Literal["money-requests", "settlements", "fee-schedules", "reconciliation-reports"]
+
+
+class MoneyListPath(BaseModel):
+    view: MoneyView = Field(description="money-requests, settlements, fee-schedules or reconciliation-reports.")
+
+
+class MoneyListQuery(_In):
+    status: Literal["pending", "decided", "requested", "approved", "rejected", "issued", "settled", "paid"] | None = (
+        Field(
+            None,
+            description="money-requests: pending (default), decided, requested, approved or rejected; "
+            "settlements: issued, settled, approved or paid.",
+        )
+    )
+    party: Literal["channel", "provider"] | None = Field(None, description="settlements: with party_id, one party.")
+    party_id: PartyId | None = None
+    month: Month | None = Field(
+        None, description="settlements: the month (needed without a party); reconciliation-reports: one month."
+    )
+    service_type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")] | None = Field(
+        None, description="fee-schedules: every version of one service type (else the latest of each)."
+    )
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=1024)] | None = None
+
+
+class ReconciliationDay(BaseModel):
+    day: str
+    status: Literal["clean", "differences"]
+    run_at: datetime
+    differences: int
+    configuration_gaps: int
+    journals: int = 0
+
+
+class MoneyList(BaseModel):
+    """One page of a list; only the list the view names is filled."""
+
+    view: MoneyView
+    money_requests: list[MoneyRequest] = Field(default_factory=list)
+    settlements: list[Settlement] = Field(default_factory=list, description="Totals and status; lines in the files.")
+    fee_versions: list[FeeVersion] = Field(default_factory=list)
+    reconciliation_reports: list[ReconciliationDay] = Field(default_factory=list)
+    cursor: str | None = None

@@ -10,6 +10,8 @@ CLAIM#{n} / CLAIM                 the claim: state, version, owner = channel, re
     gsi3 CLAIMREVIEW / {since}#{n}                 the staff queue: waiting for an assessor (the
                                                    reason is the claim's ``review``); removed once
                                                    an assessor approves or rejects it
+    gsi3 CLAIMPAID#{day} / {paid}#{n}              paid on that business day (set by the payout,
+                                                   for the nightly reconciliation)
 CLAIM#{n} / CHANGE#{ts}#{version} a change record (who, why, before, after) per update
 CLAIM#{n} / HOOK#{version}        webhook outbox: written in the transaction of every status change,
                                   deleted once queued; gsi3 CLAIMHOOK / {ts}#{n}#{version} lets the
@@ -21,6 +23,7 @@ SEQ#CLAIM / SEQ                   claim-number counter (blocks by atomic ADD): C
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +32,7 @@ from petcover.domain.money import cents
 from petcover.errors import NotFound
 from petcover.ports import Item, Page, Store, Update
 from petcover.repositories import sequences
+from petcover.repositories.base import paginate
 
 if TYPE_CHECKING:
     from petcover.models.claims import Claim, ClaimChange
@@ -40,6 +44,7 @@ AUTO_QUEUE = "AUTOCLAIM"  # gsi3 partition of the claims the automatic job decid
 REVIEW_QUEUE = "CLAIMREVIEW"  # gsi3 partition of the claims waiting for an assessor
 HOOK_PREFIX = "HOOK#"
 HOOK_QUEUE = "CLAIMHOOK"  # gsi3 partition of the webhook outbox
+PAID_PREFIX = "CLAIMPAID#"  # gsi3 partition of the claims paid on a business day
 HOOK_RETENTION_DAYS = 14
 END = "~"  # sorts after every stamp suffix: an upper bound "up to and including this time"
 
@@ -182,10 +187,26 @@ def claim_update(before: Claim, after: Claim, now: datetime, queue: QueueMove) -
         set_.update(_queue_position(now, before.claim_number))
     elif queue == "review":
         set_.update(_queue_position(now, before.claim_number, REVIEW_QUEUE))
+    elif queue == "remove" and after.status == "paid" and after.paid_at is not None:
+        set_.update(_paid_position(after.paid_at, before.claim_number))
     elif queue == "remove":
         set_.update({"gsi3pk": None, "gsi3sk": None})
     pk, sk = claim_key(before.claim_number)
     return Update(pk, sk, set=set_, expect=[("state", "=", before.status), ("version", "=", before.version)])
+
+
+def paid_index(day: str) -> str:
+    return f"{PAID_PREFIX}{day}"
+
+
+def _paid_position(paid_at: datetime, number: str) -> dict[str, Any]:
+    return {"gsi3pk": paid_index(calendar.day_of(paid_at).isoformat()), "gsi3sk": f"{stamp(paid_at)}#{number}"}
+
+
+def paid_on(store: Store, day: str) -> Iterator[Claim]:
+    """The claims paid on a business day (gsi3 CLAIMPAID#{day}), page by page."""
+    for item in paginate(store, paid_index(day), index="gsi3", limit=500):
+        yield claim_from_item(item)
 
 
 def is_queued(item: Item) -> bool:

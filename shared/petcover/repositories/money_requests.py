@@ -65,3 +65,10 @@ def iterate(store: Store, state: str) -> list[MoneyRequest]:
     from petcover.models.money import MoneyRequest
 
     return [load(MoneyRequest, i) for i in paginate(store, queue_pk(state), index="gsi1")]
+
+
+def page(
+    store: Store, state: str, limit: int, cursor: str | None, *, newest_first: bool
+) -> tuple[list[MoneyRequest], str | None]:
+    got = store.query(queue_pk(state), index="gsi1", limit=limit, cursor=cursor, descending=newest_first)
+    return [load(MoneyRequest, i) for i in got.items], got.cursor

@@ -184,6 +184,11 @@ def load_run(item: Item) -> MonthAssessment:
     return MonthAssessment.model_validate_json(item["data"])
 
 
+def assessment_of(store: Store, month: str, provider_id: str) -> Assessment | None:
+    item = store.get(assessment_pk(month), f"{PROVIDER_PREFIX}{provider_id}")
+    return Assessment.model_validate(json.loads(item["data"])) if item else None
+
+
 def assessments(store: Store, month: str) -> Iterator[Assessment]:
     for item in paginate(store, assessment_pk(month), sk_prefix=PROVIDER_PREFIX, limit=200):
         yield Assessment.model_validate(json.loads(item["data"]))

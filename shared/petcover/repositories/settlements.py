@@ -3,7 +3,9 @@
 SETTLEMENT#{id} / SETTLEMENT     a statement's totals and status (its lines are in the files);
                                  state = issued | settled | approved | paid; version guards each change
     gsi1 SETTLEMENTS#{party}#{party id} / {month}   a party's settlements, latest first
+    gsi2 SETTLEMENTMONTH#{month} / {party}#{party id}  the settlements of a month, every party
 RECON#{day} / REPORT             the nightly reconciliation's summary and the keys of its files
+    gsi1 RECONS / {day}                            the nights, latest first
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from petcover.ports import Item, Put, Store, Update
+from petcover.ports import Item, Page, Put, Store, Update
 from petcover.repositories.base import dump, load
 
 if TYPE_CHECKING:
@@ -49,9 +51,39 @@ def new_item(s: Settlement) -> Put:
         "version": 1,
         "gsi1pk": listing_pk(s.party, s.party_id),
         "gsi1sk": s.month,
+        "gsi2pk": month_pk(s.month),
+        "gsi2sk": f"{s.party}#{s.party_id}",
         "data": dump(doc),
     }
     return Put(item, if_absent=True)
+
+
+def month_pk(month: str) -> str:
+    return f"SETTLEMENTMONTH#{month}"
+
+
+def of_party(store: Store, party: str, party_id: str, month: str | None, limit: int, cursor: str | None) -> Page:
+    """A party's settlements, latest month first (one month when given)."""
+    return store.query(
+        listing_pk(party, party_id),
+        index="gsi1",
+        sk_gte=month,
+        sk_lte=month,
+        descending=True,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def of_month(store: Store, month: str, limit: int, cursor: str | None) -> Page:
+    """The settlements of one month, every party (channels, then providers)."""
+    return store.query(month_pk(month), index="gsi2", limit=limit, cursor=cursor)
+
+
+def settlement_of(item: Item) -> Settlement:
+    from petcover.models.money import Settlement
+
+    return load(Settlement, item)
 
 
 def changed(before: Settlement, after: Settlement, version: int) -> Update:
@@ -90,7 +122,28 @@ def report_key(day: str) -> tuple[str, str]:
 
 def report_item(day: str, summary: dict[str, Any]) -> Item:
     pk, sk = report_key(day)
-    return {"pk": pk, "sk": sk, "kind": "reconciliation", "state": summary["status"], "data": json.dumps(summary)}
+    return {
+        "pk": pk,
+        "sk": sk,
+        "kind": "reconciliation",
+        "state": summary["status"],
+        "gsi1pk": REPORTS_PK,
+        "gsi1sk": day,
+        "data": json.dumps(summary),
+    }
+
+
+REPORTS_PK = "RECONS"
+
+
+def reports_page(store: Store, month: str | None, limit: int, cursor: str | None) -> Page:
+    """The nightly reports, latest first (one month's when given)."""
+    return store.query(REPORTS_PK, index="gsi1", sk_prefix=month, descending=True, limit=limit, cursor=cursor)
+
+
+def report_of(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(item["data"])
+    return data
 
 
 def get_report(store: Store, day: str) -> dict[str, Any] | None:

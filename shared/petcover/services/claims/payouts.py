@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from petcover.domain import states
 from petcover.domain.money import cents as to_cents
-from petcover.errors import BusinessRuleViolation, StaleWrite
+from petcover.errors import BusinessRuleViolation, DomainError, StaleWrite
 from petcover.identity import Principal
 from petcover.models.claims import Claim, PayRequest
 from petcover.ports import Ports, WriteOp
@@ -17,6 +17,7 @@ from petcover.repositories import policies as policy_repo
 from petcover.services import audit, ledger, policies
 from petcover.services.claims import lookups
 from petcover.services.claims.transitions import advance, commit, exceeds, refusal
+from petcover.services.money import checks
 
 
 def check_payable(p: Ports, policy_number: str, cents: int) -> None:
@@ -28,7 +29,7 @@ def check_payable(p: Ports, policy_number: str, cents: int) -> None:
         )
     remaining = policy_repo.remaining_cents(item)
     if cents > remaining:
-        raise exceeds(pol.number, remaining, cents)
+        raise _alerted(p, exceeds(pol.number, remaining, cents), policy_number)
 
 
 def pay(p: Ports, who: Principal, number: str, req: PayRequest) -> Claim:
@@ -63,4 +64,16 @@ def payout(p: Ports, actor: str, claim: Claim, *, reference: str | None = None) 
     try:
         return commit(p, actor, claim, new, "pay", queue="remove", extra_ops=extra, reason=reference)
     except StaleWrite:
-        raise refusal(p, claim, cents) from None
+        raise _alerted(p, refusal(p, claim, cents), claim.policy_number, claim.claim_number) from None
+
+
+def _alerted(p: Ports, err: DomainError, policy_number: str, claim_number: str = "") -> DomainError:
+    """A payout above the remaining sum insured is a failed real-time money check: ops hear at once."""
+    if err.code == "SUM_INSURED_EXCEEDED":
+        d = err.details if isinstance(err.details, dict) else {}
+        checks.alert(
+            p,
+            "payout_above_sum_insured",
+            f"{claim_number or policy_number}: payout {d.get('amount')} > remaining {d.get('remaining')}",
+        )
+    return err

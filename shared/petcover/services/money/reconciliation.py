@@ -4,8 +4,9 @@ Checks, each difference listed with the objects involved:
 - trial balance: every journal posted that day balances, and so do they all together;
 - policies: every policy version of the day (issue, endorsement, cancellation) has its journal with
   the same amount, and every premium or refund journal of the day has its version;
-- claims: every payout journal of the day belongs to a paid claim with that paid amount, and no claim
-  has more than one payout (reversals aside);
+- claims: every payout journal of the day belongs to a paid claim with that paid amount, every claim
+  paid that day has exactly one payout (none: paid without payout; more: double payout; reversals
+  aside);
 - statistics: the day's counters per channel, product and plan equal the sums of its journals;
 - provider fees: every order fulfilled that day has exactly one fee; an order that no fee schedule
   covers is a configuration gap, reported once ("no fee schedule"), never again as a missing fee.
@@ -132,6 +133,7 @@ def _policies(p: Ports, r: Report, entries: list[LedgerEntry]) -> None:
 
 
 def _claims(p: Ports, r: Report, entries: list[LedgerEntry]) -> None:
+    seen: set[str] = set()
     for e in entries:
         if e.event != "claim_payout" or not e.ref:
             continue
@@ -145,8 +147,27 @@ def _claims(p: Ports, r: Report, entries: list[LedgerEntry]) -> None:
         all_of_claim = ledger_repo.entries_of_ref(p.store, e.ref)
         undone = {x.reverses for x in all_of_claim if x.reverses}
         live = [x for x in all_of_claim if x.event == "claim_payout" and x.id not in undone]
-        if len(live) > 1:
+        if len(live) > 1 and e.ref not in seen:
             r.diff("claims", "more_than_one_payout", [e.ref, *[x.id for x in live]], f"{len(live)} payouts")
+        seen.add(e.ref)
+    _paid_claims(p, r, seen)
+
+
+def _paid_claims(p: Ports, r: Report, seen: set[str]) -> None:
+    """Every claim paid that day has a live payout journal (its payouts of the day were checked above)."""
+    for claim in claims_repo.paid_on(p.store, r.day.isoformat()):
+        r.counts["paid_claims"] += 1
+        if claim.claim_number in seen:
+            continue
+        all_of_claim = ledger_repo.entries_of_ref(p.store, claim.claim_number)
+        undone = {x.reverses for x in all_of_claim if x.reverses}
+        live = [x for x in all_of_claim if x.event == "claim_payout" and x.id not in undone]
+        if not live:
+            r.diff("claims", "paid_without_payout", [claim.claim_number], f"paid {claim.paid_amount}, no payout")
+        elif len(live) > 1:
+            r.diff(
+                "claims", "more_than_one_payout", [claim.claim_number, *[x.id for x in live]], f"{len(live)} payouts"
+            )
 
 
 def _statistics(p: Ports, r: Report, entries: list[LedgerEntry]) -> None:

@@ -35,7 +35,7 @@ from petcover.ports import Ports, WriteOp
 from petcover.repositories import ledger as ledger_repo
 from petcover.repositories import settlements as repo
 from petcover.services import audit, channels
-from petcover.services.money import checks, journals
+from petcover.services.money import checks, deductions, journals
 from petcover.services.partners import directory
 
 LINE_COLUMNS = (
@@ -81,6 +81,8 @@ def run(p: Ports, actor: str, party: str, party_id: str, month: str) -> Settleme
     book = book_of(party, party_id)
     previous = repo.latest_before(p.store, party, party_id, month)
     _earlier_period_run(p, book, previous, month)
+    if party == "provider":
+        deductions.deduct(p, party_id, month)  # before the lock: the deduction belongs to the month
     _lock(p, book, month)
     entries = list(ledger_repo.month_entries(p.store, book, month))
     s = statement(p, actor, party, party_id, month, previous, entries)
