@@ -451,9 +451,19 @@ class Router:
             if not found or m != method:
                 continue
             params = {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()}
-            return self.routes[(m, template_path)]({**event, "resource": template_path, "pathParameters": params}, context)
+            return self.routes[(m, template_path)](
+                {**event, "resource": template_path, "pathParameters": params}, context
+            )
         cid = set_correlation_id(_headers(event).get("x-correlation-id"))
         return error_response(NotFound(f"There is no {method} {path}.", code="ROUTE_NOT_FOUND"), cid)
+
+
+def specs_of(handler: Any) -> list[OperationSpec]:
+    """The operations one deployed handler serves: its own spec, or each of a router's."""
+    if isinstance(handler, Router):
+        return [h.spec for h in handler.routes.values()]  # type: ignore[attr-defined]
+    spec = getattr(handler, "spec", None)
+    return [spec] if spec is not None else []
 
 
 __all__ = [
@@ -471,4 +481,5 @@ __all__ = [
     "portal",
     "provider",
     "public",
+    "specs_of",
 ]
