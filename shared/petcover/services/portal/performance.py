@@ -14,7 +14,6 @@ from petcover.domain.dispatch import scope_of
 from petcover.domain.quality import TIMED_NODES, MonthCounters
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment
-from petcover.models.quality import Complaint, Rating
 from petcover.models.portal import (
     DispatchShare,
     Feedback,
@@ -25,6 +24,7 @@ from petcover.models.portal import (
     ShareLine,
     Timeliness,
 )
+from petcover.models.quality import Complaint, Rating
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.repositories import quality as quality_keys
