@@ -19,7 +19,7 @@ def portal_token(partner_id: str, kind: str = "provider", sub: str | None = None
     from petcover import cognito
 
     secret = os.environ.get("OPS_TOKEN_SECRET", "local-ops-secret-change-me")
-    who = "insurer" if kind == "insurer" else "provider"
+    who: cognito.PortalKind = "insurer" if kind == "insurer" else "provider"
     return cognito.mint_demo(secret, sub or f"demo-{partner_id}", who, partner_id, now=int(time.time()))
 
 
