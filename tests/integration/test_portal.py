@@ -265,3 +265,14 @@ def test_an_insurer_sees_its_bound_providers_and_products_read_only(world: World
     assert status == 200 and out["items"] == []  # no product routes to it
     status, out = w.portal("GET", "work-orders", x)
     assert status == 403
+
+
+def test_a_change_request_goes_through_the_partner_change_service(world: World):
+    a = world.token("clinic-a")
+    body = {"config": {"daily_capacity": 40}, "reason": "more staff"}
+    status, out = world.portal("POST", "changes", a, body)
+    assert status == 400 and out["error"]["code"] == "IDEMPOTENCY_KEY_REQUIRED"
+    status, out = world.portal("POST", "changes", a, body, idem="chg-1")
+    assert status == 404 and out["error"]["code"] == "CONFIG_NOT_FOUND"  # the service's own rule: no active config
+    status, out = world.portal("GET", "account", a)
+    assert status == 200 and out["detail"]["account"]["id"] == "clinic-a" and out["changes"] == []
