@@ -30,8 +30,20 @@ def _open(console: Any, partner_id: str, kind: str = "provider") -> None:
     console.page.wait_for_function("() => !/加载中|Loading…/.test(document.body.innerText)")
 
 
-def _book_offline(stack: Any) -> str:
-    channel = stack.channel_client()
+# The emulator cold-starts each function on its first call: minutes on a loaded machine.
+COLD = 300
+
+
+def _clients(stack: Any) -> tuple[Any, Any]:
+    from infra.credentials import ops_token
+    from petcover.client import OpsClient, PetcoverClient
+
+    ch = stack.demo["channel"]
+    channel = PetcoverClient(stack.base, ch["key_id"], ch["secret"], timeout=COLD)
+    return channel, OpsClient(stack.base, ops_token(["admin"], "browser-portal"), timeout=COLD)
+
+
+def _book_offline(channel: Any, stack: Any) -> str:
     policy = stack.demo["policy"]
     when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
     booked = channel.post(
@@ -62,8 +74,9 @@ def _act(page: Any, appt: str, label: str) -> None:
 
 def test_a_provider_works_an_order_end_to_end_and_another_provider_is_refused_it(console):
     page, stack = console.page, console.stack
-    ops = stack.ops_client("admin")
-    appt = _book_offline(stack)
+    page.set_default_timeout(COLD * 1000)
+    channel, ops = _clients(stack)
+    appt = _book_offline(channel, stack)
     # Dispatch is the stack's own (queue consumer): wait on the API, never on the page, for the order
     # to be assigned, and sign in as the provider it was assigned to.
     record = wait_for(
@@ -75,7 +88,6 @@ def test_a_provider_works_an_order_end_to_end_and_another_provider_is_refused_it
         "the order to be dispatched",
     )
     provider_id = record["decision"]["provider_id"]
-    channel = stack.channel_client()
     wait_for(lambda: channel.get(f"/appointments/{appt}").json.get("status") == "booking", "the work order")
 
     _open(console, provider_id)
