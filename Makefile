@@ -73,8 +73,8 @@ stop: ## stop the local cloud
 fire: ## run a scheduled function now: make fire FN=SlaCheckFunction
 	$(BIN)/python -m infra.localcloud fire $(FN)
 
-token: ## an ops bearer token: make token ROLES=ops,finance
-	@$(BIN)/python -m infra.cli token --roles $(or $(ROLES),admin)
+token: ## an ops bearer token: make token ROLES=ops,finance (a portal sign-in: make token PROVIDER=<id> or INSURER=<id>)
+	@$(BIN)/python -m infra.cli token --roles $(or $(ROLES),admin) $(if $(PROVIDER),--provider $(PROVIDER)) $(if $(INSURER),--insurer $(INSURER))
 
 curl: ## a fresh signed curl line for the demo channel: make curl METHOD=POST PATH_=/quotes BODY='{...}'
 	@$(BIN)/python -m infra.cli curl $(or $(METHOD),GET) $(or $(PATH_),/health) '$(BODY)'

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from typing import Any
 
-from infra.credentials import curl_line, ops_token
+from infra.credentials import curl_line, ops_token, portal_token
 from infra.localcloud import default_cloud
 from petcover.client import OpsClient, PetcoverClient
 
@@ -82,6 +82,8 @@ def main(argv: list[str]) -> int:
     t = sub.add_parser("token")
     t.add_argument("--roles", default="admin")
     t.add_argument("--sub", default="cli")
+    t.add_argument("--provider", help="a portal sign-in for this provider's staff instead of an ops token")
+    t.add_argument("--insurer", help="a portal sign-in for this insurer's staff instead of an ops token")
     for name in ("curl", "call"):
         c = sub.add_parser(name)
         c.add_argument("--as", dest="who", choices=("channel", "provider"), default="channel")
@@ -95,7 +97,10 @@ def main(argv: list[str]) -> int:
     b.add_argument("--plan", default="basic")
     sub.add_parser("redrive-quota")
     args = ap.parse_args(argv)
-    if args.cmd == "token":
+    if args.cmd == "token" and (args.provider or args.insurer):
+        kind = "provider" if args.provider else "insurer"
+        print(portal_token(args.provider or args.insurer, kind))
+    elif args.cmd == "token":
         print(ops_token(args.roles.split(","), args.sub))
     elif args.cmd == "curl":
         st = _state()

@@ -241,6 +241,9 @@ def adapter_codes(spec: Any) -> Codes:
     if kind == "ops":
         parts.append(_of_functions(authentication.staff_principal))
         parts.append({403: {"ROLE_REQUIRED"}})
+    elif kind == "portal":
+        parts.append(_of_functions(authentication.portal_principal))
+        parts.append({403: {"WRONG_PARTNER_KIND"}})
     elif kind in ("channel", "provider", "partner"):
         parts.append(_of_functions(authentication.partner_principal))
         parts.append({403: {"WRONG_PARTNER_KIND"}})

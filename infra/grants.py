@@ -36,6 +36,7 @@ from infra import template, template_edit
 from infra.facts import Facts, Use
 from infra.permissions import EVENTS, IDEMPOTENCY, SECRETS_KEY, SES_SEND, Needs, collapse, granted, queue_resource
 from infra.reach import MODULE_CODE, Index, Node
+from petcover.api import specs_of
 from petcover.config import QUEUES
 
 # The HTTP adapter: what it reaches runs by the handler's declaration (auth, idempotency), not always.
@@ -98,16 +99,16 @@ class Analysis:
         out = Needs()
         for use in self.uses(module, attr):
             add_use(out, use)
-        spec = getattr(getattr(importlib.import_module(module), attr), "spec", None)
         declared = f"{module}.{attr} (@api)"
-        if spec is not None and spec.idempotent is True:  # "in_transaction" records in the main table
-            out.setting("idempotency_table_name", declared)
-            out.grant(IDEMPOTENCY, declared)
-        if spec is not None and spec.auth.kind == "ops":
-            out.setting("ops_token", declared)
-        if spec is not None and spec.auth.kind in PARTNER_AUTH:
-            out.setting("secrets_key", declared)
-            out.grant(("kms:Decrypt", SECRETS_KEY), declared)
+        for spec in specs_of(getattr(importlib.import_module(module), attr)):
+            if spec.idempotent is True:  # "in_transaction" records in the main table
+                out.setting("idempotency_table_name", declared)
+                out.grant(IDEMPOTENCY, declared)
+            if spec.auth.kind in ("ops", "portal"):  # the portal's local demo tokens share the secret
+                out.setting("ops_token", declared)
+            if spec.auth.kind in PARTNER_AUTH:
+                out.setting("secrets_key", declared)
+                out.grant(("kms:Decrypt", SECRETS_KEY), declared)
         out.grants = collapse(out.grants)
         return out
 

@@ -71,6 +71,13 @@ SECURITY_SCHEMES = {
         "body hash, with X-Pc-Key-Id, X-Pc-Timestamp, X-Pc-Nonce.",
     },
     "opsBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "portalBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A portal user's ID token: from the staff user pool on AWS (one group named "
+        "provider:<id> or insurer:<id>), a demo token locally (`make token PROVIDER=...`).",
+    },
 }
 SchemaRef = Callable[[Any, str], dict[str, Any]]
 # Where the product a channel call is checked against comes from (petcover.authorization).
@@ -323,6 +330,9 @@ def _operation(route: template.Route, handler: Any, ref: SchemaRef, operation_id
         if s.auth.permission:
             op["x-petcover-permission"] = s.auth.permission
             op["description"] = permission_sentence(s.auth.permission, s.auth.product, route.method == "GET")
+    elif s.auth.kind == "portal":
+        op["security"] = [{"portalBearer": []}]
+        op["x-portal-staff-of"] = list(s.auth.staff_of)
     elif s.auth.kind == "ops":
         op["security"] = [{"opsBearer": []}]
         op["x-roles"] = [*s.auth.roles, "admin"]
@@ -341,13 +351,35 @@ def _operation(route: template.Route, handler: Any, ref: SchemaRef, operation_id
     return op
 
 
+def operations() -> dict[template.Route, Any]:
+    """Every operation by its route: a router's operations (one proxy route) each under its own path."""
+    out: dict[template.Route, Any] = {}
+    for r in template.routes():
+        handler = _handler_of(r.handler)
+        for (method, path), h in getattr(handler, "routes", {}).items():
+            out[template.Route(r.function, method, path, r.handler)] = h
+        if not hasattr(handler, "routes"):
+            out[r] = handler
+    return dict(sorted(out.items(), key=lambda kv: (kv[0].path, kv[0].method)))
+
+
+def _routed_ids(handlers: dict[template.Route, Any]) -> dict[template.Route, str]:
+    """Router operations are named by the function and the operation (ProviderPortalAccept)."""
+    out = {}
+    for r, h in handlers.items():
+        if getattr(h.spec, "route", None) is not None:
+            name = h.spec.operation_id.rsplit(".", 1)[-1]
+            out[r] = r.function.removesuffix("Function") + "".join(w.capitalize() for w in name.split("_"))
+    return out
+
+
 def build() -> dict[str, Any]:
-    routes = sorted(template.routes(), key=lambda r: (r.path, r.method))
-    handlers = {r: _handler_of(r.handler) for r in routes}
+    handlers = operations()
     specs = {r: h.spec for r, h in handlers.items()}
     components, ref = _schemas(specs)
     paths: dict[str, Any] = {}
-    ids = operation_ids(routes)
+    routed = _routed_ids(handlers)
+    ids = {**operation_ids([r for r in handlers if r not in routed]), **routed}
     for r, h in handlers.items():
         paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, h, ref, ids[r])
     return {

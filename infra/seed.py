@@ -7,7 +7,7 @@ import os
 import urllib.request
 from typing import Any, Protocol
 
-from infra.credentials import curl_line, ops_token
+from infra.credentials import curl_line, ops_token, portal_token
 from petcover import runtime
 from petcover.config import reset_settings
 from petcover.ports import Ports
@@ -79,6 +79,14 @@ def console_links(api_base: str) -> list[str]:
     return [f"    {role:<11}: {api_base}/console/#token={ops_token([role], f'demo-{role}')}" for role in CONSOLE_ROLES]
 
 
+def portal_links(api_base: str, provider_id: str, insurer_id: str | None) -> list[str]:
+    """The provider portal for the demo provider's staff (and the demo insurer's), one click each."""
+    out = [f"    provider   : {api_base}/console/portal/#token={portal_token(provider_id)}"]
+    if insurer_id:
+        out.append(f"    insurer    : {api_base}/console/portal/#token={portal_token(insurer_id, 'insurer')}")
+    return out
+
+
 def banner(cloud: DeployedStack, demo: dict[str, Any]) -> str:
     lines = [
         "",
@@ -108,6 +116,9 @@ def banner(cloud: DeployedStack, demo: dict[str, Any]) -> str:
         "",
         "  console (sign in with one click as a demo staff member of each role, 8 hours):",
         *console_links(cloud.api_base),
+        "",
+        "  provider portal (the demo provider's staff; `make token PROVIDER=<id>` for another):",
+        *portal_links(cloud.api_base, demo["provider"]["id"], demo.get("insurer", {}).get("id")),
         "",
         "  as the provider     : make provider-call PATH_=/work-orders  (make call: the same as the channel)",
         "  fire a schedule now : make fire FN=<Function>  (e.g. SlaCheckFunction)",

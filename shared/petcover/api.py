@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
@@ -26,6 +28,7 @@ from petcover.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    NotFound,
     PayloadTooLarge,
 )
 from petcover.identity import Permission, Principal, ProductSource, role_allows
@@ -34,7 +37,7 @@ from petcover.ports import Ports
 
 B = TypeVar("B", bound=BaseModel)
 SIGNATURE_REJECTED = "SignatureRejected"  # partner calls refused with a 401 (bad, stale, replayed, unknown key)
-AuthKind = Literal["public", "channel", "provider", "partner", "ops"]
+AuthKind = Literal["public", "channel", "provider", "partner", "ops", "portal"]
 IN_TRANSACTION = "in_transaction"
 Idempotent = bool | Literal["in_transaction"]
 
@@ -45,6 +48,7 @@ class Auth:
     roles: tuple[str, ...] = ()  # ops roles allowed (admin always is)
     permission: Permission | None = None  # contract permission a channel needs (checked by the adapter)
     product: ProductSource | None = None  # where the adapter finds the product the call concerns
+    staff_of: tuple[str, ...] = ()  # portal: the partner kinds whose staff may call (provider, insurer)
 
 
 def public() -> Auth:
@@ -73,6 +77,14 @@ def partner() -> Auth:
 
 def ops(*roles: str) -> Auth:
     return Auth("ops", roles=roles)
+
+
+def portal(*kinds: str) -> Auth:
+    """A signed-in portal user (Cognito ID token, or a local demo token) of a partner of ``kinds``.
+
+    The principal is that partner (``Principal("provider", "P1")``): services scope by it as they
+    do for the partner's own signed calls (``petcover.authentication.portal_principal``)."""
+    return Auth("portal", staff_of=kinds or ("provider",))
 
 
 @dataclass
@@ -135,6 +147,8 @@ class OperationSpec:
     # The handler's dotted name (``policies.underwrite.handler``, as template.yaml names it): what
     # idempotency records are keyed by, so two operations never share one.
     operation_id: str = ""
+    # (method, path) of an operation served by a ``Router`` under one proxy route (the portal).
+    route: tuple[str, str] | None = None
 
 
 def _json_response(
@@ -197,6 +211,11 @@ def authenticate(auth: Auth, event: Mapping[str, Any], headers: dict[str, str], 
                 details={"required": list(auth.roles), "have": list(principal.roles)},
             )
         return Principal("ops", principal.id, principal.roles)
+    if auth.kind == "portal":
+        principal = authentication.portal_principal(headers.get("authorization"), p)
+        if principal.kind not in auth.staff_of:
+            raise Forbidden(f"This call is for {' and '.join(auth.staff_of)} staff only.", code="WRONG_PARTNER_KIND")
+        return principal
     principal = authentication.partner_principal(
         headers, event.get("httpMethod", "GET"), event.get("path", "/"), _query(event), raw, p
     )
@@ -221,6 +240,7 @@ def api(
     content_type: str = "application/json",
     path: type[BaseModel] | None = None,
     also: tuple[tuple[int, str], ...] = (),
+    route: tuple[str, str] | None = None,
 ) -> Callable[[Callable[[Call[Any]], Any]], Callable[..., dict[str, Any]]]:
     """Long because it passes on every option an operation declares.
 
@@ -241,6 +261,7 @@ def api(
         content_type,
         path=path,
         also=also,
+        route=route,
     )
 
     def decorate(op: Callable[[Call[Any]], Any]) -> Callable[..., dict[str, Any]]:
@@ -254,7 +275,7 @@ def api(
                 result.setdefault("headers", {})["X-Correlation-Id"] = cid
                 return result
             except DomainError as err:
-                if err.status == 401 and spec.auth.kind != "ops":
+                if err.status == 401 and spec.auth.kind not in ("ops", "portal"):
                     count(SIGNATURE_REJECTED)  # the signature-failure alarm watches it
                 log = logger.warning if err.status < 500 else logger.error
                 log("refused", extra={"code": err.code, "status": err.status})
@@ -432,6 +453,49 @@ def _execute(spec: OperationSpec, op: Callable[[Call[Any]], Any], call: Call[Any
     return {"status": status, "body": result, **({"headers": headers} if headers else {})}
 
 
+class Router:
+    """Several operations in one function behind one proxy route (``/portal/{proxy+}``).
+
+    Each operation is an ``@api(route=(method, path))`` handler with its own spec (openapi.json
+    lists them one by one); the router matches the request's method and path to one of them, hands
+    it the path parameters its template names, and answers 404 ``ROUTE_NOT_FOUND`` otherwise.
+    One function and one proxy route keep the stack's resource count down."""
+
+    def __init__(self, *handlers: Callable[..., dict[str, Any]]) -> None:
+        self.routes: dict[tuple[str, str], Callable[..., dict[str, Any]]] = {}
+        self._patterns: list[tuple[re.Pattern[str], str, str]] = []
+        for h in handlers:
+            route = h.spec.route  # type: ignore[attr-defined]
+            assert route is not None, f"{h.spec.operation_id} has no route"  # type: ignore[attr-defined]
+            self.routes[route] = h
+            regex = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route[1]))
+            self._patterns.append((re.compile(f"^{regex}$"), route[0], route[1]))
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        method = str(event.get("httpMethod", "GET")).upper()
+        path = "/" + str(event.get("path", "/")).strip("/")
+        if path.startswith("/v1/"):  # a stage prefix some emulators keep in the path
+            path = path[3:]
+        for pattern, m, template_path in self._patterns:
+            found = pattern.match(path)
+            if not found or m != method:
+                continue
+            params = {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()}
+            return self.routes[(m, template_path)](
+                {**event, "resource": template_path, "pathParameters": params}, context
+            )
+        cid = set_correlation_id(_headers(event).get("x-correlation-id"))
+        return error_response(NotFound(f"There is no {method} {path}.", code="ROUTE_NOT_FOUND"), cid)
+
+
+def specs_of(handler: Any) -> list[OperationSpec]:
+    """The operations one deployed handler serves: its own spec, or each of a router's."""
+    if isinstance(handler, Router):
+        return [h.spec for h in handler.routes.values()]  # type: ignore[attr-defined]
+    spec = getattr(handler, "spec", None)
+    return [spec] if spec is not None else []
+
+
 __all__ = [
     "Auth",
     "Call",
@@ -439,10 +503,13 @@ __all__ = [
     "OperationSpec",
     "Raw",
     "Reply",
+    "Router",
     "api",
     "channel",
     "ops",
     "partner",
+    "portal",
     "provider",
     "public",
+    "specs_of",
 ]

@@ -179,3 +179,33 @@ def staff_principal(authorization: str | None, authorizer: Mapping[str, Any], p:
 
     c = tokens.verify(secret, token, now=int(p.now().timestamp()))
     return Principal("ops", c.sub, tuple(c.roles))
+
+
+def portal_principal(authorization: str | None, p: Ports) -> Principal:
+    """Provider or insurer staff in the portal: a Cognito ID token (AWS) or a local demo token.
+
+    The principal is the partner the user's group names (``provider:P1`` -> provider P1), so the
+    services' own ownership rules apply unchanged; ``key_id`` keeps the user (``user:<sub>``)."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("A bearer token is required for portal calls.", code="TOKEN_MISSING")
+    s = get_settings()
+    # Imported here: only the portal verifies ID tokens.
+    from petcover import cognito
+
+    pool = (
+        cognito.Pool(s.region, s.portal_user_pool_id, s.portal_client_id)
+        if s.portal_user_pool_id and s.portal_client_id
+        else None
+    )
+    c = cognito.verify(
+        authorization.split(" ", 1)[1].strip(),
+        now=int(p.now().timestamp()),
+        pool=pool,
+        local_secret=s.ops_token.get_secret_value(),
+    )
+    item = _cached(*keys.partner(c.partner_id), p)
+    if not item or json.loads(item["data"]).get("kind") != c.kind:
+        raise Forbidden(f"There is no {c.kind} {c.partner_id} for this user.", code="PORTAL_SCOPE_MISSING")
+    if item.get("state") in ("closed", "suspended"):
+        raise Forbidden("This partner account is not active.", code="PARTNER_INACTIVE")
+    return Principal(c.kind, c.partner_id, (), f"user:{c.sub}")

@@ -94,6 +94,10 @@ class Settings(BaseModel):
 
     # HMAC secret for ops bearer tokens minted by the CLI (on AWS: a Cognito/IAM authorizer).
     ops_token: SecretStr = Field(SecretStr(""), alias="OPS_TOKEN_SECRET")
+    # The provider portal's sign-in on AWS (the staff user pool and the console's app client); empty
+    # locally, where portal demo tokens are signed with the ops token secret (petcover.cognito).
+    portal_user_pool_id: str = Field("", alias="PORTAL_USER_POOL_ID")
+    portal_client_id: str = Field("", alias="PORTAL_CLIENT_ID")
     # Where platform-level chat alerts go (ops group); providers have their own targets.
     ops_chat_url: str = Field("", alias="OPS_CHAT_URL")
     # The DingTalk robot secret of that group ("加签"): messages to it are signed when it is set.

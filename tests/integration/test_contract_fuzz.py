@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 from tests.robustness import contract, fuzz, inproc_world
 from tests.robustness.config import FULL
@@ -21,7 +22,7 @@ ONLY = os.environ.get("CONTRACT_FUZZ_ONLY")
 
 
 def test_every_operation_keeps_the_contract(aws):
-    from petcover import runtime
+    from petcover import cognito, runtime
 
     world = inproc_world.build(runtime.ports())
     kinds = fuzz.auth_kinds()
@@ -29,8 +30,14 @@ def test_every_operation_keeps_the_contract(aws):
         {"channel": world.channel_key, "provider": world.provider_key, "partner": world.provider_key}, kinds
     )
     only = re.compile(ONLY).search if ONLY else None
+    portal = cognito.mint_demo("test-ops-secret", "fuzz", "provider", world.provider_id, now=int(time.time()))
     result = contract.run(
-        app, ops_token=contract.ops_token("test-ops-secret"), examples=EXAMPLES, known=world.examples, only=only
+        app,
+        ops_token=contract.ops_token("test-ops-secret"),
+        portal_token=portal,
+        examples=EXAMPLES,
+        known=world.examples,
+        only=only,
     )
     if only is not None:
         kinds = {op: kind for op, kind in kinds.items() if only(op)}

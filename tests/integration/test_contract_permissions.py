@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra import openapi, template
+from infra import openapi
 from petcover import runtime
 from petcover.domain import calendar
 from petcover.identity import PERMISSIONS, Principal
@@ -104,7 +104,7 @@ def _claim_body(ref: str) -> dict[str, Any]:
 
 def channel_routes() -> dict[str, Any]:
     """Function name -> spec of every route a channel calls, from template.yaml."""
-    specs = {r.function: (r, openapi._spec_of(r.handler)) for r in template.routes()}
+    specs = {r.function: (r, h.spec) for r, h in openapi.operations().items()}
     return {f: (r, s) for f, (r, s) in specs.items() if s.auth.kind == "channel"}
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -151,8 +152,18 @@ class SigningApp:
         return p
 
     def operation(self, p: requests.PreparedRequest) -> str | None:
-        found = self.router.route_of((p.method or "GET").upper(), p.url or "")
-        return f"{found[0].method} {found[0].template}" if found else None
+        method = (p.method or "GET").upper()
+        found = self.router.route_of(method, p.url or "")
+        if not found:
+            return None
+        route, params = found
+        handler = self.router.handler(route.handler)
+        if "proxy" in params and hasattr(handler, "routes"):  # a router: name the operation it serves
+            path = route.template.replace("{proxy+}", params["proxy"])
+            for m, template_path in handler.routes:
+                if m == method and re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", template_path), path):
+                    return f"{m} {template_path}"
+        return f"{route.method} {route.template}"
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         p = self.prepared(environ)
@@ -214,6 +225,7 @@ def run(
     *,
     ops_token: str,
     examples: int,
+    portal_token: str = "",
     known: dict[str, str] | None = None,
     seed: int = 14,
     phases: tuple[str, ...] = ("examples", "coverage", "fuzzing", "stateful"),
@@ -238,7 +250,13 @@ def run(
                 "negative_data_rejection": {"expected-statuses": NEGATIVE_REFUSALS},
                 **{name: {"enabled": False} for name in EXCLUDED},
             },
-            "auth": {"openapi": {"partnerSignature": {"api_key": SIGN_ME}, "opsBearer": {"bearer": ops_token}}},
+            "auth": {
+                "openapi": {
+                    "partnerSignature": {"api_key": SIGN_ME},
+                    "opsBearer": {"bearer": ops_token},
+                    **({"portalBearer": {"bearer": portal_token}} if portal_token else {}),
+                }
+            },
         }
     )
     schema = schemathesis.openapi.from_dict(doc, config=config)

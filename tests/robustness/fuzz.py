@@ -146,9 +146,7 @@ def document() -> dict[str, Any]:
 
 def auth_kinds() -> dict[str, str]:
     """``"POST /quotes" -> "channel"``: who may call each operation (from the handlers' specs)."""
-    from infra import template
-
-    return {f"{r.method} {r.path}": openapi._spec_of(r.handler).auth.kind for r in template.routes()}
+    return {f"{r.method} {r.path}": h.spec.auth.kind for r, h in openapi.operations().items()}
 
 
 def load_schema(doc: dict[str, Any] | None = None) -> Any:

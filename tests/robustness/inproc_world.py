@@ -32,6 +32,7 @@ class InprocWorld:
     channel_key: tuple[str, str]
     provider_key: tuple[str, str]
     policy_number: str
+    provider_id: str = ""
     examples: dict[str, str] = field(default_factory=dict)
 
 
@@ -46,7 +47,7 @@ def build(p: Ports) -> InprocWorld:
     publish_seed_products(p)
     channel_key = channel_with_contracts(p, CHANNEL, rate_limit=10_000)
     channel_with_contracts(p, TARGET_CHANNEL, rate_limit=10_000)
-    _, provider_key = provider(p, PROVIDER)
+    provider_id, provider_key = provider(p, PROVIDER)
     target_partner, _ = provider(p, TARGET_PARTNER)
     rs = policies.underwrite(
         p,
@@ -87,4 +88,4 @@ def build(p: Ports) -> InprocWorld:
         "product_code": "pet-health",
         "plan_code": "basic",
     }
-    return InprocWorld(channel_key, provider_key, pol.number, examples)
+    return InprocWorld(channel_key, provider_key, pol.number, examples=examples, provider_id=provider_id)

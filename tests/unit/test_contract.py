@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from infra import error_codes, openapi, template
+from infra import error_codes, openapi
 from petcover import api
 from petcover.domain.money import DecimalRules
 from petcover.errors import InvalidInput
@@ -23,7 +23,7 @@ from petcover.identity import PERMISSIONS
 
 @pytest.fixture(scope="module")
 def handlers() -> dict[str, Any]:
-    return {f"{r.method} {r.path}": openapi._handler_of(r.handler) for r in template.routes()}
+    return {f"{r.method} {r.path}": h for r, h in openapi.operations().items()}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_the_adapter_checks_path_parameters_against_the_pattern_it_publishes(raw
 
 
 def test_every_validator_of_an_input_model_states_its_rule_in_the_schema():
-    specs = {r: openapi._spec_of(r.handler) for r in template.routes()}
+    specs = {r: h.spec for r, h in openapi.operations().items()}
     missing = []
     for model in openapi._input_models(specs):
         decorators = model.__pydantic_decorators__
@@ -203,9 +203,7 @@ def test_the_not_only_space_pattern_is_exactly_what_strip_whitespace_keeps():
 
 
 def test_the_openapi_document_states_the_permission_of_every_channel_operation(doc):
-    channel_ops = {
-        (r.method.lower(), r.path) for r in template.routes() if openapi._spec_of(r.handler).auth.kind == "channel"
-    }
+    channel_ops = {(r.method.lower(), r.path) for r, h in openapi.operations().items() if h.spec.auth.kind == "channel"}
     assert channel_ops
     for method, path in channel_ops:
         op = doc["paths"][path][method]

@@ -11,6 +11,7 @@ import pytest
 
 from infra import events as sample_events
 from infra import openapi, template
+from petcover.api import specs_of
 
 ROOT = template.ROOT
 
@@ -23,7 +24,7 @@ def _resolve(handler: str):
 @pytest.mark.parametrize("route", template.routes(), ids=lambda r: f"{r.method} {r.path}")
 def test_every_route_resolves_to_an_api_handler(route):
     fn = _resolve(route.handler)
-    assert callable(fn) and hasattr(fn, "spec"), f"{route.handler} is not an @api handler"
+    assert callable(fn) and specs_of(fn), f"{route.handler} is not an @api handler (or a router of them)"
 
 
 @pytest.mark.parametrize("consumer", template.consumers(), ids=lambda c: c.function)
@@ -38,6 +39,8 @@ def test_every_schedule_resolves(schedule):
 
 def test_every_handler_module_is_deployed():
     deployed = {template.handler_module(f["Properties"]["Handler"])[0] for f in template.functions().values()}
+    routed = (_resolve(f["Properties"]["Handler"]) for f in template.functions().values())
+    deployed |= {h.spec.operation_id.rsplit(".", 1)[0] for r in routed for h in getattr(r, "routes", {}).values()}
     modules = {
         ".".join(p.relative_to(ROOT / "functions").with_suffix("").parts)
         for p in (ROOT / "functions").rglob("*.py")

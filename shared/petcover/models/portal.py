@@ -1,0 +1,140 @@
+"""API shapes of the provider portal: a provider's (or an insurer's) staff reading their own data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from petcover.domain.quality import Assessment, MonthCounters
+from petcover.models.fulfilment import AppointmentStatus, WorkOrder
+from petcover.models.partners import Binding, ChangeRequest, PartnerDetail
+from petcover.models.quality import Complaint, Rating
+
+PortalAction = Literal["accept", "decline", "confirm_time", "check_in", "ship", "track", "deliver", "raise_exception"]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class PortalUser(BaseModel):
+    """Who is signed in: the partner the user's group names."""
+
+    kind: Literal["provider", "insurer"]
+    partner_id: str
+    partner_name: str
+    user: str = Field(description="The user's sign-in subject")
+
+
+class PortalWorkOrder(WorkOrder):
+    actions: list[PortalAction] = Field(description="What the provider may do now, from the order's state and mode")
+
+
+class PortalWorkOrderList(BaseModel):
+    items: list[PortalWorkOrder]
+    cursor: str | None = None
+
+
+class PortalWorkOrderQuery(BaseModel):
+    status: AppointmentStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 20
+    cursor: str | None = None
+
+
+class NodeTimes(BaseModel):
+    """How long one SLA node took on the provider's recent work orders (minutes)."""
+
+    node: str
+    sample: int
+    p50_minutes: float | None
+    p90_minutes: float | None
+    done: int = Field(description="Nodes reached this month that had a due time")
+    on_time: int
+    breach_rate: float | None = Field(description="Share of those reached after their due time (0..1)")
+
+
+class PeerRank(BaseModel):
+    """Where the provider stands among providers with work this month, by on-time rate; peers are anonymised."""
+
+    rank: int | None
+    of: int
+    peers: list[PeerRate]
+
+
+class PeerRate(BaseModel):
+    label: str = Field(description="'you' or 'peer N': other providers are never named")
+    on_time_rate: float | None
+
+
+class Timeliness(BaseModel):
+    month: str
+    sample_orders: int = Field(description="Recent work orders the durations were measured on")
+    nodes: list[NodeTimes]
+    breaches: int
+    breach_rate: float | None
+    ranking: PeerRank
+
+
+class ShareLine(BaseModel):
+    region_code: str
+    service_type: str
+    target_pct: float
+    actual_pct: float = Field(description="Share of today's orders of the rule's providers")
+    assigned_today: int
+    daily_capacity: int
+
+
+class DispatchShare(BaseModel):
+    business_date: str
+    rule_version: int | None
+    assessment: str | None = Field(description="The quality assessment that shaped the shares, if any")
+    lines: list[ShareLine]
+
+
+class Feedback(BaseModel):
+    month: str
+    average_rating: float | None
+    rating_count: int
+    complaint_count: int
+    ratings: list[Rating] = Field(description="Ratings of the provider's recent work orders")
+    complaints: list[Complaint] = Field(description="Complaints about the provider's recent work orders")
+
+
+class PortalAssessment(BaseModel):
+    month: str | None = Field(description="The latest assessed month, None if never assessed")
+    assessment: Assessment | None
+    current: MonthCounters | None = Field(description="This month's counters so far (the next assessment's inputs)")
+
+
+class PortalAccount(BaseModel):
+    detail: PartnerDetail
+    changes: list[ChangeRequest]
+
+
+class MonthQuery(BaseModel):
+    month: Month | None = None
+
+
+class BoundProvider(BaseModel):
+    binding: Binding
+    name: str | None
+    grade: str | None = Field(description="The provider's grade in the latest assessment")
+    month: MonthCounters | None = Field(description="This month's fulfilment counters")
+
+
+class InsurerProviders(BaseModel):
+    month: str
+    items: list[BoundProvider]
+
+
+class InsurerProduct(BaseModel):
+    product_code: str
+    name: str | None
+    weight: int
+    policies_routed: int = Field(description="Policies routed to this insurer in the month")
+
+
+class InsurerProducts(BaseModel):
+    month: str
+    items: list[InsurerProduct]
+
+
+PeerRank.model_rebuild()

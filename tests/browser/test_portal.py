@@ -1,0 +1,138 @@
+"""The provider portal in the browser: a provider's staff works an order end to end (accept, confirm
+the time, check the owner in with their code, deliver), and another provider's staff is refused it.
+
+The order is booked by the demo channel and dispatched by the stack itself; the page is opened only
+once the API says the order is assigned, and as the provider it was assigned to.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from infra.credentials import portal_token
+from tests.support.waiting import wait_for
+
+ADDRESS = {
+    "contact_name": "Li Lei",
+    "phone": "13800000000",
+    "line": "1 Century Ave",
+    "province": "310000",
+    "city": "310100",
+    "district": "310115",
+}
+
+
+def _open(console: Any, partner_id: str, kind: str = "provider") -> None:
+    console.page.goto(f"{console.stack.base}/console/portal/#token={portal_token(partner_id, kind)}")
+    console.page.get_by_role("heading", level=1).first.wait_for()
+    console.page.wait_for_function("() => !/加载中|Loading…/.test(document.body.innerText)")
+
+
+# The emulator cold-starts each function on its first call: minutes on a loaded machine.
+COLD = 300
+
+
+def _clients(stack: Any) -> tuple[Any, Any]:
+    from infra.credentials import ops_token
+    from petcover.client import OpsClient, PetcoverClient
+
+    ch = stack.demo["channel"]
+    channel = PetcoverClient(stack.base, ch["key_id"], ch["secret"], timeout=COLD)
+    return channel, OpsClient(stack.base, ops_token(["admin"], "browser-portal"), timeout=COLD)
+
+
+def _book_offline(channel: Any, stack: Any) -> str:
+    policy = stack.demo["policy"]
+    when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
+    booked = channel.post(
+        f"/policies/{policy['number']}/appointments",
+        idempotency_key=uuid.uuid4().hex,
+        json={
+            "benefit_code": "annual-checkup",
+            "pet": {"pet_id": policy["pet_id"], "name": "Bobo"},
+            "address": ADDRESS,
+            "preferred_time": when,
+        },
+    )
+    if booked.status == 409 and booked.json["error"]["code"] == "DUPLICATE_BOOKING":
+        return str(booked.json["error"]["details"]["appointment_id"])  # a stack reused from an earlier run
+    assert booked.status in (200, 201, 202), booked.body
+    return str(booked.json["appointment_id"])
+
+
+def _row(page: Any, appt: str) -> Any:
+    return page.get_by_role("row").filter(has_text=appt)
+
+
+def _name(label: str) -> re.Pattern[str]:
+    """A button's name as Ant Design renders it: two Chinese characters get a space between them."""
+    return re.compile("^" + r"\s?".join(map(re.escape, label)) + "$")
+
+
+def _act(page: Any, appt: str, label: str) -> None:
+    button = _row(page, appt).get_by_role("button", name=_name(label))
+    button.wait_for()
+    button.click()
+
+
+def test_a_provider_works_an_order_end_to_end_and_another_provider_is_refused_it(console):
+    page, stack = console.page, console.stack
+    page.set_default_timeout(COLD * 1000)
+    channel, ops = _clients(stack)
+    appt = _book_offline(channel, stack)
+    # Dispatch is the stack's own (queue consumer): wait on the API, never on the page, for the order
+    # to be assigned, and sign in as the provider it was assigned to.
+    record = wait_for(
+        lambda: (
+            (r := ops.get(f"/ops/appointments/{appt}/dispatch")).status == 200
+            and r.json.get("state") == "assigned"
+            and r.json
+        ),
+        "the order to be dispatched",
+    )
+    provider_id = record["decision"]["provider_id"]
+    wait_for(lambda: channel.get(f"/appointments/{appt}").json.get("status") == "booking", "the work order")
+
+    _open(console, provider_id)
+    assert page.get_by_test_id("portal-partner").inner_text() == provider_id
+    _act(page, appt, "接单")
+    _row(page, appt).get_by_text("已接单").wait_for()
+
+    _act(page, appt, "确认时间")
+    dialog = page.get_by_role("dialog")
+    when = (datetime.now() + timedelta(days=2)).replace(second=0, microsecond=0)
+    dialog.get_by_label("预约时间").fill(when.strftime("%Y-%m-%dT%H:%M"))
+    dialog.get_by_role("button", name=_name("确定")).click()
+    _row(page, appt).get_by_role("button", name=_name("核销")).wait_for()
+
+    code = wait_for(lambda: (channel.get(f"/appointments/{appt}").json.get("checkin") or {}).get("code"), "the code")
+    _act(page, appt, "核销")
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("核销码").fill(code)
+    dialog.get_by_role("button", name=_name("确定")).click()
+    _row(page, appt).get_by_text("服务中").wait_for()
+
+    _act(page, appt, "完成服务")
+    _row(page, appt).get_by_text("已完成").wait_for()
+    assert channel.get(f"/appointments/{appt}").json["status"] == "fulfilled"
+    assert console.axe("portal work orders") == []
+
+    # Another provider's staff: the same order id is refused, and their list does not show it.
+    other = ops.post(
+        "/ops/partners",
+        json={"kind": "provider", "name": f"Other Clinic {uuid.uuid4().hex[:6]}", "agreement_ref": "AGR-OTHER"},
+        idempotency_key=uuid.uuid4().hex,
+    )
+    assert other.status == 201, other.body
+    _open(console, other.json["id"])
+    page.get_by_role("textbox", name="工单号").fill(appt)
+    page.get_by_role("button", name=_name("查询")).click()
+    page.get_by_text(f"工单 {appt} 不存在或不属于本服务商。").wait_for()
+    assert _row(page, appt).count() == 0
+    # The refusal is the expected 404 of the lookup: the only errors the page may have reported.
+    refused = [e for e in console.errors if "404" in e]
+    assert refused, "the lookup was not refused by the API"
+    console.errors[:] = [e for e in console.errors if "404" not in e]
