@@ -24,6 +24,11 @@ const Claims = lazy(() => import("./views/Claims"));
 const ClaimPage = lazy(() => import("./views/ClaimPage"));
 const Finance = lazy(() => import("./views/Finance"));
 const Audit = lazy(() => import("./views/Audit"));
+const Policies = lazy(() => import("./views/Policies"));
+const PolicyPage = lazy(() => import("./views/PolicyPage"));
+const ServiceRequests = lazy(() => import("./views/ServiceRequests"));
+const ServiceRequestPage = lazy(() => import("./views/ServiceRequestPage"));
+const Sla = lazy(() => import("./views/Sla"));
 
 // Ant Design's defaults with text colours that keep WCAG AA contrast (4.5:1) on white.
 const THEME = {
@@ -167,6 +172,11 @@ function AppRoutes({ session }: { session: Session }) {
       <Route path="/claims/:number" element={g("claims", <ClaimPage />)} />
       <Route path="/finance" element={g("finance", <Finance />)} />
       <Route path="/audit" element={g("audit", <Audit />)} />
+      <Route path="/policies" element={g("policies", <Policies />)} />
+      <Route path="/policies/:number" element={g("policies", <PolicyPage />)} />
+      <Route path="/service-requests" element={g("serviceRequests", <ServiceRequests />)} />
+      <Route path="/service-requests/:id" element={g("serviceRequests", <ServiceRequestPage />)} />
+      <Route path="/sla" element={g("sla", <Sla />)} />
       <Route path="*" element={<Result status="404" title={t("state.notFound")} />} />
     </Routes>
   );

@@ -1,5 +1,7 @@
 // Every text the console shows, in Simplified Chinese (the default) and English.
 
+import { enViews, zhViews } from "./messages.views";
+
 export const zh = {
   "shell.title": "petcover 运营控制台",
   "shell.nav": "主导航",
@@ -275,6 +277,7 @@ export const zh = {
   "ov.dead_letters": "死信队列",
   "ov.claims_paid_amount": "赔付金额",
   "ov.appointments_cancelled": "取消预约",
+  ...zhViews,
 };
 
 export type MsgKey = keyof typeof zh;
@@ -554,6 +557,7 @@ export const en: Record<MsgKey, string> = {
   "ov.dead_letters": "Dead-letter queue",
   "ov.claims_paid_amount": "Claims paid (amount)",
   "ov.appointments_cancelled": "Bookings cancelled",
+  ...enViews,
 };
 
 export function has(key: string): key is MsgKey {

@@ -182,7 +182,7 @@ export default function PolicyPage() {
                           { title: t("cat.event"), dataIndex: "event_type" },
                           { title: t("pol.status"), dataIndex: "status", render: (s: string) => <Tag>{s}</Tag> },
                           { title: t("cat.attempts"), render: (_, e) => e.attempt ?? "—" },
-                          { title: t("ch.httpStatus"), render: (_, e) => e.status_code ?? "—" },
+                          { title: t("chx.httpStatus"), render: (_, e) => e.status_code ?? "—" },
                           { title: t("pol.at"), render: (_, e) => formatTime(e.at, lang) },
                         ]}
                       />
