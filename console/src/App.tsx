@@ -34,6 +34,10 @@ const Sla = lazy(() => import("./views/Sla"));
 const THEME = {
   token: {
     colorPrimary: "#0958d9",
+    // Hover and active shades darker than the primary (the default ones are lighter): white text on a
+    // hovered or pressed primary button keeps 4.5:1.
+    colorPrimaryHover: "#003eb3",
+    colorPrimaryActive: "#002c8c",
     colorLink: "#0958d9",
     colorError: "#cf1322",
     colorSuccess: "#237804",
