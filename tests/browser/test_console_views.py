@@ -11,10 +11,21 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_console import _button, _settled
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+def _settled(console: Any) -> None:
+    """The view's first load is over: its heading is there and no loading indicator is left."""
+    console.page.get_by_role("heading", level=1).first.wait_for()
+    console.page.wait_for_function("() => !/加载中|Loading…/.test(document.body.innerText)")
+
+
+def _button(scope: Any, name: str) -> Any:
+    """Ant Design spaces two-character Chinese labels (保 存): either spelling."""
+    spaced = " ".join(name) if len(name) == 2 else name
+    return scope.get_by_role("button", name=spaced).or_(scope.get_by_role("button", name=name))
 
 
 def test_every_view_opens_with_no_serious_axe_violation(console):
