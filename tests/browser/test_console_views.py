@@ -17,9 +17,10 @@ pytestmark = pytest.mark.e2e
 
 
 def _settled(console: Any) -> None:
-    """The view's first load is over: its heading is there and no loading indicator is left."""
-    console.page.get_by_role("heading", level=1).first.wait_for()
-    console.page.wait_for_function("() => !/加载中|Loading…/.test(document.body.innerText)")
+    """The view's first load is over: its heading is there and no loading indicator is left. A view's
+    first chunks come from the console function cold-starting on the emulator: minutes on a busy machine."""
+    console.page.get_by_role("heading", level=1).first.wait_for(timeout=300_000)
+    console.page.wait_for_function("() => !/加载中|Loading…/.test(document.body.innerText)", timeout=300_000)
 
 
 def _button(scope: Any, name: str) -> Any:
