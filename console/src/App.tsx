@@ -25,11 +25,20 @@ const ClaimPage = lazy(() => import("./views/ClaimPage"));
 const Finance = lazy(() => import("./views/Finance"));
 const Audit = lazy(() => import("./views/Audit"));
 const Money = lazy(() => import("./views/money"));
+const Policies = lazy(() => import("./views/Policies"));
+const PolicyPage = lazy(() => import("./views/PolicyPage"));
+const ServiceRequests = lazy(() => import("./views/ServiceRequests"));
+const ServiceRequestPage = lazy(() => import("./views/ServiceRequestPage"));
+const Sla = lazy(() => import("./views/Sla"));
 
 // Ant Design's defaults with text colours that keep WCAG AA contrast (4.5:1) on white.
 const THEME = {
   token: {
     colorPrimary: "#0958d9",
+    // Hover and active shades darker than the primary (the default ones are lighter): white text on a
+    // hovered or pressed primary button keeps 4.5:1.
+    colorPrimaryHover: "#003eb3",
+    colorPrimaryActive: "#002c8c",
     colorLink: "#0958d9",
     colorError: "#cf1322",
     colorSuccess: "#237804",
@@ -169,6 +178,11 @@ function AppRoutes({ session }: { session: Session }) {
       <Route path="/finance" element={g("finance", <Finance />)} />
       <Route path="/money/*" element={g("money", <Money />)} />
       <Route path="/audit" element={g("audit", <Audit />)} />
+      <Route path="/policies" element={g("policies", <Policies />)} />
+      <Route path="/policies/:number" element={g("policies", <PolicyPage />)} />
+      <Route path="/service-requests" element={g("serviceRequests", <ServiceRequests />)} />
+      <Route path="/service-requests/:id" element={g("serviceRequests", <ServiceRequestPage />)} />
+      <Route path="/sla" element={g("sla", <Sla />)} />
       <Route path="*" element={<Result status="404" title={t("state.notFound")} />} />
     </Routes>
   );

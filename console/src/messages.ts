@@ -1,6 +1,8 @@
 // Every text the console shows, in Simplified Chinese (the default) and English.
 import { moneyEn, moneyZh } from "./messages.money";
 
+import { enViews, zhViews } from "./messages.views";
+
 export const zh = {
   "shell.title": "petcover 运营控制台",
   "shell.nav": "主导航",
@@ -277,6 +279,7 @@ export const zh = {
   "ov.claims_paid_amount": "赔付金额",
   "ov.appointments_cancelled": "取消预约",
   ...moneyZh,
+  ...zhViews,
 };
 
 export type MsgKey = keyof typeof zh;
@@ -557,6 +560,7 @@ export const en: Record<MsgKey, string> = {
   "ov.claims_paid_amount": "Claims paid (amount)",
   "ov.appointments_cancelled": "Bookings cancelled",
   ...moneyEn,
+  ...enViews,
 };
 
 export function has(key: string): key is MsgKey {

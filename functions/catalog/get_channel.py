@@ -1,4 +1,4 @@
-"""A channel."""
+"""A channel, with its webhook endpoint's state."""
 
 from petcover.api import Call, api, ops
 from petcover.models.catalog import Channel
@@ -13,4 +13,4 @@ from petcover.services import channels
     tags=("catalogue",),
 )
 def handler(call: Call) -> Channel:
-    return channels.get_channel(call.ports, call.path["channelId"])
+    return channels.read_channel(call.ports, call.path["channelId"])

@@ -3644,6 +3644,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "suspended" | "frozen" | "closed";
+            /**
+             * @description The webhook endpoint's state (active or paused); given when one channel is read.
+             * @default null
+             */
+            webhook?: components["schemas"]["EndpointStatus"] | null;
         };
         /** ChannelCreate */
         ChannelCreate: {
@@ -3694,6 +3699,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "suspended" | "frozen" | "closed";
+            /**
+             * @description The webhook endpoint's state (active or paused); given when one channel is read.
+             * @default null
+             */
+            webhook?: components["schemas"]["EndpointStatus"] | null;
             /**
              * Webhook Secret
              * @description Signs every webhook we send to this channel (X-Pc-Signature, see docs/webhooks.md). Shown once.

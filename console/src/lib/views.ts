@@ -17,6 +17,9 @@ export const VIEWS: ViewDef[] = [
   { key: "finance", path: "/finance", roles: ["finance", "sales"] },
   { key: "money", path: "/money", roles: ["finance"] },
   { key: "audit", path: "/audit", roles: ["ops"] },
+  { key: "policies", path: "/policies", roles: ["service", "finance", "underwriter", "ops"] },
+  { key: "serviceRequests", path: "/service-requests", roles: ["service", "underwriter", "finance"] },
+  { key: "sla", path: "/sla", roles: ["ops"] },
 ];
 
 // Actions inside views, each with the roles its call needs.
@@ -34,6 +37,14 @@ export const ACTIONS = {
   channelKeys: ["sales"],
   webhookPause: ["ops", "service"],
   statement: ["finance"],
+  lookupPolicy: ["service", "finance", "underwriter"],
+  editProduct: ["underwriter"],
+  editContracts: ["sales"],
+  webhookLog: ["ops", "service"],
+  recordServiceRequest: ["service"],
+  sendEPolicy: ["underwriter"],
+  recordInvoice: ["finance"],
+  editSla: ["ops"],
 } satisfies Record<string, Role[]>;
 
 export type Action = keyof typeof ACTIONS;

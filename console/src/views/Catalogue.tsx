@@ -1,7 +1,7 @@
-import { App, Button, Card, Descriptions, Drawer, Space, Table, Tabs, Tag, Typography } from "antd";
+import { App, Button, Card, Descriptions, Drawer, Form, Input, Modal, Select, Space, Table, Tabs, Tag, Typography } from "antd";
 import { useState } from "react";
 import { Link } from "react-router-dom";
-import { unwrap } from "../api/client";
+import { idemKey, unwrap } from "../api/client";
 import type { components } from "../api/schema";
 import { errorText, Loadable, useLoad } from "../components/Async";
 import { ReasonModal } from "../components/ReasonModal";
@@ -9,11 +9,13 @@ import { useApp, useCan } from "../context";
 import { useI18n } from "../i18n";
 import { formatTime } from "../lib/format";
 import { formatMoney } from "../lib/money";
+import { blankSpec, parseSpec, specOf, type Spec } from "../lib/product";
 
 type Head = components["schemas"]["ProductHead"];
 type Channel = components["schemas"]["Channel"];
 type Plan = components["schemas"]["Plan-Output"];
 type Dead = components["schemas"]["DeadLetter"];
+type Version = components["schemas"]["ProductVersion"];
 
 /** Catalogue and channels: products with versions, plans and benefits; channels; webhook dead letters. */
 export default function Catalogue() {
@@ -39,10 +41,26 @@ export default function Catalogue() {
 function Products() {
   const { client } = useApp();
   const { t } = useI18n();
+  const can = useCan();
   const list = useLoad(() => unwrap(client.GET("/ops/products")), []);
   const [open, setOpen] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
   return (
     <>
+      {can("editProduct") ? (
+        <Button type="primary" style={{ marginBottom: 16 }} onClick={() => setCreating(true)}>
+          {t("catx.create")}
+        </Button>
+      ) : null}
+      <CreateProduct
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={(code) => {
+          setCreating(false);
+          list.reload();
+          setOpen(code);
+        }}
+      />
       <Loadable state={list} empty={(d) => d.items.length === 0}>
         {(d) => (
           <Table<Head>
@@ -82,6 +100,7 @@ function ProductDetail({ code, onChanged }: { code: string; onChanged: () => voi
   const { message } = App.useApp();
   const [version, setVersion] = useState<number | null>(null);
   const [delist, setDelist] = useState(false);
+  const [editing, setEditing] = useState<Version | null>(null);
   const p = useLoad(
     () =>
       unwrap(
@@ -89,7 +108,7 @@ function ProductDetail({ code, onChanged }: { code: string; onChanged: () => voi
       ),
     [code, version],
   );
-  const underwriter = can("assessClaim"); // the underwriter role: products are theirs
+  const underwriter = can("editProduct"); // the underwriter role: products are theirs
   const publish = async (v: number) => {
     try {
       await unwrap(client.POST("/ops/products/{code}/publish", { params: { path: { code } }, body: { version: v } }));
@@ -126,6 +145,7 @@ function ProductDetail({ code, onChanged }: { code: string; onChanged: () => voi
                   {t("cat.publish")}
                 </Button>
               ) : null}
+              <Button onClick={() => setEditing(d.version)}>{t("catx.newVersion")}</Button>
               {d.head.status === "published" ? (
                 <Button danger onClick={() => setDelist(true)}>
                   {t("cat.delist")}
@@ -154,6 +174,21 @@ function ProductDetail({ code, onChanged }: { code: string; onChanged: () => voi
                   ))}
                 </ul>
               ),
+            }}
+          />
+          <SpecModal
+            open={editing !== null}
+            title={t("catx.newVersionOf", { code })}
+            initial={editing ? JSON.stringify(specOf(editing), null, 2) : ""}
+            code={code}
+            onClose={() => setEditing(null)}
+            onSubmit={async (spec) => {
+              const out = await unwrap(client.PUT("/ops/products/{code}", { params: { path: { code } }, body: spec }));
+              message.success(t("catx.versionMade", { version: out.version.version }));
+              setEditing(null);
+              setVersion(out.version.version);
+              p.reload();
+              onChanged();
             }}
           />
           <ReasonModal
@@ -216,6 +251,15 @@ function DeadLetters() {
       message.error(errorText(e));
     }
   };
+  const replay = async (eventId: string) => {
+    try {
+      await unwrap(client.POST("/ops/webhooks/{ref}/replay", { params: { path: { ref: eventId } } }));
+      message.success(t("catx.replayed"));
+      list.reload();
+    } catch (e) {
+      message.error(errorText(e));
+    }
+  };
   return (
     <Card extra={<Button onClick={redrive}>{t("cat.redrive")}</Button>}>
       <Loadable state={list} empty={(d) => d.items.length === 0}>
@@ -232,10 +276,165 @@ function DeadLetters() {
               { title: t("cat.attempts"), dataIndex: "attempts" },
               { title: t("cat.lastError"), dataIndex: "last_error" },
               { title: t("cat.deadAt"), dataIndex: "dead_at", render: (s: string) => formatTime(s, lang) },
+              {
+                title: t("catx.replay"),
+                render: (_, x) => (
+                  <Button size="small" onClick={() => replay(x.event_id)}>
+                    {t("catx.replay")}
+                  </Button>
+                ),
+              },
             ]}
           />
         )}
       </Loadable>
     </Card>
+  );
+}
+
+/** A product spec as JSON: the whole of what a version holds (plans, benefits, pricing, underwriting, refund). */
+function SpecModal({
+  open,
+  title,
+  initial,
+  code,
+  onClose,
+  onSubmit,
+}: {
+  open: boolean;
+  title: string;
+  initial: string;
+  code?: string;
+  onClose: () => void;
+  onSubmit: (spec: Spec) => Promise<void>;
+}) {
+  const { t } = useI18n();
+  const { message } = App.useApp();
+  const [text, setText] = useState(initial);
+  const [seen, setSeen] = useState(initial);
+  const [busy, setBusy] = useState(false);
+  if (seen !== initial) {
+    setSeen(initial);
+    setText(initial);
+  }
+  const parsed = parseSpec(text, code);
+  return (
+    <Modal
+      open={open}
+      title={title}
+      width={760}
+      okText={t("catx.save")}
+      cancelText={t("action.cancel")}
+      confirmLoading={busy}
+      okButtonProps={{ disabled: "error" in parsed }}
+      onCancel={onClose}
+      onOk={async () => {
+        if ("error" in parsed) return;
+        setBusy(true);
+        try {
+          await onSubmit(parsed.spec);
+        } catch (e) {
+          message.error(errorText(e));
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <Form layout="vertical">
+        <Form.Item
+          label={t("catx.spec")}
+          htmlFor="product-spec"
+          validateStatus={"error" in parsed ? "error" : undefined}
+          help={"error" in parsed ? t(`catx.specError.${parsed.error}`) : t("catx.specHelp")}
+        >
+          <Input.TextArea
+            id="product-spec"
+            rows={18}
+            spellCheck={false}
+            style={{ fontFamily: "monospace" }}
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+          />
+        </Form.Item>
+      </Form>
+    </Modal>
+  );
+}
+
+interface NewProduct {
+  code: string;
+  name: string;
+  kind: Spec["kind"];
+}
+
+function CreateProduct({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: (code: string) => void }) {
+  const { client } = useApp();
+  const { t } = useI18n();
+  const { message } = App.useApp();
+  const [head, setHead] = useState<NewProduct | null>(null);
+  const close = () => {
+    setHead(null);
+    onClose();
+  };
+  if (head)
+    return (
+      <SpecModal
+        open={open}
+        title={t("catx.createTitle", { code: head.code })}
+        initial={JSON.stringify(blankSpec(head.code, head.name, head.kind), null, 2)}
+        code={head.code}
+        onClose={close}
+        onSubmit={async (spec) => {
+          const out = await unwrap(
+            client.POST("/ops/products", { params: { header: { "Idempotency-Key": idemKey() } }, body: spec }),
+          );
+          message.success(t("catx.created", { code: out.head.code }));
+          setHead(null);
+          onCreated(out.head.code);
+        }}
+      />
+    );
+  return (
+    <HeadModal open={open} onCancel={close} onNext={setHead} />
+  );
+}
+
+function HeadModal({ open, onCancel, onNext }: { open: boolean; onCancel: () => void; onNext: (h: NewProduct) => void }) {
+  const { t } = useI18n();
+  const [form] = Form.useForm<NewProduct>();
+  return (
+    <Modal
+      open={open}
+      title={t("catx.create")}
+      okText={t("catx.next")}
+      cancelText={t("action.cancel")}
+      destroyOnHidden
+      onCancel={onCancel}
+      onOk={async () => {
+        const v = await form.validateFields().catch(() => null);
+        if (v) onNext({ ...v, code: v.code.trim(), name: v.name.trim() });
+      }}
+    >
+      <Form form={form} layout="vertical" initialValues={{ kind: "pet_health" }}>
+        <Form.Item
+          name="code"
+          label={t("cat.code")}
+          rules={[{ required: true, pattern: /^[a-z0-9-]{3,40}$/, message: t("catx.codeRule") }]}
+        >
+          <Input />
+        </Form.Item>
+        <Form.Item name="name" label={t("cat.name")} rules={[{ required: true, whitespace: true }]}>
+          <Input />
+        </Form.Item>
+        <Form.Item name="kind" label={t("cat.kind")}>
+          <Select
+            options={(["pet_health", "return_shipping", "account_security"] as const).map((k) => ({
+              value: k,
+              label: t(`catx.kind.${k}`),
+            }))}
+          />
+        </Form.Item>
+      </Form>
+    </Modal>
   );
 }

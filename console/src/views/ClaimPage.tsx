@@ -1,6 +1,6 @@
 import { App, Button, Card, Descriptions, Form, Input, Modal, Space, Table, Tag, Typography } from "antd";
 import { useState } from "react";
-import { useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 import { idemKey, unwrap } from "../api/client";
 import type { components } from "../api/schema";
 import { errorText, Loadable, useLoad } from "../components/Async";
@@ -80,7 +80,8 @@ export default function ClaimPage() {
                   <Descriptions.Item label={t("claims.status")}>
                     <Tag data-testid="claim-status">{t(`claims.s.${s}` as never)}</Tag>
                   </Descriptions.Item>
-                  <Descriptions.Item label={t("claims.policy")}>{claim.policy_number}</Descriptions.Item>
+                  <Descriptions.Item label={t("claims.policy")}><Link to={`/policies/${encodeURIComponent(claim.policy_number)}`}>{claim.policy_number}</Link>
+                  </Descriptions.Item>
                   <Descriptions.Item label={t("claims.amount")}>{formatMoney(claim.amount, claim.currency, lang)}</Descriptions.Item>
                   <Descriptions.Item label={t("claims.approved")}>
                     {formatMoney(claim.approved_amount, claim.currency, lang)}

@@ -1,6 +1,6 @@
 import { App, Button, Card, Descriptions, Form, Input, Modal, Space, Table, Tag, Timeline, Typography } from "antd";
 import { useState } from "react";
-import { useParams } from "react-router-dom";
+import { Link, useParams } from "react-router-dom";
 import { ApiFailure, unwrap } from "../api/client";
 import type { components } from "../api/schema";
 import { errorText, Loadable, useLoad } from "../components/Async";
@@ -72,7 +72,10 @@ export default function WorkOrder() {
               <Descriptions.Item label={t("wo.serviceType")}>{d.appointment.service_type}</Descriptions.Item>
               <Descriptions.Item label={t("wo.benefit")}>{d.appointment.benefit_name || d.appointment.benefit_code}</Descriptions.Item>
               <Descriptions.Item label={t("wo.provider")}>{d.appointment.provider_id ?? "—"}</Descriptions.Item>
-              <Descriptions.Item label={t("wo.policy")}>{d.appointment.policy_number}</Descriptions.Item>
+              <Descriptions.Item label={t("wo.policy")}><Link to={`/policies/${encodeURIComponent(d.appointment.policy_number)}`}>
+                  {d.appointment.policy_number}
+                </Link>
+              </Descriptions.Item>
               <Descriptions.Item label={t("wo.channel")}>{d.appointment.channel_id}</Descriptions.Item>
               <Descriptions.Item label={t("wo.region")}>
                 {[d.appointment.address.province, d.appointment.address.city, d.appointment.address.district]

@@ -12,6 +12,7 @@ from petcover.domain.catalog import ProductSpec, ProductVersion
 from petcover.domain.money import DecimalRules
 from petcover.identity import PERMISSIONS, Permission
 from petcover.models.common import Reason
+from petcover.models.webhooks import EndpointStatus
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 ALL_PERMISSIONS = PERMISSIONS
@@ -71,6 +72,9 @@ class Channel(BaseModel):
     created_at: datetime
     closed_at: datetime | None = None
     cleared_at: datetime | None = None
+    webhook: EndpointStatus | None = Field(
+        None, description="The webhook endpoint's state (active or paused); given when one channel is read."
+    )
 
 
 class ChannelList(BaseModel):

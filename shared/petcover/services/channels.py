@@ -26,6 +26,7 @@ from petcover.repositories import catalog as keys
 from petcover.repositories import partners as partner_keys
 from petcover.services import audit
 from petcover.services.catalog import unless_changed
+from petcover.services.webhooks import endpoints
 
 
 def get_channel(p: Ports, channel_id: str) -> Channel:
@@ -33,6 +34,11 @@ def get_channel(p: Ports, channel_id: str) -> Channel:
     if item is None:
         raise NotFound(f"Channel {channel_id} does not exist.", code="CHANNEL_NOT_FOUND")
     return keys.load_channel(item)
+
+
+def read_channel(p: Ports, channel_id: str) -> Channel:
+    """A channel as staff read it: with its webhook endpoint's state."""
+    return get_channel(p, channel_id).model_copy(update={"webhook": endpoints.status(p, channel_id)})
 
 
 def list_channels(p: Ports) -> list[Channel]:
