@@ -338,6 +338,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/booking-reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff: bookings held by risk control, waiting for a decision, each with the rules that fired */
+        get: operations["BookingReviewQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/booking-reviews/{appointmentId}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Staff: decide a booking held by risk control: approve sends it to dispatch, reject cancels it and releases its use */
+        post: operations["DecideBookingReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ops/bulk-issues": {
         parameters: {
             query?: never;
@@ -423,6 +457,23 @@ export interface paths {
         head?: never;
         /** Update a channel (name, callback URL, rate limit) */
         patch: operations["UpdateChannel"];
+        trace?: never;
+    };
+    "/ops/channels/{channelId}/clear-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear out a channel (reason required): its keys are revoked and its calls refused (CHANNEL_CLEARED); its open policies are listed in the answer and kept */
+        post: operations["ClearOutChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/ops/channels/{channelId}/close": {
@@ -1515,6 +1566,24 @@ export interface paths {
         /** The reconciliation report of a business day (YYYY-MM-DD): each difference with the objects involved, configuration gaps (reported once) and the counts checked */
         get: operations["ReconciliationReport"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/risk/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff: the risk rule set in force (version 0: nothing published, every check passes) */
+        get: operations["RiskRules"];
+        /** Staff: publish the next version of the risk rule set (version = the one in force + 1; a rule in shadow mode is recorded, not enforced) */
+        put: operations["PublishRiskRules"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2910,6 +2979,16 @@ export interface components {
              */
             receipt?: ("owner" | "auto") | null;
             /**
+             * @description The risk check at booking: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
+            /**
+             * @description Set while the booking waits for a staff decision (risk review): dispatch waits for it.
+             * @default null
+             */
+            risk_review?: components["schemas"]["RiskReview"] | null;
+            /**
              * Scope
              * @description The benefit's service scope, for dispatch.
              * @default local
@@ -3350,11 +3429,47 @@ export interface components {
             /** Provider Id */
             provider_id: string;
         };
+        /** BookingDecided */
+        BookingDecided: {
+            /** Appointment Id */
+            appointment_id: string;
+            /**
+             * Decided At
+             * Format: date-time
+             */
+            decided_at: string;
+            /** Decided By */
+            decided_by: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "approve" | "reject";
+            /** Status */
+            status: string;
+        };
+        /** BookingDecision */
+        BookingDecision: {
+            /** Note */
+            note: string;
+            /**
+             * Outcome
+             * @description approve: the booking goes on to dispatch; reject: it is cancelled and its use released.
+             * @enum {string}
+             */
+            outcome: "approve" | "reject";
+        };
         /** BookingRequest */
         BookingRequest: {
             address: components["schemas"]["Address"];
             /** Benefit Code */
             benefit_code: string;
+            /**
+             * Device Id
+             * @description The owner's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             /**
              * Items
              * @description A benefit that names commodities (medicine delivery): the SKUs and quantities to deliver, each covered by the benefit, within its per-item allowance and on sale (422 ITEM_NOT_COVERED, ALLOWANCE_EXCEEDED, COMMODITY_WITHDRAWN otherwise); a prescription-only item needs its prescription_ref.
@@ -3403,6 +3518,35 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "booking" | "booked" | "fulfilling" | "fulfilled" | "cancelled";
+        };
+        /** BookingReviewEntry */
+        BookingReviewEntry: {
+            /**
+             * Amount
+             * @default null
+             */
+            amount?: string | null;
+            /** Appointment Id */
+            appointment_id: string;
+            /** Benefit Code */
+            benefit_code: string;
+            /** Channel Id */
+            channel_id: string;
+            /** Policy Number */
+            policy_number: string;
+            review: components["schemas"]["RiskReview"];
+            /** Service Type */
+            service_type: string;
+        };
+        /** BookingReviewQueue */
+        BookingReviewQueue: {
+            /**
+             * Cursor
+             * @default null
+             */
+            cursor?: string | null;
+            /** Items */
+            items: components["schemas"]["BookingReviewEntry"][];
         };
         /** BoundProvider */
         BoundProvider: {
@@ -3624,6 +3768,11 @@ export interface components {
             /** Callback Url */
             callback_url: string;
             /**
+             * Cleared At
+             * @default null
+             */
+            cleared_at?: string | null;
+            /**
              * Closed At
              * @default null
              */
@@ -3643,12 +3792,28 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "active" | "suspended" | "frozen" | "closed";
+            status: "active" | "suspended" | "frozen" | "closed" | "cleared";
             /**
              * @description The webhook endpoint's state (active or paused); given when one channel is read.
              * @default null
              */
             webhook?: components["schemas"]["EndpointStatus"] | null;
+        };
+        /**
+         * ChannelClearedOut
+         * @description A channel cleared out: its keys revoked, no new business; its open policies, as stored.
+         */
+        ChannelClearedOut: {
+            channel: components["schemas"]["Channel"];
+            /**
+             * Open Policies
+             * @description Active (or awaiting their insurer) when it was cleared out.
+             */
+            open_policies: string[];
+            /** Reason */
+            reason: string;
+            /** Revoked Keys */
+            revoked_keys: string[];
         };
         /** ChannelCreate */
         ChannelCreate: {
@@ -3674,6 +3839,11 @@ export interface components {
             /** Callback Url */
             callback_url: string;
             /**
+             * Cleared At
+             * @default null
+             */
+            cleared_at?: string | null;
+            /**
              * Closed At
              * @default null
              */
@@ -3698,7 +3868,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "active" | "suspended" | "frozen" | "closed";
+            status: "active" | "suspended" | "frozen" | "closed" | "cleared";
             /**
              * @description The webhook endpoint's state (active or paused); given when one channel is read.
              * @default null
@@ -3869,6 +4039,11 @@ export interface components {
              */
             review?: components["schemas"]["StaffReview"] | null;
             /**
+             * @description The risk check at submission: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
+            /**
              * Source
              * @default channel
              * @enum {string}
@@ -3938,6 +4113,12 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Device Id
+             * @description The claimant's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             evidence?: components["schemas"]["Evidence"];
             /**
              * Incident Date
@@ -4039,6 +4220,11 @@ export interface components {
              * @default null
              */
             review?: components["schemas"]["StaffReview"] | null;
+            /**
+             * @description The risk check at submission: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
             /**
              * Source
              * @default channel
@@ -5393,6 +5579,25 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** FiredRule */
+        FiredRule: {
+            /** Action */
+            action: ("refuse" | "review") | "rate";
+            /** Detail */
+            detail: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "blocklist" | "velocity" | "amount" | "rate_factor";
+            /** Rule */
+            rule: string;
+            /**
+             * Shadow
+             * @default false
+             */
+            shadow?: boolean;
+        };
         /**
          * GradeBand
          * @description Scores from ``min_score`` up earn ``grade``; what the grade does to dispatch and the tier.
@@ -5436,6 +5641,12 @@ export interface components {
         };
         /** Holder */
         Holder: {
+            /**
+             * Address
+             * @description The holder's address (risk control compares it with its lists).
+             * @default null
+             */
+            address?: string | null;
             /** Name */
             name: string;
             /**
@@ -6347,6 +6558,12 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Device Id
+             * @description The claimant's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             evidence?: components["schemas"]["Evidence"];
             /**
              * Identity Verified
@@ -6846,6 +7063,11 @@ export interface components {
              * @default null
              */
             renewed_from?: string | null;
+            /**
+             * @description The risk check at underwriting: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
             /**
              * Sold At
              * @description The channel's order time when it sold it back-dated.
@@ -7456,11 +7678,8 @@ export interface components {
         };
         /** QuoteLine */
         QuoteLine: {
-            /**
-             * Dimension
-             * @enum {string}
-             */
-            dimension: "species" | "age_band" | "breed_size" | "region";
+            /** Dimension */
+            dimension: ("species" | "age_band" | "breed_size" | "region") | "risk";
             /** Factor */
             factor: string;
             /**
@@ -7484,6 +7703,27 @@ export interface components {
             /** Contract Version */
             contract_version: number;
             quote: components["schemas"]["Quote"];
+        };
+        /**
+         * RateCondition
+         * @description When a rate factor applies: every given condition must hold (none given: always).
+         */
+        RateCondition: {
+            /**
+             * Min Age Months
+             * @default null
+             */
+            min_age_months?: number | null;
+            /**
+             * Region Prefix
+             * @default null
+             */
+            region_prefix?: string | null;
+            /**
+             * Species
+             * @default null
+             */
+            species?: string | null;
         };
         /** Rating */
         Rating: {
@@ -7886,6 +8126,195 @@ export interface components {
             submitted: components["schemas"]["ReviewItem"][];
         };
         /**
+         * RiskDecision
+         * @description The outcome of one check, the rules that fired (enforced or shadow) and the rate factor.
+         */
+        RiskDecision: {
+            /**
+             * Counted
+             * @description The counters the operation added to ({counter}#{subject}) and their limit.
+             */
+            counted?: {
+                [key: string]: number | null;
+            };
+            /**
+             * Factor
+             * @default 1
+             */
+            factor?: string;
+            /** Fired */
+            fired?: components["schemas"]["FiredRule"][];
+            /**
+             * Outcome
+             * @default pass
+             * @enum {string}
+             */
+            outcome?: "pass" | "review" | "refuse";
+            /**
+             * Ruleset Version
+             * @default 0
+             */
+            ruleset_version?: number;
+        };
+        /**
+         * RiskReview
+         * @description Why a booking waits for a staff decision, and since when.
+         */
+        RiskReview: {
+            decision: components["schemas"]["RiskDecision"];
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+        };
+        /**
+         * RiskRule
+         * @description Also checked (400 `VALIDATION_FAILED`): Each kind names what it needs: blocklist a field and values, velocity a counter and a limit,
+         *     amount a threshold, rate_factor a factor (underwrite only).
+         */
+        "RiskRule-Input": {
+            /**
+             * Above
+             * @description amount: fires when the amount at stake is above this.
+             * @default null
+             */
+            above?: number | string | null;
+            /**
+             * Action
+             * @default refuse
+             * @enum {string}
+             */
+            action?: "refuse" | "review";
+            /**
+             * Counter
+             * @description velocity: which counter.
+             * @default null
+             */
+            counter?: ("claims_per_insured_30d" | "policies_per_holder_day" | "refunds_after_claim") | null;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Factor
+             * @description rate_factor: the premium multiplier.
+             * @default null
+             */
+            factor?: number | string | null;
+            /**
+             * Field
+             * @description blocklist: which fact is looked up.
+             * @default null
+             */
+            field?: ("holder" | "insured" | "device" | "address") | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "blocklist" | "velocity" | "amount" | "rate_factor";
+            /**
+             * Limit
+             * @description velocity: how many are allowed (including this operation for counted ones).
+             * @default null
+             */
+            limit?: number | null;
+            /**
+             * Mode
+             * @description shadow: evaluated and recorded, never enforced.
+             * @default enforce
+             * @enum {string}
+             */
+            mode?: "enforce" | "shadow";
+            /** Stages */
+            stages: ("underwrite" | "claim" | "booking")[];
+            /**
+             * Values
+             * @description blocklist: the listed values (compared trimmed, ignoring case and spaces).
+             */
+            values?: string[];
+            /**
+             * @description rate_factor: when it applies.
+             * @default null
+             */
+            when?: components["schemas"]["RateCondition"] | null;
+        };
+        /** RiskRule */
+        "RiskRule-Output": {
+            /**
+             * Above
+             * @description amount: fires when the amount at stake is above this.
+             * @default null
+             */
+            above?: string | null;
+            /**
+             * Action
+             * @default refuse
+             * @enum {string}
+             */
+            action?: "refuse" | "review";
+            /**
+             * Counter
+             * @description velocity: which counter.
+             * @default null
+             */
+            counter?: ("claims_per_insured_30d" | "policies_per_holder_day" | "refunds_after_claim") | null;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Factor
+             * @description rate_factor: the premium multiplier.
+             * @default null
+             */
+            factor?: string | null;
+            /**
+             * Field
+             * @description blocklist: which fact is looked up.
+             * @default null
+             */
+            field?: ("holder" | "insured" | "device" | "address") | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "blocklist" | "velocity" | "amount" | "rate_factor";
+            /**
+             * Limit
+             * @description velocity: how many are allowed (including this operation for counted ones).
+             * @default null
+             */
+            limit?: number | null;
+            /**
+             * Mode
+             * @description shadow: evaluated and recorded, never enforced.
+             * @default enforce
+             * @enum {string}
+             */
+            mode?: "enforce" | "shadow";
+            /** Stages */
+            stages: ("underwrite" | "claim" | "booking")[];
+            /**
+             * Values
+             * @description blocklist: the listed values (compared trimmed, ignoring case and spaces).
+             */
+            values?: string[];
+            /**
+             * @description rate_factor: when it applies.
+             * @default null
+             */
+            when?: components["schemas"]["RateCondition"] | null;
+        };
+        /**
          * RoutingRules
          * @description A product's insurer channels and how orders are shared between them.
          *
@@ -7966,6 +8395,18 @@ export interface components {
              */
             version?: number | null;
         };
+        /** RuleSetPublish */
+        RuleSetPublish: {
+            /** Note */
+            note: string;
+            /** Rules */
+            rules: components["schemas"]["RiskRule-Input"][];
+            /**
+             * Version
+             * @description The version this publishes: exactly one more than the version in force (409 otherwise).
+             */
+            version: number;
+        };
         /** RuleSetSummary */
         RuleSetSummary: {
             /**
@@ -8032,6 +8473,31 @@ export interface components {
              */
             status?: ("in_effect" | "scheduled" | "superseded") | null;
             /** Version */
+            version: number;
+        };
+        /** RuleSetView */
+        RuleSetView: {
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Published At
+             * @default null
+             */
+            published_at?: string | null;
+            /**
+             * Published By
+             * @default null
+             */
+            published_by?: string | null;
+            /** Rules */
+            rules: components["schemas"]["RiskRule-Output"][];
+            /**
+             * Version
+             * @description 0: nothing published yet (every check passes).
+             */
             version: number;
         };
         /** RulesOverview */
@@ -8907,7 +9373,7 @@ export interface components {
             reason: string;
             /**
              * Rule
-             * @description What sent it there: a failed automatic rule, 'manual_benefit' (no automatic rules for this benefit) or 'payout_refused' (approved by rule, the payout was refused).
+             * @description What sent it there: a failed automatic rule, 'manual_benefit' (no automatic rules for this benefit), 'payout_refused' (approved by rule, the payout was refused) or 'risk' (risk rules asked for a review: the claim's ``risk`` says which).
              */
             rule: string;
             /**
@@ -9139,6 +9605,12 @@ export interface components {
         UnderwriteRequest: {
             /** Channel Order Id */
             channel_order_id: string;
+            /**
+             * Device Id
+             * @description The buyer's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             holder: components["schemas"]["Holder"];
             insured: components["schemas"]["InsuredFacts"];
             /** Plan Code */
@@ -9528,7 +10000,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9537,7 +10009,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9698,7 +10170,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9707,7 +10179,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9865,7 +10337,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9874,7 +10346,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10038,7 +10510,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10047,7 +10519,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10211,7 +10683,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10220,7 +10692,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10378,7 +10850,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10387,7 +10859,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10545,7 +11017,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10554,7 +11026,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10718,7 +11190,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10727,7 +11199,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -11095,7 +11567,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11104,7 +11576,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -12204,6 +12676,266 @@ export interface operations {
             };
         };
     };
+    BookingReviewQueue: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingReviewQueue"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    DecideBookingReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookingDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingDecided"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `WEBHOOK_EVENT_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "APPOINTMENT_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `NOT_IN_REVIEW`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "NOT_IN_REVIEW" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
     BulkStart: {
         parameters: {
             query?: never;
@@ -13079,6 +13811,145 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "ALREADY_EXISTS" | "CHANNEL_CHANGED" | "CHANNEL_CLOSED" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ClearOutChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelClearedOut"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MALFORMED_JSON`, `REASON_REQUIRED`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MALFORMED_JSON" | "REASON_REQUIRED" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `CHANNEL_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CHANNEL_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CHANNEL_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CHANNEL_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION";
                         };
                     };
                 };
@@ -20716,7 +21587,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `IDENTITY_NOT_VERIFIED` */
+            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `IDENTITY_NOT_VERIFIED`, `RISK_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -20725,7 +21596,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "IDENTITY_NOT_VERIFIED";
+                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "IDENTITY_NOT_VERIFIED" | "RISK_REFUSED";
                         };
                     };
                 };
@@ -23137,6 +24008,247 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    RiskRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleSetView"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    PublishRiskRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleSetPublish"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleSetView"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `RULES_VERSION_CONFLICT`, `RULE_ID_REPEATED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "RULES_VERSION_CONFLICT" | "RULE_ID_REPEATED";
                         };
                     };
                 };
@@ -26305,7 +27417,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26314,7 +27426,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26477,7 +27589,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26486,7 +27598,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26648,7 +27760,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26657,7 +27769,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26818,7 +27930,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26827,7 +27939,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26988,7 +28100,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26997,7 +28109,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27139,7 +28251,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27148,7 +28260,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27310,7 +28422,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27319,7 +28431,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27461,7 +28573,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27470,7 +28582,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27616,7 +28728,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27625,7 +28737,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27773,7 +28885,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27782,7 +28894,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28043,7 +29155,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28052,7 +29164,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28099,7 +29211,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `INSURER_DECLINED`, `INSURER_NOT_CONFIGURED`, `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
+            /** @description Business rule: `INSURER_DECLINED`, `INSURER_NOT_CONFIGURED`, `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -28108,7 +29220,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "INSURER_DECLINED" | "INSURER_NOT_CONFIGURED" | "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
+                            code?: "INSURER_DECLINED" | "INSURER_NOT_CONFIGURED" | "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
                         };
                     };
                 };
@@ -28210,7 +29322,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28219,7 +29331,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28380,7 +29492,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28389,7 +29501,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28553,7 +29665,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28562,7 +29674,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28609,7 +29721,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `ALLOWANCE_EXCEEDED`, `BENEFIT_IN_WAITING_PERIOD`, `BENEFIT_NOT_BOOKABLE`, `COMMODITY_NOT_FOR_SPECIES`, `COMMODITY_NOT_FOUND`, `COMMODITY_NOT_PUBLISHED`, `COMMODITY_WITHDRAWN`, `ITEM_NOT_COVERED`, `PET_NOT_INSURED`, `POLICY_NOT_ACTIVE`, `POLICY_NOT_IN_FORCE`, `QUOTA_EXHAUSTED`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT` */
+            /** @description Business rule: `ALLOWANCE_EXCEEDED`, `BENEFIT_IN_WAITING_PERIOD`, `BENEFIT_NOT_BOOKABLE`, `COMMODITY_NOT_FOR_SPECIES`, `COMMODITY_NOT_FOUND`, `COMMODITY_NOT_PUBLISHED`, `COMMODITY_WITHDRAWN`, `ITEM_NOT_COVERED`, `PET_NOT_INSURED`, `POLICY_NOT_ACTIVE`, `POLICY_NOT_IN_FORCE`, `QUOTA_EXHAUSTED`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -28618,7 +29730,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "ALLOWANCE_EXCEEDED" | "BENEFIT_IN_WAITING_PERIOD" | "BENEFIT_NOT_BOOKABLE" | "COMMODITY_NOT_FOR_SPECIES" | "COMMODITY_NOT_FOUND" | "COMMODITY_NOT_PUBLISHED" | "COMMODITY_WITHDRAWN" | "ITEM_NOT_COVERED" | "PET_NOT_INSURED" | "POLICY_NOT_ACTIVE" | "POLICY_NOT_IN_FORCE" | "QUOTA_EXHAUSTED" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT";
+                            code?: "ALLOWANCE_EXCEEDED" | "BENEFIT_IN_WAITING_PERIOD" | "BENEFIT_NOT_BOOKABLE" | "COMMODITY_NOT_FOR_SPECIES" | "COMMODITY_NOT_FOUND" | "COMMODITY_NOT_PUBLISHED" | "COMMODITY_WITHDRAWN" | "ITEM_NOT_COVERED" | "PET_NOT_INSURED" | "POLICY_NOT_ACTIVE" | "POLICY_NOT_IN_FORCE" | "QUOTA_EXHAUSTED" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED";
                         };
                     };
                 };
@@ -28726,7 +29838,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28735,7 +29847,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28896,7 +30008,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28905,7 +30017,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29069,7 +30181,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29078,7 +30190,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29125,7 +30237,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT` */
+            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -29134,7 +30246,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT";
+                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED";
                         };
                     };
                 };
@@ -29242,7 +30354,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29251,7 +30363,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29409,7 +30521,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29418,7 +30530,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29582,7 +30694,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29591,7 +30703,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29638,7 +30750,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `TOO_EARLY_TO_RENEW`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
+            /** @description Business rule: `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED`, `TOO_EARLY_TO_RENEW`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -29647,7 +30759,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "TOO_EARLY_TO_RENEW" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
+                            code?: "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED" | "TOO_EARLY_TO_RENEW" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
                         };
                     };
                 };
@@ -32175,7 +33287,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32184,7 +33296,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -32439,7 +33551,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32448,7 +33560,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -32578,7 +33690,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32587,7 +33699,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -32731,7 +33843,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32740,7 +33852,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -32889,7 +34001,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -32898,7 +34010,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -33061,7 +34173,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33070,7 +34182,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -33233,7 +34345,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33242,7 +34354,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -33391,7 +34503,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33400,7 +34512,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -33564,7 +34676,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33573,7 +34685,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -33722,7 +34834,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33731,7 +34843,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -33894,7 +35006,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -33903,7 +35015,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
