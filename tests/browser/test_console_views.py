@@ -120,7 +120,7 @@ def test_a_product_is_created_modified_as_a_new_version_and_published(console):
     editor = _editor(page.get_by_role("dialog"))
     assert json.loads(editor.input_value())["code"] == code
     _button(page.get_by_role("dialog"), "保存").click()
-    drawer = page.locator(".ant-drawer-content")
+    drawer = page.get_by_role("dialog").filter(has_text="修改为新版本")
     drawer.get_by_text("draft").first.wait_for()
     _button(drawer, "发布此版本").click()
     drawer.get_by_text("published").first.wait_for()
