@@ -18,7 +18,8 @@ export default function ServiceRequests() {
   const { t } = useI18n();
   const can = useCan();
   const [status, setStatus] = useState<Status>("open");
-  const [queue, setQueue] = useState<Queue | "">("");
+  // The list is read per queue (an index): finance's own by default for finance staff.
+  const [queue, setQueue] = useState<Queue>(can("recordInvoice") && !can("sendEPolicy") ? "finance" : "underwriting");
   const [tick, setTick] = useState(0);
   return (
     <Space orientation="vertical" size="large" style={{ width: "100%" }}>
@@ -37,13 +38,12 @@ export default function ServiceRequests() {
               onChange={(e) => setStatus(e.target.value as Status)}
               options={(["open", "generated", "sent"] as const).map((s) => ({ value: s, label: t(`sr.status.${s}`) }))}
             />
-            <Select<Queue | "">
+            <Select<Queue>
               aria-label={t("sr.queue")}
               style={{ width: 140 }}
               value={queue}
               onChange={setQueue}
               options={[
-                { value: "", label: t("sr.allQueues") },
                 { value: "underwriting", label: t("sr.queue.underwriting") },
                 { value: "finance", label: t("sr.queue.finance") },
               ]}
@@ -57,14 +57,14 @@ export default function ServiceRequests() {
   );
 }
 
-function List({ status, queue, tick }: { status: Status; queue: Queue | ""; tick: number }) {
+function List({ status, queue, tick }: { status: Status; queue: Queue; tick: number }) {
   const { client } = useApp();
   const { t, lang } = useI18n();
   const list = useLoad(
     () =>
       unwrap(
         client.GET("/ops/service-requests", {
-          params: { query: { status, limit: 100, ...(queue ? { queue } : {}) } },
+          params: { query: { status, queue, limit: 100 } },
         }),
       ),
     [status, queue, tick],
