@@ -18889,7 +18889,7 @@ export interface operations {
                     "application/json": components["schemas"]["MoneyList"];
                 };
             };
-            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MONEY_LIST_FILTER_REFUSED`, `VALIDATION_FAILED` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -18898,7 +18898,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MONEY_LIST_FILTER_REFUSED" | "VALIDATION_FAILED";
                         };
                     };
                 };

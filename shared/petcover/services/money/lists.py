@@ -14,6 +14,7 @@ from petcover.repositories import settlements as repo
 
 REQUEST_STATES = {"pending": ("requested",), "decided": ("approved", "rejected")}
 SETTLEMENT_STATES = ("issued", "settled", "approved", "paid")
+FILTER_REFUSED = "MONEY_LIST_FILTER_REFUSED"
 
 
 def listing(p: Ports, view: str, q: MoneyListQuery) -> MoneyList:
@@ -27,8 +28,11 @@ def listing(p: Ports, view: str, q: MoneyListQuery) -> MoneyList:
 
 
 def _refuse(field: str, message: str) -> InvalidInput:
+    """A filter that does not fit the list the view names (the query model alone cannot tell)."""
     return InvalidInput(
-        "Some query parameters are invalid.", code="VALIDATION_FAILED", details=[{"field": field, "message": message}]
+        f"This list cannot be filtered so: {message}.",
+        code=FILTER_REFUSED,
+        details=[{"field": field, "message": message}],
     )
 
 
