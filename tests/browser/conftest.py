@@ -83,7 +83,9 @@ def stack() -> Iterator[Stack]:
     if not (TOOLS_BIN / "sam").exists():
         pytest.fail("the tools virtualenv is missing: run `make tools` (make test does)")
     run_dir = ROOT / ".run" / f"browser-{os.getpid()}"
-    cloud = LocalCloud(port=free_port(), sink_port=free_port(), stack="petcover-browser", run_dir=run_dir)
+    cloud = LocalCloud(
+        port=free_port(), sink_port=free_port(), insurer_port=free_port(), stack="petcover-browser", run_dir=run_dir
+    )
     try:
         cloud.start()
         cloud.deploy()

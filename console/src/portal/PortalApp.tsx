@@ -16,7 +16,19 @@ const Performance = lazy(() => import("./Performance"));
 const Account = lazy(() => import("./Account"));
 const Insurer = lazy(() => import("./Insurer"));
 
-const THEME = { token: { colorPrimary: "#0958d9", colorLink: "#0958d9", colorTextDescription: "#595959" } };
+// The console's colours: text keeps WCAG AA contrast (4.5:1) on white, placeholders included.
+const THEME = {
+  token: {
+    colorPrimary: "#0958d9",
+    colorLink: "#0958d9",
+    colorError: "#cf1322",
+    colorSuccess: "#237804",
+    colorWarning: "#ad4e00",
+    colorTextDescription: "#595959",
+    colorTextTertiary: "#595959",
+    colorTextPlaceholder: "#6b6b6b",
+  },
+};
 
 /** The provider portal: its own sign-in, layout and pages, in the console's build (…/console/portal). */
 export default function PortalRoot() {
