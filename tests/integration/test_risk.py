@@ -246,6 +246,45 @@ def test_a_claim_from_a_blocked_holder_is_refused(world):
     assert status == 422 and err["error"]["code"] == "RISK_REFUSED"
 
 
+def test_a_policy_cancelled_after_a_claim_counts_against_the_insured(world):
+    p = world["p"]
+    publish(
+        [
+            {
+                "id": "refund-after-claim",
+                "kind": "velocity",
+                "stages": ["underwrite"],
+                "counter": "refunds_after_claim",
+                "limit": 1,
+            }
+        ]
+    )
+    claimed = _bookable_policy(world, "o-claimed")
+    body = {
+        "incident_date": (p.now() - timedelta(days=1)).date().isoformat(),
+        "incident_type": "illness",
+        "amount": "100.00",
+        "evidence": {"documents": ["docs/invoice-1.pdf"]},
+    }
+    status, claim, _ = call(
+        "SubmitClaimFunction", path={"number": claimed}, body=body, key=world["keys"]["shop-a"], idem="c-r"
+    )
+    assert status in (200, 201), claim
+    quiet = _bookable_policy(world, "o-quiet")  # cancelled without a claim: not counted
+    for number in (quiet, claimed):
+        status, out, _ = call(
+            "CancelFunction",
+            path={"number": number},
+            body={"reason": "customer asked"},
+            key=world["keys"]["shop-a"],
+            idem=f"cancel-{number}",
+        )
+        assert status == 200, out
+    assert underwrite(world, "o-again-quiet", pet="pet-o-quiet")[0] == 201
+    status, err = underwrite(world, "o-again", pet="pet-o-claimed")
+    assert status == 422 and err["error"]["code"] == "RISK_REFUSED"
+
+
 # ---------------------------------------------------------------- bookings
 POLICY_ORDERS: dict[str, str] = {}
 
