@@ -338,6 +338,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/booking-reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff: bookings held by risk control, waiting for a decision, each with the rules that fired */
+        get: operations["BookingReviewQueue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/booking-reviews/{appointmentId}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Staff: decide a booking held by risk control: approve sends it to dispatch, reject cancels it and releases its use */
+        post: operations["DecideBookingReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ops/bulk-issues": {
         parameters: {
             query?: never;
@@ -423,6 +457,23 @@ export interface paths {
         head?: never;
         /** Update a channel (name, callback URL, rate limit) */
         patch: operations["UpdateChannel"];
+        trace?: never;
+    };
+    "/ops/channels/{channelId}/clear-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear out a channel (reason required): its keys are revoked and its calls refused (CHANNEL_CLEARED); its open policies are listed in the answer and kept */
+        post: operations["ClearOutChannel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/ops/channels/{channelId}/close": {
@@ -1498,6 +1549,24 @@ export interface paths {
         /** The reconciliation report of a business day (YYYY-MM-DD): each difference with the objects involved, configuration gaps (reported once) and the counts checked */
         get: operations["ReconciliationReport"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/risk/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff: the risk rule set in force (version 0: nothing published, every check passes) */
+        get: operations["RiskRules"];
+        /** Staff: publish the next version of the risk rule set (version = the one in force + 1; a rule in shadow mode is recorded, not enforced) */
+        put: operations["PublishRiskRules"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2587,6 +2656,16 @@ export interface components {
              */
             receipt?: ("owner" | "auto") | null;
             /**
+             * @description The risk check at booking: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
+            /**
+             * @description Set while the booking waits for a staff decision (risk review): dispatch waits for it.
+             * @default null
+             */
+            risk_review?: components["schemas"]["RiskReview"] | null;
+            /**
              * Scope
              * @description The benefit's service scope, for dispatch.
              * @default local
@@ -3027,11 +3106,47 @@ export interface components {
             /** Provider Id */
             provider_id: string;
         };
+        /** BookingDecided */
+        BookingDecided: {
+            /** Appointment Id */
+            appointment_id: string;
+            /**
+             * Decided At
+             * Format: date-time
+             */
+            decided_at: string;
+            /** Decided By */
+            decided_by: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "approve" | "reject";
+            /** Status */
+            status: string;
+        };
+        /** BookingDecision */
+        BookingDecision: {
+            /** Note */
+            note: string;
+            /**
+             * Outcome
+             * @description approve: the booking goes on to dispatch; reject: it is cancelled and its use released.
+             * @enum {string}
+             */
+            outcome: "approve" | "reject";
+        };
         /** BookingRequest */
         BookingRequest: {
             address: components["schemas"]["Address"];
             /** Benefit Code */
             benefit_code: string;
+            /**
+             * Device Id
+             * @description The owner's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             /**
              * Items
              * @description A benefit that names commodities (medicine delivery): the SKUs and quantities to deliver, each covered by the benefit, within its per-item allowance and on sale (422 ITEM_NOT_COVERED, ALLOWANCE_EXCEEDED, COMMODITY_WITHDRAWN otherwise); a prescription-only item needs its prescription_ref.
@@ -3080,6 +3195,35 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "booking" | "booked" | "fulfilling" | "fulfilled" | "cancelled";
+        };
+        /** BookingReviewEntry */
+        BookingReviewEntry: {
+            /**
+             * Amount
+             * @default null
+             */
+            amount?: string | null;
+            /** Appointment Id */
+            appointment_id: string;
+            /** Benefit Code */
+            benefit_code: string;
+            /** Channel Id */
+            channel_id: string;
+            /** Policy Number */
+            policy_number: string;
+            review: components["schemas"]["RiskReview"];
+            /** Service Type */
+            service_type: string;
+        };
+        /** BookingReviewQueue */
+        BookingReviewQueue: {
+            /**
+             * Cursor
+             * @default null
+             */
+            cursor?: string | null;
+            /** Items */
+            items: components["schemas"]["BookingReviewEntry"][];
         };
         /** BulkIssueRequest */
         BulkIssueRequest: {
@@ -3288,6 +3432,11 @@ export interface components {
             /** Callback Url */
             callback_url: string;
             /**
+             * Cleared At
+             * @default null
+             */
+            cleared_at?: string | null;
+            /**
              * Closed At
              * @default null
              */
@@ -3307,7 +3456,23 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "active" | "suspended" | "frozen" | "closed";
+            status: "active" | "suspended" | "frozen" | "closed" | "cleared";
+        };
+        /**
+         * ChannelClearedOut
+         * @description A channel cleared out: its keys revoked, no new business; its open policies, as stored.
+         */
+        ChannelClearedOut: {
+            channel: components["schemas"]["Channel"];
+            /**
+             * Open Policies
+             * @description Active (or awaiting their insurer) when it was cleared out.
+             */
+            open_policies: string[];
+            /** Reason */
+            reason: string;
+            /** Revoked Keys */
+            revoked_keys: string[];
         };
         /** ChannelCreate */
         ChannelCreate: {
@@ -3333,6 +3498,11 @@ export interface components {
             /** Callback Url */
             callback_url: string;
             /**
+             * Cleared At
+             * @default null
+             */
+            cleared_at?: string | null;
+            /**
              * Closed At
              * @default null
              */
@@ -3357,7 +3527,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "active" | "suspended" | "frozen" | "closed";
+            status: "active" | "suspended" | "frozen" | "closed" | "cleared";
             /**
              * Webhook Secret
              * @description Signs every webhook we send to this channel (X-Pc-Signature, see docs/webhooks.md). Shown once.
@@ -3523,6 +3693,11 @@ export interface components {
              */
             review?: components["schemas"]["StaffReview"] | null;
             /**
+             * @description The risk check at submission: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
+            /**
              * Source
              * @default channel
              * @enum {string}
@@ -3592,6 +3767,12 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Device Id
+             * @description The claimant's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             evidence?: components["schemas"]["Evidence"];
             /**
              * Incident Date
@@ -3693,6 +3874,11 @@ export interface components {
              * @default null
              */
             review?: components["schemas"]["StaffReview"] | null;
+            /**
+             * @description The risk check at submission: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
             /**
              * Source
              * @default channel
@@ -5012,6 +5198,25 @@ export interface components {
             /** Message */
             message: string;
         };
+        /** FiredRule */
+        FiredRule: {
+            /** Action */
+            action: ("refuse" | "review") | "rate";
+            /** Detail */
+            detail: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "blocklist" | "velocity" | "amount" | "rate_factor";
+            /** Rule */
+            rule: string;
+            /**
+             * Shadow
+             * @default false
+             */
+            shadow?: boolean;
+        };
         /**
          * GradeBand
          * @description Scores from ``min_score`` up earn ``grade``; what the grade does to dispatch and the tier.
@@ -5050,6 +5255,12 @@ export interface components {
         };
         /** Holder */
         Holder: {
+            /**
+             * Address
+             * @description The holder's address (risk control compares it with its lists).
+             * @default null
+             */
+            address?: string | null;
             /** Name */
             name: string;
             /**
@@ -5880,6 +6091,12 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Device Id
+             * @description The claimant's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             evidence?: components["schemas"]["Evidence"];
             /**
              * Identity Verified
@@ -6357,6 +6574,11 @@ export interface components {
              * @default null
              */
             renewed_from?: string | null;
+            /**
+             * @description The risk check at underwriting: outcome and the rules that fired (None: no rules).
+             * @default null
+             */
+            risk?: components["schemas"]["RiskDecision"] | null;
             /**
              * Sold At
              * @description The channel's order time when it sold it back-dated.
@@ -6845,11 +7067,8 @@ export interface components {
         };
         /** QuoteLine */
         QuoteLine: {
-            /**
-             * Dimension
-             * @enum {string}
-             */
-            dimension: "species" | "age_band" | "breed_size" | "region";
+            /** Dimension */
+            dimension: ("species" | "age_band" | "breed_size" | "region") | "risk";
             /** Factor */
             factor: string;
             /**
@@ -6873,6 +7092,27 @@ export interface components {
             /** Contract Version */
             contract_version: number;
             quote: components["schemas"]["Quote"];
+        };
+        /**
+         * RateCondition
+         * @description When a rate factor applies: every given condition must hold (none given: always).
+         */
+        RateCondition: {
+            /**
+             * Min Age Months
+             * @default null
+             */
+            min_age_months?: number | null;
+            /**
+             * Region Prefix
+             * @default null
+             */
+            region_prefix?: string | null;
+            /**
+             * Species
+             * @default null
+             */
+            species?: string | null;
         };
         /** Rating */
         Rating: {
@@ -7251,6 +7491,195 @@ export interface components {
             submitted: components["schemas"]["ReviewItem"][];
         };
         /**
+         * RiskDecision
+         * @description The outcome of one check, the rules that fired (enforced or shadow) and the rate factor.
+         */
+        RiskDecision: {
+            /**
+             * Counted
+             * @description The counters the operation added to ({counter}#{subject}) and their limit.
+             */
+            counted?: {
+                [key: string]: number | null;
+            };
+            /**
+             * Factor
+             * @default 1
+             */
+            factor?: string;
+            /** Fired */
+            fired?: components["schemas"]["FiredRule"][];
+            /**
+             * Outcome
+             * @default pass
+             * @enum {string}
+             */
+            outcome?: "pass" | "review" | "refuse";
+            /**
+             * Ruleset Version
+             * @default 0
+             */
+            ruleset_version?: number;
+        };
+        /**
+         * RiskReview
+         * @description Why a booking waits for a staff decision, and since when.
+         */
+        RiskReview: {
+            decision: components["schemas"]["RiskDecision"];
+            /** Reason */
+            reason: string;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+        };
+        /**
+         * RiskRule
+         * @description Also checked (400 `VALIDATION_FAILED`): Each kind names what it needs: blocklist a field and values, velocity a counter and a limit,
+         *     amount a threshold, rate_factor a factor (underwrite only).
+         */
+        "RiskRule-Input": {
+            /**
+             * Above
+             * @description amount: fires when the amount at stake is above this.
+             * @default null
+             */
+            above?: number | string | null;
+            /**
+             * Action
+             * @default refuse
+             * @enum {string}
+             */
+            action?: "refuse" | "review";
+            /**
+             * Counter
+             * @description velocity: which counter.
+             * @default null
+             */
+            counter?: ("claims_per_insured_30d" | "policies_per_holder_day" | "refunds_after_claim") | null;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Factor
+             * @description rate_factor: the premium multiplier.
+             * @default null
+             */
+            factor?: number | string | null;
+            /**
+             * Field
+             * @description blocklist: which fact is looked up.
+             * @default null
+             */
+            field?: ("holder" | "insured" | "device" | "address") | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "blocklist" | "velocity" | "amount" | "rate_factor";
+            /**
+             * Limit
+             * @description velocity: how many are allowed (including this operation for counted ones).
+             * @default null
+             */
+            limit?: number | null;
+            /**
+             * Mode
+             * @description shadow: evaluated and recorded, never enforced.
+             * @default enforce
+             * @enum {string}
+             */
+            mode?: "enforce" | "shadow";
+            /** Stages */
+            stages: ("underwrite" | "claim" | "booking")[];
+            /**
+             * Values
+             * @description blocklist: the listed values (compared trimmed, ignoring case and spaces).
+             */
+            values?: string[];
+            /**
+             * @description rate_factor: when it applies.
+             * @default null
+             */
+            when?: components["schemas"]["RateCondition"] | null;
+        };
+        /** RiskRule */
+        "RiskRule-Output": {
+            /**
+             * Above
+             * @description amount: fires when the amount at stake is above this.
+             * @default null
+             */
+            above?: string | null;
+            /**
+             * Action
+             * @default refuse
+             * @enum {string}
+             */
+            action?: "refuse" | "review";
+            /**
+             * Counter
+             * @description velocity: which counter.
+             * @default null
+             */
+            counter?: ("claims_per_insured_30d" | "policies_per_holder_day" | "refunds_after_claim") | null;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Factor
+             * @description rate_factor: the premium multiplier.
+             * @default null
+             */
+            factor?: string | null;
+            /**
+             * Field
+             * @description blocklist: which fact is looked up.
+             * @default null
+             */
+            field?: ("holder" | "insured" | "device" | "address") | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "blocklist" | "velocity" | "amount" | "rate_factor";
+            /**
+             * Limit
+             * @description velocity: how many are allowed (including this operation for counted ones).
+             * @default null
+             */
+            limit?: number | null;
+            /**
+             * Mode
+             * @description shadow: evaluated and recorded, never enforced.
+             * @default enforce
+             * @enum {string}
+             */
+            mode?: "enforce" | "shadow";
+            /** Stages */
+            stages: ("underwrite" | "claim" | "booking")[];
+            /**
+             * Values
+             * @description blocklist: the listed values (compared trimmed, ignoring case and spaces).
+             */
+            values?: string[];
+            /**
+             * @description rate_factor: when it applies.
+             * @default null
+             */
+            when?: components["schemas"]["RateCondition"] | null;
+        };
+        /**
          * RoutingRules
          * @description A product's insurer channels and how orders are shared between them.
          *
@@ -7331,6 +7760,18 @@ export interface components {
              */
             version?: number | null;
         };
+        /** RuleSetPublish */
+        RuleSetPublish: {
+            /** Note */
+            note: string;
+            /** Rules */
+            rules: components["schemas"]["RiskRule-Input"][];
+            /**
+             * Version
+             * @description The version this publishes: exactly one more than the version in force (409 otherwise).
+             */
+            version: number;
+        };
         /** RuleSetSummary */
         RuleSetSummary: {
             /**
@@ -7397,6 +7838,31 @@ export interface components {
              */
             status?: ("in_effect" | "scheduled" | "superseded") | null;
             /** Version */
+            version: number;
+        };
+        /** RuleSetView */
+        RuleSetView: {
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            /**
+             * Published At
+             * @default null
+             */
+            published_at?: string | null;
+            /**
+             * Published By
+             * @default null
+             */
+            published_by?: string | null;
+            /** Rules */
+            rules: components["schemas"]["RiskRule-Output"][];
+            /**
+             * Version
+             * @description 0: nothing published yet (every check passes).
+             */
             version: number;
         };
         /** RulesOverview */
@@ -8254,7 +8720,7 @@ export interface components {
             reason: string;
             /**
              * Rule
-             * @description What sent it there: a failed automatic rule, 'manual_benefit' (no automatic rules for this benefit) or 'payout_refused' (approved by rule, the payout was refused).
+             * @description What sent it there: a failed automatic rule, 'manual_benefit' (no automatic rules for this benefit), 'payout_refused' (approved by rule, the payout was refused) or 'risk' (risk rules asked for a review: the claim's ``risk`` says which).
              */
             rule: string;
             /**
@@ -8469,6 +8935,12 @@ export interface components {
         UnderwriteRequest: {
             /** Channel Order Id */
             channel_order_id: string;
+            /**
+             * Device Id
+             * @description The buyer's device, as the channel knows it (risk control).
+             * @default null
+             */
+            device_id?: string | null;
             holder: components["schemas"]["Holder"];
             insured: components["schemas"]["InsuredFacts"];
             /** Plan Code */
@@ -8858,7 +9330,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8867,7 +9339,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9028,7 +9500,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9037,7 +9509,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9195,7 +9667,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9204,7 +9676,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9368,7 +9840,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9377,7 +9849,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9541,7 +10013,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9550,7 +10022,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9708,7 +10180,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9717,7 +10189,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -9875,7 +10347,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9884,7 +10356,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10048,7 +10520,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10057,7 +10529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -10425,7 +10897,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10434,7 +10906,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -11534,6 +12006,266 @@ export interface operations {
             };
         };
     };
+    BookingReviewQueue: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingReviewQueue"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    DecideBookingReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookingDecision"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingDecided"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `WEBHOOK_EVENT_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "APPOINTMENT_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `NOT_IN_REVIEW`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "NOT_IN_REVIEW" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
     BulkStart: {
         parameters: {
             query?: never;
@@ -12409,6 +13141,145 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "ALREADY_EXISTS" | "CHANNEL_CHANGED" | "CHANNEL_CLOSED" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ClearOutChannel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReasonBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelClearedOut"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MALFORMED_JSON`, `REASON_REQUIRED`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MALFORMED_JSON" | "REASON_REQUIRED" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `CHANNEL_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CHANNEL_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CHANNEL_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CHANNEL_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION";
                         };
                     };
                 };
@@ -19913,7 +20784,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `IDENTITY_NOT_VERIFIED` */
+            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `IDENTITY_NOT_VERIFIED`, `RISK_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -19922,7 +20793,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "IDENTITY_NOT_VERIFIED";
+                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "IDENTITY_NOT_VERIFIED" | "RISK_REFUSED";
                         };
                     };
                 };
@@ -22334,6 +23205,247 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    RiskRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleSetView"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    PublishRiskRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleSetPublish"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleSetView"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `RULES_VERSION_CONFLICT`, `RULE_ID_REPEATED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "RULES_VERSION_CONFLICT" | "RULE_ID_REPEATED";
                         };
                     };
                 };
@@ -25502,7 +26614,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25511,7 +26623,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -25674,7 +26786,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25683,7 +26795,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -25845,7 +26957,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -25854,7 +26966,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26015,7 +27127,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26024,7 +27136,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26185,7 +27297,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26194,7 +27306,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26336,7 +27448,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26345,7 +27457,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26507,7 +27619,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26516,7 +27628,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26658,7 +27770,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26667,7 +27779,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26813,7 +27925,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26822,7 +27934,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -26970,7 +28082,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -26979,7 +28091,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27240,7 +28352,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27249,7 +28361,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27296,7 +28408,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `INSURER_DECLINED`, `INSURER_NOT_CONFIGURED`, `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
+            /** @description Business rule: `INSURER_DECLINED`, `INSURER_NOT_CONFIGURED`, `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -27305,7 +28417,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "INSURER_DECLINED" | "INSURER_NOT_CONFIGURED" | "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
+                            code?: "INSURER_DECLINED" | "INSURER_NOT_CONFIGURED" | "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
                         };
                     };
                 };
@@ -27407,7 +28519,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27416,7 +28528,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27577,7 +28689,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27586,7 +28698,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27750,7 +28862,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27759,7 +28871,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -27806,7 +28918,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `ALLOWANCE_EXCEEDED`, `BENEFIT_IN_WAITING_PERIOD`, `BENEFIT_NOT_BOOKABLE`, `COMMODITY_NOT_FOR_SPECIES`, `COMMODITY_NOT_FOUND`, `COMMODITY_NOT_PUBLISHED`, `COMMODITY_WITHDRAWN`, `ITEM_NOT_COVERED`, `PET_NOT_INSURED`, `POLICY_NOT_ACTIVE`, `POLICY_NOT_IN_FORCE`, `QUOTA_EXHAUSTED`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT` */
+            /** @description Business rule: `ALLOWANCE_EXCEEDED`, `BENEFIT_IN_WAITING_PERIOD`, `BENEFIT_NOT_BOOKABLE`, `COMMODITY_NOT_FOR_SPECIES`, `COMMODITY_NOT_FOUND`, `COMMODITY_NOT_PUBLISHED`, `COMMODITY_WITHDRAWN`, `ITEM_NOT_COVERED`, `PET_NOT_INSURED`, `POLICY_NOT_ACTIVE`, `POLICY_NOT_IN_FORCE`, `QUOTA_EXHAUSTED`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -27815,7 +28927,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "ALLOWANCE_EXCEEDED" | "BENEFIT_IN_WAITING_PERIOD" | "BENEFIT_NOT_BOOKABLE" | "COMMODITY_NOT_FOR_SPECIES" | "COMMODITY_NOT_FOUND" | "COMMODITY_NOT_PUBLISHED" | "COMMODITY_WITHDRAWN" | "ITEM_NOT_COVERED" | "PET_NOT_INSURED" | "POLICY_NOT_ACTIVE" | "POLICY_NOT_IN_FORCE" | "QUOTA_EXHAUSTED" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT";
+                            code?: "ALLOWANCE_EXCEEDED" | "BENEFIT_IN_WAITING_PERIOD" | "BENEFIT_NOT_BOOKABLE" | "COMMODITY_NOT_FOR_SPECIES" | "COMMODITY_NOT_FOUND" | "COMMODITY_NOT_PUBLISHED" | "COMMODITY_WITHDRAWN" | "ITEM_NOT_COVERED" | "PET_NOT_INSURED" | "POLICY_NOT_ACTIVE" | "POLICY_NOT_IN_FORCE" | "QUOTA_EXHAUSTED" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED";
                         };
                     };
                 };
@@ -27923,7 +29035,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -27932,7 +29044,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28093,7 +29205,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28102,7 +29214,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28266,7 +29378,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28275,7 +29387,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28322,7 +29434,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT` */
+            /** @description Business rule: `BENEFIT_NOT_CLAIMABLE`, `BENEFIT_NOT_IN_PLAN`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -28331,7 +29443,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT";
+                            code?: "BENEFIT_NOT_CLAIMABLE" | "BENEFIT_NOT_IN_PLAN" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED";
                         };
                     };
                 };
@@ -28439,7 +29551,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28448,7 +29560,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28606,7 +29718,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28615,7 +29727,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28779,7 +29891,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28788,7 +29900,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -28835,7 +29947,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `TOO_EARLY_TO_RENEW`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
+            /** @description Business rule: `PRODUCT_DELISTED`, `PRODUCT_NOT_ON_SALE`, `RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT`, `RISK_REFUSED`, `TOO_EARLY_TO_RENEW`, `UNBALANCED_JOURNAL`, `UNDERWRITING_REFUSED` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -28844,7 +29956,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "TOO_EARLY_TO_RENEW" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
+                            code?: "PRODUCT_DELISTED" | "PRODUCT_NOT_ON_SALE" | "RENEWAL_NOT_AVAILABLE_OFFER_NEW_PRODUCT" | "RISK_REFUSED" | "TOO_EARLY_TO_RENEW" | "UNBALANCED_JOURNAL" | "UNDERWRITING_REFUSED";
                         };
                     };
                 };
@@ -28949,7 +30061,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_FROZEN`, `CHANNEL_SUSPENDED`, `CONTRACT_NOT_IN_EFFECT`, `CONTRACT_TERMINATED`, `NO_CONTRACT`, `OPERATION_NOT_IN_CONTRACT`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -28958,7 +30070,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_FROZEN" | "CHANNEL_SUSPENDED" | "CONTRACT_NOT_IN_EFFECT" | "CONTRACT_TERMINATED" | "NO_CONTRACT" | "OPERATION_NOT_IN_CONTRACT" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29213,7 +30325,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29222,7 +30334,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29352,7 +30464,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29361,7 +30473,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29505,7 +30617,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29514,7 +30626,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29663,7 +30775,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29672,7 +30784,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -29835,7 +30947,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -29844,7 +30956,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -30007,7 +31119,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30016,7 +31128,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -30165,7 +31277,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30174,7 +31286,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -30338,7 +31450,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30347,7 +31459,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -30496,7 +31608,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30505,7 +31617,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
@@ -30668,7 +31780,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
+            /** @description Forbidden: `CHANNEL_CLEARED`, `CHANNEL_CLOSED`, `CHANNEL_SUSPENDED`, `PARTNER_INACTIVE`, `WRONG_PARTNER_KIND` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -30677,7 +31789,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
+                            code?: "CHANNEL_CLEARED" | "CHANNEL_CLOSED" | "CHANNEL_SUSPENDED" | "PARTNER_INACTIVE" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };
