@@ -36,6 +36,7 @@ from petcover.models.policies import (
 )
 from petcover.ports import Item, Ports, Put, WriteOp
 from petcover.repositories import balances as balances_repo
+from petcover.repositories import claims as claim_repo
 from petcover.repositories import policies as policy_repo
 from petcover.services import catalog, ledger, outbox
 from petcover.services.insurers import issuing as insurer_issuing
@@ -484,6 +485,9 @@ def cancel(p: Ports, who: Principal, number: str, req: CancelRequest) -> CancelR
         update={"status": "cancelled", "cancelled_at": now, "refund": amount, "version": pol.version + 1}
     )
     ops = _cancel_ops(p, pol, updated, contract, amount, req, now)
+    if risk_checks.reads_refunds(p):  # a refund after a claim counts in the insured's history
+        had_claims = bool(claim_repo.of_policy(p.store, number, limit=1, cursor=None)[0])
+        ops += risk_checks.refund_after_claim_ops(pol, had_claims)
     # Fulfilment listens: open appointments are cancelled and their holds released. The event is
     # in the outbox, written with the cancellation, so a crash after the commit cannot lose it.
     announce, cancelled_id = outbox.message(
