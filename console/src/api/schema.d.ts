@@ -1007,6 +1007,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/money/{view}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One page of a money list: money-requests (status pending, the default, or decided; or a state), settlements (a month, or a party; optional status), fee-schedules (every version of a service type, or the latest of each) or reconciliation-reports (nights, latest first, with their counts of differences) */
+        get: operations["ListMoney"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ops/overview": {
         parameters: {
             query?: never;
@@ -2275,6 +2292,312 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/portal/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My account, configuration, pending change and change requests */
+        get: operations["ProviderPortalGetAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/assessment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My quality assessment (last month by default) with its inputs, and this month so far */
+        get: operations["ProviderPortalAssessment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Request a change to my active configuration (ops review it) */
+        post: operations["ProviderPortalRequestChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ratings and complaints of my recent work orders, with this month's figures */
+        get: operations["ProviderPortalFeedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/insurer/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The products routed to my insurer, with the policies routed this month */
+        get: operations["ProviderPortalProducts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/insurer/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The providers bound to my insurer, with their latest grade and this month's fulfilment */
+        get: operations["ProviderPortalProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who is signed in to the portal, and for which provider or insurer */
+        get: operations["ProviderPortalMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My dispatch share today against the target of each rule I am in */
+        get: operations["ProviderPortalShare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/timeliness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My timeliness: p50/p90 per SLA node, breach rate, and my rank among anonymised peers */
+        get: operations["ProviderPortalTimeliness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My work orders, newest first, with what may be done with each now */
+        get: operations["ProviderPortalListOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my work orders */
+        get: operations["ProviderPortalGetOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept a work order */
+        post: operations["ProviderPortalAccept"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/check-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check the pet owner in with the code they show */
+        post: operations["ProviderPortalCheckIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/confirm-time": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the appointment time of an offline service (a new check-in code goes to the owner) */
+        post: operations["ProviderPortalConfirmTime"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline a work order not yet accepted, with a reason: it is dispatched again without me */
+        post: operations["ProviderPortalDecline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/deliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark an offline service delivered */
+        post: operations["ProviderPortalDeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/exception": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Raise an exception on one of my work orders (ops is alerted and must handle it within the SLA) */
+        post: operations["ProviderPortalRaiseException"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/portal/work-orders/{appointmentId}/ship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ship an online service with carrier and tracking number */
+        post: operations["ProviderPortalShip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/quotes": {
         parameters: {
             query?: never;
@@ -3225,6 +3548,19 @@ export interface components {
             /** Items */
             items: components["schemas"]["BookingReviewEntry"][];
         };
+        /** BoundProvider */
+        BoundProvider: {
+            binding: components["schemas"]["Binding"];
+            /**
+             * Grade
+             * @description The provider's grade in the latest assessment
+             */
+            grade: string | null;
+            /** @description This month's fulfilment counters */
+            month: components["schemas"]["MonthCounters"] | null;
+            /** Name */
+            name: string | null;
+        };
         /** BulkIssueRequest */
         BulkIssueRequest: {
             /** Channel Id */
@@ -3457,6 +3793,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "suspended" | "frozen" | "closed" | "cleared";
+            /**
+             * @description The webhook endpoint's state (active or paused); given when one channel is read.
+             * @default null
+             */
+            webhook?: components["schemas"]["EndpointStatus"] | null;
         };
         /**
          * ChannelClearedOut
@@ -3528,6 +3869,11 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "suspended" | "frozen" | "closed" | "cleared";
+            /**
+             * @description The webhook endpoint's state (active or paused); given when one channel is read.
+             * @default null
+             */
+            webhook?: components["schemas"]["EndpointStatus"] | null;
             /**
              * Webhook Secret
              * @description Signs every webhook we send to this channel (X-Pc-Signature, see docs/webhooks.md). Shown once.
@@ -4833,6 +5179,20 @@ export interface components {
              */
             version?: number;
         };
+        /** DispatchShare */
+        DispatchShare: {
+            /**
+             * Assessment
+             * @description The quality assessment that shaped the shares, if any
+             */
+            assessment: string | null;
+            /** Business Date */
+            business_date: string;
+            /** Lines */
+            lines: components["schemas"]["ShareLine"][];
+            /** Rule Version */
+            rule_version: number | null;
+        };
         /** DocumentUpload */
         DocumentUpload: {
             /** Document Id */
@@ -5168,6 +5528,27 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** Feedback */
+        Feedback: {
+            /** Average Rating */
+            average_rating: number | null;
+            /** Complaint Count */
+            complaint_count: number;
+            /**
+             * Complaints
+             * @description Complaints about the provider's recent work orders
+             */
+            complaints: components["schemas"]["Complaint"][];
+            /** Month */
+            month: string;
+            /** Rating Count */
+            rating_count: number;
+            /**
+             * Ratings
+             * @description Ratings of the provider's recent work orders
+             */
+            ratings: components["schemas"]["Rating"][];
+        };
         /**
          * FieldChange
          * @description One line of a field-by-field diff.
@@ -5227,6 +5608,11 @@ export interface components {
              * @default false
              */
             core?: boolean;
+            /**
+             * Deduction Pct
+             * @default 0
+             */
+            deduction_pct?: number;
             /** Grade */
             grade: string;
             /** Min Score */
@@ -5378,6 +5764,34 @@ export interface components {
              * @enum {string}
              */
             outcome: "issued" | "rejected" | "unknown" | "not_found";
+        };
+        /** InsurerProduct */
+        InsurerProduct: {
+            /** Name */
+            name: string | null;
+            /**
+             * Policies Routed
+             * @description Policies routed to this insurer in the month
+             */
+            policies_routed: number;
+            /** Product Code */
+            product_code: string;
+            /** Weight */
+            weight: number;
+        };
+        /** InsurerProducts */
+        InsurerProducts: {
+            /** Items */
+            items: components["schemas"]["InsurerProduct"][];
+            /** Month */
+            month: string;
+        };
+        /** InsurerProviders */
+        InsurerProviders: {
+            /** Items */
+            items: components["schemas"]["BoundProvider"][];
+            /** Month */
+            month: string;
         };
         /**
          * InsurerRoute
@@ -5729,6 +6143,33 @@ export interface components {
              */
             note?: string | null;
         };
+        /**
+         * MoneyList
+         * @description One page of a list; only the list the view names is filled.
+         */
+        MoneyList: {
+            /**
+             * Cursor
+             * @default null
+             */
+            cursor?: string | null;
+            /** Fee Versions */
+            fee_versions?: components["schemas"]["FeeVersion"][];
+            /** Money Requests */
+            money_requests?: components["schemas"]["MoneyRequest"][];
+            /** Reconciliation Reports */
+            reconciliation_reports?: components["schemas"]["ReconciliationDay"][];
+            /**
+             * Settlements
+             * @description Totals and status; lines in the files.
+             */
+            settlements?: components["schemas"]["Settlement"][];
+            /**
+             * View
+             * @enum {string}
+             */
+            view: "money-requests" | "settlements" | "fee-schedules" | "reconciliation-reports";
+        };
         /** MoneyRequest */
         MoneyRequest: {
             /**
@@ -6000,6 +6441,32 @@ export interface components {
             on_time: number;
             /** Rate */
             rate: number | null;
+        };
+        /**
+         * NodeTimes
+         * @description How long one SLA node took on the provider's recent work orders (minutes).
+         */
+        NodeTimes: {
+            /**
+             * Breach Rate
+             * @description Share of those reached after their due time (0..1)
+             */
+            breach_rate: number | null;
+            /**
+             * Done
+             * @description Nodes reached this month that had a due time
+             */
+            done: number;
+            /** Node */
+            node: string;
+            /** On Time */
+            on_time: number;
+            /** P50 Minutes */
+            p50_minutes: number | null;
+            /** P90 Minutes */
+            p90_minutes: number | null;
+            /** Sample */
+            sample: number;
         };
         /** ObjectWebhooks */
         ObjectWebhooks: {
@@ -6462,6 +6929,28 @@ export interface components {
              */
             reference?: string | null;
         };
+        /**
+         * PeerRank
+         * @description Where the provider stands among providers with work this month, by on-time rate; peers are anonymised.
+         */
+        PeerRank: {
+            /** Of */
+            of: number;
+            /** Peers */
+            peers: components["schemas"]["PeerRate"][];
+            /** Rank */
+            rank: number | null;
+        };
+        /** PeerRate */
+        PeerRate: {
+            /**
+             * Label
+             * @description 'you' or 'peer N': other providers are never named
+             */
+            label: string;
+            /** On Time Rate */
+            on_time_rate: number | null;
+        };
         /** Pet */
         Pet: {
             /** Name */
@@ -6682,6 +7171,128 @@ export interface components {
              * @default true
              */
             pong?: boolean;
+        };
+        /** PortalAccount */
+        PortalAccount: {
+            /** Changes */
+            changes: components["schemas"]["ChangeRequest"][];
+            detail: components["schemas"]["PartnerDetail"];
+        };
+        /** PortalAssessment */
+        PortalAssessment: {
+            assessment: components["schemas"]["Assessment"] | null;
+            /** @description This month's counters so far (the next assessment's inputs) */
+            current: components["schemas"]["MonthCounters"] | null;
+            /**
+             * Month
+             * @description The latest assessed month, None if never assessed
+             */
+            month: string | null;
+        };
+        /**
+         * PortalUser
+         * @description Who is signed in: the partner the user's group names.
+         */
+        PortalUser: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "provider" | "insurer";
+            /** Partner Id */
+            partner_id: string;
+            /** Partner Name */
+            partner_name: string;
+            /**
+             * User
+             * @description The user's sign-in subject
+             */
+            user: string;
+        };
+        /** PortalWorkOrder */
+        PortalWorkOrder: {
+            /**
+             * Actions
+             * @description What the provider may do now, from the order's state and mode
+             */
+            actions: ("accept" | "decline" | "confirm_time" | "check_in" | "ship" | "track" | "deliver" | "raise_exception")[];
+            address: components["schemas"]["Address"];
+            /** Appointment Id */
+            appointment_id: string;
+            /**
+             * Appointment Time
+             * @default null
+             */
+            appointment_time?: string | null;
+            /**
+             * Benefit Name
+             * @default
+             */
+            benefit_name?: string;
+            /**
+             * Cancelled At
+             * @default null
+             */
+            cancelled_at?: string | null;
+            /**
+             * Checked In
+             * @default false
+             */
+            checked_in?: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Fulfilled At
+             * @default null
+             */
+            fulfilled_at?: string | null;
+            /** Items */
+            items?: components["schemas"]["PricedItem"][];
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "online" | "offline";
+            /**
+             * Note
+             * @default null
+             */
+            note?: string | null;
+            pet: components["schemas"]["Pet"];
+            /**
+             * Preferred Time
+             * @default null
+             */
+            preferred_time?: string | null;
+            /** Service Type */
+            service_type: string;
+            /** @default null */
+            shipment?: components["schemas"]["Shipment"] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "booking" | "booked" | "fulfilling" | "fulfilled" | "cancelled";
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** PortalWorkOrderList */
+        PortalWorkOrderList: {
+            /**
+             * Cursor
+             * @default null
+             */
+            cursor?: string | null;
+            /** Items */
+            items: components["schemas"]["PortalWorkOrder"][];
         };
         /**
          * PricedItem
@@ -7203,6 +7814,30 @@ export interface components {
              * @default false
              */
             repair?: boolean;
+        };
+        /** ReconciliationDay */
+        ReconciliationDay: {
+            /** Configuration Gaps */
+            configuration_gaps: number;
+            /** Day */
+            day: string;
+            /** Differences */
+            differences: number;
+            /**
+             * Journals
+             * @default 0
+             */
+            journals?: number;
+            /**
+             * Run At
+             * Format: date-time
+             */
+            run_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "clean" | "differences";
         };
         /** ReconciliationReport */
         ReconciliationReport: {
@@ -8229,6 +8864,24 @@ export interface components {
             /** Service Type */
             service_type: string;
         };
+        /** ShareLine */
+        ShareLine: {
+            /**
+             * Actual Pct
+             * @description Share of today's orders of the rule's providers
+             */
+            actual_pct: number;
+            /** Assigned Today */
+            assigned_today: number;
+            /** Daily Capacity */
+            daily_capacity: number;
+            /** Region Code */
+            region_code: string;
+            /** Service Type */
+            service_type: string;
+            /** Target Pct */
+            target_pct: number;
+        };
         /**
          * ShareProposal
          * @description A dispatch-rules version proposed from an assessment; effective only once another staff member approves.
@@ -8887,6 +9540,23 @@ export interface components {
             reason: string;
             /** Score */
             score: number | null;
+        };
+        /** Timeliness */
+        Timeliness: {
+            /** Breach Rate */
+            breach_rate: number | null;
+            /** Breaches */
+            breaches: number;
+            /** Month */
+            month: string;
+            /** Nodes */
+            nodes: components["schemas"]["NodeTimes"][];
+            ranking: components["schemas"]["PeerRank"];
+            /**
+             * Sample Orders
+             * @description Recent work orders the durations were measured on
+             */
+            sample_orders: number;
         };
         /** TrackingEvent */
         TrackingEvent: {
@@ -18186,6 +18856,139 @@ export interface operations {
             };
         };
     };
+    ListMoney: {
+        parameters: {
+            query?: {
+                /** @description money-requests: pending (default), decided, requested, approved or rejected; settlements: issued, settled, approved or paid. */
+                status?: "pending" | "decided" | "requested" | "approved" | "rejected" | "issued" | "settled" | "paid";
+                /** @description settlements: with party_id, one party. */
+                party?: "channel" | "provider";
+                party_id?: string;
+                /** @description settlements: the month (needed without a party); reconciliation-reports: one month. */
+                month?: string;
+                /** @description fee-schedules: every version of one service type (else the latest of each). */
+                service_type?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description money-requests, settlements, fee-schedules or reconciliation-reports. */
+                view: "money-requests" | "settlements" | "fee-schedules" | "reconciliation-reports";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MoneyList"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MONEY_LIST_FILTER_REFUSED`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MONEY_LIST_FILTER_REFUSED" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `ROLE_REQUIRED` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ROLE_REQUIRED";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
     OpsOverview: {
         parameters: {
             query?: never;
@@ -24261,7 +25064,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `IDEMPOTENCY_KEY_REUSED`, `REQUEST_IN_PROGRESS` */
+            /** @description Conflict: `ALREADY_EXISTS`, `ALREADY_POSTED`, `CONDITION_FAILED`, `IDEMPOTENCY_KEY_REUSED`, `REQUEST_IN_PROGRESS` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -24270,7 +25073,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_IN_PROGRESS";
+                            code?: "ALREADY_EXISTS" | "ALREADY_POSTED" | "CONDITION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "REQUEST_IN_PROGRESS";
                         };
                     };
                 };
@@ -24289,7 +25092,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Business rule: `EARLIER_PERIOD_NOT_RUN`, `PERIOD_NOT_ENDED` */
+            /** @description Business rule: `EARLIER_PERIOD_NOT_RUN`, `PERIOD_NOT_ENDED`, `QUALITY_NOT_ASSESSED`, `UNBALANCED_JOURNAL` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -24298,7 +25101,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "EARLIER_PERIOD_NOT_RUN" | "PERIOD_NOT_ENDED";
+                            code?: "EARLIER_PERIOD_NOT_RUN" | "PERIOD_NOT_ENDED" | "QUALITY_NOT_ASSESSED" | "UNBALANCED_JOURNAL";
                         };
                     };
                 };
@@ -28890,7 +29693,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `DUPLICATE_BOOKING`, `IDEMPOTENCY_KEY_REUSED`, `POLICY_CHANGED`, `REQUEST_IN_PROGRESS` */
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `DUPLICATE_BOOKING`, `IDEMPOTENCY_KEY_REUSED`, `POLICY_CHANGED` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -28899,7 +29702,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "DUPLICATE_BOOKING" | "IDEMPOTENCY_KEY_REUSED" | "POLICY_CHANGED" | "REQUEST_IN_PROGRESS";
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "DUPLICATE_BOOKING" | "IDEMPOTENCY_KEY_REUSED" | "POLICY_CHANGED";
                         };
                     };
                 };
@@ -29971,6 +30774,2429 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalGetAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalAccount"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `CHANGE_NOT_FOUND`, `PARTNER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CHANGE_NOT_FOUND" | "PARTNER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalAssessment: {
+        parameters: {
+            query?: {
+                month?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalAssessment"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalRequestChange: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `CONFIG_INVALID`, `IDEMPOTENCY_KEY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `MALFORMED_JSON`, `NO_CHANGES`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "CONFIG_INVALID" | "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "MALFORMED_JSON" | "NO_CHANGES" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PERMISSION_REQUIRED`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PERMISSION_REQUIRED" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `CONFIG_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CONFIG_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CHANGE_PENDING`, `CONDITION_FAILED`, `IDEMPOTENCY_KEY_REUSED`, `ILLEGAL_TRANSITION`, `REQUEST_IN_PROGRESS`, `STALE_WRITE` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CHANGE_PENDING" | "CONDITION_FAILED" | "IDEMPOTENCY_KEY_REUSED" | "ILLEGAL_TRANSITION" | "REQUEST_IN_PROGRESS" | "STALE_WRITE";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Business rule: `CONFIG_INVALID` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CONFIG_INVALID";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalFeedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalProducts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InsurerProducts"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InsurerProviders"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalUser"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalShare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DispatchShare"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `RULES_VERSION_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "RULES_VERSION_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalTimeliness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeliness"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalListOrders: {
+        parameters: {
+            query?: {
+                status?: "pending" | "booking" | "booked" | "fulfilling" | "fulfilled" | "cancelled";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrderList"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalGetOrder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalAccept: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WEBHOOK_EVENT_NOT_FOUND`, `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WEBHOOK_EVENT_NOT_FOUND" | "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalCheckIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckInRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WEBHOOK_EVENT_NOT_FOUND`, `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WEBHOOK_EVENT_NOT_FOUND" | "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CHECKIN_CODE_NOT_ISSUED`, `CHECKIN_CODE_USED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CHECKIN_CODE_NOT_ISSUED" | "CHECKIN_CODE_USED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Business rule: `CHECKIN_CODE_EXPIRED`, `CHECKIN_CODE_INVALID`, `CHECKIN_CODE_LOCKED`, `WRONG_SERVICE_MODE` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "CHECKIN_CODE_EXPIRED" | "CHECKIN_CODE_INVALID" | "CHECKIN_CODE_LOCKED" | "WRONG_SERVICE_MODE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalConfirmTime: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmTimeRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WEBHOOK_EVENT_NOT_FOUND`, `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WEBHOOK_EVENT_NOT_FOUND" | "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Business rule: `WRONG_SERVICE_MODE` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WRONG_SERVICE_MODE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalDecline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeclinedWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WEBHOOK_EVENT_NOT_FOUND`, `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WEBHOOK_EVENT_NOT_FOUND" | "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalDeliver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliverRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `WEBHOOK_EVENT_NOT_FOUND`, `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "APPOINTMENT_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND" | "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Business rule: `UNBALANCED_JOURNAL`, `WRONG_SERVICE_MODE` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNBALANCED_JOURNAL" | "WRONG_SERVICE_MODE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalRaiseException: {
+        parameters: {
+            query?: never;
+            header: {
+                "Idempotency-Key": string;
+            };
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExceptionRaise"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkOrderException"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `IDEMPOTENCY_KEY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `MALFORMED_JSON`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "IDEMPOTENCY_KEY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "MALFORMED_JSON" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED`, `EXCEPTION_ALREADY_RAISED`, `IDEMPOTENCY_KEY_REUSED`, `ORDER_LOCKED`, `REQUEST_IN_PROGRESS`, `WORK_ORDER_CLOSED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED" | "EXCEPTION_ALREADY_RAISED" | "IDEMPOTENCY_KEY_REUSED" | "ORDER_LOCKED" | "REQUEST_IN_PROGRESS" | "WORK_ORDER_CLOSED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalShip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appointmentId: string;
+            };
+            cookie?: never;
+        };
+        /** @description JSON, at most 262144 bytes (a larger body is 413 `PAYLOAD_TOO_LARGE`). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalWorkOrder"];
+                };
+            };
+            /** @description Invalid input: `BODY_REQUIRED`, `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `INVALID_INPUT`, `ITEMS_NOT_ACCEPTED`, `ITEM_NOT_IN_ORDER`, `MALFORMED_JSON`, `NOTHING_SHIPPED`, `OVER_SHIPPED`, `PARTIAL_REASON_REQUIRED`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "BODY_REQUIRED" | "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "INVALID_INPUT" | "ITEMS_NOT_ACCEPTED" | "ITEM_NOT_IN_ORDER" | "MALFORMED_JSON" | "NOTHING_SHIPPED" | "OVER_SHIPPED" | "PARTIAL_REASON_REQUIRED" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: `WEBHOOK_EVENT_NOT_FOUND`, `WORK_ORDER_NOT_FOUND` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "WEBHOOK_EVENT_NOT_FOUND" | "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `APPOINTMENT_CHANGED`, `CONDITION_FAILED`, `ILLEGAL_TRANSITION`, `LEASE_LOST`, `ORDER_LOCKED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "APPOINTMENT_CHANGED" | "CONDITION_FAILED" | "ILLEGAL_TRANSITION" | "LEASE_LOST" | "ORDER_LOCKED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Business rule: `OUT_OF_STOCK`, `WRONG_SERVICE_MODE` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "OUT_OF_STOCK" | "WRONG_SERVICE_MODE";
                         };
                     };
                 };
