@@ -12,7 +12,6 @@ of the handlers that template.yaml routes to.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import urllib.parse
@@ -20,9 +19,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from petcover import authentication, idempotency, runtime
+from petcover import authentication, idempotency, request_parsing, runtime
 from petcover.config import get_settings
 from petcover.errors import (
     DomainError,
@@ -34,6 +33,7 @@ from petcover.errors import (
 from petcover.identity import Permission, Principal, ProductSource, role_allows
 from petcover.observability import count, lambda_entry, logger, set_correlation_id
 from petcover.ports import Ports
+from petcover.request_parsing import NoBody
 
 B = TypeVar("B", bound=BaseModel)
 SIGNATURE_REJECTED = "SignatureRejected"  # partner calls refused with a 401 (bad, stale, replayed, unknown key)
@@ -103,10 +103,6 @@ class Call(Generic[B]):
     once: idempotency.InTransaction | None = None
 
 
-class NoBody(BaseModel):
-    pass
-
-
 @dataclass(frozen=True)
 class Reply:
     """An answer other than the operation's usual status: e.g. 202 "in progress" with Retry-After."""
@@ -170,34 +166,6 @@ def error_response(err: DomainError, cid: str) -> dict[str, Any]:
     return _json_response(err.status, err.body(), headers)
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-
-
-def _headers(event: Mapping[str, Any]) -> dict[str, str]:
-    return {k.lower(): v for k, v in (event.get("headers") or {}).items() if v is not None}
-
-
-def _raw_body(event: Mapping[str, Any]) -> bytes:
-    raw = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return base64.b64decode(raw)
-    return raw.encode() if isinstance(raw, str) else bytes(raw)
-
-
-def _query(event: Mapping[str, Any]) -> dict[str, Any]:
-    multi = event.get("multiValueQueryStringParameters") or {}
-    single = event.get("queryStringParameters") or {}
-    out: dict[str, Any] = dict(single)
-    for k, v in multi.items():
-        if isinstance(v, list) and len(v) > 1:
-            out[k] = v
-    return out
-
-
 def authenticate(auth: Auth, event: Mapping[str, Any], headers: dict[str, str], raw: bytes, p: Ports) -> Principal:
     if auth.kind == "public":
         return Principal("anonymous", "anonymous")
@@ -217,7 +185,7 @@ def authenticate(auth: Auth, event: Mapping[str, Any], headers: dict[str, str], 
             raise Forbidden(f"This call is for {' and '.join(auth.staff_of)} staff only.", code="WRONG_PARTNER_KIND")
         return principal
     principal = authentication.partner_principal(
-        headers, event.get("httpMethod", "GET"), event.get("path", "/"), _query(event), raw, p
+        headers, event.get("httpMethod", "GET"), event.get("path", "/"), request_parsing.query_of(event), raw, p
     )
     wanted = {"channel": {"channel"}, "provider": {"provider"}, "partner": {"channel", "provider", "insurer"}}
     if principal.kind not in wanted[auth.kind]:
@@ -267,7 +235,7 @@ def api(
     def decorate(op: Callable[[Call[Any]], Any]) -> Callable[..., dict[str, Any]]:
         @lambda_entry
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            headers = _headers(event)
+            headers = request_parsing.headers_of(event)
             cid = set_correlation_id(headers.get("x-correlation-id"))
             logger.append_keys(route=event.get("resource"), method=event.get("httpMethod"))
             try:
@@ -298,52 +266,6 @@ def api(
     return decorate
 
 
-def _number(text: str) -> float | int:
-    value = float(text)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
-
-
-def _parse_body(model: type[BaseModel] | None, raw: bytes) -> Any:
-    if model is None:
-        return NoBody()
-    try:
-        # As in JSON Schema, a number with no fraction (30.0, 3e1) is an integer.
-        payload = json.loads(raw or b"null", parse_float=_number)
-        text = json.dumps(payload)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidInput("The body is not valid JSON.", code="MALFORMED_JSON") from None
-    if payload is None:
-        raise InvalidInput("A JSON body is required.", code="BODY_REQUIRED")
-    try:
-        # Strict JSON: a value is taken only in the JSON type the schema states ("30" is not an
-        # integer, 0 is not a boolean), so openapi.json says exactly what is accepted.
-        return model.model_validate_json(text, strict=True)
-    except ValidationError as exc:
-        raise InvalidInput("Some fields are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)) from None
-
-
-def _parse_query(model: type[BaseModel] | None, event: Mapping[str, Any]) -> Any:
-    if model is None:
-        return None
-    try:
-        return model.model_validate(_query(event))
-    except ValidationError as exc:
-        raise InvalidInput(
-            "Some query parameters are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
-        ) from None
-
-
-def _check_path(model: type[BaseModel] | None, path: Mapping[str, str]) -> None:
-    if model is None:
-        return
-    try:
-        model.model_validate(dict(path))
-    except ValidationError as exc:
-        raise InvalidInput(
-            "Some path parameters are invalid.", code="VALIDATION_FAILED", details=field_errors(exc)
-        ) from None
-
-
 def _idempotency_key(spec: OperationSpec, headers: Mapping[str, str]) -> str | None:
     key = headers.get("idempotency-key")
     if spec.idempotent and not key:
@@ -361,19 +283,19 @@ def _run(
     headers: dict[str, str],
 ) -> dict[str, Any]:
     settings = get_settings()
-    raw = _raw_body(event)
+    raw = request_parsing.raw_body(event)
     if len(raw) > settings.max_body_bytes:
         raise PayloadTooLarge(f"The body is {len(raw)} bytes; the limit is {settings.max_body_bytes}.")
     p = runtime.ports()
     request_id = (event.get("requestContext") or {}).get("requestId")
     principal = replace(authenticate(spec.auth, event, headers, raw, p), request_id=request_id)
     logger.append_keys(principal=f"{principal.kind}:{principal.id}", request_id=request_id)
-    parsed_body = _parse_body(spec.body, raw)
-    parsed_query = _parse_query(spec.query, event)
+    parsed_body = request_parsing.parse_body(spec.body, raw)
+    parsed_query = request_parsing.parse_query(spec.query, event)
     idem_key = _idempotency_key(spec, headers)
     method = event.get("httpMethod", "GET")
     path = dict(event.get("pathParameters") or {})
-    _check_path(spec.path, path)
+    request_parsing.check_path(spec.path, path)
     if spec.auth.kind == "channel":
         # Imported here: ops and provider functions need none of the services it reads.
         from petcover import authorization
@@ -484,7 +406,7 @@ class Router:
             return self.routes[(m, template_path)](
                 {**event, "resource": template_path, "pathParameters": params}, context
             )
-        cid = set_correlation_id(_headers(event).get("x-correlation-id"))
+        cid = set_correlation_id(request_parsing.headers_of(event).get("x-correlation-id"))
         return error_response(NotFound(f"There is no {method} {path}.", code="ROUTE_NOT_FOUND"), cid)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.bench.common import table, write
+from tests.support.products import make_product_without_waiting_period
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -34,33 +35,6 @@ class Counted:
             return fn(*a, **kw)
 
         return wrapped
-
-
-def make_product_without_waiting_period(stack: Any) -> str:
-    from petcover.seed.products import PET_HEALTH
-
-    code = f"e2e-health-{uuid.uuid4().hex[:6]}"
-    spec = PET_HEALTH.model_dump(mode="json")
-    spec["code"] = code
-    spec["underwriting"]["waiting_period_days"] = 0
-    for plan in spec["plans"]:
-        for b in plan["benefits"]:
-            b["waiting_period_days"] = 0
-    uw = stack.ops_client("underwriter")
-    assert uw.post("/ops/products", json=spec, idempotency_key=uuid.uuid4().hex).status == 201
-    assert uw.post(f"/ops/products/{code}/publish", json={}).status == 200
-    sales = stack.ops_client("sales")
-    made = sales.post(
-        "/ops/channels/demo-shop/contracts",
-        idempotency_key=uuid.uuid4().hex,
-        json={
-            "product_code": code,
-            "permissions": ["quote", "underwrite", "query", "claim", "book", "cancel"],
-            "effective_from": "2026-01-01",
-        },
-    )
-    assert made.status == 201, made.body
-    return code
 
 
 def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):

@@ -7,7 +7,7 @@ import random
 import uuid
 from typing import Any
 
-from tests.e2e.test_journey import make_product_without_waiting_period
+from tests.support.products import make_product_without_waiting_period
 from tests.support.waiting import wait_for
 
 ADDRESS = {

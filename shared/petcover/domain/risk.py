@@ -24,6 +24,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from petcover.domain.money import DecimalRules
+
 Stage = Literal["underwrite", "claim", "booking"]
 RuleKind = Literal["blocklist", "velocity", "amount", "rate_factor"]
 Action = Literal["refuse", "review"]
@@ -74,10 +76,10 @@ class RiskRule(BaseModel):
     limit: Annotated[int, Field(ge=0, le=100_000)] | None = Field(
         None, description="velocity: how many are allowed (including this operation for counted ones)."
     )
-    above: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = Field(
+    above: Annotated[Decimal, DecimalRules(2, max_digits=14, low="ge0")] | None = Field(
         None, description="amount: fires when the amount at stake is above this."
     )
-    factor: Annotated[Decimal, Field(gt=0, le=10, max_digits=6, decimal_places=4)] | None = Field(
+    factor: Annotated[Decimal, DecimalRules(4, max_digits=6, low="gt0", high=10)] | None = Field(
         None, description="rate_factor: the premium multiplier."
     )
     when: RateCondition | None = Field(None, description="rate_factor: when it applies.")

@@ -70,5 +70,7 @@ def iterate(store: Store, state: str) -> list[MoneyRequest]:
 def page(
     store: Store, state: str, limit: int, cursor: str | None, *, newest_first: bool
 ) -> tuple[list[MoneyRequest], str | None]:
+    from petcover.models.money import MoneyRequest
+
     got = store.query(queue_pk(state), index="gsi1", limit=limit, cursor=cursor, descending=newest_first)
     return [load(MoneyRequest, i) for i in got.items], got.cursor

@@ -7,8 +7,6 @@ transaction with its ledger entry and statistics counters (``services.ledger``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -43,6 +41,7 @@ from petcover.services.insurers import issuing as insurer_issuing
 from petcover.services.insurers import routing as insurer_routing
 from petcover.services.money import checks
 from petcover.services.risk import checks as risk_checks
+from petcover.services.risk import underwriting as risk_underwriting
 
 # The first run in a new environment has no watermark: it looks back this far for ended terms.
 
@@ -190,27 +189,11 @@ def prepare(
     )
 
 
-APPLICATION = "policy_application"  # the audit entity of a risk decision on an application
+APPLICATION = risk_underwriting.APPLICATION
 
 
 def application_id(channel_id: str, order_id: str) -> str:
     return f"{channel_id}:{order_id}"
-
-
-def risk_ops(p: Ports, pol: Policy) -> list[WriteOp]:
-    """The risk decision's counters and audit record, for the issuing transaction."""
-    return risk_checks.ops(p, pol.risk, "policy", pol.number, "underwrite")
-
-
-@contextmanager
-def risk_counted(p: Ports, pol: Policy) -> Iterator[None]:
-    """A refusal of the issuing transaction by a full velocity counter is RISK_REFUSED."""
-    amount = pol.quote.premium if pol.quote else pol.premium
-    facts = risk_checks.policy_facts("underwrite", pol.holder, pol.insured, None, amount)
-    ref = application_id(pol.channel_id, pol.channel_order_id)
-    written = lambda: policy_repo.by_order(p.store, pol.channel_id, pol.channel_order_id) is not None  # noqa: E731
-    with risk_checks.counted(p, facts, pol.risk, APPLICATION, ref, written):
-        yield
 
 
 def issue(
@@ -228,8 +211,8 @@ def issue(
     pol = prepare(p, channel_id, contract, product, req, renewed_from=renewed_from)
     if insurer is not None:
         pol = pol.model_copy(update={"insurer": insurer})
-    ops = _issue_ops(p, pol, contract) + risk_ops(p, pol) + (extra_ops or [])
-    with risk_counted(p, pol):
+    ops = _issue_ops(p, pol, contract) + risk_underwriting.ops(p, pol) + (extra_ops or [])
+    with risk_underwriting.counted(p, pol):
         commit_issue(p, pol, ops)
     return pol
 
@@ -245,8 +228,10 @@ def underwrite(p: Ports, who: Principal, req: UnderwriteRequest) -> Policy:
         return pol
     prepared = prepare(p, who.id, contract, product, req)
     insurer_routing.counted(p, product.code, decision)
-    writes = insurer_issuing.IssueWrites(policy=lambda pol: policy_ops(pol) + risk_ops(p, pol), premium=premium_ops)
-    with risk_counted(p, prepared):
+    writes = insurer_issuing.IssueWrites(
+        policy=lambda pol: policy_ops(pol) + risk_underwriting.ops(p, pol), premium=premium_ops
+    )
+    with risk_underwriting.counted(p, prepared):
         pol = insurer_issuing.underwrite(p, prepared, contract, decision, writes)
     if pol.status == "failed":
         raise BusinessRuleViolation(

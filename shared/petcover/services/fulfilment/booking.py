@@ -58,11 +58,11 @@ def announce_booking(
     ``appointment.booked`` webhook. Their outbox ids go to ``outbox_ids``, to release after it.
     A booking held for a risk review is dispatched when staff approve it (``services.risk.bookings``)."""
     hook_ops, hook_ids = announcement_ops(p, doc, News(event="appointment.booked", payload=payload, first=True))
-    outbox_ids += hook_ids
     if doc.risk_review is not None:
+        outbox_ids += hook_ids
         return hook_ops
     queued, oid = outbox.message(p, queue=DISPATCH_QUEUE, body=dispatch_message(doc))
-    outbox_ids.append(oid)
+    outbox_ids += [oid, *hook_ids]  # dispatch first: it is what the owner waits for
     return [queued, *hook_ops]
 
 
