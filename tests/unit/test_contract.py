@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from infra import error_codes, openapi
-from petcover import api
+from petcover import request_parsing
 from petcover.domain.money import DecimalRules
 from petcover.errors import InvalidInput
 from petcover.identity import PERMISSIONS
@@ -87,10 +87,10 @@ def test_the_adapter_checks_path_parameters_against_the_pattern_it_publishes(raw
     pattern = RulesVersionPath.model_json_schema()["properties"]["version"]["pattern"]
     assert bool(re.fullmatch(pattern, raw)) is ok
     if ok:
-        api._check_path(RulesVersionPath, {"version": raw})
+        request_parsing.check_path(RulesVersionPath, {"version": raw})
     else:
         with pytest.raises(InvalidInput) as refused:
-            api._check_path(RulesVersionPath, {"version": raw})
+            request_parsing.check_path(RulesVersionPath, {"version": raw})
         assert refused.value.code == "VALIDATION_FAILED"
 
 
@@ -177,16 +177,16 @@ def test_an_upper_limit_is_in_the_pattern_and_the_number(bad):
 )
 def test_the_adapter_takes_a_value_only_in_the_json_type_the_schema_states(body):
     with pytest.raises(InvalidInput) as refused:
-        api._parse_body(Priced, json.dumps(body).encode())
+        request_parsing.parse_body(Priced, json.dumps(body).encode())
     assert refused.value.code == "VALIDATION_FAILED"
 
 
 def test_a_number_with_no_fraction_is_an_integer_as_in_json_schema():
-    assert api._parse_body(Priced, b'{"amount": "1", "count": 3.0}').count == 3
+    assert request_parsing.parse_body(Priced, b'{"amount": "1", "count": 3.0}').count == 3
 
 
 def test_the_adapter_still_takes_a_decimal_as_string_or_number():
-    parsed = api._parse_body(Priced, b'{"amount": 12.5, "pct": "7.25", "count": 3, "flag": true}')
+    parsed = request_parsing.parse_body(Priced, b'{"amount": 12.5, "pct": "7.25", "count": 3, "flag": true}')
     assert (parsed.amount, parsed.pct, parsed.count, parsed.flag) == (Decimal("12.5"), Decimal("7.25"), 3, True)
 
 
