@@ -87,9 +87,10 @@ def test_a_blocked_holder_is_refused_without_naming_the_rule_and_others_pass(sta
 
 def test_a_booking_from_a_watched_device_waits_for_staff_then_dispatches(stack):
     product = make_product_without_waiting_period(stack)
-    device = f"DEV-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    device = f"DEV-{tag}"
     rule = {
-        "id": f"e2e-watch-{device}",
+        "id": f"e2e-watch-{tag}",
         "kind": "blocklist",
         "stages": ["booking"],
         "field": "device",

@@ -25797,7 +25797,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                kind: "daily" | "snapshot" | "summary";
+                kind: "daily" | "snapshot" | "summary" | "stock";
                 date: string;
                 format: "csv" | "json" | "png";
             };

@@ -155,6 +155,6 @@ class ReportFile(BaseModel):
 class ReportPath(BaseModel):
     """The path of one report file (``/ops/sla/reports/{kind}/{date}/{format}``)."""
 
-    kind: Literal["daily", "snapshot", "summary"]
+    kind: ReportKind
     date: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{4})?$")]
     format: Literal["csv", "json", "png"]
