@@ -77,7 +77,7 @@ def test_query_parameters_carry_their_limits_and_path_parameters_their_patterns(
     report = {
         p["name"]: p["schema"] for p in doc["paths"]["/ops/sla/reports/{kind}/{date}/{format}"]["get"]["parameters"]
     }
-    assert report["kind"]["enum"] == ["daily", "snapshot", "summary"] and "pattern" in report["date"]
+    assert report["kind"]["enum"] == ["daily", "snapshot", "summary", "stock"] and "pattern" in report["date"]
 
 
 @pytest.mark.parametrize(("raw", "ok"), [("1", True), ("0042", True), ("0", False), ("abc", False), ("1" * 10, False)])
