@@ -106,7 +106,7 @@ def test_a_booking_from_a_watched_device_waits_for_staff_then_dispatches(stack):
         assert pol.status == 201, pol.body
         body = {
             "benefit_code": "medicine-delivery",
-            "pet": {"pet_id": "p", "name": "Mimi", "species": "cat"},
+            "pet": {"pet_id": pol.json["insured"]["insured_id"], "name": "Mimi", "species": "cat"},
             "address": ADDRESS,
             "device_id": device,
         }
