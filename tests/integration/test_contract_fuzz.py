@@ -27,7 +27,9 @@ def test_every_operation_keeps_the_contract(aws):
     world = inproc_world.build(runtime.ports())
     kinds = fuzz.auth_kinds()
     app = contract.SigningApp(
-        {"channel": world.channel_key, "provider": world.provider_key, "partner": world.provider_key}, kinds
+        {"channel": world.channel_key, "provider": world.provider_key, "partner": world.provider_key},
+        kinds,
+        stand_ins=world.stand_ins,
     )
     only = re.compile(ONLY).search if ONLY else None
     portal = cognito.mint_demo("test-ops-secret", "fuzz", "provider", world.provider_id, now=int(time.time()))

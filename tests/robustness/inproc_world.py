@@ -34,6 +34,7 @@ class InprocWorld:
     policy_number: str
     provider_id: str = ""
     examples: dict[str, str] = field(default_factory=dict)
+    stand_ins: dict[str, str] = field(default_factory=dict)  # signing account -> the one ops calls act on
 
 
 def provider(p: Ports, name: str) -> tuple[str, tuple[str, str]]:
@@ -88,4 +89,11 @@ def build(p: Ports) -> InprocWorld:
         "product_code": "pet-health",
         "plan_code": "basic",
     }
-    return InprocWorld(channel_key, provider_key, pol.number, examples=examples, provider_id=provider_id)
+    return InprocWorld(
+        channel_key,
+        provider_key,
+        pol.number,
+        examples=examples,
+        provider_id=provider_id,
+        stand_ins={CHANNEL: TARGET_CHANNEL, provider_id: target_partner},
+    )

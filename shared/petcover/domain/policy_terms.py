@@ -34,7 +34,7 @@ def check_sold_at(sold_at: datetime | None, now: datetime) -> None:
         raise InvalidInput(
             f"sold_at must carry a time zone, be in the past and at most {MAX_SOLD_BACK_DAYS} days back.",
             code="VALIDATION_FAILED",
-            details=[{"field": "sold_at", "message": "out of range"}],
+            details=[{"field": "sold_at", "message": "out of range", "type": "date_rule"}],
         )
 
 
