@@ -51,9 +51,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    with mock_aws():
-        from tests.support import moto_cloud
+    from tests.support import moto_cloud
 
+    moto_cloud.item_backups_for_transactions(monkeypatch)
+    with mock_aws():
         names = moto_cloud.build()
         for k, v in moto_cloud.env_for(names).items():
             monkeypatch.setenv(k, v)

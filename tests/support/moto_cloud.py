@@ -92,3 +92,72 @@ def build() -> dict[str, str]:
 
 def apply_env(names: dict[str, str]) -> None:
     os.environ.update(env_for(names))
+
+
+class _TablesKeptWhole:
+    """moto's ``copy`` module as its transaction sees it: a table is not deep-copied (see below)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else self.real.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def item_backups_for_transactions(monkeypatch: Any) -> None:
+    """Patch moto's TransactWriteItems to back up the items it writes, not every table whole.
+
+    moto deep-copies a whole table per item of a transaction so it can roll back; a transaction's cost
+    then grows with everything the test has written, which made the busiest tests minutes long. The
+    patched method keeps a copy of each item the transaction names and puts those back when it is
+    cancelled: the same all-or-nothing outcome (DynamoDB forbids two operations on one item in a
+    transaction, so the copies never overlap)."""
+    import copy
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def key_of(table: Any, op: dict[str, Any]) -> tuple[Any, Any]:
+        attrs = op.get("Key") or op.get("Item") or {}
+        hash_key = DynamoType(attrs[table.hash_key_attr])
+        range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+        return hash_key, range_key
+
+    def restore(table: Any, hash_key: Any, range_key: Any, before: Any) -> None:
+        if range_key is None:
+            table.items.pop(hash_key, None)
+            if before is not None:
+                table.items[hash_key] = before
+            return
+        table.items[hash_key].pop(range_key, None)
+        if before is not None:
+            table.items[hash_key][range_key] = before
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            try:
+                hash_key, range_key = key_of(table, op)
+            except KeyError:
+                continue  # a malformed operation: moto refuses it before writing anything
+            saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for backup in reversed(saved):
+                restore(*backup)
+            raise
+
+    monkeypatch.setattr(models, "copy", _TablesKeptWhole(copy))
+    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", transact_write_items)
