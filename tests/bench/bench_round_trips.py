@@ -26,10 +26,7 @@ GOALS: dict[str, int] = {
     "QuoteFunction": 2,
     "GetPolicyFunction": 2,
     "UnderwriteFunction": 5,
-    "BookAppointmentFunction": "the nonce; the policy with its balances (one Query, shared with the contract "
-    "check); the booking transaction (appointment, hold, outbox messages and the request's idempotency record: "
-    "the answer is known before the commit, so the record goes in with the change); one delete of its outbox "
-    "items after publishing them from memory.",
+    "BookAppointmentFunction": 4,
     "DispatchConsumeFunction": 4,
     "QuotaDeductFunction": 2,
 }
@@ -45,9 +42,9 @@ WHY: dict[str, str] = {
     "policies (the product's per-insured limit); the issue transaction. The number comes from a block of 20 (one "
     "ADD per 20); routing, product and contract are read at most 5 s old.",
     "BookAppointmentFunction": "the nonce; the policy with its balances (one Query, shared with the contract "
-    "check); the idempotency put and update (as for underwrite); the booking transaction (appointment, hold, "
-    "outbox messages); one delete of its outbox items after publishing them from memory. Next: the idempotency "
-    "record inside the booking transaction would leave 4.",
+    "check); the booking transaction (appointment, hold, outbox messages and the request's idempotency record: "
+    "the answer is known before the commit, so the record goes in with the change); one delete of its outbox "
+    "items after publishing them from memory.",
     "DispatchConsumeFunction": "the claim on the decision (a conditional put: one consumer per order); today's "
     "counts (one Query); the chosen provider's configuration and account (consistent: a suspension is in force at "
     "once); the decision with both counters (one transaction); then fulfilment's assignment under the order's "
