@@ -229,5 +229,5 @@ def test_an_insurer_sees_the_claims_on_its_policies_and_not_another_insurer_s(co
     # Filtered by a status none of its claims has: the empty state, never another insurer's claim.
     page.get_by_role("combobox", name="理赔状态").click()
     page.locator(".ant-select-item-option", has_text="已赔付").first.click()  # the visible option
-    page.get_by_text("暂无数据").first.wait_for()
+    page.locator(".ant-empty-description", has_text="暂无数据").wait_for()  # not the icon's hidden <title>
     assert _row(page, my_claim).count() == 0
