@@ -28,7 +28,7 @@ from petcover.repositories.base import paginate
 
 ENDPOINT_SK = "INSURERAPI"
 PENDING_PK = "INSPENDING"
-FULFIL_SHARDS = 8  # concurrent bookings of one product write different items
+FULFIL_SHARDS = 32  # docs/CAPACITY.md: one insurer carrying every booking and fulfilment at 100x
 FulfilmentCounter = Literal["bookings", "fulfilled"]
 
 
