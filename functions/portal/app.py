@@ -22,4 +22,5 @@ handler = Router(
     performance.assessment,
     insurer.providers,
     insurer.products,
+    insurer.claims,
 )

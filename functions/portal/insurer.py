@@ -1,7 +1,7 @@
-"""/portal/insurer/*: an insurer's staff reading the providers bound to it and its products."""
+"""/portal/insurer/*: an insurer's staff reading the providers bound to it, its products and its claims."""
 
 from petcover.api import Call, api, portal
-from petcover.models.portal import InsurerProducts, InsurerProviders
+from petcover.models.portal import InsurerClaimList, InsurerClaimQuery, InsurerProducts, InsurerProviders
 from petcover.services.portal import insurer
 
 TAGS = ("portal",)
@@ -20,7 +20,7 @@ def providers(call: Call) -> InsurerProviders:
 
 
 @api(
-    summary="The products routed to my insurer, with the policies routed this month",
+    summary="The products routed to my insurer, with this month's policies routed and appointments booked/fulfilled",
     auth=portal("insurer"),
     response=InsurerProducts,
     metric="PortalInsurerProductsRead",
@@ -29,3 +29,19 @@ def providers(call: Call) -> InsurerProviders:
 )
 def products(call: Call) -> InsurerProducts:
     return insurer.products(call.ports, call.principal)
+
+
+@api(
+    summary="Claims on the policies my insurer underwrote, newest first, by status and product",
+    auth=portal("insurer"),
+    query=InsurerClaimQuery,
+    response=InsurerClaimList,
+    metric="PortalInsurerClaimsListed",
+    tags=TAGS,
+    route=("GET", "/portal/insurer/claims"),
+)
+def claims(call: Call) -> InsurerClaimList:
+    q: InsurerClaimQuery = call.query
+    return insurer.claims(
+        call.ports, call.principal, status=q.status, product_code=q.product_code, limit=q.limit, cursor=q.cursor
+    )

@@ -136,3 +136,98 @@ def test_a_provider_works_an_order_end_to_end_and_another_provider_is_refused_it
     refused = [e for e in console.errors if "404" in e]
     assert refused, "the lookup was not refused by the API"
     console.errors[:] = [e for e in console.errors if "404" not in e]
+
+
+def _mock_insurer(stack: Any, path: str, body: dict[str, Any]) -> None:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"{stack.cloud.insurer_url}/_mock/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+
+
+def _insurer_with_a_claim(stack: Any, ops: Any, channel: Any, label: str) -> tuple[str, str]:
+    """A new insurer, a product of its own routed to it, a policy it underwrote and a claim on it."""
+    from petcover.domain import calendar
+    from petcover.seed.products import PET_HEALTH
+
+    made = ops.post(
+        "/ops/partners",
+        json={"kind": "insurer", "name": f"{label} {uuid.uuid4().hex[:6]}", "agreement_ref": "AGR-INS"},
+        idempotency_key=uuid.uuid4().hex,
+    )
+    assert made.status == 201, made.body
+    insurer = made.json["id"]
+    code = f"br-{label.lower()}-{uuid.uuid4().hex[:6]}"
+    assert (
+        ops.post(
+            "/ops/products", json=PET_HEALTH.model_dump(mode="json") | {"code": code}, idempotency_key=uuid.uuid4().hex
+        ).status
+        == 201
+    )
+    assert ops.post(f"/ops/products/{code}/publish", json={}).status == 200
+    contract = {"product_code": code, "permissions": ["quote", "underwrite", "claim"], "effective_from": "2026-01-01"}
+    assert ops.post("/ops/channels/demo-shop/contracts", json=contract, idempotency_key=uuid.uuid4().hex).status == 201
+    saved = ops.put(
+        f"/ops/insurers/{insurer}/endpoint",
+        json={"url": f"{stack.cloud.insurer_url}/browser", "timeout_ms": 1500, "retries": 0},
+    )
+    assert saved.status == 200, saved.body
+    _mock_insurer(stack, "keys", {"key_id": saved.json["key_id"], "secret": saved.json["secret"]})
+    assert (
+        ops.put(f"/ops/products/{code}/insurers", json={"routes": [{"insurer_id": insurer, "weight": 1}]}).status == 200
+    )
+    order = f"br-{uuid.uuid4().hex[:8]}"
+    pet = {"insured_id": f"pet-{order}", "species": "dog", "breed_size": "small", "age_months": 30, "region": "310115"}
+    body = {
+        "product_code": code,
+        "plan_code": "basic",
+        "insured": pet,
+        "channel_order_id": order,
+        "holder": {"name": "Li Lei"},
+    }
+    pol = channel.post("/policies", json=body, idempotency_key=uuid.uuid4().hex)
+    assert pol.status == 201 and pol.json["insurer"]["insurer_id"] == insurer, pol.body
+    claim = channel.post(
+        f"/policies/{pol.json['number']}/claims",
+        idempotency_key=uuid.uuid4().hex,
+        json={
+            "incident_date": calendar.today(datetime.now(UTC)).isoformat(),
+            "incident_type": "illness",
+            "amount": "300.00",
+            "evidence": {"documents": ["docs/invoice.pdf"]},
+        },
+    )
+    assert claim.status == 201, claim.body
+    return insurer, str(claim.json["claim_number"])
+
+
+def test_an_insurer_sees_the_claims_on_its_policies_and_not_another_insurer_s(console):
+    page, stack = console.page, console.stack
+    page.set_default_timeout(COLD * 1000)
+    channel, _ = _clients(stack)
+    from infra.credentials import ops_token
+    from petcover.client import OpsClient
+
+    ops = OpsClient(stack.base, ops_token(["ops", "underwriter", "sales"], "browser-portal"), timeout=COLD)
+    _mock_insurer(stack, "mode", {"mode": "answer", "delay_ms": 0})
+    mine, my_claim = _insurer_with_a_claim(stack, ops, channel, "Mine")
+    _, their_claim = _insurer_with_a_claim(stack, ops, channel, "Theirs")
+
+    _open(console, mine, "insurer")
+    page.get_by_role("link", name="理赔").click()
+    _row(page, my_claim).get_by_text("已提交").wait_for()
+    assert _row(page, their_claim).count() == 0
+    assert page.get_by_text(their_claim).count() == 0
+    assert console.axe("portal insurer claims") == []
+
+    # Filtered by a status none of its claims has: the empty state, never another insurer's claim.
+    page.get_by_role("combobox", name="理赔状态").click()
+    page.locator(".ant-select-item-option", has_text="已赔付").first.click()  # the visible option
+    page.locator(".ant-empty-description", has_text="暂无数据").wait_for()  # not the icon's hidden <title>
+    assert _row(page, my_claim).count() == 0

@@ -2360,6 +2360,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/portal/insurer/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Claims on the policies my insurer underwrote, newest first, by status and product */
+        get: operations["ProviderPortalClaims"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/portal/insurer/products": {
         parameters: {
             query?: never;
@@ -2367,7 +2384,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The products routed to my insurer, with the policies routed this month */
+        /** The products routed to my insurer, with this month's policies routed and appointments booked/fulfilled */
         get: operations["ProviderPortalProducts"];
         put?: never;
         post?: never;
@@ -2969,6 +2986,12 @@ export interface components {
              */
             preferred_time?: string | null;
             /**
+             * Product Code
+             * @description The policy's product (None: booked before it was recorded).
+             * @default null
+             */
+            product_code?: string | null;
+            /**
              * Provider Id
              * @default null
              */
@@ -3006,6 +3029,12 @@ export interface components {
             status: "pending" | "booking" | "booked" | "fulfilling" | "fulfilled" | "cancelled";
             /** Steps */
             steps?: components["schemas"]["Step"][];
+            /**
+             * Underwriter Id
+             * @description The insurer that underwrote the policy, whose portal counts this appointment (None: in-house, or booked before it was recorded).
+             * @default null
+             */
+            underwriter_id?: string | null;
             /**
              * Updated At
              * Format: date-time
@@ -5765,8 +5794,92 @@ export interface components {
              */
             outcome: "issued" | "rejected" | "unknown" | "not_found";
         };
+        /**
+         * InsurerClaim
+         * @description A claim on a policy the insurer underwrote, as its staff see it (no evidence, no risk detail).
+         */
+        InsurerClaim: {
+            /** Amount */
+            amount: string;
+            /**
+             * Approved Amount
+             * @default null
+             */
+            approved_amount?: string | null;
+            /** Auto */
+            auto: boolean;
+            /** Benefit Code */
+            benefit_code: string;
+            /** Channel Id */
+            channel_id: string;
+            /** Claim Number */
+            claim_number: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Incident Date
+             * Format: date
+             */
+            incident_date: string;
+            /** Incident Type */
+            incident_type: string;
+            /**
+             * Paid Amount
+             * @default null
+             */
+            paid_amount?: string | null;
+            /**
+             * Paid At
+             * @default null
+             */
+            paid_at?: string | null;
+            /** Plan Code */
+            plan_code: string;
+            /** Policy Number */
+            policy_number: string;
+            /** Product Code */
+            product_code: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "submitted" | "assessing" | "approved" | "rejected" | "paid";
+            /**
+             * Submitted At
+             * Format: date-time
+             */
+            submitted_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** InsurerClaimList */
+        InsurerClaimList: {
+            /**
+             * Cursor
+             * @description Pass back for the next page; None at the end of the list
+             * @default null
+             */
+            cursor?: string | null;
+            /** Items */
+            items: components["schemas"]["InsurerClaim"][];
+        };
         /** InsurerProduct */
         InsurerProduct: {
+            /**
+             * Bookings
+             * @description Appointments booked in the month on policies this insurer underwrote
+             * @default 0
+             */
+            bookings?: number;
+            /**
+             * Fulfilled
+             * @description Appointments fulfilled in the month on policies this insurer underwrote
+             * @default 0
+             */
+            fulfilled?: number;
             /** Name */
             name: string | null;
             /**
@@ -31283,6 +31396,129 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "WORK_ORDER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: `ALREADY_EXISTS`, `CONDITION_FAILED` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "ALREADY_EXISTS" | "CONDITION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Body over 262144 bytes: `PAYLOAD_TOO_LARGE` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: `INTERNAL` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: `UNAVAILABLE` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "UNAVAILABLE";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    ProviderPortalClaims: {
+        parameters: {
+            query?: {
+                status?: "submitted" | "assessing" | "approved" | "rejected" | "paid";
+                product_code?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InsurerClaimList"];
+                };
+            };
+            /** @description Invalid input: `INVALID_CURSOR`, `INVALID_IDEMPOTENCY_KEY`, `VALIDATION_FAILED` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "INVALID_CURSOR" | "INVALID_IDEMPOTENCY_KEY" | "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Not authenticated: `TOKEN_BAD_SIGNATURE`, `TOKEN_EXPIRED`, `TOKEN_MALFORMED`, `TOKEN_MISSING`, `TOKEN_WRONG_AUDIENCE` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "TOKEN_BAD_SIGNATURE" | "TOKEN_EXPIRED" | "TOKEN_MALFORMED" | "TOKEN_MISSING" | "TOKEN_WRONG_AUDIENCE";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: `PARTNER_INACTIVE`, `PARTNER_NOT_FOUND`, `PORTAL_SCOPE_MISSING`, `WRONG_PARTNER_KIND` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "PARTNER_INACTIVE" | "PARTNER_NOT_FOUND" | "PORTAL_SCOPE_MISSING" | "WRONG_PARTNER_KIND";
                         };
                     };
                 };

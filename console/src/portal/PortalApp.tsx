@@ -113,6 +113,7 @@ const PROVIDER_PAGES: [string, PortalKey][] = [
 const INSURER_PAGES: [string, PortalKey][] = [
   ["providers", "portal.nav.providers"],
   ["products", "portal.nav.products"],
+  ["claims", "portal.nav.claims"],
   ["account", "portal.nav.account"],
 ];
 
@@ -170,6 +171,7 @@ function Frame({ session, onSignOut }: { session: PortalSession; onSignOut: () =
                 <Route path="/account" element={<Account />} />
                 <Route path="/providers" element={<Insurer view="providers" />} />
                 <Route path="/products" element={<Insurer view="products" />} />
+                <Route path="/claims" element={<Insurer view="claims" />} />
                 <Route path="*" element={<Navigate to={`/${pages[0][0]}`} replace />} />
               </Routes>
             </Suspense>

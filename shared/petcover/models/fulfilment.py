@@ -147,6 +147,12 @@ class Appointment(BaseModel):
     items: list[PricedItem] = Field(default_factory=list, description="The commodities ordered, at booked prices.")
     scope: Literal["national", "local"] = Field("local", description="The benefit's service scope, for dispatch.")
     insurer_id: str | None = Field(None, description="The product's insurer, whose provider bindings dispatch honours.")
+    product_code: str | None = Field(None, description="The policy's product (None: booked before it was recorded).")
+    underwriter_id: str | None = Field(
+        None,
+        description="The insurer that underwrote the policy, whose portal counts this appointment "
+        "(None: in-house, or booked before it was recorded).",
+    )
     risk: RiskDecision | None = Field(
         None, description="The risk check at booking: outcome and the rules that fired (None: no rules)."
     )

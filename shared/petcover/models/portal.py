@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from petcover.domain.catalog import ProductCode
 from petcover.domain.quality import Assessment, MonthCounters
+from petcover.models.claims import ClaimStatus
 from petcover.models.fulfilment import AppointmentStatus, WorkOrder
 from petcover.models.partners import Binding, ChangeRequest, PartnerDetail
 from petcover.models.quality import Complaint, Rating
@@ -130,11 +134,47 @@ class InsurerProduct(BaseModel):
     name: str | None
     weight: int
     policies_routed: int = Field(description="Policies routed to this insurer in the month")
+    bookings: int = Field(0, description="Appointments booked in the month on policies this insurer underwrote")
+    fulfilled: int = Field(0, description="Appointments fulfilled in the month on policies this insurer underwrote")
 
 
 class InsurerProducts(BaseModel):
     month: str
     items: list[InsurerProduct]
+
+
+class InsurerClaim(BaseModel):
+    """A claim on a policy the insurer underwrote, as its staff see it (no evidence, no risk detail)."""
+
+    claim_number: str
+    policy_number: str
+    channel_id: str
+    product_code: str
+    plan_code: str
+    benefit_code: str
+    status: ClaimStatus
+    auto: bool
+    amount: Decimal
+    approved_amount: Decimal | None = None
+    paid_amount: Decimal | None = None
+    currency: str
+    incident_date: date
+    incident_type: str
+    submitted_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None = None
+
+
+class InsurerClaimList(BaseModel):
+    items: list[InsurerClaim]
+    cursor: str | None = Field(None, description="Pass back for the next page; None at the end of the list")
+
+
+class InsurerClaimQuery(BaseModel):
+    status: ClaimStatus | None = None
+    product_code: ProductCode | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 20
+    cursor: str | None = None
 
 
 PeerRank.model_rebuild()

@@ -3,7 +3,10 @@
 CLAIM#{n} / CLAIM                 the claim: state, version, owner = channel, ref = policy number,
                                   amount = claimed cents, data = the Claim JSON
     gsi1 POLCLAIMS#{policy} / {submitted}#{n}     claims of a policy
-    gsi2 CHCLAIM#{channel}#{channel_claim_id}     the channel's own reference (when given)
+    gsi2 INSCLAIMS#{insurer} / {submitted}#{n}    claims on policies the insurer underwrote (its
+                                                   portal's list); written with the claim when the
+                                                   policy names its insurer. The channel's own
+                                                   reference is looked up through CLAIMREF below.
     gsi3 AUTOCLAIM / {updated}#{n}                 auto-claimable and awaiting its decision (the
                                                    queue message, or the schedule as a safety net);
                                                    removed once decided, re-added by an update
@@ -78,8 +81,8 @@ def policy_claims_index(policy_number: str) -> str:
     return f"POLCLAIMS#{policy_number}"
 
 
-def channel_claim_index(channel_id: str, ref: str) -> str:
-    return f"CHCLAIM#{channel_id}#{ref}"
+def insurer_claims_index(insurer_id: str) -> str:
+    return f"INSCLAIMS#{insurer_id}"
 
 
 def change_key(number: str, at: datetime, version: int) -> tuple[str, str]:
@@ -112,9 +115,10 @@ def claim_from_item(item: Item) -> Claim:
     return Claim.model_validate(d)
 
 
-def new_claim_item(claim: Claim) -> Item:
-    """A submitted claim, in its policy's list, under the channel's reference, queued for its
-    automatic decision or, with its ``review`` reason, in the staff queue."""
+def new_claim_item(claim: Claim, insurer_id: str | None = None) -> Item:
+    """A submitted claim, in its policy's list, in the list of the insurer that underwrote the
+    policy (``insurer_id``), queued for its automatic decision or, with its ``review`` reason, in
+    the staff queue."""
     pk, sk = claim_key(claim.claim_number)
     item: Item = {
         "pk": pk,
@@ -129,8 +133,10 @@ def new_claim_item(claim: Claim) -> Item:
         "gsi1sk": f"{stamp(claim.submitted_at)}#{claim.claim_number}",
         "data": claim.model_dump_json(),
     }
-    if claim.channel_claim_id:
-        item.update({"gsi2pk": channel_claim_index(claim.channel_id, claim.channel_claim_id), "gsi2sk": CLAIM_SK})
+    if insurer_id:
+        item.update(
+            {"gsi2pk": insurer_claims_index(insurer_id), "gsi2sk": f"{stamp(claim.submitted_at)}#{claim.claim_number}"}
+        )
     if claim.auto:
         item.update(_queue_position(claim.submitted_at, claim.claim_number))
     elif claim.review is not None:
@@ -231,6 +237,12 @@ def changes(store: Store, number: str) -> list[ClaimChange]:
 def of_policy(store: Store, policy_number: str, *, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
     """One page of a policy's claims, newest first."""
     page = store.query(policy_claims_index(policy_number), index="gsi1", limit=limit, cursor=cursor, descending=True)
+    return [claim_from_item(i) for i in page.items], page.cursor
+
+
+def of_insurer(store: Store, insurer_id: str, *, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+    """One page of the claims on policies an insurer underwrote, newest first (gsi2 INSCLAIMS)."""
+    page = store.query(insurer_claims_index(insurer_id), index="gsi2", limit=limit, cursor=cursor, descending=True)
     return [claim_from_item(i) for i in page.items], page.cursor
 
 

@@ -5,6 +5,11 @@
   INSROUTE#{product}#{month} / {insurer}   orders routed to each insurer this month (atomic ADD)
   INSURERHEALTH#{insurer} / HEALTH         consecutive failures (``n``), until when its circuit is open (``due``)
   INSPENDING / {policy number}             a policy waiting for its insurer: the settle schedule's Query
+  INSFULFIL#{insurer}#{month} / {product}#S{shard:02d}
+                                           appointments on the insurer's policies booked (``bookings``)
+                                           and fulfilled (``fulfilled``) in the business month, moved
+                                           with ADD in the booking's and the fulfilment's transactions;
+                                           spread over FULFIL_SHARDS items, one Query sums a month
 
 The policy item itself carries ``insurer`` (the current one) and ``attempt`` (how many times it
 has been passed on), and every move of a pending policy is conditional on both.
@@ -13,14 +18,18 @@ has been passed on), and every move of a pending policy is conditional on both.
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from petcover.domain.insurer_routing import RoutingRules
-from petcover.ports import Item, Page, Store
+from petcover.ports import Item, Page, Store, Update
+from petcover.repositories.base import paginate
 
 ENDPOINT_SK = "INSURERAPI"
 PENDING_PK = "INSPENDING"
+FULFIL_SHARDS = 32  # docs/CAPACITY.md: one insurer carrying every booking and fulfilment at 100x
+FulfilmentCounter = Literal["bookings", "fulfilled"]
 
 
 def endpoint_key(insurer_id: str) -> tuple[str, str]:
@@ -99,6 +108,27 @@ def month_counts(store: Store, product_code: str, month: str) -> dict[str, int]:
 
 def count_routed(store: Store, product_code: str, month: str, insurer_id: str) -> None:
     store.update(*route_counter(product_code, month, insurer_id), add={"n": 1}, set={"kind": "insurer_route_count"})
+
+
+# ------------------------------------------------------------------ fulfilment per product
+def fulfilment_pk(insurer_id: str, month: str) -> str:
+    return f"INSFULFIL#{insurer_id}#{month}"
+
+
+def fulfilment_add(insurer_id: str, month: str, product_code: str, counter: FulfilmentCounter) -> Update:
+    """ADD 1 to one random shard of the product's month row, for the event's own transaction."""
+    sk = f"{product_code}#S{random.randrange(FULFIL_SHARDS):02d}"
+    return Update(fulfilment_pk(insurer_id, month), sk, add={counter: 1}, set={"kind": "insurer_fulfilment"})
+
+
+def fulfilment_counts(store: Store, insurer_id: str, month: str) -> dict[str, dict[str, int]]:
+    """{product: {"bookings": n, "fulfilled": n}} of the insurer's month, the shards summed."""
+    out: dict[str, dict[str, int]] = {}
+    for item in paginate(store, fulfilment_pk(insurer_id, month), limit=500):
+        row = out.setdefault(str(item["sk"]).rsplit("#S", 1)[0], {"bookings": 0, "fulfilled": 0})
+        for counter in ("bookings", "fulfilled"):
+            row[counter] += int(item.get(counter) or 0)
+    return out
 
 
 # ------------------------------------------------------------------ pending policies

@@ -15,6 +15,7 @@ from typing import Literal
 
 from petcover.config import get_settings
 from petcover.domain import calendar, claim_rules, i18n
+from petcover.domain.insurer_routing import INHOUSE
 from petcover.domain.risk import RiskDecision
 from petcover.errors import BusinessRuleViolation, Conflict, InvalidInput, StaleWrite
 from petcover.identity import Principal
@@ -117,7 +118,8 @@ def _open(p: Ports, who: Principal, pol: Policy, req: ClaimCreate, source: Sourc
     decision = risk_checks.check(p, facts, "claim_application", pol.number)
     claim = _new_claim(p, who, pol, req, source, decision)
     hook = notices.outbox_item(claim, "none", claim.submitted_at)
-    ops: list[WriteOp] = [Put(claim_repo.new_claim_item(claim), if_absent=True)]
+    underwriter = pol.insurer.insurer_id if pol.insurer and pol.insurer.insurer_id != INHOUSE else None
+    ops: list[WriteOp] = [Put(claim_repo.new_claim_item(claim, underwriter), if_absent=True)]
     if ref:
         request = _request_hash(pol.number, req)
         ops.append(Put(claim_repo.ref_item(pol.channel_id, ref, claim.claim_number, request), if_absent=True))

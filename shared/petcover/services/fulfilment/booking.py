@@ -15,6 +15,7 @@ from typing import Any
 from petcover.domain import booking as rules
 from petcover.domain import calendar
 from petcover.domain import commodities as goods
+from petcover.domain.insurer_routing import INHOUSE
 from petcover.errors import BusinessRuleViolation, Conflict, StaleWrite
 from petcover.identity import Principal
 from petcover.models.fulfilment import Appointment, BookingRequest, BookingResponse, Step
@@ -26,7 +27,13 @@ from petcover.repositories import overview as overview_repo
 from petcover.repositories import policies as policy_records
 from petcover.services import catalog, outbox, policies, quota
 from petcover.services.commodities import catalog as commodity_catalog
-from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, News, actor, announcement_ops
+from petcover.services.fulfilment.transitions import (
+    DISPATCH_QUEUE,
+    News,
+    actor,
+    announcement_ops,
+    insurer_counter_ops,
+)
 from petcover.services.risk import bookings as risk_bookings
 from petcover.services.risk import checks as risk_checks
 
@@ -67,7 +74,7 @@ def announce_booking(
 
 
 def _service_terms(p: Ports, pol: Policy, benefit_code: str) -> dict[str, Any]:
-    """The benefit's scope and the product's insurer, from the policy's product version (cached)."""
+    """The benefit's scope, the product's insurer and its code, from the policy's product version (cached)."""
     product = catalog.get_version(p, pol.product_code, pol.product_version)
     scope = next(
         (
@@ -79,7 +86,12 @@ def _service_terms(p: Ports, pol: Policy, benefit_code: str) -> dict[str, Any]:
         ),
         "local",
     )
-    return {"scope": scope, "insurer_id": product.insurer_id}
+    return {"scope": scope, "insurer_id": product.insurer_id, "product_code": pol.product_code}
+
+
+def _underwriter(pol: Policy) -> str | None:
+    """The insurer that underwrote the policy, when not in-house (its portal counts the booking)."""
+    return pol.insurer.insurer_id if pol.insurer and pol.insurer.insurer_id != INHOUSE else None
 
 
 def _eligible(
@@ -217,7 +229,7 @@ def book(
     aid = appointment_id or new_appointment_id(now)
     items = priced_items(p, pol, benefit, req, now)
     doc = _pending(who, pol, policy_number, benefit, mode, req, appointment_id=aid, batch=batch, now=now, items=items)
-    doc = doc.model_copy(update=_service_terms(p, pol, benefit.code))
+    doc = doc.model_copy(update={**_service_terms(p, pol, benefit.code), "underwriter_id": _underwriter(pol)})
     left = (benefit.available - 1) if limited and benefit.available is not None else None
     facts, decision = risk_bookings.check(p, pol, req, items)
     doc = risk_bookings.held(p, doc, decision)
@@ -229,6 +241,7 @@ def book(
         Check(*policy_records.policy_key(policy_number), expect=[("state", "=", "active")]),
         quota.activity_op(p, policy_number, benefit.code),
         overview_repo.day_add(calendar.day_of(now), {"bookings": 1}),
+        *insurer_counter_ops(doc, "bookings", now),
         *risk_bookings.ops(p, doc, decision),
         *(extra_ops or []),
         *(extra_for(doc, left) if extra_for else []),

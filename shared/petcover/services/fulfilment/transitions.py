@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from petcover.domain import calendar
@@ -40,6 +41,7 @@ from petcover.models.fulfilment import Appointment
 from petcover.observability import logger
 from petcover.ports import Ports, Put, WriteOp
 from petcover.repositories import appointments as records
+from petcover.repositories import insurers as insurer_repo
 from petcover.repositories import overview as overview_repo
 from petcover.services import alerts, locks, outbox, quota, timeline
 from petcover.services.webhooks import events as webhook_events
@@ -91,6 +93,7 @@ def commit(
         *(ops or []),
         *announced,
         *_overview_ops(p, before, after),
+        *(insurer_counter_ops(after, "fulfilled", p.now()) if _reached(before, after, "fulfilled") else []),
         lease.check(p),
     ]
     try:
@@ -119,6 +122,18 @@ def _overview_ops(p: Ports, before: Appointment, after: Appointment) -> list[Wri
     if counter is None or before.status == after.status:
         return []
     return [overview_repo.day_add(calendar.day_of(p.now()), {counter: 1})]
+
+
+def _reached(before: Appointment, after: Appointment, status: str) -> bool:
+    return after.status == status and before.status != status
+
+
+def insurer_counter_ops(doc: Appointment, counter: insurer_repo.FulfilmentCounter, at: datetime) -> list[WriteOp]:
+    """The month row of the insurer that underwrote the policy (its portal's products), for the
+    booking's or the fulfilment's own transaction; nothing for in-house policies."""
+    if not (doc.underwriter_id and doc.product_code):
+        return []
+    return [insurer_repo.fulfilment_add(doc.underwriter_id, calendar.month_of(at), doc.product_code, counter)]
 
 
 def release_ops(p: Ports, doc: Appointment) -> list[WriteOp]:
