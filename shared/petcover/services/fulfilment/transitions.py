@@ -82,16 +82,20 @@ def commit(
     index: Mapping[str, Any] | None = None,
     ops: list[WriteOp] | None = None,
     news: News | None = None,
+    release: bool = False,
 ) -> None:
     """One transaction: the appointment (expected state + version), extra ops, what the change
-    announces (``news``), the lease check; then the announced messages are released."""
+    announces (``news``), the lease check; then the announced messages are released.
+
+    ``release``: the transaction also ends the lease (``Lease.release_op``), for a holder whose
+    last write this is; the caller then does not release it again."""
     announced, outbox_ids = announcement_ops(p, after, news or News())
     write: list[WriteOp] = [
         records.appointment_change(before, after, index),
         *(ops or []),
         *announced,
         *_overview_ops(p, before, after),
-        lease.check(p),
+        lease.release_op(p) if release else lease.check(p),
     ]
     try:
         p.store.transact(write)
