@@ -7,15 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from petcover.domain.appointment_flow import FLOW, advance
-from petcover.errors import Conflict
+from petcover.errors import Conflict, NotFound
 from petcover.models.fulfilment import Appointment
 from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
 from petcover.services import locks
 from petcover.services.commodities import stock
-from petcover.services.fulfilment import ownership
-from petcover.services.fulfilment.transitions import MODULE, News, commit
+from petcover.services.fulfilment.transitions import MODULE, News, commit, reads
 from petcover.services.partners import directory
 
 MAX_DECISION_CHARS = 4000
@@ -82,7 +81,11 @@ def _assign_held(
     p: Ports, lease: locks.Lease, appointment_id: str, provider_id: str | None, decision: dict[str, Any]
 ) -> bool:
     """``assign`` under the lease; True when its transaction also ended the lease (the warm path)."""
-    doc = ownership.load(p, appointment_id)
+    known = p.store.get_many(reads(appointment_id))
+    item = known.get(records.appointment_key(appointment_id))
+    if item is None:
+        raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
+    doc = records.appointment_from_item(item)
     if doc.status == "cancelled":
         # Cancelled while the message waited: nothing to assign, and nothing to retry either.
         logger.info("assignment ignored: appointment cancelled", extra={"appointment_id": appointment_id})
@@ -116,5 +119,6 @@ def _assign_held(
         index=records.assignment_index(provider_id, now, appointment_id),
         news=news if provider_id else None,
         release=True,
+        known=known,
     )
     return True
