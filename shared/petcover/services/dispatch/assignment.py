@@ -13,6 +13,13 @@ a consumer dying between its counter ADD and the write that settles the record.
 A provider's decline starts a new round (the message's ``round``): the record is claimed again,
 the provider's slot is given back, the providers that declined are left out of the decision, and
 a message of an earlier round is stale and ignored.
+
+The chosen provider's configuration comes from the container's list of active providers (at most
+``providers.PROVIDER_CACHE_SECONDS`` old); the transaction that records the decision and takes the
+slot also checks that the provider's account and configuration are still active, at the version
+decided on. A suspension or an approved change since the list was read refuses that transaction;
+the provider is then read afresh (consistently) and the order decided again, so no order reaches a
+provider after its suspension returned.
 """
 
 from __future__ import annotations
