@@ -4,11 +4,16 @@ a suspension or an approved configuration change after the cache was filled is h
 from __future__ import annotations
 
 import random
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from petcover.errors import Conflict
 from petcover.models.partners import StatusChange
 from petcover.ports import Ports
 from petcover.repositories import partners as partner_keys
+from petcover.services import locks
 from petcover.services.dispatch import assignment, counters
 from petcover.services.fulfilment import booking, views
 from petcover.services.partners import status
@@ -94,3 +99,34 @@ def test_a_configuration_changed_after_the_cache_was_filled_is_read_again_before
     assert rec.state == "assigned" and rec.decision is not None and rec.decision.provider_id == pharmacy
     assert rec.decision.attempts == 2  # refused at commit, then decided on the configuration read afresh
     assert counters.read_counts(p, rec.decision.business_date, "310115#medicine_delivery") == ({pharmacy: 2}, 2)
+
+
+def test_racing_consumers_of_one_order_assign_it_once(fake_ports, monkeypatch):
+    """Eight workers get the same message at once: one claims and assigns; the others are told it is in
+    progress (and retried later, moving nothing) or find it decided and assigned already."""
+    p = fake_ports
+    monkeypatch.setattr(locks, "sleep", lambda seconds: None)
+    _, _, pharmacy, msg = _world(p)
+    barrier = threading.Barrier(8)
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # really overlap
+
+    def worker(_: int) -> str:
+        barrier.wait()
+        try:
+            return assignment.dispatch_one(p, msg).state
+        except Conflict as exc:
+            return exc.code
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = list(pool.map(worker, range(8)))
+    finally:
+        sys.setswitchinterval(before)
+    assert "assigned" in outcomes and set(outcomes) <= {"assigned", "DISPATCH_IN_PROGRESS", "ORDER_LOCKED"}
+    assert assignment.dispatch_one(p, msg).state == "assigned"  # the retries: nothing moves twice
+    day = counters.business_date(p, p.now())
+    assert counters.read_counts(p, day, "310115#medicine_delivery") == ({pharmacy: 2}, 2)
+    events = [i["data"] for i in p.store.all_items() if i.get("kind") == "webhook_event"]  # type: ignore[attr-defined]
+    mine = [e for e in events if msg["appointment_id"] in e]
+    assert sum("appointment.assigned" in e for e in mine) == 1, mine
