@@ -3,8 +3,8 @@ a suspension or an approved configuration change after the cache was filled is h
 
 from __future__ import annotations
 
+import dataclasses
 import random
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,7 +13,6 @@ from petcover.errors import Conflict
 from petcover.models.partners import StatusChange
 from petcover.ports import Ports
 from petcover.repositories import partners as partner_keys
-from petcover.services import locks
 from petcover.services.dispatch import assignment, counters
 from petcover.services.fulfilment import booking, views
 from petcover.services.partners import status
@@ -101,30 +100,52 @@ def test_a_configuration_changed_after_the_cache_was_filled_is_read_again_before
     assert counters.read_counts(p, rec.decision.business_date, "310115#medicine_delivery") == ({pharmacy: 2}, 2)
 
 
-def test_racing_consumers_of_one_order_assign_it_once(fake_ports, monkeypatch):
-    """Eight workers get the same message at once: one claims and assigns; the others are told it is in
-    progress (and retried later, moving nothing) or find it decided and assigned already."""
+class ClaimGate:
+    """A store whose counts Query waits until every worker has tried to claim the order, so the
+    claimer is still deciding while the others find its claim (an event, not a sleep)."""
+
+    def __init__(self, inner: Any, workers: int) -> None:
+        self._inner = inner
+        self._workers = workers
+        self._claims = 0
+        self._lock = threading.Lock()
+        self.all_tried = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def put(self, item: Any, **kw: Any) -> None:
+        if str(item.get("pk", "")).startswith("DISPATCH#"):
+            with self._lock:
+                self._claims += 1
+                if self._claims == self._workers:
+                    self.all_tried.set()
+        self._inner.put(item, **kw)
+
+    def query(self, pk: str, **kw: Any) -> Any:
+        assert self.all_tried.wait(10), "the other workers never tried to claim"
+        return self._inner.query(pk, **kw)
+
+
+def test_racing_consumers_of_one_order_assign_it_once(fake_ports):
+    """Eight workers get the same message at once: one claims, decides and assigns while the other
+    seven find its claim and are told it is in progress; their retries find it assigned, moving nothing."""
     p = fake_ports
-    monkeypatch.setattr(locks, "sleep", lambda seconds: None)
     _, _, pharmacy, msg = _world(p)
-    barrier = threading.Barrier(8)
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # really overlap
+    gate = ClaimGate(p.store, 8)
+    gated = dataclasses.replace(p, store=gate)
 
     def worker(_: int) -> str:
-        barrier.wait()
         try:
-            return assignment.dispatch_one(p, msg).state
+            return assignment.dispatch_one(gated, msg).state
         except Conflict as exc:
             return exc.code
 
-    try:
-        with ThreadPoolExecutor(8) as pool:
-            outcomes = list(pool.map(worker, range(8)))
-    finally:
-        sys.setswitchinterval(before)
-    assert "assigned" in outcomes and set(outcomes) <= {"assigned", "DISPATCH_IN_PROGRESS", "ORDER_LOCKED"}
-    assert assignment.dispatch_one(p, msg).state == "assigned"  # the retries: nothing moves twice
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(worker, range(8)))
+    assert outcomes == ["DISPATCH_IN_PROGRESS"] * 7 + ["assigned"]
+    for _ in range(7):  # the seven retries: nothing moves twice
+        assert assignment.dispatch_one(p, msg).state == "assigned"
     day = counters.business_date(p, p.now())
     assert counters.read_counts(p, day, "310115#medicine_delivery") == ({pharmacy: 2}, 2)
     events = [i["data"] for i in p.store.all_items() if i.get("kind") == "webhook_event"]  # type: ignore[attr-defined]
