@@ -50,15 +50,17 @@ WHY: dict[str, str] = {
     "check); the booking transaction (appointment, hold, outbox messages and the request's idempotency record: "
     "the answer is known before the commit, so the record goes in with the change); one delete of its outbox "
     "items after publishing them from memory.",
-    "DispatchConsumeFunction": "the claim on the decision (a conditional put: one consumer per order, and the "
-    "stale-claim takeover and decline rounds hang on it); today's counts (one Query: the shares need them); the "
-    "decision with both counters and the chosen provider's standing (one transaction: the provider's configuration "
-    "comes from the container's list, at most 10 s old, and the transaction's conditions on its account and "
-    "configuration version honour a suspension or a change at once); then fulfilment's assignment under the "
-    "order's lock: acquire; the appointment, its open work order and its webhook version (one BatchGetItem); the "
-    "assignment transaction, which also releases the lock; the outbox delete after publishing from memory. Next: "
-    "the decision and the assignment in one transaction (the claim becomes its condition), which needs the "
-    "dispatch record's pending state and takeover redesigned.",
+    "DispatchConsumeFunction": "a warm assignment of one message is 7 (tests/unit/test_dispatch_round_trips.py); "
+    "the median here is an invocation of several messages or a cold container (rules and providers not cached "
+    "yet). The 7: the claim on the decision (a conditional put: one consumer per order; the stale-claim takeover "
+    "and decline rounds hang on it); today's counts (one Query: the shares need them); the decision with both "
+    "counters and the chosen provider's standing (one transaction: the provider's configuration comes from the "
+    "container's list, at most 10 s old, and the transaction's conditions on its account and configuration "
+    "version honour a suspension or a change at once); then fulfilment's assignment under the order's lock: "
+    "acquire; the appointment, its open work order and its webhook version (one BatchGetItem); the assignment "
+    "transaction, which also releases the lock; the outbox delete after publishing from memory. Next: the lock "
+    "taken in the decision's transaction (its fence read back with the batch), then the decision and the "
+    "assignment in one transaction with the claim as its condition, which needs the pending claim redesigned.",
     "QuotaDeductFunction": "the happy path is one transaction whose conditions check everything; the two reads "
     "counted in the median are the tests' duplicates and refusals telling which it was.",
 }
