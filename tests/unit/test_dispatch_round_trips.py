@@ -53,9 +53,9 @@ def _trips(store: MemoryStore) -> int:
 
 
 def test_a_warm_assignment_makes_few_round_trips_and_a_redelivery_moves_nothing(fake_ports):
-    """The claim; today's counts; the decision with its counters and the provider's standing (one
-    transaction); the lock; the appointment; its open work order; its webhook version; the
-    assignment transaction (with the lock's release); the delete of its outbox item."""
+    """Seven: the claim; today's counts; the decision with its counters and the provider's standing
+    (one transaction); the lock; the appointment, its open work order and its webhook version (one
+    batched read); the assignment transaction (which also releases the lock); its outbox item's delete."""
     p = fake_ports
     store = p.store
     assert isinstance(store, MemoryStore)
