@@ -69,6 +69,10 @@ class Store(Protocol):
 
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None: ...
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """Several items in one round trip (strongly consistent); a missing key is absent from the answer."""
+        ...
+
     def put(self, item: Item, *, if_absent: bool = False, expect: Sequence[Cond] = ()) -> None: ...
 
     def update(

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from petcover.ports import Item, Ports, Update
+from petcover.ports import Check, Item, Ports, Update
 from petcover.repositories import base as entities
 
 # The keys a signed call reads are defined with the adapter's lookups; the aggregate uses them too.
@@ -247,3 +247,12 @@ def key_fields(item: Item) -> dict[str, str]:
         "status": str(item.get("state", "active")),
         "created_at": d["created_at"],
     }
+
+
+def provider_standing_checks(provider_id: str, config_version: int) -> list[Check]:
+    """Conditions for a transaction that relies on a provider read earlier (maybe from a cache): its
+    account still active, its configuration still active and still at ``config_version``."""
+    return [
+        Check(*partner(provider_id), expect=[("state", "=", "active")]),
+        Check(*config_key(provider_id), expect=[("state", "=", "active"), ("version", "=", config_version)]),
+    ]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from petcover.config import get_settings
 from petcover.errors import Conflict, StaleWrite
-from petcover.ports import Check, Item, Ports
+from petcover.ports import Check, Item, Ports, Update
 from petcover.repositories.locks import lock_key
 
 RETRY_DELAYS: tuple[float, ...] = (0.1, 0.2)  # seconds: after the first and the second refusal
@@ -61,6 +61,19 @@ class Lease:
                 ("owner", "=", self.token),
                 ("expires_at", ">", p.now().timestamp()),
             ],
+        )
+
+    def release_op(self, p: Ports) -> Update:
+        """``check`` that also ends the lease, for the holder's last transaction: the release rides
+        on the write it guards (one round trip less), under the same fence, token and expiry."""
+        pk, sk = self.key
+        now = p.now().timestamp()
+        return Update(
+            pk,
+            sk,
+            set={"expires_at": math.floor(now)},
+            expect=[("fence", "=", self.fence), ("owner", "=", self.token), ("expires_at", ">", now)],
+            must_exist=True,
         )
 
     def valid(self, p: Ports) -> bool:

@@ -9,6 +9,7 @@ index keeps closed orders.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,7 @@ def node_ops(
     core_provider: bool | None = None,
     owner: str = "",
     at: datetime | None = None,
+    known: Mapping[tuple[str, str], Item] | None = None,
 ) -> tuple[list[WriteOp], sla.OpenWorkOrder | None]:
     """The writes that append the node and move the open work order (and its due time) forward.
 
@@ -65,12 +67,15 @@ def node_ops(
     change without its node (or a node without its change), and neither do the provider's
     monthly quality counters (``quality_ops``). The caller holds the order's lock.
     ``core_provider`` None: the provider's tier as the quality assessment last set it.
+    ``known``: items the caller already read consistently under the lock (``reads``), so the open
+    work order is not read again.
     """
     at = at or p.now()
     event = sla.NodeEvent(
         order_id=order_id, provider_id=provider_id, region=region, service_type=service_type, node=node, at=at
     )
-    existing = p.store.get(*keys.open_key(order_id))
+    key = keys.open_key(order_id)
+    existing = known.get(key) if known is not None else p.store.get(*key)
     ops: list[WriteOp] = [Put(keys.node_item(event)), *quality_ops(existing, provider_id, node, at)]
     # The open item leaves its node: a breach marked there closes (the overview's gauge), and
     # the write holds only if no breach was marked since the read.
@@ -98,6 +103,11 @@ def node_ops(
         current_config(p), node, service_type, at, region=region, core_provider=core_provider, online=online
     )
     return [*ops, Put(keys.open_item(wo, due), expect=guard)], wo
+
+
+def reads(order_id: str) -> list[tuple[str, str]]:
+    """What ``node_ops`` reads of an order, for a caller that batches it with its own reads."""
+    return [keys.open_key(order_id)]
 
 
 def _core(p: Ports, existing: Item | None, provider_id: str) -> bool:

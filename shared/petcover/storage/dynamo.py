@@ -260,6 +260,16 @@ class DynamoStore:
         except GetError as exc:
             raise _translate(exc) from exc
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """One BatchGetItem (consistent) for up to 100 keys; pynamodb retries unprocessed keys itself."""
+        self._count("get_many")
+        wanted = list(dict.fromkeys(keys))
+        try:
+            found = [_to_item(rec) for rec in Record.batch_get(wanted, consistent_read=True)]
+        except GetError as exc:
+            raise _translate(exc) from exc
+        return {(str(item["pk"]), str(item["sk"])): item for item in found}
+
     def put(self, item: Item, *, if_absent: bool = False, expect: Sequence[Cond] = ()) -> None:
         self._count("put")
         rec = Record(**item)

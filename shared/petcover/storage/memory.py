@@ -78,6 +78,11 @@ class MemoryStore:
             item = self._items.get((pk, sk))
             return copy.deepcopy(item) if item is not None else None
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        self._count("get_many")
+        with self._lock:
+            return {k: copy.deepcopy(self._items[k]) for k in dict.fromkeys(keys) if k in self._items}
+
     def put(self, item: Item, *, if_absent: bool = False, expect: Sequence[Cond] = ()) -> None:
         self._count("put")
         with self._lock:

@@ -13,6 +13,13 @@ a consumer dying between its counter ADD and the write that settles the record.
 A provider's decline starts a new round (the message's ``round``): the record is claimed again,
 the provider's slot is given back, the providers that declined are left out of the decision, and
 a message of an earlier round is stale and ignored.
+
+The chosen provider's configuration comes from the container's list of active providers (at most
+``providers.PROVIDER_CACHE_SECONDS`` old); the transaction that records the decision and takes the
+slot also checks that the provider's account and configuration are still active, at the version
+decided on. A suspension or an approved change since the list was read refuses that transaction;
+the provider is then read afresh (consistently) and the order decided again, so no order reaches a
+provider after its suspension returned.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from petcover.domain.dispatch import (
 from petcover.domain.dispatch_scope import blocking_rule, scope_filter
 from petcover.errors import Conflict, InvalidInput, StaleWrite, Unavailable
 from petcover.models.dispatch import DispatchDecision, DispatchMessage, DispatchRecord, RecordState
+from petcover.models.partners import ProviderConfig
 from petcover.observability import logger
 from petcover.ports import Ports, WriteOp
 from petcover.repositories import dispatch as repo
@@ -96,7 +104,7 @@ def dispatch_one(
         logger.info("stale dispatch message ignored", extra={"appointment_id": message.appointment_id})
         return rec
     if claim == "claimed":
-        rec = _decide(p, message, rec, rng or _rng, providers, confirm or confirm_active)
+        rec = _decide(p, message, rec, rng or _rng, providers, confirm)
     assert rec.decision is not None
     assign_fn(p, message.appointment_id, rec.decision.provider_id, rec.decision.model_dump(mode="json"))
     return rec
@@ -301,7 +309,7 @@ def _decide(
     rec: DispatchRecord,
     rng: random.Random,
     providers_fn: ProvidersFn | None,
-    confirm: ConfirmFn,
+    confirm: ConfirmFn | None,
 ) -> DispatchRecord:
     now = p.now()
     day = counters.business_date(p, now)
@@ -318,10 +326,9 @@ def _decide(
 
 
 def _fit_providers(
-    p: Ports, msg: DispatchMessage, rule: RegionRule, providers_fn: ProvidersFn | None
+    rule: RegionRule, msg: DispatchMessage, by_id: Mapping[str, ProviderConfig]
 ) -> tuple[set[str], dict[str, str]]:
     """The rule's active providers whose configuration fits the order, and why the others' does not."""
-    by_id = {c.provider_id: c for c in providers.active_configs(p, providers_fn)}
     misfit: dict[str, str] = {}
     allowed: set[str] = set()
     for share in rule.providers:
@@ -354,11 +361,28 @@ def _gap_rule(excluded: dict[str, str], declined: dict[str, str], misfit: dict[s
     return "provider_configuration" if misfit else "no_active_provider"
 
 
+def _confirmed(
+    p: Ports, provider_id: str, cached: Mapping[str, ProviderConfig], confirm: ConfirmFn | None
+) -> tuple[ProviderConfig | None, list[WriteOp]]:
+    """The chosen provider's configuration, and the conditions the decision's transaction carries.
+
+    Warm path: the container's cached configuration (at most ``PROVIDER_CACHE_SECONDS`` old), held
+    by conditions in the decision's own transaction (account and configuration active, same
+    configuration version), so a suspension or an approved change is honoured at commit without a
+    consistent read before it. With ``confirm`` given, or a provider not in the cache: one read."""
+    cfg = cached.get(provider_id) if confirm is None else None
+    if cfg is not None:
+        return cfg, providers.standing_checks(cfg)
+    return (confirm or confirm_active)(p, provider_id), []
+
+
 def _decide_by_rule(
-    p: Ports, rec: DispatchRecord, o: _Order, providers_fn: ProvidersFn | None, confirm: ConfirmFn
+    p: Ports, rec: DispatchRecord, o: _Order, providers_fn: ProvidersFn | None, confirm: ConfirmFn | None
 ) -> DispatchRecord:
     """Decide, confirm the provider, reserve its stock and take one of its slots; decide again when any fails."""
-    allowed, misfit = _fit_providers(p, o.msg, o.rule, providers_fn)
+    configs = {c.provider_id: c for c in providers.active_configs(p, providers_fn)}
+    cached = configs if providers_fn is None else {}
+    allowed, misfit = _fit_providers(o.rule, o.msg, configs)
     declined = {pid: f"declined the order: {why}" for pid, why in o.msg.declined.items()}
     allowed -= set(declined)
     short, missing = stock_check.stock_misfits(p, o.msg, allowed)
@@ -385,7 +409,7 @@ def _decide_by_rule(
             decision = o.decision(d, attempt, excluded)
             rule = blocking_rule(scoped) or _gap_rule(excluded, declined, misfit)
             return _manual(p, rec, decision, o.rule.region_code, "no_provider", missing, rule)
-        cfg = confirm(p, d.provider_id)
+        cfg, held = _confirmed(p, d.provider_id, cached, confirm)
         why_not = "no longer an active, reviewed provider" if cfg is None else providers.misfit(cfg, o.msg)
         if why_not:
             dropped[d.provider_id] = why_not
@@ -397,11 +421,28 @@ def _decide_by_rule(
             missing = sorted({*missing, lacking})
             continue
         try:
-            return _settle(p, rec, "assigned", o.decision(d, attempt, excluded), _counted(o, d.provider_id))
-        except _Full:  # lost the race for its last slot: decide again with fresh counts
-            stock_check.give_back(p, o.msg, f"provider {d.provider_id} reached its daily capacity")
-            full.add(d.provider_id)
+            counted = [*_counted(o, d.provider_id), *held]
+            return _settle(p, rec, "assigned", o.decision(d, attempt, excluded), counted)
+        except _Full:  # lost the race for its last slot, or the cached provider changed: decide again
+            _refused(p, o, d.provider_id, cfg if held else None, cached, full)
     raise Unavailable(
         f"Could not settle a provider for {o.msg.appointment_id} after {attempt} attempts; it will be retried.",
         retry_after=1,
     )
+
+
+def _refused(
+    p: Ports, o: _Order, provider_id: str, cfg: ProviderConfig | None, cached: dict[str, ProviderConfig], full: set[str]
+) -> None:
+    """The decision's transaction was refused with the claim still ours: the provider's standing
+    changed since it was cached (forget it; the next attempt reads it consistently), or its last
+    slot was taken (count it full). Either way its stock reservation is given back."""
+    if cfg is not None:  # it was held to its cached standing: was that what failed?
+        cached.pop(provider_id, None)
+        fresh = confirm_active(p, provider_id)
+        if fresh is None or fresh.version != cfg.version:
+            providers.forget(p)
+            stock_check.give_back(p, o.msg, f"provider {provider_id} changed before the assignment committed")
+            return
+    stock_check.give_back(p, o.msg, f"provider {provider_id} reached its daily capacity")
+    full.add(provider_id)

@@ -11,7 +11,8 @@ from typing import Any
 from petcover.domain import regions
 from petcover.models.dispatch import DispatchMessage
 from petcover.models.partners import ProviderConfig
-from petcover.ports import Ports
+from petcover.ports import Ports, WriteOp
+from petcover.repositories import partners as partner_keys
 from petcover.services.partners import directory
 
 PROVIDER_CACHE_SECONDS = 10.0
@@ -46,6 +47,13 @@ def active_configs(p: Ports, providers: ProvidersFn | None) -> list[ProviderConf
     with _providers_lock:
         _providers[p.store] = (time.monotonic(), configs)
     return configs
+
+
+def standing_checks(cfg: ProviderConfig) -> list[WriteOp]:
+    """What the decision's transaction holds a cached configuration to: the provider's account and
+    configuration still active, at the version the decision was made on. A suspension or an approved
+    change since the cache was filled refuses the commit (then ``confirm_active`` reads it afresh)."""
+    return list(partner_keys.provider_standing_checks(cfg.provider_id, cfg.version))
 
 
 def confirm_active(p: Ports, provider_id: str) -> ProviderConfig | None:

@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from petcover.domain.appointment_flow import FLOW, advance
-from petcover.errors import Conflict
+from petcover.errors import Conflict, NotFound
 from petcover.models.fulfilment import Appointment
 from petcover.observability import logger
 from petcover.ports import Ports
 from petcover.repositories import appointments as records
+from petcover.services import locks
 from petcover.services.commodities import stock
-from petcover.services.fulfilment import ownership
-from petcover.services.fulfilment.transitions import News, commit, locked
+from petcover.services.fulfilment.transitions import MODULE, News, commit, reads
 from petcover.services.partners import directory
 
 MAX_DECISION_CHARS = 4000
@@ -68,38 +68,57 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
     declined the order; ops may move an accepted order only away from a provider that is no
     longer active; anything else illegal is a 409.
     """
-    with locked(p, appointment_id) as lease:
-        doc = ownership.load(p, appointment_id)
-        if doc.status == "cancelled":
-            # Cancelled while the message waited: nothing to assign, and nothing to retry either.
-            logger.info("assignment ignored: appointment cancelled", extra={"appointment_id": appointment_id})
-            if doc.items:  # stock dispatch reserved after the cancellation released what there was
-                stock.release(p, appointment_id, "cancelled before assignment", "system:dispatch")
-            return
-        if provider_id is not None and any(d.provider_id == provider_id for d in doc.declines):
-            # A decision made before the provider declined (a late or repeated message): a newer one follows.
-            logger.info("assignment ignored: the provider declined it", extra={"appointment_id": appointment_id})
-            return
-        new_state = _next_state(p, doc, provider_id, decision)
-        if new_state is None:
-            return
-        now = p.now()
-        after = advance(
-            doc,
-            "assign" if provider_id else "manual",
-            new_state,
-            "system:dispatch",
-            now,
-            provider_id=provider_id,
-            manual=provider_id is None,
-            decision=_decision_summary(decision),
-        )
-        news = News(node="assigned", event="appointment.assigned", payload={"provider_id": provider_id})
-        commit(
-            p,
-            lease,
-            doc,
-            after,
-            index=records.assignment_index(provider_id, now, appointment_id),
-            news=news if provider_id else None,
-        )
+    lease = locks.acquire(p, appointment_id, MODULE)
+    released = False
+    try:
+        released = _assign_held(p, lease, appointment_id, provider_id, decision)
+    finally:
+        if not released:
+            locks.release(p, lease)
+
+
+def _assign_held(
+    p: Ports, lease: locks.Lease, appointment_id: str, provider_id: str | None, decision: dict[str, Any]
+) -> bool:
+    """``assign`` under the lease; True when its transaction also ended the lease (the warm path)."""
+    known = p.store.get_many(reads(appointment_id))
+    item = known.get(records.appointment_key(appointment_id))
+    if item is None:
+        raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
+    doc = records.appointment_from_item(item)
+    if doc.status == "cancelled":
+        # Cancelled while the message waited: nothing to assign, and nothing to retry either.
+        logger.info("assignment ignored: appointment cancelled", extra={"appointment_id": appointment_id})
+        if doc.items:  # stock dispatch reserved after the cancellation released what there was
+            stock.release(p, appointment_id, "cancelled before assignment", "system:dispatch")
+        return False
+    if provider_id is not None and any(d.provider_id == provider_id for d in doc.declines):
+        # A decision made before the provider declined (a late or repeated message): a newer one follows.
+        logger.info("assignment ignored: the provider declined it", extra={"appointment_id": appointment_id})
+        return False
+    new_state = _next_state(p, doc, provider_id, decision)
+    if new_state is None:
+        return False
+    now = p.now()
+    after = advance(
+        doc,
+        "assign" if provider_id else "manual",
+        new_state,
+        "system:dispatch",
+        now,
+        provider_id=provider_id,
+        manual=provider_id is None,
+        decision=_decision_summary(decision),
+    )
+    news = News(node="assigned", event="appointment.assigned", payload={"provider_id": provider_id})
+    commit(
+        p,
+        lease,
+        doc,
+        after,
+        index=records.assignment_index(provider_id, now, appointment_id),
+        news=news if provider_id else None,
+        release=True,
+        known=known,
+    )
+    return True

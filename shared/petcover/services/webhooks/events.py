@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from petcover.errors import NotFound
-from petcover.ports import Ports, Put, Update, WriteOp
+from petcover.ports import Item, Ports, Put, Update, WriteOp
 from petcover.repositories import webhooks as repo
 from petcover.services import outbox
 from petcover.services.webhooks.messages import WEBHOOK_QUEUE, DeliveryMessage
@@ -75,6 +75,7 @@ def announcement(
     event_type: str,
     payload: Mapping[str, Any],
     first: bool = False,
+    known: Mapping[tuple[str, str], Item] | None = None,
 ) -> tuple[list[WriteOp], str]:
     """``notify`` as writes for the caller's own transaction: (writes, outbox id to release after it).
 
@@ -83,12 +84,14 @@ def announcement(
     by a conditional write in that transaction, so the caller holds the object's lock (versions
     then follow commit order) and a version moved meanwhile refuses the whole transaction.
     ``first``: the object is new (its first event), so there is no version to read; if one exists
-    after all, the transaction is refused.
+    after all, the transaction is refused. ``known``: items the caller already read consistently
+    under the lock (``version_reads``), so the version is not read again.
     """
     _check(channel_id, object_type, object_id, event_type)
     data = json.loads(json.dumps(dict(payload), default=str))
     pk, sk = repo.object_version_key(object_type, object_id)
-    current = 0 if first else int((p.store.get(pk, sk) or {}).get("seq") or 0)
+    stored = known.get((pk, sk)) if known is not None else None if first else p.store.get(pk, sk)
+    current = 0 if first else int((stored or {}).get("seq") or 0)
     step = Update(
         pk,
         sk,
@@ -98,6 +101,11 @@ def announcement(
     )
     _, ops, oid = _recorded(p, channel_id, object_type, object_id, event_type, data, current + 1)
     return [step, *ops], oid
+
+
+def version_reads(object_type: str, object_id: str) -> list[tuple[str, str]]:
+    """What ``announcement`` reads of an object, for a caller that batches it with its own reads."""
+    return [repo.object_version_key(object_type, object_id)]
 
 
 def _recorded(
