@@ -155,6 +155,34 @@ def test_a_rate_factor_is_a_line_of_the_quote_and_the_policy_pays_it(world):
     assert pol["quote"]["lines"][-1]["dimension"] == "risk"
 
 
+def test_an_endorsement_of_a_rated_insured_carries_the_rate_factor_into_its_new_premium(world):
+    publish([SHANGHAI_RATE])
+    status, pol = underwrite(world, "o-rated-endorse", pet="pet-e1")
+    assert status == 201 and pol["quote"]["lines"][-1]["rule"] == "sh-rate"
+    body = {"product_code": "pet-health", "plan_code": "plus", "insured": {**PET, "insured_id": "pet-e1"}}
+    status, plus, _ = call("QuoteFunction", body=body, key=world["keys"]["shop-a"])
+    assert status == 200 and plus["quote"]["lines"][-1]["rule"] == "sh-rate"
+    status, out, _ = call(
+        "EndorseFunction",
+        path={"number": pol["number"]},
+        body={"plan_code": "plus", "reason": "upgrade"},
+        key=world["keys"]["shop-a"],
+        idem="idem-endorse-rated",
+    )
+    assert status == 200, out
+    assert out["policy"]["quote"] == plus["quote"]  # the same breakdown as a quote for the new plan
+    assert out["policy"]["quote"]["lines"][-1] == {
+        "dimension": "risk",
+        "value": "sh-rate",
+        "factor": "1.1",
+        "rule": "sh-rate",
+    }
+    assert out["policy"]["premium"] == plus["quote"]["premium"]  # endorsed on its first day: the whole term
+    assert float(out["premium_change"]) == pytest.approx(float(plus["quote"]["premium"]) - float(pol["premium"]))
+    status, got, _ = call("GetPolicyFunction", path={"number": pol["number"]}, query={}, key=world["keys"]["shop-a"])
+    assert status == 200 and got["premium"] == plus["quote"]["premium"]
+
+
 @pytest.fixture
 def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each DynamoDB request atomic, as the service makes it (moto's in-process backend is not
