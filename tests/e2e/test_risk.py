@@ -4,62 +4,17 @@ that match only its own made-up holder or device, on top of whatever is in force
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from petcover.domain import calendar
 from tests.support.products import make_product_without_waiting_period
+from tests.support.risk import held_booking
+from tests.support.risk import phone as _phone
+from tests.support.risk import publish as _publish
+from tests.support.risk import underwrite as _underwrite
 from tests.support.waiting import wait_for
-
-ADDRESS = {
-    "contact_name": "Han Meimei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
-
-
-def _publish(stack: Any, rules: list[dict[str, Any]]) -> int:
-    """Adds ``rules`` to the set in force as its next version (another publisher first: read again)."""
-    uw = stack.ops_client("underwriter")
-    for _ in range(5):
-        now = uw.get("/ops/risk/rules")
-        assert now.status == 200, now.body
-        ours = {r["id"] for r in rules}
-        kept = [r for r in now.json["rules"] if r["id"] not in ours]
-        put = uw.put("/ops/risk/rules", json={"version": now.json["version"] + 1, "rules": kept + rules, "note": "e2e"})
-        if put.status == 200:
-            return int(put.json["version"])
-        assert put.json["error"]["code"] == "RULES_VERSION_CONFLICT", put.body
-    raise AssertionError("the rule set kept changing")
-
-
-def _underwrite(stack: Any, product: str, phone: str) -> Any:
-    return stack.channel_client().post(
-        "/policies",
-        idempotency_key=uuid.uuid4().hex,
-        json={
-            "product_code": product,
-            "plan_code": "basic",
-            "channel_order_id": f"risk-{uuid.uuid4().hex[:10]}",
-            "insured": {
-                "insured_id": f"pet-{uuid.uuid4().hex[:6]}",
-                "species": "cat",
-                "breed_size": "small",
-                "age_months": 24,
-                "region": "310115",
-            },
-            "holder": {"name": "Han Meimei", "phone": phone},
-        },
-    )
-
-
-def _phone() -> str:
-    return f"139{random.randrange(10**8):08d}"
 
 
 def test_a_blocked_holder_is_refused_without_naming_the_rule_and_others_pass(stack):
@@ -101,28 +56,8 @@ def test_a_booking_from_a_watched_device_waits_for_staff_then_dispatches(stack):
         "action": "review",
     }
     _publish(stack, [rule])
-    channel = stack.channel_client()
     service = stack.ops_client("service")
-
-    def held() -> Any:
-        pol = _underwrite(stack, product, _phone())
-        assert pol.status == 201, pol.body
-        body = {
-            "benefit_code": "medicine-delivery",
-            "pet": {"pet_id": pol.json["insured"]["insured_id"], "name": "Mimi", "species": "cat"},
-            "address": ADDRESS,
-            "device_id": device,
-        }
-        booked = channel.post(
-            f"/policies/{pol.json['number']}/appointments", idempotency_key=uuid.uuid4().hex, json=body
-        )
-        assert booked.status == 201, booked.body
-        aid = booked.json["appointment_id"]
-        queue = service.get("/ops/booking-reviews", query={"limit": "100"})
-        assert queue.status == 200, queue.body
-        return aid if aid in [i["appointment_id"] for i in queue.json["items"]] else None
-
-    aid = wait_for(held, "a booking held by the review rule", timeout=120, every=2)
+    aid = held_booking(stack, product, device)
     assert stack.ops_client("ops").get(f"/ops/appointments/{aid}/dispatch").json.get("decision") is None
     decided = service.post(
         f"/ops/booking-reviews/{aid}/decision", json={"outcome": "approve", "note": "known customer"}

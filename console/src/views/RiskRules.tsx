@@ -91,7 +91,6 @@ function RuleModal({
       title={editing ? `${t("risk.edit")} ${editing.id}` : t("risk.add")}
       okText={t("action.confirm")}
       cancelText={t("action.cancel")}
-      destroyOnHidden
       forceRender
       onCancel={onCancel}
       onOk={async () => {
