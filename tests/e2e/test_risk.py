@@ -140,7 +140,9 @@ def test_claims_a_review_rule_holds_wait_for_staff_one_approved_and_paid_one_rej
     assert staff.post(f"/ops/claims/{n}/assess", json={"note": "risk review"}).status == 200
     approved = staff.post(f"/ops/claims/{n}/approve", json={"amount": "12.00", "note": "known customer"})
     assert approved.status == 200 and approved.json["status"] == "approved", approved.body
-    paid = stack.ops_client("finance").post(f"/ops/claims/{n}/pay", json={"reference": f"e2e-{tag}"})
+    paid = stack.ops_client("finance").post(
+        f"/ops/claims/{n}/pay", json={"reference": f"e2e-{tag}"}, idempotency_key=f"pay-{n}"
+    )
     assert paid.status == 200 and paid.json["status"] == "paid", paid.body
     seen = channel.get(f"/claims/{n}").json
     assert seen["status"] == "paid" and seen["paid_amount"] == "12.00"
