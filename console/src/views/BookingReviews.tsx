@@ -21,6 +21,12 @@ export default function BookingReviews() {
   const { message } = App.useApp();
   const queue = useLoad(() => unwrap(client.GET("/ops/booking-reviews", { params: { query: { limit: 100 } } })), []);
   const [deciding, setDeciding] = useState<{ id: string; outcome: Outcome } | null>(null);
+  // The dialog keeps its title while it closes (a dialog needs an accessible name until it is gone).
+  const [shown, setShown] = useState<{ id: string; outcome: Outcome }>({ id: "", outcome: "approve" });
+  const ask = (d: { id: string; outcome: Outcome }) => {
+    setShown(d);
+    setDeciding(d);
+  };
 
   const decide = async (note: string) => {
     if (!deciding) return;
@@ -68,15 +74,17 @@ export default function BookingReviews() {
                       <Space>
                         <Button
                           type="primary"
+                          autoInsertSpace={false}
                           aria-label={`${t("action.approve")} ${e.appointment_id}`}
-                          onClick={() => setDeciding({ id: e.appointment_id, outcome: "approve" })}
+                          onClick={() => ask({ id: e.appointment_id, outcome: "approve" })}
                         >
                           {t("action.approve")}
                         </Button>
                         <Button
                           danger
+                          autoInsertSpace={false}
                           aria-label={`${t("action.reject")} ${e.appointment_id}`}
-                          onClick={() => setDeciding({ id: e.appointment_id, outcome: "reject" })}
+                          onClick={() => ask({ id: e.appointment_id, outcome: "reject" })}
                         >
                           {t("action.reject")}
                         </Button>
@@ -92,7 +100,7 @@ export default function BookingReviews() {
       </Card>
       <ReasonModal
         open={deciding !== null}
-        title={deciding ? t(deciding.outcome === "approve" ? "br.approveTitle" : "br.rejectTitle", { id: deciding.id }) : ""}
+        title={t(shown.outcome === "approve" ? "br.approveTitle" : "br.rejectTitle", { id: shown.id })}
         label={t("br.note")}
         onCancel={() => setDeciding(null)}
         onSubmit={decide}

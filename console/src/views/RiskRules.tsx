@@ -216,10 +216,10 @@ function Draft({ inForce, version, onPublished }: { inForce: Rule[]; version: nu
         rules={draft}
         actions={(r) => (
           <Space>
-            <Button size="small" aria-label={`${t("risk.edit")} ${r.id}`} onClick={() => setEditing(r)}>
+            <Button size="small" autoInsertSpace={false} aria-label={`${t("risk.edit")} ${r.id}`} onClick={() => setEditing(r)}>
               {t("risk.edit")}
             </Button>
-            <Button size="small" danger aria-label={`${t("action.remove")} ${r.id}`} onClick={() => setDraft(draft.filter((x) => x.id !== r.id))}>
+            <Button size="small" danger autoInsertSpace={false} aria-label={`${t("action.remove")} ${r.id}`} onClick={() => setDraft(draft.filter((x) => x.id !== r.id))}>
               {t("action.remove")}
             </Button>
           </Space>
