@@ -30,6 +30,8 @@ const PolicyPage = lazy(() => import("./views/PolicyPage"));
 const ServiceRequests = lazy(() => import("./views/ServiceRequests"));
 const ServiceRequestPage = lazy(() => import("./views/ServiceRequestPage"));
 const Sla = lazy(() => import("./views/Sla"));
+const RiskRules = lazy(() => import("./views/RiskRules"));
+const BookingReviews = lazy(() => import("./views/BookingReviews"));
 
 // Ant Design's defaults with text colours that keep WCAG AA contrast (4.5:1) on white.
 const THEME = {
@@ -183,6 +185,8 @@ function AppRoutes({ session }: { session: Session }) {
       <Route path="/service-requests" element={g("serviceRequests", <ServiceRequests />)} />
       <Route path="/service-requests/:id" element={g("serviceRequests", <ServiceRequestPage />)} />
       <Route path="/sla" element={g("sla", <Sla />)} />
+      <Route path="/risk" element={g("risk", <RiskRules />)} />
+      <Route path="/booking-reviews" element={g("bookingReviews", <BookingReviews />)} />
       <Route path="*" element={<Result status="404" title={t("state.notFound")} />} />
     </Routes>
   );

@@ -1,6 +1,7 @@
 // Every text the console shows, in Simplified Chinese (the default) and English.
 import { moneyEn, moneyZh } from "./messages.money";
 
+import { enRisk, zhRisk } from "./messages.risk";
 import { enViews, zhViews } from "./messages.views";
 
 export const zh = {
@@ -280,6 +281,7 @@ export const zh = {
   "ov.appointments_cancelled": "取消预约",
   ...moneyZh,
   ...zhViews,
+  ...zhRisk,
 };
 
 export type MsgKey = keyof typeof zh;
@@ -561,6 +563,7 @@ export const en: Record<MsgKey, string> = {
   "ov.appointments_cancelled": "Bookings cancelled",
   ...moneyEn,
   ...enViews,
+  ...enRisk,
 };
 
 export function has(key: string): key is MsgKey {

@@ -76,23 +76,47 @@ def remember_nonce(key_id: str, value: str, ttl: int, p: Ports) -> bool:
         return False
 
 
+def _of_cleared_channel(record: signing.KeyRecord | None, p: Ports) -> bool:
+    """A key clearing out revoked: its channel is cleared (a final state)."""
+    if record is None or record.status != "revoked" or record.owner_kind != "channel":
+        return False
+    item = _cached(*keys.channel(record.owner_id), p)
+    return item is not None and item.get("state") == "cleared"
+
+
 def partner_principal(
     headers: Mapping[str, str], method: str, path: str, query: Mapping[str, Any], body: bytes, p: Ports
 ) -> Principal:
+    """The signer. A cleared-out channel's revoked key is still checked against its signature, so
+    that its caller (and only its caller) hears ``CHANNEL_CLEARED`` rather than a bare revoked key."""
     from petcover import signing
 
     s = get_settings()
+    cleared: list[str] = []
+
+    def find(key_id: str) -> signing.KeyRecord | None:
+        record = lookup_key(key_id, p)
+        if record is not None and _of_cleared_channel(record, p):
+            cleared.append(record.owner_id)
+            return record.model_copy(update={"status": "active"})  # verified, then refused below
+        return record
+
     record = signing.verify(
         headers,
         method,
         path,
         query,
         body,
-        lookup_key=lambda k: lookup_key(k, p),
+        lookup_key=find,
         remember_nonce=lambda k, n, ttl: remember_nonce(k, n, ttl, p),
         now=int(p.now().timestamp()),
         window_seconds=s.signature_window_seconds,
     )
+    if cleared:
+        raise Forbidden(
+            "This channel was cleared out: it takes no new business and its keys are revoked.",
+            code="CHANNEL_CLEARED",
+        )
     kind = record.owner_kind
     if kind == "channel":
         item = _cached(*keys.channel(record.owner_id), p)

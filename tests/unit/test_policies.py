@@ -8,7 +8,9 @@ from petcover.domain import calendar
 from petcover.errors import BusinessRuleViolation, Conflict, IllegalTransition, NotFound
 from petcover.identity import Principal
 from petcover.models.policies import CancelRequest, EndorseRequest, RenewRequest, UnderwriteRequest
+from petcover.models.risk import RuleSetPublish
 from petcover.services import catalog, ledger, policies, policy_expiry
+from petcover.services.risk import rules
 from tests.support.clock import Clock
 from tests.support.fixtures import STAFF, catalogue
 
@@ -185,3 +187,29 @@ def test_underwrite_store_calls_are_a_handful(p):
     # + the product's insurer routing rules (none here: underwritten in-house)
     # + the risk rule set in force (cached per container like the products: read once here)
     assert sum(used.values()) <= 7, used
+
+
+def test_an_endorsement_reprices_with_the_risk_rate_factor_in_its_breakdown(p):
+    """A plan change prices both plans as a quote does, the risk rate factor line included."""
+    plain = policies.underwrite(p, SHOP_A, _req("o-rate-1", pet="pet-r1"))
+    unrated = policies.endorse(p, SHOP_A, plain.number, EndorseRequest(plan_code="plus", reason="upgrade"))
+    assert plain.quote is not None and unrated.policy.quote is not None
+    assert unrated.premium_change == unrated.policy.quote.premium - plain.quote.premium  # the whole term is left
+    assert [line.dimension for line in unrated.policy.quote.lines] == [line.dimension for line in plain.quote.lines]
+    rule = {"id": "beijing", "kind": "rate_factor", "stages": ["underwrite"], "factor": "1.5"}
+    rules.publish(p, STAFF, RuleSetPublish(version=1, rules=[{**rule, "when": {"region_prefix": "11"}}], note="t"))
+    rated = policies.underwrite(p, SHOP_A, _req("o-rate-2", pet="pet-r2"))
+    assert rated.quote is not None and rated.quote.lines[-1].dimension == "risk"
+    out = policies.endorse(p, SHOP_A, rated.number, EndorseRequest(plan_code="plus", reason="upgrade"))
+    new_quote = out.policy.quote
+    assert new_quote is not None and new_quote.plan_code == "plus"
+    assert new_quote.lines[-1] == rated.quote.lines[-1]  # the same line: dimension risk, rule beijing, x1.5
+    assert new_quote.lines[-1].rule == "beijing" and new_quote.lines[-1].factor == Decimal("1.5")
+    assert new_quote.unrounded_premium == unrated.policy.quote.unrounded_premium * Decimal("1.5")
+    assert out.premium_change == new_quote.premium - rated.quote.premium
+    assert out.policy.premium == rated.premium + out.premium_change == new_quote.premium
+    stored = policies.get_for(p, SHOP_A, rated.number)
+    assert stored.quote == new_quote and stored.premium == new_quote.premium
+    other = policies.underwrite(p, SHOP_A, _req("o-rate-3", pet="pet-r3", region="310115"))
+    moved = policies.endorse(p, SHOP_A, other.number, EndorseRequest(plan_code="plus", reason="upgrade"))
+    assert moved.policy.quote is not None and all(line.dimension != "risk" for line in moved.policy.quote.lines)

@@ -20,6 +20,8 @@ export const VIEWS: ViewDef[] = [
   { key: "policies", path: "/policies", roles: ["service", "finance", "underwriter", "ops"] },
   { key: "serviceRequests", path: "/service-requests", roles: ["service", "underwriter", "finance"] },
   { key: "sla", path: "/sla", roles: ["ops"] },
+  { key: "risk", path: "/risk", roles: ["underwriter", "service", "ops"] },
+  { key: "bookingReviews", path: "/booking-reviews", roles: ["underwriter", "service"] },
 ];
 
 // Actions inside views, each with the roles its call needs.
@@ -45,6 +47,9 @@ export const ACTIONS = {
   sendEPolicy: ["underwriter"],
   recordInvoice: ["finance"],
   editSla: ["ops"],
+  publishRiskRules: ["underwriter"],
+  decideBooking: ["underwriter", "service"],
+  riskDecisions: ["admin"],
 } satisfies Record<string, Role[]>;
 
 export type Action = keyof typeof ACTIONS;

@@ -122,11 +122,13 @@ def premium_difference(
     facts: InsuredFacts,
     multiplier: Decimal,
     remaining_fraction: Decimal,
+    risk: tuple[Decimal, list[str]] | None = None,
 ) -> Decimal:
     """Pro-rata premium owed (positive) or refunded (negative) when switching plans mid-term.
 
-    Uses the rounded premiums of both plans (what the customer is charged for a full term),
-    times the unexpired fraction of the term, rounded to cents once.
+    Uses the rounded premiums of both plans (what the customer is charged for a full term, each
+    with the same risk rate factors as ``quote`` applies), times the unexpired fraction of the
+    term, rounded to cents once.
     """
     fraction = Decimal(remaining_fraction)
     if not fraction.is_finite() or not ZERO <= fraction <= ONE:
@@ -134,6 +136,6 @@ def premium_difference(
             f"The remaining fraction of the term must be between 0 and 1, got {remaining_fraction}.",
             code="INVALID_FRACTION",
         )
-    old = quote(product, old_plan, facts, multiplier).premium
-    new = quote(product, new_plan, facts, multiplier).premium
+    old = quote(product, old_plan, facts, multiplier, risk).premium
+    new = quote(product, new_plan, facts, multiplier, risk).premium
     return to_cents((new - old) * fraction)

@@ -350,8 +350,10 @@ def endorse(p: Ports, who: Principal, number: str, req: EndorseRequest) -> Endor
     today = _today(p)
     fraction = refund.unearned_fraction(pol.start_date, pol.end_date, max(today, pol.start_date))
     multiplier = pol.quote.contract_multiplier if pol.quote else contract.premium_multiplier
-    change = pricing.premium_difference(product, pol.plan_code, req.plan_code, pol.insured, multiplier, fraction)
-    updated = _on_plan(pol, new_plan, change)
+    rated = risk_checks.rate(p, pol.insured)  # the rate factors in force, as a quote today applies them
+    change = pricing.premium_difference(product, pol.plan_code, req.plan_code, pol.insured, multiplier, fraction, rated)
+    repriced = pricing.quote(product, req.plan_code, pol.insured, multiplier, rated)
+    updated = _on_plan(pol, new_plan, change).model_copy(update={"quote": repriced})
     version = PolicyVersion(
         version=updated.version,
         at=p.now(),
