@@ -13,16 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from infra.credentials import portal_token
+from tests.support.demo_booking import book_checkup
 from tests.support.waiting import wait_for
-
-ADDRESS = {
-    "contact_name": "Li Lei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
 
 
 def _open(console: Any, partner_id: str, kind: str = "provider") -> None:
@@ -44,25 +36,6 @@ def _clients(stack: Any) -> tuple[Any, Any]:
     return channel, OpsClient(stack.base, ops_token(["admin"], "browser-portal"), timeout=COLD)
 
 
-def _book_offline(channel: Any, stack: Any) -> str:
-    policy = stack.demo["policy"]
-    when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
-    booked = channel.post(
-        f"/policies/{policy['number']}/appointments",
-        idempotency_key=uuid.uuid4().hex,
-        json={
-            "benefit_code": "annual-checkup",
-            "pet": {"pet_id": policy["pet_id"], "name": "Bobo"},
-            "address": ADDRESS,
-            "preferred_time": when,
-        },
-    )
-    if booked.status == 409 and booked.json["error"]["code"] == "DUPLICATE_BOOKING":
-        return str(booked.json["error"]["details"]["appointment_id"])  # a stack reused from an earlier run
-    assert booked.status in (200, 201, 202), booked.body
-    return str(booked.json["appointment_id"])
-
-
 def _row(page: Any, appt: str) -> Any:
     return page.get_by_role("row").filter(has_text=appt)
 
@@ -82,7 +55,7 @@ def test_a_provider_works_an_order_end_to_end_and_another_provider_is_refused_it
     page, stack = console.page, console.stack
     page.set_default_timeout(COLD * 1000)
     channel, ops = _clients(stack)
-    appt = _book_offline(channel, stack)
+    appt = book_checkup(channel, stack.demo["policy"])
     # Dispatch is the stack's own (queue consumer): wait on the API, never on the page, for the order
     # to be assigned, and sign in as the provider it was assigned to.
     record = wait_for(

@@ -14,17 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from petcover.domain import calendar
+from tests.support.demo_booking import book_checkup
 from tests.support.waiting import wait_for
 
 COLD = 90  # a cold function on a busy machine
-ADDRESS = {
-    "contact_name": "Li Lei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
 
 
 def _portal(stack: Any, partner_id: str, kind: str) -> Any:
@@ -45,28 +38,9 @@ def _partner(ops: Any, kind: str, name: str) -> str:
     return str(made.json["id"])
 
 
-def _book_offline(channel: Any, stack: Any) -> str:
-    policy = stack.demo["policy"]
-    when = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
-    booked = channel.post(
-        f"/policies/{policy['number']}/appointments",
-        idempotency_key=uuid.uuid4().hex,
-        json={
-            "benefit_code": "annual-checkup",
-            "pet": {"pet_id": policy["pet_id"], "name": "Bobo"},
-            "address": ADDRESS,
-            "preferred_time": when,
-        },
-    )
-    if booked.status == 409 and booked.json["error"]["code"] == "DUPLICATE_BOOKING":
-        return str(booked.json["error"]["details"]["appointment_id"])  # booked earlier in this session
-    assert booked.status in (200, 201, 202), booked.body
-    return str(booked.json["appointment_id"])
-
-
 def test_a_provider_works_an_order_through_the_portal_and_another_provider_cannot_read_it(stack):
     channel, ops = stack.channel_client(), stack.ops_client("admin")
-    appt = _book_offline(channel, stack)
+    appt = book_checkup(channel, stack.demo["policy"])
     record = wait_for(
         lambda: (
             (r := ops.get(f"/ops/appointments/{appt}/dispatch")).status == 200
