@@ -11,18 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.demo_booking import ADDRESS
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
-
-ADDRESS = {
-    "contact_name": "Han Meimei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
 
 
 def _ops(stack: Any, sub: str, *roles: str) -> Any:

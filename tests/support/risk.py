@@ -9,16 +9,8 @@ import random
 import uuid
 from typing import Any
 
+from tests.support.demo_booking import ADDRESS
 from tests.support.waiting import wait_for
-
-ADDRESS = {
-    "contact_name": "Han Meimei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
 
 
 def publish(stack: Any, rules: list[dict[str, Any]]) -> int:
