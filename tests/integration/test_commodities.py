@@ -8,8 +8,6 @@ import threading
 import uuid
 from typing import Any
 
-import pytest
-
 from petcover import runtime
 from petcover.errors import DomainError
 from petcover.ports import Ports
@@ -21,24 +19,6 @@ from tests.support.bookings import SHOP
 from tests.support.calls import OPS_SECRET, handler_of, sign
 from tests.support.clock import Clock
 from tests.support.goods import add_commodity, book_and_dispatch, meds_policy, meds_world, order, put_stock, stock_of
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each DynamoDB request atomic, as the service makes it: moto's in-process backend is not
-    thread-safe (a transaction deep-copies tables another thread is writing), so its request
-    handler runs under one lock. Requests of the racing threads still interleave freely between
-    calls, which is where the races of read-then-conditional-write live."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def one_at_a_time(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
 
 
 def _call(

@@ -183,22 +183,6 @@ def test_an_endorsement_of_a_rated_insured_carries_the_rate_factor_into_its_new_
     assert status == 200 and got["premium"] == plus["quote"]["premium"]
 
 
-@pytest.fixture
-def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each DynamoDB request atomic, as the service makes it (moto's in-process backend is not
-    thread-safe); the racing threads still interleave freely between requests."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def one_at_a_time(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
-
-
 def test_parallel_underwrites_for_one_holder_pass_exactly_the_daily_limit(world, atomic_requests, monkeypatch):
     limit = {
         "id": "holder-day",
