@@ -1,4 +1,4 @@
-"""POST /ops/work-orders/{appointmentId}/complaints: ops record a complaint against a work order."""
+"""POST /ops/work-orders/{orderId}/complaints: ops record a complaint against a work order."""
 
 from petcover.api import Call, api, ops
 from petcover.models.quality import Complaint, ComplaintRequest
@@ -17,4 +17,4 @@ from petcover.services.quality import feedback
     errors=("WORK_ORDER_NOT_FOUND",),
 )
 def handler(call: Call[ComplaintRequest]) -> Complaint:
-    return feedback.complain(call.ports, call.principal, call.path["appointmentId"], call.body)
+    return feedback.complain(call.ports, call.principal, call.path["orderId"], call.body)

@@ -137,7 +137,7 @@ def test_complaint_assessment_proposal_and_a_second_staff_members_approval(world
     aid = _fulfilled(w)
     body = {"category": "timeliness", "description": "late parcel", "reason": "owner phoned"}
     status, complaint = w.call(
-        "RecordComplaintFunction", path={"appointmentId": aid}, body=body, ops=("service",), idem="c-1"
+        "RecordComplaintFunction", path={"orderId": aid}, body=body, ops=("service",), idem="c-1"
     )
     assert status == 201 and complaint["provider_id"] == "clinic-a", complaint
     month = calendar.month_of(w.clock())

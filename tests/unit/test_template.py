@@ -55,6 +55,19 @@ def test_routes_are_unique():
     assert len(seen) == len(set(seen))
 
 
+def test_sibling_path_variables_share_one_name():
+    """API Gateway keeps one resource per path part: `/a/{x}/b` beside `/a/{y}` fails the deploy on
+    AWS, and the local cloud routes one of them nowhere (403 `Missing Authentication Token`)."""
+    names: dict[str, set[str]] = {}
+    for r in template.routes():
+        parts = r.path.strip("/").split("/")
+        for i, part in enumerate(parts):
+            if part.startswith("{"):
+                names.setdefault("/".join(parts[:i]), set()).add(part)
+    clashes = {parent: sorted(found) for parent, found in names.items() if len(found) > 1}
+    assert clashes == {}
+
+
 def test_every_function_has_its_own_policies_and_a_sample_event():
     for name, fn in template.functions().items():
         assert fn["Properties"].get("Policies"), f"{name} has no least-privilege policies"
