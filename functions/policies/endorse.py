@@ -13,6 +13,7 @@ from petcover.services import policies
     idempotent=True,
     metric="PolicyEndorsed",
     tags=("policies",),
+    errors=("PLAN_NOT_FOUND",),  # Product.plan(), a method the code walk does not follow
 )
 def handler(call: Call[EndorseRequest]) -> EndorseResponse:
     return policies.endorse(call.ports, call.principal, call.path["number"], call.body)

@@ -12,6 +12,7 @@ from petcover.services import policies
     response=QuoteResponse,
     metric="QuoteGiven",
     tags=("policies",),
+    errors=("PLAN_NOT_FOUND",),  # Product.plan(), a method the code walk does not follow
 )
 def handler(call: Call[QuoteRequest]) -> QuoteResponse:
     return policies.quote(call.ports, call.principal, call.body)

@@ -15,6 +15,7 @@ from petcover.services.insurers.issuing import RETRY_AFTER_SECONDS
     idempotent=True,
     metric="PolicyIssued",
     tags=("policies",),
+    errors=("PLAN_NOT_FOUND",),  # Product.plan(), a method the code walk does not follow
     also=((202, "In progress: the insurer's answer is not known yet (status pending_insurer, Retry-After)."),),
 )
 def handler(call: Call[UnderwriteRequest]) -> Policy | Reply:

@@ -29282,7 +29282,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `CLAIM_NOT_FOUND`, `POLICY_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `PRODUCT_VERSION_NOT_FOUND`, `WEBHOOK_EVENT_NOT_FOUND` */
+            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `CLAIM_NOT_FOUND`, `PLAN_NOT_FOUND`, `POLICY_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `PRODUCT_VERSION_NOT_FOUND`, `WEBHOOK_EVENT_NOT_FOUND` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -29291,7 +29291,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "APPOINTMENT_NOT_FOUND" | "CLAIM_NOT_FOUND" | "POLICY_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "PRODUCT_VERSION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND";
+                            code?: "APPOINTMENT_NOT_FOUND" | "CLAIM_NOT_FOUND" | "PLAN_NOT_FOUND" | "POLICY_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "PRODUCT_VERSION_NOT_FOUND" | "WEBHOOK_EVENT_NOT_FOUND";
                         };
                     };
                 };
@@ -30481,7 +30481,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `CLAIM_NOT_FOUND`, `CONTRACT_NOT_FOUND`, `POLICY_NOT_FOUND`, `PRODUCT_VERSION_NOT_FOUND` */
+            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `CLAIM_NOT_FOUND`, `CONTRACT_NOT_FOUND`, `PLAN_NOT_FOUND`, `POLICY_NOT_FOUND`, `PRODUCT_VERSION_NOT_FOUND` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -30490,7 +30490,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "APPOINTMENT_NOT_FOUND" | "CLAIM_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "POLICY_NOT_FOUND" | "PRODUCT_VERSION_NOT_FOUND";
+                            code?: "APPOINTMENT_NOT_FOUND" | "CLAIM_NOT_FOUND" | "CONTRACT_NOT_FOUND" | "PLAN_NOT_FOUND" | "POLICY_NOT_FOUND" | "PRODUCT_VERSION_NOT_FOUND";
                         };
                     };
                 };
@@ -33537,7 +33537,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `CLAIM_NOT_FOUND`, `POLICY_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `PRODUCT_VERSION_NOT_FOUND` */
+            /** @description Not found: `APPOINTMENT_NOT_FOUND`, `CLAIM_NOT_FOUND`, `PLAN_NOT_FOUND`, `POLICY_NOT_FOUND`, `PRODUCT_NOT_FOUND`, `PRODUCT_VERSION_NOT_FOUND` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -33546,7 +33546,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "APPOINTMENT_NOT_FOUND" | "CLAIM_NOT_FOUND" | "POLICY_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "PRODUCT_VERSION_NOT_FOUND";
+                            code?: "APPOINTMENT_NOT_FOUND" | "CLAIM_NOT_FOUND" | "PLAN_NOT_FOUND" | "POLICY_NOT_FOUND" | "PRODUCT_NOT_FOUND" | "PRODUCT_VERSION_NOT_FOUND";
                         };
                     };
                 };
