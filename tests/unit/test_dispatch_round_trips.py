@@ -100,6 +100,21 @@ def test_a_configuration_changed_after_the_cache_was_filled_is_read_again_before
     assert counters.read_counts(p, rec.decision.business_date, "310115#medicine_delivery") == ({pharmacy: 2}, 2)
 
 
+def test_a_provider_activated_after_the_cache_was_filled_gets_the_orders_a_new_rule_sends_it(fake_ports):
+    """The cached list predates it (and the listing index may lag): the rule that names it is what counts."""
+    p = fake_ports
+    store = p.store
+    assert isinstance(store, MemoryStore)
+    _, _, _, msg = _world(p)  # the cache holds the three providers onboarded before
+    newcomer = onboard_provider(p, "New Pharmacy", services=("medicine_delivery",))
+    publish(p, rule({newcomer: 100}, service="medicine_delivery"))
+    batched = store.calls["get_many"]
+    rec = assignment.dispatch_one(p, msg)
+    assert rec.state == "assigned" and rec.decision is not None and rec.decision.provider_id == newcomer
+    assert store.calls["get_many"] - batched == 2  # the newcomer read in one, as is the order at fulfilment
+    assert views.get_for_staff(p, msg["appointment_id"]).appointment.provider_id == newcomer
+
+
 class ClaimGate:
     """A store whose counts Query waits until every worker has tried to claim the order, so the
     claimer is still deciding while the others find its claim (an event, not a sleep)."""

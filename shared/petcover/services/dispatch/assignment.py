@@ -19,7 +19,9 @@ The chosen provider's configuration comes from the container's list of active pr
 slot also checks that the provider's account and configuration are still active, at the version
 decided on. A suspension or an approved change since the list was read refuses that transaction;
 the provider is then read afresh (consistently) and the order decided again, so no order reaches a
-provider after its suspension returned.
+provider after its suspension returned. A provider the rule names but the list lacks (activated
+since it was cached) is read consistently before deciding, so a rule published for a new provider
+takes effect at once.
 """
 
 from __future__ import annotations
@@ -380,7 +382,11 @@ def _decide_by_rule(
     p: Ports, rec: DispatchRecord, o: _Order, providers_fn: ProvidersFn | None, confirm: ConfirmFn | None
 ) -> DispatchRecord:
     """Decide, confirm the provider, reserve its stock and take one of its slots; decide again when any fails."""
-    configs = {c.provider_id: c for c in providers.active_configs(p, providers_fn)}
+    listed = providers.active_configs(p, providers_fn)
+    if providers_fn is None:
+        configs = providers.with_unlisted(p, listed, [s.provider_id for s in o.rule.providers])
+    else:
+        configs = {c.provider_id: c for c in listed}
     cached = configs if providers_fn is None else {}
     allowed, misfit = _fit_providers(o.rule, o.msg, configs)
     declined = {pid: f"declined the order: {why}" for pid, why in o.msg.declined.items()}

@@ -49,6 +49,21 @@ def active_configs(p: Ports, providers: ProvidersFn | None) -> list[ProviderConf
     return configs
 
 
+def with_unlisted(p: Ports, listed: list[ProviderConfig], named: Sequence[str]) -> dict[str, ProviderConfig]:
+    """The listed providers by id, plus those of ``named`` missing from the list that are active after
+    all: a provider activated since the list was cached (or not yet in the eventually consistent
+    index) that a rule just published names. One consistent read, only when a named one is missing;
+    a find refreshes the cached list."""
+    by_id = {c.provider_id: c for c in listed}
+    missing = [pid for pid in named if pid not in by_id]
+    if missing:
+        found = directory.active_provider_configs(p, missing)
+        if found:
+            forget(p)
+        by_id.update(found)
+    return by_id
+
+
 def standing_checks(cfg: ProviderConfig) -> list[WriteOp]:
     """What the decision's transaction holds a cached configuration to: the provider's account and
     configuration still active, at the version the decision was made on. A suspension or an approved

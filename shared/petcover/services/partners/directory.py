@@ -4,6 +4,8 @@ from, and partners looked up by name.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from petcover.domain import regions
 from petcover.models.partners import Binding, PartnerAccount, ProviderConfig
 from petcover.ports import Item, Ports
@@ -53,6 +55,23 @@ def active_provider_config(p: Ports, provider_id: str) -> ProviderConfig | None:
     if acc.kind != "provider":
         return None
     return _provider_config(acc, item)
+
+
+def active_provider_configs(p: Ports, provider_ids: Sequence[str]) -> dict[str, ProviderConfig]:
+    """``active_provider_config`` for several providers in one strongly consistent round trip."""
+    ids = list(dict.fromkeys(provider_ids))
+    if not ids:
+        return {}
+    found = p.store.get_many([k for pid in ids for k in (keys.config_key(pid), keys.partner(pid))])
+    out: dict[str, ProviderConfig] = {}
+    for pid in ids:
+        item, acc_item = found.get(keys.config_key(pid)), found.get(keys.partner(pid))
+        if item is None or item.get("state") != "active" or acc_item is None or acc_item.get("state") != "active":
+            continue
+        acc = keys.load_account(acc_item)
+        if acc.kind == "provider":
+            out[pid] = _provider_config(acc, item)
+    return out
 
 
 def active_providers(p: Ports) -> list[ProviderConfig]:
