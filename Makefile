@@ -128,9 +128,9 @@ robustness: install tools ## hostile input, invariants under load, faults, isola
 	ROBUSTNESS=full $(BIN)/pytest tests/e2e -q -m robustness
 
 test: install tools validate lint console-test console chromium ## everything: validate, lint, unit, integration, e2e, browser
-	$(BIN)/pytest tests/unit tests/integration -n 2
-	$(BIN)/pytest tests/e2e
-	$(BIN)/pytest tests/browser
+	$(BIN)/pytest tests/unit tests/integration -n 2 --durations=15
+	$(BIN)/pytest tests/e2e --durations=30
+	$(BIN)/pytest tests/browser --durations=10
 
 bench: install tools console ## figures into bench/RESULTS.md
 	$(BIN)/python -m tests.bench.run
