@@ -129,8 +129,7 @@ robustness: install tools ## hostile input, invariants under load, faults, isola
 
 test: install tools validate lint console-test console chromium ## everything: validate, lint, unit, integration, e2e, browser
 	$(BIN)/pytest tests/unit tests/integration -n 2 --durations=15
-	$(BIN)/pytest tests/e2e --durations=30
-	$(BIN)/pytest tests/browser --durations=10
+	$(BIN)/pytest tests/e2e tests/browser --durations=30  # one deployment for both
 
 bench: install tools console ## figures into bench/RESULTS.md
 	$(BIN)/python -m tests.bench.run

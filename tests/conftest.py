@@ -8,6 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+# One deployment on the local cloud per session, whichever of tests/e2e and tests/browser it runs.
+from tests.support.local_stack import restore_dispatch_rules, stack
+
+__all__ = ["restore_dispatch_rules", "stack"]
+
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Petcover")

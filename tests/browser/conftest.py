@@ -1,5 +1,6 @@
 """Browser tests: the console in Debian's headless Chromium (Playwright for Python, no browser
-download) against a stack deployed to the local cloud like the e2e tests'.
+download) against the session's stack on the local cloud (tests/support/local_stack.py, shared with the
+e2e tests when one run takes both).
 
 Every page a test opens fails the test on a browser console error or an uncaught page error, can be
 checked with axe-core (injected from console/node_modules) and leaves a screenshot under
@@ -8,10 +9,8 @@ checked with axe-core (injected from console/node_modules) and leaves a screensh
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from infra.localcloud import ROOT, TOOLS_BIN, LocalCloud, free_port
-from tests.e2e.conftest import Stack
+from infra.localcloud import ROOT
+from tests.support.local_stack import Stack
 
 CHROMIUM = os.environ.get("PETCOVER_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
@@ -67,34 +66,6 @@ class Console:
         path = SCREENS / f"{self.name}-{re.sub(r'[^a-z0-9]+', '-', label.lower())}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    """A stack deployed for the session like the e2e tests' (PETCOVER_BROWSER_REUSE=<the .run folder
-    of a cloud `make up` started>, with its PETCOVER_PORT and PETCOVER_SINK_PORT, reuses that one)."""
-    reuse = os.environ.get("PETCOVER_BROWSER_REUSE")
-    if reuse:
-        cloud = LocalCloud(
-            port=int(os.environ["PETCOVER_PORT"]), sink_port=int(os.environ["PETCOVER_SINK_PORT"]), run_dir=Path(reuse)
-        ).load()
-        yield Stack(cloud, json.loads((Path(reuse) / "demo.json").read_text()))
-        return
-    if not (TOOLS_BIN / "sam").exists():
-        pytest.fail("the tools virtualenv is missing: run `make tools` (make test does)")
-    run_dir = ROOT / ".run" / f"browser-{os.getpid()}"
-    cloud = LocalCloud(
-        port=free_port(), sink_port=free_port(), insurer_port=free_port(), stack="petcover-browser", run_dir=run_dir
-    )
-    try:
-        cloud.start()
-        cloud.deploy()
-        from infra import seed
-
-        yield Stack(cloud, seed.seed(cloud))
-    finally:
-        cloud.stop(quiet=True)
-        subprocess.Popen(["rm", "-rf", str(run_dir)], start_new_session=True)
 
 
 @pytest.fixture(scope="session")

@@ -119,7 +119,7 @@ def _stock(clinic: Any, sku: str) -> dict[str, Any]:
     return next(r for r in rows if r["sku"] == sku)
 
 
-def test_orders_name_their_items_and_stock_follows_them(stack):
+def test_orders_name_their_items_and_stock_follows_them(stack, restore_dispatch_rules):
     ops, channel, clinic = _clients(stack)
     clinic_id = stack.demo["provider"]["id"]
     _routing(ops, clinic_id)

@@ -37,7 +37,7 @@ class Counted:
         return wrapped
 
 
-def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack):
+def test_new_provider_to_fulfilled_order_with_quota_webhooks_and_claim(stack, restore_dispatch_rules):
     from petcover.client import PetcoverClient
 
     sink = stack.cloud.sink_url

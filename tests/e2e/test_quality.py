@@ -139,7 +139,7 @@ def _book(channel: Any, prov: Any, number: str, pet: str) -> str:
     return str(appt)
 
 
-def test_rating_assessment_and_an_approved_share_change_reach_dispatch(stack):
+def test_rating_assessment_and_an_approved_share_change_reach_dispatch(stack, restore_dispatch_rules):
     alice, bob = _ops(stack, "alice", "ops", "service"), _ops(stack, "bob", "ops")
     channel = stack.channel_client()
     pid, prov = _provider(stack, alice)
