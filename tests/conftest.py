@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,29 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Petcover")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
+
+
+# The chat robots' real hosts, named by the test providers' contacts: a lookup of them would go to
+# the machine's resolver (seconds each where it has no route out). Tests answer them with a public
+# address instead; every other name resolves as usual, and tests that play DNS still do.
+CHAT_HOSTS = frozenset({"oapi.dingtalk.com", "hooks.slack.com", "qyapi.weixin.qq.com", "open.feishu.cn"})
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _chat_hosts_resolve_offline() -> Iterator[None]:
+    import socket
+
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.lower() in CHAT_HOSTS:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (PUBLIC_ADDRESS, int(port or 443)))]
+        return real(host, port, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield
 
 
 def _clear_caches() -> None:
