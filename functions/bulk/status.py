@@ -1,13 +1,12 @@
 """Staff: progress of a bulk issue (accepted, issued, rejected) and the rejected rows."""
 
-from pydantic import BaseModel
-
 from petcover.api import Call, api, ops
+from petcover.models.base import Model
 from petcover.models.bulk import BulkJob
 from petcover.services import bulk
 
 
-class Page(BaseModel):
+class Page(Model):
     cursor: str | None = None
 
 

@@ -1,11 +1,10 @@
 """GET /ping: the trivial route (no I/O), the floor that route latency is compared with."""
 
-from pydantic import BaseModel
-
 from petcover.api import Call, api, public
+from petcover.models.base import Model
 
 
-class Pong(BaseModel):
+class Pong(Model):
     pong: bool = True
 
 

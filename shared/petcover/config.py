@@ -14,7 +14,9 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from petcover.models.base import Model
 
 
 class NotConfigured(RuntimeError):
@@ -57,7 +59,7 @@ GRANTED: frozenset[str] = frozenset(
 )
 
 
-class Settings(BaseModel):
+class Settings(Model):
     """Read from the environment by each field's alias, case-insensitively; what is passed in wins.
 
     (A plain model rather than pydantic-settings: that package loads asyncio, ssl, argparse, dotenv

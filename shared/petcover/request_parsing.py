@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from petcover.errors import InvalidInput
+from petcover.models.base import Model
 
 
-class NoBody(BaseModel):
+class NoBody(Model):
     pass
 
 

@@ -30,9 +30,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from petcover.errors import Unauthenticated
+from petcover.models.base import Model
 
 KEY_ID_HEADER = "X-Pc-Key-Id"
 TIMESTAMP_HEADER = "X-Pc-Timestamp"
@@ -52,7 +53,7 @@ _SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 Query = Mapping[str, str | list[str]] | str | None
 
 
-class KeyRecord(BaseModel):
+class KeyRecord(Model):
     """One signing key of a partner. Two may be active for the same owner during rotation."""
 
     model_config = ConfigDict(frozen=True)

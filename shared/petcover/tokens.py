@@ -7,10 +7,11 @@ Only ``alg: HS256`` is accepted, so a token cannot downgrade itself to ``none``.
 from __future__ import annotations
 
 import jwt
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from petcover.errors import Unauthenticated
 from petcover.identity import ROLES, role_allows
+from petcover.models.base import Model
 
 _MAX_TOKEN_CHARS = 8192
 _ALGORITHMS = ["HS256"]
@@ -29,7 +30,7 @@ _DECODE_OPTIONS: jwt.types.Options = {
 }
 
 
-class Claims(BaseModel):
+class Claims(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     sub: str

@@ -12,9 +12,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from petcover.domain import calendar
+from petcover.models.base import Model
 
 STATES = {"ALARM": "告警", "OK": "正常", "INSUFFICIENT_DATA": "数据不足"}
 TITLE_PREFIX = {"ALARM": "【告警】", "OK": "【恢复】", "INSUFFICIENT_DATA": "【数据不足】"}
@@ -29,12 +30,12 @@ STATISTICS = {"SUM": "总和", "MAXIMUM": "最大值", "MINIMUM": "最小值", "
 MAX_REASON_CHARS = 600
 
 
-class Dimension(BaseModel):
+class Dimension(Model):
     name: str
     value: str
 
 
-class Trigger(BaseModel):
+class Trigger(Model):
     namespace: str = ""
     metric: str = ""
     statistic: str = ""
@@ -45,7 +46,7 @@ class Trigger(BaseModel):
     dimensions: list[Dimension] = Field(default_factory=list)
 
 
-class AlarmChange(BaseModel):
+class AlarmChange(Model):
     name: str
     description: str = ""
     new_state: str

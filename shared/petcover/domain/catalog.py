@@ -12,11 +12,12 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, field_validator, model_validator
 
 from petcover.domain.commodities import Category, Sku
 from petcover.domain.money import DecimalRules
 from petcover.errors import NotFound
+from petcover.models.base import Model
 
 # Product codes appear in URLs and keys, hence the strict slug.
 ProductCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{3,40}$")]
@@ -43,7 +44,7 @@ DIMENSIONS: tuple[Dimension, ...] = ("species", "age_band", "breed_size", "regio
 BREED_SIZES: tuple[BreedSize, ...] = ("small", "medium", "large")
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 

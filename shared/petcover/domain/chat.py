@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import quote_plus, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from petcover.models.base import Model
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -58,7 +60,7 @@ def slack_request(
     return webhook_url, {"text": f"{prefix} {text}" if prefix else text}
 
 
-class ChatTarget(BaseModel):
+class ChatTarget(Model):
     """Where a chat alert goes. Targets travel on the alert queue, so a DingTalk robot's secret is
     carried sealed (with the context it opens with) and opened only by the sender."""
 

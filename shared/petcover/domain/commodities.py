@@ -16,10 +16,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from petcover.domain.money import DecimalRules
 from petcover.errors import BusinessRuleViolation, InvalidInput
+from petcover.models.base import Model
 
 Category = Literal["medicine", "supplement", "supply"]
 CATEGORIES: tuple[Category, ...] = ("medicine", "supplement", "supply")
@@ -33,7 +34,7 @@ MAX_QUANTITY = 99
 Language = Literal["zh-CN", "en"]
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -59,7 +60,7 @@ class CommoditySpec(_Input):
     )
 
 
-class CommodityVersion(BaseModel):
+class CommodityVersion(Model):
     sku: str
     version: int
     name: str
@@ -74,7 +75,7 @@ class CommodityVersion(BaseModel):
     created_by: str
 
 
-class CommodityHead(BaseModel):
+class CommodityHead(Model):
     sku: str
     name: str
     category: Category
@@ -92,7 +93,7 @@ class OrderItem(_Input):
     )
 
 
-class PricedItem(BaseModel):
+class PricedItem(Model):
     """An order's item as booked: the commodity version it was priced with."""
 
     sku: str

@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -31,6 +30,7 @@ from pydantic import (
 )
 
 from petcover.errors import InvalidInput
+from petcover.models.base import Model
 
 NATIONAL_REGION = "000000"
 REGION_CODE = r"^\d{6}$"
@@ -44,7 +44,7 @@ Step = Literal["exclusive", "deviation", "weighted_random", "manual"]
 Scope = Literal["national", "regional"]
 
 
-class ProviderShare(BaseModel):
+class ProviderShare(Model):
     """One provider's entry in a region+service type rule."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,7 +57,7 @@ class ProviderShare(BaseModel):
     scope: Scope
 
 
-class RegionRule(BaseModel):
+class RegionRule(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     region_code: str = Field(pattern=REGION_CODE)  # province, city, district or "000000"
@@ -66,7 +66,7 @@ class RegionRule(BaseModel):
     local_orders: Literal["by_share", "regional_first", "regional_only"] = "by_share"  # see dispatch_scope
 
 
-class RuleSet(BaseModel):
+class RuleSet(Model):
     """A versioned set of rules; always valid once built (``validate_rules`` runs on construction)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -97,7 +97,7 @@ class RuleSet(BaseModel):
         return self._index.get((region_code, service_type))
 
 
-class OrderFacts(BaseModel):
+class OrderFacts(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     order_id: str = Field(min_length=1)
@@ -108,7 +108,7 @@ class OrderFacts(BaseModel):
     national: bool = False  # national orders may only go to national-scope providers
 
 
-class Candidate(BaseModel):
+class Candidate(Model):
     """A provider considered for the order, with the figures the decision used.
 
     Shares are relative to the providers that could take the order (the pool): when nobody is
@@ -124,7 +124,7 @@ class Candidate(BaseModel):
     scope: Scope
 
 
-class Decision(BaseModel):
+class Decision(Model):
     order_id: str
     provider_id: str | None
     step: Step
@@ -138,7 +138,7 @@ class Decision(BaseModel):
     assessment: str | None = None  # the quality assessment that shaped the rule version's shares
 
 
-class ProviderOutcome(BaseModel):
+class ProviderOutcome(Model):
     counter_scope: str
     provider_id: str
     assigned: int
@@ -147,7 +147,7 @@ class ProviderOutcome(BaseModel):
     worst_abs_deviation_pp: float  # worst |actual - target| once the scope had `warmup` orders
 
 
-class SimulationResult(BaseModel):
+class SimulationResult(Model):
     orders: int
     manual: int
     coverage_gaps: int
@@ -261,7 +261,7 @@ def ruleset_in_effect(rulesets: Iterable[RuleSet], at: datetime) -> RuleSet | No
     return max(live, key=lambda rs: (rs.effective_at, rs.version), default=None)
 
 
-class ScheduleEntry(BaseModel):
+class ScheduleEntry(Model):
     """A published version and when it takes effect."""
 
     version: int

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from petcover.domain.dispatch import OrderFacts, RegionRule
+from petcover.models.base import Model
 
 FILTER_RULES = ("insurer_binding", "national_scope", "local_preference", "local_fallback")
 
 
-class Exclusion(BaseModel):
+class Exclusion(Model):
     model_config = ConfigDict(frozen=True)
 
     rule: str

@@ -7,21 +7,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from petcover.domain.money import DecimalRules
+from petcover.models.base import Model
 
 Region = Annotated[str, StringConstraints(pattern=r"^(\*|[0-9]{6})$")]
 
 
-class FeeRate(BaseModel):
+class FeeRate(Model):
     model_config = ConfigDict(extra="forbid")
 
     region: Region = Field(description='A district, city or province code (6 digits), or "*" for anywhere else.')
     fee: Annotated[Decimal, DecimalRules(2, max_digits=8, low="ge0")]
 
 
-class FeeVersion(BaseModel):
+class FeeVersion(Model):
     version: int
     service_type: str
     effective_from: date = Field(description="Business day from which fulfilled orders earn these fees.")
@@ -31,7 +32,7 @@ class FeeVersion(BaseModel):
     reason: str
 
 
-class FeeSchedule(BaseModel):
+class FeeSchedule(Model):
     service_type: str
     versions: list[FeeVersion] = Field(default_factory=list)
 

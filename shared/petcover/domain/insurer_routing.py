@@ -22,7 +22,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from petcover.models.base import Model
 
 INHOUSE = "petcover"
 
@@ -31,7 +33,7 @@ Strategy = Literal["weight", "rate"]
 Reason = Literal["inhouse_default", "pinned", "minimum_volume", "weight", "lowest_rate", "failover"]
 
 
-class InsurerRoute(BaseModel):
+class InsurerRoute(Model):
     """One insurer channel of a product."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -49,7 +51,7 @@ class InsurerRoute(BaseModel):
     )
 
 
-class RoutingRules(BaseModel):
+class RoutingRules(Model):
     """A product's insurer channels and how orders are shared between them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -78,7 +80,7 @@ class RoutingRules(BaseModel):
         return next((r for r in self.routes if r.insurer_id == insurer_id), None)
 
 
-class CandidateView(BaseModel):
+class CandidateView(Model):
     insurer_id: str
     healthy: bool
     month_count: int
@@ -87,7 +89,7 @@ class CandidateView(BaseModel):
     rate_pct: Decimal | None = None
 
 
-class RoutingDecision(BaseModel):
+class RoutingDecision(Model):
     """The chosen insurer, why, and who is next if it definitely does not issue."""
 
     insurer_id: str

@@ -16,9 +16,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from petcover.errors import BusinessRuleViolation
+from petcover.models.base import Model
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -49,7 +50,7 @@ TimeBasis = Literal[
 ]
 
 
-class Line(BaseModel):
+class Line(Model):
     account: str
     debit: Decimal = ZERO
     credit: Decimal = ZERO
@@ -144,7 +145,7 @@ def provider_payment_lines(provider_id: str, amount: Decimal) -> list[Line]:
     return transfer(account("provider_payable", provider_id), "cash", amount)
 
 
-class Period(BaseModel):
+class Period(Model):
     """Where a journal lands: the period of its time basis, or the next open one when that is settled."""
 
     period: str
@@ -172,7 +173,7 @@ def target_period(basis_period: str, locked_through: str | None) -> Period:
     return Period(period=period, basis_period=basis_period, adjustment=True, note=note)
 
 
-class Reversal(BaseModel):
+class Reversal(Model):
     """Who reversed which journal, and why."""
 
     reverses: str

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from petcover.domain import calendar, journal
 from petcover.domain.journal import Line, TimeBasis
+from petcover.models.base import Model
 
 MoneyEvent = Literal[
     "issue",
@@ -61,7 +62,7 @@ def from_cents(value: int | str | Decimal) -> Decimal:
     return Decimal(int(value)) / 100
 
 
-class LedgerEntry(BaseModel):
+class LedgerEntry(Model):
     """One journal: immutable once written; ``lines`` always balance."""
 
     id: str

@@ -9,17 +9,18 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from petcover.domain.catalog import DIMENSIONS, Dimension, InsuredFacts, PricingRules, ProductVersion
 from petcover.errors import InvalidInput
+from petcover.models.base import Model
 
 CENT = Decimal("0.01")
 ONE = Decimal(1)
 ZERO = Decimal(0)
 
 
-class QuoteLine(BaseModel):
+class QuoteLine(Model):
     model_config = ConfigDict(frozen=True)
 
     dimension: Dimension | Literal["risk"]  # "risk": the risk rules' rate factors (domain.risk)
@@ -28,7 +29,7 @@ class QuoteLine(BaseModel):
     rule: str | None = None  # the factor-table key that matched (e.g. region prefix "31"); None = default 1
 
 
-class Quote(BaseModel):
+class Quote(Model):
     model_config = ConfigDict(frozen=True)
 
     product_code: str

@@ -14,9 +14,10 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from petcover.domain.sla import LimitNode
+from petcover.models.base import Model
 
 Component = Literal["on_time", "breaches", "exceptions", "complaints", "rating"]
 COMPONENTS: tuple[Component, ...] = ("on_time", "breaches", "exceptions", "complaints", "rating")
@@ -39,7 +40,7 @@ MAX_BOUND_PCT = 20  # a grade never moves a share by more than this, either way
 MAX_DEDUCTION_PCT = 30  # a penalty grade never deducts more than this share of the month's fees
 
 
-class GradeBand(BaseModel):
+class GradeBand(Model):
     """Scores from ``min_score`` up earn ``grade``; what the grade does to dispatch and the tier."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -52,7 +53,7 @@ class GradeBand(BaseModel):
     deduction_pct: Annotated[float, Field(ge=0, le=MAX_DEDUCTION_PCT)] = 0  # of the month's provider fees
 
 
-class QualityRules(BaseModel):
+class QualityRules(Model):
     """Weights, grade bands and minimum samples; versioned by the caller."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -93,7 +94,7 @@ class QualityRules(BaseModel):
         return next((g for g in self.grades if g.grade == grade), None)
 
 
-class MonthCounters(BaseModel):
+class MonthCounters(Model):
     """A provider's events in one business month, as the counters recorded them."""
 
     model_config = ConfigDict(frozen=True)
@@ -110,14 +111,14 @@ class MonthCounters(BaseModel):
     rating_count: int = 0
 
 
-class NodeRate(BaseModel):
+class NodeRate(Model):
     node: str
     done: int
     on_time: int
     rate: float | None
 
 
-class Assessment(BaseModel):
+class Assessment(Model):
     """One provider's month: the inputs, each component, the score and the grade."""
 
     provider_id: str

@@ -22,9 +22,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from petcover.domain.money import DecimalRules
+from petcover.models.base import Model
 
 Stage = Literal["underwrite", "claim", "booking"]
 RuleKind = Literal["blocklist", "velocity", "amount", "rate_factor"]
@@ -49,7 +50,7 @@ def normalise(value: str | None) -> str | None:
     return text or None
 
 
-class RateCondition(BaseModel):
+class RateCondition(Model):
     """When a rate factor applies: every given condition must hold (none given: always)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -59,7 +60,7 @@ class RateCondition(BaseModel):
     min_age_months: Annotated[int, Field(ge=0, le=480)] | None = None
 
 
-class RiskRule(BaseModel):
+class RiskRule(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: RuleId
@@ -99,7 +100,7 @@ class RiskRule(BaseModel):
         return self
 
 
-class RuleSet(BaseModel):
+class RuleSet(Model):
     model_config = ConfigDict(frozen=True)
 
     version: int = 0
@@ -109,7 +110,7 @@ class RuleSet(BaseModel):
         return [r for r in self.rules if stage in r.stages]
 
 
-class RiskFacts(BaseModel):
+class RiskFacts(Model):
     """What a rule may look at, for one operation. ``counts``: each counter as it stands before it."""
 
     model_config = ConfigDict(frozen=True)
@@ -126,7 +127,7 @@ class RiskFacts(BaseModel):
     counts: dict[Counter, int] = Field(default_factory=dict)
 
 
-class FiredRule(BaseModel):
+class FiredRule(Model):
     model_config = ConfigDict(frozen=True)
 
     rule: str
@@ -136,7 +137,7 @@ class FiredRule(BaseModel):
     detail: str
 
 
-class RiskDecision(BaseModel):
+class RiskDecision(Model):
     """The outcome of one check, the rules that fired (enforced or shadow) and the rate factor."""
 
     model_config = ConfigDict(frozen=True)

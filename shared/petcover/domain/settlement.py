@@ -12,16 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from pydantic import BaseModel
-
 from petcover.domain import journal
 from petcover.domain.money import LedgerEntry
+from petcover.models.base import Model
 
 ZERO = Decimal(0)
 PREMIUM_EVENTS = frozenset({"issue", "renew", "endorse"})
 
 
-class Totals(BaseModel):
+class Totals(Model):
     receivables: Decimal = ZERO
     refunds: Decimal = ZERO
     commission: Decimal = ZERO

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, field_validator
 
 from petcover.errors import InvalidInput
+from petcover.models.base import Model
 
 ASSIGNED = "assigned"
 ACCEPTED = "accepted"
@@ -69,7 +70,7 @@ def next_node(current: str, *, online: bool) -> str | None:
 # Configuration
 
 
-class SlaLimit(BaseModel):
+class SlaLimit(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     node: LimitNode
@@ -77,7 +78,7 @@ class SlaLimit(BaseModel):
     minutes: Annotated[int, Field(strict=True, gt=0, le=MAX_LIMIT_MINUTES)]
 
 
-class SlaConfig(BaseModel):
+class SlaConfig(Model):
     """One versioned SLA configuration.
 
     Build it from untrusted input with ``parse_sla_config`` (raises ``InvalidInput``);
@@ -247,7 +248,7 @@ def alert_text(
     return f"{text} {' '.join(tags)}" if tags else text
 
 
-class OpenWorkOrder(BaseModel):
+class OpenWorkOrder(Model):
     """A work order not yet completed, as the SLA check and the nightly summary see it."""
 
     model_config = ConfigDict(frozen=True)
@@ -265,7 +266,7 @@ class OpenWorkOrder(BaseModel):
     online: bool = False
 
 
-class SlaBreach(BaseModel):
+class SlaBreach(Model):
     model_config = ConfigDict(frozen=True)
 
     order_id: str
@@ -322,7 +323,7 @@ def detect_breaches(orders: Iterable[OpenWorkOrder], now: datetime, config: SlaC
     return found
 
 
-class NodeEvent(BaseModel):
+class NodeEvent(Model):
     model_config = ConfigDict(frozen=True)
 
     order_id: str

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime
 
 from petcover.domain import i18n
 from petcover.domain.sla import (
@@ -30,12 +30,13 @@ from petcover.domain.sla import (
     order_limit,
     require_aware,
 )
+from petcover.models.base import Model
 
 # ---------------------------------------------------------------------------------------------
 # Nightly summary
 
 
-class SummaryLine(BaseModel):
+class SummaryLine(Model):
     order_id: str
     service_type: str
     node: str
@@ -46,14 +47,14 @@ class SummaryLine(BaseModel):
     age: timedelta  # time since the order was created
 
 
-class ProviderSummary(BaseModel):
+class ProviderSummary(Model):
     provider_id: str
     total: int
     by_node: dict[str, int]
     orders: list[SummaryLine]  # longest waiting first
 
 
-class Summary(BaseModel):
+class Summary(Model):
     generated_at: AwareDatetime
     total: int
     by_node: dict[str, int]
@@ -201,7 +202,7 @@ def summary_csv(summary: Summary) -> str:
 # Timeliness reports
 
 
-class ProviderDayStats(BaseModel):
+class ProviderDayStats(Model):
     day: date
     provider_id: str
     region: str  # the provider's most frequent region that day
@@ -380,7 +381,7 @@ def report_csv(rows: Iterable[ProviderDayStats]) -> str:
 BUCKETS: tuple[str, ...] = ("overdue", "lt_15m", "lt_60m", "later", "no_limit")
 
 
-class Snapshot(BaseModel):
+class Snapshot(Model):
     at: AwareDatetime
     total: int
     by_node: dict[str, int]

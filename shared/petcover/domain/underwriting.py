@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from petcover.domain import calendar
 from petcover.domain.catalog import Benefit, InsuredFacts, ProductVersion, UnderwritingRules
 from petcover.errors import BusinessRuleViolation, InvalidInput
+from petcover.models.base import Model
 
 
-class RuleFailure(BaseModel):
+class RuleFailure(Model):
     model_config = ConfigDict(frozen=True)
 
     code: str

@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
+
+from petcover.models.base import Model
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 
 
-class UploadSlot(BaseModel):
+class UploadSlot(Model):
     upload_id: str
     upload_url: str
     content_type: str
     expires_in: int
 
 
-class BulkIssueRequest(BaseModel):
+class BulkIssueRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     channel_id: Slug
@@ -28,7 +30,7 @@ class BulkIssueRequest(BaseModel):
     content: str | None = Field(None, description="The file inline (small files, under the 256 KB body limit).")
 
 
-class BulkRow(BaseModel):
+class BulkRow(Model):
     model_config = ConfigDict(extra="ignore")
 
     account_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -36,13 +38,13 @@ class BulkRow(BaseModel):
     phone: str | None = None
 
 
-class RejectedRow(BaseModel):
+class RejectedRow(Model):
     index: int
     account_id: str | None
     reasons: list[str]
 
 
-class BulkJob(BaseModel):
+class BulkJob(Model):
     job_id: str
     channel_id: str
     product_code: str

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, ConfigDict, Field, StringConstraints
 
 from petcover.domain.catalog import ProductSpec, ProductVersion
 from petcover.domain.money import DecimalRules
 from petcover.identity import PERMISSIONS, Permission
+from petcover.models.base import Model
 from petcover.models.common import Reason
 from petcover.models.webhooks import EndpointStatus
 
@@ -18,11 +19,11 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 ALL_PERMISSIONS = PERMISSIONS
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
-class ProductHead(BaseModel):
+class ProductHead(Model):
     code: str
     name: str
     kind: str
@@ -31,12 +32,12 @@ class ProductHead(BaseModel):
     published_version: int | None = None
 
 
-class ProductOut(BaseModel):
+class ProductOut(Model):
     head: ProductHead
     version: ProductVersion
 
 
-class ProductList(BaseModel):
+class ProductList(Model):
     items: list[ProductHead]
 
 
@@ -63,7 +64,7 @@ class ChannelUpdate(_In):
     rate_limit: int | None = Field(None, ge=1, le=10_000)
 
 
-class Channel(BaseModel):
+class Channel(Model):
     id: str
     name: str
     callback_url: str
@@ -77,7 +78,7 @@ class Channel(BaseModel):
     )
 
 
-class ChannelList(BaseModel):
+class ChannelList(Model):
     items: list[Channel]
 
 
@@ -104,7 +105,7 @@ class WebhookSecretRotate(_In):
     reason: Reason | None = None
 
 
-class WebhookSecretRotated(BaseModel):
+class WebhookSecretRotated(Model):
     channel_id: str
     webhook_secret: str = Field(description="The new secret; shown in this answer only.")
     previous_signs_until: datetime | None = Field(
@@ -125,7 +126,7 @@ class ContractCreate(ContractTerms):
     product_code: Slug
 
 
-class Contract(BaseModel):
+class Contract(Model):
     channel_id: str
     product_code: str
     version: int
@@ -139,11 +140,11 @@ class Contract(BaseModel):
     terminated_at: datetime | None = None
 
 
-class ContractList(BaseModel):
+class ContractList(Model):
     items: list[Contract]
 
 
-class KeyList(BaseModel):
+class KeyList(Model):
     items: list[dict[str, str]]
 
 
@@ -158,7 +159,7 @@ class SignatureCheckRequest(_In):
     canonical: str | None = Field(None, description="Your canonical string, to find which part differs.")
 
 
-class SignatureCheckResult(BaseModel):
+class SignatureCheckResult(Model):
     canonical_string: str
     canonical_sha256: str
     key_id: str | None = None
@@ -173,11 +174,11 @@ class SignatureCheckResult(BaseModel):
 __all__ = ["ProductSpec"]
 
 
-class ProductQuery(BaseModel):
+class ProductQuery(Model):
     version: int | None = Field(None, ge=1)
 
 
-class ContractRate(BaseModel):
+class ContractRate(Model):
     """One version of a contract's terms: what the channel paid and earned from when."""
 
     version: int
@@ -188,14 +189,14 @@ class ContractRate(BaseModel):
     created_at: datetime
 
 
-class ContractRateHistory(BaseModel):
+class ContractRateHistory(Model):
     channel_id: str
     product_code: str
     status: Literal["active", "terminated"]
     rates: list[ContractRate]
 
 
-class ChannelClearedOut(BaseModel):
+class ChannelClearedOut(Model):
     """A channel cleared out: its keys revoked, no new business; its open policies, as stored."""
 
     channel: Channel

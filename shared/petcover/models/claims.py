@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from petcover.domain.money import DecimalRules
 from petcover.domain.risk import RiskDecision
+from petcover.models.base import Model
 
 INCIDENT_DATE = "The day of the incident, business time (Asia/Shanghai): not after today."
 ClaimRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
@@ -26,7 +27,7 @@ BenefitCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,3
 ClaimStatus = Literal["submitted", "assessing", "approved", "rejected", "paid"]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -103,7 +104,7 @@ class PayRequest(_In):
     )
 
 
-class Decision(BaseModel):
+class Decision(Model):
     outcome: Literal["approve", "reject", "hold"]
     rule: str = Field(description="The rule that decided: a failed rule, 'all_rules_passed' or 'assessor'.")
     ruleset: str | None = None
@@ -114,7 +115,7 @@ class Decision(BaseModel):
     at: datetime
 
 
-class StaffReview(BaseModel):
+class StaffReview(Model):
     """Why a claim waits in the staff queue for an assessor, and since when."""
 
     reason: str = Field(description="In words, what an assessor has to look at.")
@@ -126,7 +127,7 @@ class StaffReview(BaseModel):
     since: datetime
 
 
-class Claim(BaseModel):
+class Claim(Model):
     claim_number: str
     policy_number: str
     channel_id: str
@@ -162,7 +163,7 @@ class Claim(BaseModel):
     paid_at: datetime | None = None
 
 
-class ClaimChange(BaseModel):
+class ClaimChange(Model):
     version: int
     at: datetime
     by: str
@@ -175,17 +176,17 @@ class ClaimDetail(Claim):
     history: list[ClaimChange] = Field(default_factory=list)
 
 
-class ClaimList(BaseModel):
+class ClaimList(Model):
     items: list[Claim]
     cursor: str | None = None
 
 
-class ClaimListQuery(BaseModel):
+class ClaimListQuery(Model):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=2048)
 
 
-class ClaimReviewEntry(BaseModel):
+class ClaimReviewEntry(Model):
     claim_number: str
     policy_number: str
     channel_id: str
@@ -198,24 +199,24 @@ class ClaimReviewEntry(BaseModel):
     review: StaffReview
 
 
-class ClaimReviewQueue(BaseModel):
+class ClaimReviewQueue(Model):
     items: list[ClaimReviewEntry]
     cursor: str | None = None
 
 
-class ClaimReviewQuery(BaseModel):
+class ClaimReviewQuery(Model):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=2048)
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(Model):
     """A ClaimDecisionQueue message: decide this claim as it now is (the version is the one that asked)."""
 
     claim_number: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     version: int = Field(ge=1)
 
 
-class AutoClaimsRun(BaseModel):
+class AutoClaimsRun(Model):
     examined: int = 0
     paid: int = 0
     rejected: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from petcover.domain.commodities import (
     Category,
@@ -14,12 +14,13 @@ from petcover.domain.commodities import (
     Sku,
     WarehouseRegion,
 )
+from petcover.models.base import Model
 from petcover.models.common import Reason
 
 MAX_STOCK_ROWS = 200
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -30,18 +31,18 @@ class CommodityStatusRequest(_In):
     reason: Reason
 
 
-class CommodityOut(BaseModel):
+class CommodityOut(Model):
     head: CommodityHead
     current: CommodityVersion | None = Field(description="The version in effect now (None before the first one).")
     versions: list[CommodityVersion] = Field(description="Newest first, future ones included.")
 
 
-class CommodityList(BaseModel):
+class CommodityList(Model):
     items: list[CommodityHead]
     cursor: str | None = None
 
 
-class CommodityQuery(BaseModel):
+class CommodityQuery(Model):
     category: Category | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 100
     cursor: str | None = None
@@ -63,7 +64,7 @@ class StockPublish(_In):
     reason: Reason = Field("stock count", description="Why the stock changed; kept with each move.")
 
 
-class StockView(BaseModel):
+class StockView(Model):
     sku: str
     region: str
     name: str
@@ -74,7 +75,7 @@ class StockView(BaseModel):
     low: bool
 
 
-class StockRowResult(BaseModel):
+class StockRowResult(Model):
     index: int
     sku: str
     region: str
@@ -83,18 +84,18 @@ class StockRowResult(BaseModel):
     error: dict[str, object] | None = None
 
 
-class StockPublishResult(BaseModel):
+class StockPublishResult(Model):
     updated: int
     rejected: int
     items: list[StockRowResult]
 
 
-class StockList(BaseModel):
+class StockList(Model):
     items: list[StockView]
     cursor: str | None = None
 
 
-class StockQuery(BaseModel):
+class StockQuery(Model):
     region: WarehouseRegion | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 100
     cursor: str | None = None

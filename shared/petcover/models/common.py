@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints
+
+from petcover.models.base import Model
 
 # Why staff close, revoke, terminate, delist or reject something: kept in the audit record.
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 
 
-class ReasonBody(BaseModel):
+class ReasonBody(Model):
     """An action that closes, terminates or delists needs a reason (it goes into the audit record)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -18,13 +20,13 @@ class ReasonBody(BaseModel):
     reason: Reason
 
 
-class ReasonQuery(BaseModel):
+class ReasonQuery(Model):
     """A revocation (DELETE, no body) gives its reason as a query parameter."""
 
     reason: Reason
 
 
-class AuditRecord(BaseModel):
+class AuditRecord(Model):
     id: str
     at: str
     actor: str
@@ -37,11 +39,11 @@ class AuditRecord(BaseModel):
     reason: str | None = None
 
 
-class AuditList(BaseModel):
+class AuditList(Model):
     items: list[AuditRecord]
 
 
-class IssuedKey(BaseModel):
+class IssuedKey(Model):
     key_id: str
     secret: str
     owner_id: str
@@ -49,7 +51,7 @@ class IssuedKey(BaseModel):
     note: str = "The secret is shown once. Store it now; two keys may be active during rotation."
 
 
-class KeyInfo(BaseModel):
+class KeyInfo(Model):
     key_id: str
     owner_id: str
     owner_kind: str
@@ -57,5 +59,5 @@ class KeyInfo(BaseModel):
     created_at: str
 
 
-class KeyInfoList(BaseModel):
+class KeyInfoList(Model):
     items: list[KeyInfo]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, ConfigDict, Field, StrictBool
 
 from petcover.domain.dispatch import REGION_CODE, Candidate, ProviderOutcome, RegionRule
+from petcover.models.base import Model
 
 DispatchStep = Literal["exclusive", "deviation", "weighted_random", "manual", "manual_override"]
 RecordState = Literal[
@@ -19,7 +20,7 @@ RecordState = Literal[
 RuleStatus = Literal["in_effect", "scheduled", "superseded"]
 
 
-class DispatchMessage(BaseModel):
+class DispatchMessage(Model):
     """Body of a DispatchQueue message: one appointment to assign (sent by fulfilment)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -46,7 +47,7 @@ class DispatchMessage(BaseModel):
         return self.district or self.city or self.province
 
 
-class DispatchDecision(BaseModel):
+class DispatchDecision(Model):
     """Why an appointment went where it went; this dict is what fulfilment.assign receives."""
 
     appointment_id: str
@@ -72,7 +73,7 @@ class DispatchDecision(BaseModel):
     )
 
 
-class DispatchRecord(BaseModel):
+class DispatchRecord(Model):
     """GET /ops/appointments/{id}/dispatch: the stored decision and its history."""
 
     appointment_id: str
@@ -87,14 +88,14 @@ class DispatchRecord(BaseModel):
     round: int = Field(0, description="Dispatches of this appointment so far, less one (a decline starts a new one)")
 
 
-class ManualAssignRequest(BaseModel):
+class ManualAssignRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     provider_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
 
 
-class ManualQueueEntry(BaseModel):
+class ManualQueueEntry(Model):
     appointment_id: str
     since: datetime
     service_type: str
@@ -104,12 +105,12 @@ class ManualQueueEntry(BaseModel):
     reason: str
 
 
-class ManualQueue(BaseModel):
+class ManualQueue(Model):
     items: list[ManualQueueEntry]
     cursor: str | None = None
 
 
-class CoverageGap(BaseModel):
+class CoverageGap(Model):
     region_code: str = Field(description="The rule's region, or the order's own region when no rule covers it")
     service_type: str
     count: int
@@ -128,12 +129,12 @@ class CoverageGap(BaseModel):
     )
 
 
-class CoverageGapList(BaseModel):
+class CoverageGapList(Model):
     items: list[CoverageGap]
     cursor: str | None = None
 
 
-class ListQuery(BaseModel):
+class ListQuery(Model):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=2048)
 
@@ -141,7 +142,7 @@ class ListQuery(BaseModel):
 # ---------------------------------------------------------------- rules
 
 
-class RulesDraft(BaseModel):
+class RulesDraft(Model):
     """A rule set as ops write it; shares of each region+service type must add up to exactly 100."""
 
     model_config = ConfigDict(extra="forbid")
@@ -163,7 +164,7 @@ class RulesPublish(RulesDraft):
     note: str | None = Field(None, max_length=500)
 
 
-class RuleSetVersion(BaseModel):
+class RuleSetVersion(Model):
     version: int
     effective_at: datetime
     rules: list[RegionRule]
@@ -176,7 +177,7 @@ class RuleSetVersion(BaseModel):
     assessment: str | None = Field(None, description="The quality assessment whose grades shaped these shares")
 
 
-class RuleSetSummary(BaseModel):
+class RuleSetSummary(Model):
     version: int
     effective_at: datetime
     published_at: datetime
@@ -186,7 +187,7 @@ class RuleSetSummary(BaseModel):
     status: RuleStatus
 
 
-class RulesOverview(BaseModel):
+class RulesOverview(Model):
     in_effect: RuleSetVersion | None
     head_version: int
     scheduled: list[int] = Field(description="Versions published to take effect later")
@@ -201,7 +202,7 @@ class VersionsQuery(ListQuery):
 # ---------------------------------------------------------------- simulation
 
 
-class MixEntry(BaseModel):
+class MixEntry(Model):
     model_config = ConfigDict(extra="forbid")
 
     service_type: str = Field(min_length=1, max_length=40)
@@ -222,7 +223,7 @@ class SimulationRequest(RulesDraft):
     warmup: int = Field(100, ge=0, le=100_000)
 
 
-class SimulationOut(BaseModel):
+class SimulationOut(Model):
     orders: int
     manual: int
     coverage_gaps: int
@@ -238,13 +239,13 @@ class SimulationOut(BaseModel):
 # ---------------------------------------------------------------- counters
 
 
-class CounterQuery(BaseModel):
+class CounterQuery(Model):
     region_code: str = Field(pattern=REGION_CODE)
     service_type: str = Field(min_length=1, max_length=40)
     date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Business day; today when left out")
 
 
-class ProviderCount(BaseModel):
+class ProviderCount(Model):
     provider_id: str
     assigned: int
     daily_capacity: int | None
@@ -252,7 +253,7 @@ class ProviderCount(BaseModel):
     actual_pct: float
 
 
-class CounterView(BaseModel):
+class CounterView(Model):
     business_date: str
     counter_scope: str
     rule_version: int | None
@@ -260,7 +261,7 @@ class CounterView(BaseModel):
     providers: list[ProviderCount]
 
 
-class RulesVersionPath(BaseModel):
+class RulesVersionPath(Model):
     """``/ops/dispatch/rules/{version}``: a published version number, 1 or more."""
 
     version: str = Field(pattern=r"^0*[1-9][0-9]{0,8}$")

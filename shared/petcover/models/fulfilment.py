@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StrictBool, StringConstraints
 
 from petcover.domain.commodities import MAX_ITEMS_PER_ORDER, OrderItem, PricedItem, ShippedItem
 from petcover.domain.risk import RiskDecision
+from petcover.models.base import Model
 from petcover.models.risk import RiskReview
 
 AppointmentStatus = Literal["pending", "booking", "booked", "fulfilling", "fulfilled", "cancelled"]
@@ -22,7 +23,7 @@ PolicyNumber = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{4,32}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 -]{5,20}$")]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -73,7 +74,7 @@ class BatchRequest(_In):
     )
 
 
-class Shipment(BaseModel):
+class Shipment(Model):
     carrier: str
     tracking_number: str
     shipped_at: datetime
@@ -83,14 +84,14 @@ class Shipment(BaseModel):
     events: list[TrackingEvent] = Field(default_factory=list)
 
 
-class TrackingEvent(BaseModel):
+class TrackingEvent(Model):
     at: datetime
     status: str
     description: str | None = None
     location: str | None = None
 
 
-class CheckIn(BaseModel):
+class CheckIn(Model):
     """The one-time code the owner shows at the clinic (as a QR code)."""
 
     code: str
@@ -98,14 +99,14 @@ class CheckIn(BaseModel):
     expires_at: datetime
 
 
-class Step(BaseModel):
+class Step(Model):
     at: datetime
     action: str
     by: str
     state: AppointmentStatus
 
 
-class Decline(BaseModel):
+class Decline(Model):
     """A provider turned the order down; dispatch never offers it to that provider again."""
 
     provider_id: str
@@ -113,7 +114,7 @@ class Decline(BaseModel):
     at: datetime
 
 
-class Appointment(BaseModel):
+class Appointment(Model):
     """The stored document and the channel's view of an appointment."""
 
     appointment_id: str
@@ -161,7 +162,7 @@ class Appointment(BaseModel):
     )
 
 
-class BookingResponse(BaseModel):
+class BookingResponse(Model):
     appointment_id: str
     status: AppointmentStatus
     policy_number: str
@@ -171,7 +172,7 @@ class BookingResponse(BaseModel):
     quota_available: int | None = Field(None, description="Uses of this benefit left after this booking's hold.")
 
 
-class WorkOrder(BaseModel):
+class WorkOrder(Model):
     """What a provider sees of an appointment assigned to it (no channel or policy details)."""
 
     appointment_id: str
@@ -194,22 +195,22 @@ class WorkOrder(BaseModel):
     version: int
 
 
-class WorkOrderList(BaseModel):
+class WorkOrderList(Model):
     items: list[WorkOrder]
     cursor: str | None = None
 
 
-class AppointmentList(BaseModel):
+class AppointmentList(Model):
     items: list[Appointment]
     cursor: str | None = None
 
 
-class AppointmentListQuery(BaseModel):
+class AppointmentListQuery(Model):
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: str | None = None
 
 
-class WorkOrderQuery(BaseModel):
+class WorkOrderQuery(Model):
     status: AppointmentStatus | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 50
     cursor: str | None = None
@@ -253,14 +254,14 @@ class DeclineRequest(_In):
     reason: LongText = Field(description="Why the provider cannot take the order (kept for operations).")
 
 
-class DeclinedWorkOrder(BaseModel):
+class DeclinedWorkOrder(Model):
     appointment_id: str
     declined_at: datetime
     reason: str
     redispatch: bool = Field(description="True: the order goes back to dispatch, without this provider.")
 
 
-class OpenOrder(BaseModel):
+class OpenOrder(Model):
     """An order a provider holds and has not finished: what ops need to move it elsewhere."""
 
     appointment_id: str
@@ -276,12 +277,12 @@ class OpenOrder(BaseModel):
     )
 
 
-class OpenOrderList(BaseModel):
+class OpenOrderList(Model):
     provider_id: str
     items: list[OpenOrder]
 
 
-class BatchAccepted(BaseModel):
+class BatchAccepted(Model):
     batch_id: str
     total: int
     accepted: int
@@ -289,7 +290,7 @@ class BatchAccepted(BaseModel):
     replayed: bool = False
 
 
-class BatchItemResult(BaseModel):
+class BatchItemResult(Model):
     index: int
     status: Literal["booked", "rejected"]
     appointment_id: str | None = None
@@ -298,7 +299,7 @@ class BatchItemResult(BaseModel):
     at: datetime
 
 
-class BatchStatus(BaseModel):
+class BatchStatus(Model):
     batch_id: str
     created_at: datetime
     total: int
@@ -311,12 +312,12 @@ class BatchStatus(BaseModel):
     cursor: str | None = None
 
 
-class BatchQuery(BaseModel):
+class BatchQuery(Model):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
     cursor: str | None = None
 
 
-class RedriveResult(BaseModel):
+class RedriveResult(Model):
     moved: int
     source: str
     target: str
@@ -330,7 +331,7 @@ class ReconcileRequest(_In):
     repair: StrictBool = Field(False, description="Re-send the deduction of fulfilled appointments not yet deducted.")
 
 
-class QuotaMismatch(BaseModel):
+class QuotaMismatch(Model):
     policy_number: str
     benefit_code: str
     quota: int | None
@@ -344,7 +345,7 @@ class QuotaMismatch(BaseModel):
     undeducted: list[str] = Field(default_factory=list, description="Fulfilled appointments not yet deducted.")
 
 
-class ReconcileReport(BaseModel):
+class ReconcileReport(Model):
     scope: str
     checked: int
     mismatches: list[QuotaMismatch]
@@ -352,12 +353,12 @@ class ReconcileReport(BaseModel):
     at: datetime
 
 
-class Deduction(BaseModel):
+class Deduction(Model):
     deducted: bool
     at: datetime | None = None
 
 
-class StaffAppointment(BaseModel):
+class StaffAppointment(Model):
     appointment: Appointment
     deduction: Deduction
     lock: dict[str, Any] | None = None

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from petcover.domain.insurer_routing import CandidateView, Reason, RoutingRules
+from petcover.models.base import Model
 
 AttemptOutcome = Literal["issued", "rejected", "unknown", "not_found"]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
-class InsurerAttempt(BaseModel):
+class InsurerAttempt(Model):
     """One call to an insurer about this policy (underwrite or query) and what it told us."""
 
     insurer_id: str
@@ -27,7 +28,7 @@ class InsurerAttempt(BaseModel):
     latency_ms: int | None = None
 
 
-class InsurerAssignment(BaseModel):
+class InsurerAssignment(Model):
     """The insurer that underwrites (or underwrote) a policy, and why that one."""
 
     insurer_id: str
@@ -53,7 +54,7 @@ class EndpointInput(_In):
     new_key: bool = Field(False, description="Make a new signing key (the first save always does).")
 
 
-class EndpointSaved(BaseModel):
+class EndpointSaved(Model):
     insurer_id: str
     url: str
     timeout_ms: int
@@ -65,7 +66,7 @@ class EndpointSaved(BaseModel):
     updated_at: datetime
 
 
-class RoutingSaved(BaseModel):
+class RoutingSaved(Model):
     product_code: str
     version: int
     rules: RoutingRules
@@ -73,14 +74,14 @@ class RoutingSaved(BaseModel):
     updated_by: str
 
 
-class InsurerState(BaseModel):
+class InsurerState(Model):
     insurer_id: str
     healthy: bool
     failures: int = 0
     open_until: datetime | None = None
 
 
-class RoutingView(BaseModel):
+class RoutingView(Model):
     product_code: str
     version: int | None = None
     rules: RoutingRules | None = Field(None, description="None: the product is underwritten in-house.")
@@ -89,7 +90,7 @@ class RoutingView(BaseModel):
     health: list[InsurerState] = Field(default_factory=list)
 
 
-class SettleReport(BaseModel):
+class SettleReport(Model):
     checked: int
     issued: int
     failed: int

@@ -6,17 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from petcover.domain.fees import FeeRate, FeeVersion
 from petcover.domain.money import DecimalRules
+from petcover.models.base import Model
 
 Month = Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=500)]
 PartyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -32,7 +33,7 @@ class SettlementRun(_In):
     month: Month
 
 
-class SettlementLine(BaseModel):
+class SettlementLine(Model):
     at: datetime
     basis_at: datetime | None
     time_basis: str
@@ -49,7 +50,7 @@ class SettlementLine(BaseModel):
 SettlementStatus = Literal["issued", "settled", "approved", "paid"]
 
 
-class Settlement(BaseModel):
+class Settlement(Model):
     """A statement of one party for one month: a channel's receivable or a provider's fees."""
 
     settlement_id: str
@@ -79,7 +80,7 @@ class SettlementAction(_In):
     amount: Decimal | None = Field(None, description="Receipt: the amount received (must equal the net due).")
 
 
-class SettlementFile(BaseModel):
+class SettlementFile(Model):
     settlement_id: str
     format: Literal["json", "csv", "xlsx"]
     content_type: str
@@ -87,14 +88,14 @@ class SettlementFile(BaseModel):
     content: str
 
 
-class Difference(BaseModel):
+class Difference(Model):
     check: str
     kind: str
     objects: list[str]
     detail: str
 
 
-class ReconciliationReport(BaseModel):
+class ReconciliationReport(Model):
     day: str
     status: Literal["clean", "differences"]
     run_at: datetime
@@ -150,7 +151,7 @@ class MoneyDecision(_In):
     note: Reason | None = None
 
 
-class MoneyRequest(BaseModel):
+class MoneyRequest(Model):
     request_id: str
     status: Literal["requested", "approved", "rejected"]
     spec: MoneyRequestCreate
@@ -170,7 +171,7 @@ class ExportQuery(_In):
     end: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")]
 
 
-class ExportFile(BaseModel):
+class ExportFile(Model):
     name: str
     format: Literal["json", "csv", "xlsx", "png"]
     content_type: str
@@ -178,7 +179,7 @@ class ExportFile(BaseModel):
     content: str
 
 
-class LossRatioRow(BaseModel):
+class LossRatioRow(Model):
     product_code: str
     channel_id: str
     month: str
@@ -191,7 +192,7 @@ class LossRatioRow(BaseModel):
 MoneyView = Literal["money-requests", "settlements", "fee-schedules", "reconciliation-reports"]
 
 
-class MoneyListPath(BaseModel):
+class MoneyListPath(Model):
     view: MoneyView = Field(description="money-requests, settlements, fee-schedules or reconciliation-reports.")
 
 
@@ -215,7 +216,7 @@ class MoneyListQuery(_In):
     cursor: Annotated[str, StringConstraints(max_length=1024)] | None = None
 
 
-class ReconciliationDay(BaseModel):
+class ReconciliationDay(Model):
     day: str
     status: Literal["clean", "differences"]
     run_at: datetime
@@ -224,7 +225,7 @@ class ReconciliationDay(BaseModel):
     journals: int = 0
 
 
-class MoneyList(BaseModel):
+class MoneyList(Model):
     """One page of a list; only the list the view names is filled."""
 
     view: MoneyView

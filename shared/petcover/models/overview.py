@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from petcover.models.base import Model
 
 
-class OverviewFigures(BaseModel):
+class OverviewFigures(Model):
     """What happened in a period (a business day or month). Money in yuan."""
 
     policies_issued: int = Field(0, description="New and renewed policies")
@@ -31,12 +33,12 @@ class OverviewDay(OverviewFigures):
     day: date
 
 
-class DeadLetterDepth(BaseModel):
+class DeadLetterDepth(Model):
     queue: str
     depth: int | None = Field(None, description="Approximate messages waiting; null when it could not be read")
 
 
-class Overview(BaseModel):
+class Overview(Model):
     as_of: datetime
     business_day: date
     month: str

@@ -7,10 +7,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
 
 from petcover.config import get_settings
 from petcover.domain import regions
+from petcover.models.base import Model
 from petcover.models.fulfilment import OpenOrder
 
 PartnerKind = Literal["provider", "insurer"]
@@ -49,7 +50,7 @@ RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 PartnerId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -79,7 +80,7 @@ class PartnerCreate(_Input):
         return self
 
 
-class PartnerAccount(BaseModel):
+class PartnerAccount(Model):
     id: str
     kind: PartnerKind
     name: str
@@ -98,7 +99,7 @@ class StatusChange(_Input):
     reason: Text = Field(description="Why (kept in the account and its audit trail).")
 
 
-class PartnerStatus(BaseModel):
+class PartnerStatus(Model):
     account: PartnerAccount
     open_orders: list[OpenOrder] = Field(
         description="Orders the provider holds and has not finished, for operations to reassign (empty for insurers)."
@@ -165,7 +166,7 @@ class ChatSecretInput(_Input):
         return v
 
 
-class ChatSecretSaved(BaseModel):
+class ChatSecretSaved(Model):
     webhook_url: str
     contacts: list[str] = Field(description="The contacts that use this robot.")
     secret_set: bool
@@ -197,12 +198,12 @@ class ConfigInput(_Input):
     bindings: list[Binding] = Field(default_factory=list, max_length=500)
 
 
-class FieldError(BaseModel):
+class FieldError(Model):
     field: str
     message: str
 
 
-class FieldChange(BaseModel):
+class FieldChange(Model):
     """One line of a field-by-field diff."""
 
     field: str
@@ -211,7 +212,7 @@ class FieldChange(BaseModel):
     after: Any = None
 
 
-class StoredConfig(BaseModel):
+class StoredConfig(Model):
     """The live configuration document (item ``PARTNER#id`` / ``CONFIG#LIVE``)."""
 
     partner_id: str
@@ -237,7 +238,7 @@ class PartnerConfigView(StoredConfig):
     problems: list[FieldError] = Field(default_factory=list)
 
 
-class ChangeRequest(BaseModel):
+class ChangeRequest(Model):
     id: str
     partner_id: str
     partner_name: str
@@ -260,7 +261,7 @@ class ChangeRequestCreate(_Input):
     config: ConfigInput
 
 
-class ChangeRequestList(BaseModel):
+class ChangeRequestList(Model):
     items: list[ChangeRequest]
 
 
@@ -276,13 +277,13 @@ class RejectBody(_Input):
     reason: Text
 
 
-class PartnerDetail(BaseModel):
+class PartnerDetail(Model):
     account: PartnerAccount
     config: PartnerConfigView | None = None
     pending_change: ChangeRequest | None = None
 
 
-class ReviewItem(BaseModel):
+class ReviewItem(Model):
     partner_id: str
     partner_name: str
     kind: PartnerKind
@@ -294,7 +295,7 @@ class ReviewItem(BaseModel):
     problems: list[FieldError]
 
 
-class ReviewQueue(BaseModel):
+class ReviewQueue(Model):
     submitted: list[ReviewItem]
     pending_changes: list[ChangeRequest]
 
@@ -305,7 +306,7 @@ class DocumentUploadRequest(_Input):
     content_type: Literal["application/pdf", "image/jpeg", "image/png"]
 
 
-class DocumentUpload(BaseModel):
+class DocumentUpload(Model):
     document_id: str
     file_key: str  # put this in the document's ``file_key`` in the configuration
     upload_url: str
@@ -321,7 +322,7 @@ class BindingInput(_Input):
     reason: Text | None = None
 
 
-class BindingSaved(BaseModel):
+class BindingSaved(Model):
     provider_id: str
     applied_to: Literal["draft", "change_request"]
     config_state: ConfigState
@@ -346,7 +347,7 @@ class AuditQuery(_Input):
 # ---------------------------------------------------------------- for dispatch
 
 
-class ProviderConfig(BaseModel):
+class ProviderConfig(Model):
     """An active, reviewed provider's live configuration, as dispatch uses it."""
 
     model_config = ConfigDict(frozen=True)

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints
 
 from petcover.domain.catalog import InsuredFacts
 from petcover.domain.pricing import Quote
 from petcover.domain.risk import RiskDecision
+from petcover.models.base import Model
 from petcover.models.insurers import InsurerAssignment
 
 OrderId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.:-]+$")]
@@ -19,7 +20,7 @@ DeviceId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 ProductCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,39}$")]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -29,7 +30,7 @@ class QuoteRequest(_In):
     insured: InsuredFacts
 
 
-class QuoteResponse(BaseModel):
+class QuoteResponse(Model):
     quote: Quote
     contract_version: int
 
@@ -61,7 +62,7 @@ class UnderwriteRequest(_In):
     device_id: DeviceId | None = Field(None, description="The buyer's device, as the channel knows it (risk control).")
 
 
-class BenefitBalance(BaseModel):
+class BenefitBalance(Model):
     code: str
     name: str
     kind: str
@@ -81,7 +82,7 @@ class BenefitBalance(BaseModel):
 PolicyStatus = Literal["active", "cancelled", "expired", "pending_insurer", "failed"]
 
 
-class Policy(BaseModel):
+class Policy(Model):
     number: str
     channel_id: str
     channel_order_id: str
@@ -117,7 +118,7 @@ class Policy(BaseModel):
     )
 
 
-class PolicyVersion(BaseModel):
+class PolicyVersion(Model):
     version: int
     at: datetime
     action: str
@@ -127,7 +128,7 @@ class PolicyVersion(BaseModel):
     reason: str | None = None
 
 
-class PolicyHistory(BaseModel):
+class PolicyHistory(Model):
     number: str
     versions: list[PolicyVersion]
 
@@ -137,7 +138,7 @@ class EndorseRequest(_In):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
-class EndorseResponse(BaseModel):
+class EndorseResponse(Model):
     policy: Policy
     premium_change: Decimal
 
@@ -154,12 +155,12 @@ class CancelRequest(_In):
     goods_shipped: StrictBool = Field(False, description="Return-shipping cover: the goods were already shipped.")
 
 
-class CancelResponse(BaseModel):
+class CancelResponse(Model):
     policy: Policy
     refund: Decimal
 
 
-class PolicyLookup(BaseModel):
+class PolicyLookup(Model):
     by: Literal["number", "channel_order_id", "insured"] | None = None
     number: str | None = None
     channel_id: str | None = None
@@ -167,11 +168,11 @@ class PolicyLookup(BaseModel):
     insured_id: str | None = None
 
 
-class PolicyList(BaseModel):
+class PolicyList(Model):
     items: list[Policy]
 
 
-class LookupQuery(BaseModel):
+class LookupQuery(Model):
     number: str | None = Field(None, description="A policy number")
     channel_id: str | None = None
     channel_order_id: str | None = None
@@ -182,7 +183,7 @@ class LookupQuery(BaseModel):
 Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?$")]
 
 
-class StatisticsQuery(BaseModel):
+class StatisticsQuery(Model):
     channel_id: str | None = Field(None, description="One channel; all channels by default.")
     product_code: str | None = None
     granularity: Literal["day", "month"] = "day"
@@ -190,7 +191,7 @@ class StatisticsQuery(BaseModel):
     end: Period
 
 
-class StatisticsRow(BaseModel):
+class StatisticsRow(Model):
     channel_id: str
     product_code: str
     plan_code: str
@@ -202,6 +203,6 @@ class StatisticsRow(BaseModel):
     claim_amount: Decimal
 
 
-class Statistics(BaseModel):
+class Statistics(Model):
     rows: list[StatisticsRow]
     totals: StatisticsRow

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from petcover.domain.catalog import ProductCode
 from petcover.domain.quality import Assessment, MonthCounters
+from petcover.models.base import Model
 from petcover.models.claims import ClaimStatus
 from petcover.models.fulfilment import AppointmentStatus, WorkOrder
 from petcover.models.partners import Binding, ChangeRequest, PartnerDetail
@@ -19,7 +20,7 @@ PortalAction = Literal["accept", "decline", "confirm_time", "check_in", "ship", 
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
-class PortalUser(BaseModel):
+class PortalUser(Model):
     """Who is signed in: the partner the user's group names."""
 
     kind: Literal["provider", "insurer"]
@@ -32,18 +33,18 @@ class PortalWorkOrder(WorkOrder):
     actions: list[PortalAction] = Field(description="What the provider may do now, from the order's state and mode")
 
 
-class PortalWorkOrderList(BaseModel):
+class PortalWorkOrderList(Model):
     items: list[PortalWorkOrder]
     cursor: str | None = None
 
 
-class PortalWorkOrderQuery(BaseModel):
+class PortalWorkOrderQuery(Model):
     status: AppointmentStatus | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 20
     cursor: str | None = None
 
 
-class NodeTimes(BaseModel):
+class NodeTimes(Model):
     """How long one SLA node took on the provider's recent work orders (minutes)."""
 
     node: str
@@ -55,7 +56,7 @@ class NodeTimes(BaseModel):
     breach_rate: float | None = Field(description="Share of those reached after their due time (0..1)")
 
 
-class PeerRank(BaseModel):
+class PeerRank(Model):
     """Where the provider stands among providers with work this month, by on-time rate; peers are anonymised."""
 
     rank: int | None
@@ -63,12 +64,12 @@ class PeerRank(BaseModel):
     peers: list[PeerRate]
 
 
-class PeerRate(BaseModel):
+class PeerRate(Model):
     label: str = Field(description="'you' or 'peer N': other providers are never named")
     on_time_rate: float | None
 
 
-class Timeliness(BaseModel):
+class Timeliness(Model):
     month: str
     sample_orders: int = Field(description="Recent work orders the durations were measured on")
     nodes: list[NodeTimes]
@@ -77,7 +78,7 @@ class Timeliness(BaseModel):
     ranking: PeerRank
 
 
-class ShareLine(BaseModel):
+class ShareLine(Model):
     region_code: str
     service_type: str
     target_pct: float
@@ -86,14 +87,14 @@ class ShareLine(BaseModel):
     daily_capacity: int
 
 
-class DispatchShare(BaseModel):
+class DispatchShare(Model):
     business_date: str
     rule_version: int | None
     assessment: str | None = Field(description="The quality assessment that shaped the shares, if any")
     lines: list[ShareLine]
 
 
-class Feedback(BaseModel):
+class Feedback(Model):
     month: str
     average_rating: float | None
     rating_count: int
@@ -102,34 +103,34 @@ class Feedback(BaseModel):
     complaints: list[Complaint] = Field(description="Complaints about the provider's recent work orders")
 
 
-class PortalAssessment(BaseModel):
+class PortalAssessment(Model):
     month: str | None = Field(description="The latest assessed month, None if never assessed")
     assessment: Assessment | None
     current: MonthCounters | None = Field(description="This month's counters so far (the next assessment's inputs)")
 
 
-class PortalAccount(BaseModel):
+class PortalAccount(Model):
     detail: PartnerDetail
     changes: list[ChangeRequest]
 
 
-class MonthQuery(BaseModel):
+class MonthQuery(Model):
     month: Month | None = None
 
 
-class BoundProvider(BaseModel):
+class BoundProvider(Model):
     binding: Binding
     name: str | None
     grade: str | None = Field(description="The provider's grade in the latest assessment")
     month: MonthCounters | None = Field(description="This month's fulfilment counters")
 
 
-class InsurerProviders(BaseModel):
+class InsurerProviders(Model):
     month: str
     items: list[BoundProvider]
 
 
-class InsurerProduct(BaseModel):
+class InsurerProduct(Model):
     product_code: str
     name: str | None
     weight: int
@@ -138,12 +139,12 @@ class InsurerProduct(BaseModel):
     fulfilled: int = Field(0, description="Appointments fulfilled in the month on policies this insurer underwrote")
 
 
-class InsurerProducts(BaseModel):
+class InsurerProducts(Model):
     month: str
     items: list[InsurerProduct]
 
 
-class InsurerClaim(BaseModel):
+class InsurerClaim(Model):
     """A claim on a policy the insurer underwrote, as its staff see it (no evidence, no risk detail)."""
 
     claim_number: str
@@ -165,12 +166,12 @@ class InsurerClaim(BaseModel):
     paid_at: datetime | None = None
 
 
-class InsurerClaimList(BaseModel):
+class InsurerClaimList(Model):
     items: list[InsurerClaim]
     cursor: str | None = Field(None, description="Pass back for the next page; None at the end of the list")
 
 
-class InsurerClaimQuery(BaseModel):
+class InsurerClaimQuery(Model):
     status: ClaimStatus | None = None
     product_code: ProductCode | None = None
     limit: Annotated[int, Field(ge=1, le=200)] = 20

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from petcover.domain.quality import Assessment, QualityRules
+from petcover.models.base import Model
 
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
@@ -15,7 +16,7 @@ ComplaintCategory = Literal["service_attitude", "timeliness", "quality", "wrong_
 ProposalState = Literal["pending", "approved", "rejected"]
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -27,7 +28,7 @@ class RatingRequest(_In):
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
 
 
-class Rating(BaseModel):
+class Rating(Model):
     appointment_id: str
     provider_id: str
     channel_id: str
@@ -46,7 +47,7 @@ class ComplaintRequest(_In):
     )
 
 
-class Complaint(BaseModel):
+class Complaint(Model):
     complaint_id: str
     work_order_id: str
     provider_id: str
@@ -57,7 +58,7 @@ class Complaint(BaseModel):
     recorded_by: str
 
 
-class ComplaintList(BaseModel):
+class ComplaintList(Model):
     items: list[Complaint]
 
 
@@ -67,7 +68,7 @@ class QualityRulesPut(_In):
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-class QualityRulesVersion(BaseModel):
+class QualityRulesVersion(Model):
     version: int = Field(description="0: the built-in defaults, never saved")
     rules: QualityRules
     saved_at: datetime | None = None
@@ -79,20 +80,20 @@ class AssessQuery(_In):
     provider_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
-class SuspensionProposal(BaseModel):
+class SuspensionProposal(Model):
     provider_id: str
     grade: str
     score: float | None
     reason: str
 
 
-class MonthPath(BaseModel):
+class MonthPath(Model):
     """The path of one month's assessment (``/ops/quality/assessments/{month}``)."""
 
     month: Month
 
 
-class MonthAssessment(BaseModel):
+class MonthAssessment(Model):
     """GET /ops/quality/assessments/{month}: every assessed provider of the month."""
 
     month: str
@@ -108,7 +109,7 @@ class ApplyRequest(_In):
     note: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
-class ShareChange(BaseModel):
+class ShareChange(Model):
     region_code: str
     service_type: str
     provider_id: str
@@ -119,7 +120,7 @@ class ShareChange(BaseModel):
     reason: str
 
 
-class ShareProposal(BaseModel):
+class ShareProposal(Model):
     """A dispatch-rules version proposed from an assessment; effective only once another staff member approves."""
 
     proposal_id: str

@@ -6,14 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from petcover.domain.risk import RiskDecision, RiskRule
+from petcover.models.base import Model
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
-class RuleSetPublish(BaseModel):
+class RuleSetPublish(Model):
     model_config = ConfigDict(extra="forbid")
 
     version: Annotated[int, Field(ge=1)] = Field(
@@ -23,7 +24,7 @@ class RuleSetPublish(BaseModel):
     note: Note
 
 
-class RuleSetView(BaseModel):
+class RuleSetView(Model):
     version: int = Field(description="0: nothing published yet (every check passes).")
     rules: list[RiskRule]
     published_at: datetime | None = None
@@ -31,7 +32,7 @@ class RuleSetView(BaseModel):
     note: str | None = None
 
 
-class RiskReview(BaseModel):
+class RiskReview(Model):
     """Why a booking waits for a staff decision, and since when."""
 
     reason: str
@@ -39,7 +40,7 @@ class RiskReview(BaseModel):
     decision: RiskDecision
 
 
-class BookingReviewEntry(BaseModel):
+class BookingReviewEntry(Model):
     appointment_id: str
     policy_number: str
     channel_id: str
@@ -49,17 +50,17 @@ class BookingReviewEntry(BaseModel):
     review: RiskReview
 
 
-class BookingReviewQueue(BaseModel):
+class BookingReviewQueue(Model):
     items: list[BookingReviewEntry]
     cursor: str | None = None
 
 
-class BookingReviewQuery(BaseModel):
+class BookingReviewQuery(Model):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=2048)
 
 
-class BookingDecision(BaseModel):
+class BookingDecision(Model):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["approve", "reject"] = Field(
@@ -68,7 +69,7 @@ class BookingDecision(BaseModel):
     note: Note
 
 
-class BookingDecided(BaseModel):
+class BookingDecided(Model):
     appointment_id: str
     outcome: Literal["approve", "reject"]
     status: str

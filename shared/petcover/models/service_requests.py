@@ -6,9 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from petcover.domain.money import DecimalRules
+from petcover.models.base import Model
 
 RequestKind = Literal["e_policy", "invoice"]
 RequestQueue = Literal["underwriting", "finance"]
@@ -21,7 +22,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 QUEUE_OF: dict[str, RequestQueue] = {"e_policy": "underwriting", "invoice": "finance"}
 
 
-class _In(BaseModel):
+class _In(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -51,7 +52,7 @@ class InvoiceRecord(_In):
     tracking_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
 
 
-class EPolicyDoc(BaseModel):
+class EPolicyDoc(Model):
     code: str
     document_key: str
     sha256: str
@@ -62,14 +63,14 @@ class EPolicyDoc(BaseModel):
     message_id: str | None = None
 
 
-class RequestStep(BaseModel):
+class RequestStep(Model):
     at: datetime
     action: str
     by: str
     note: str | None = None
 
 
-class ServiceRequest(BaseModel):
+class ServiceRequest(Model):
     request_id: str
     policy_number: str
     channel_id: str
@@ -96,12 +97,12 @@ class ServiceRequestQuery(_In):
     cursor: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class ServiceRequestList(BaseModel):
+class ServiceRequestList(Model):
     items: list[ServiceRequest]
     cursor: str | None = None
 
 
-class EPolicyCheck(BaseModel):
+class EPolicyCheck(Model):
     """What anyone holding an e-policy can check with its verification code."""
 
     valid: bool = True

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from petcover.domain.sla import NodeEvent, SlaBreach, SlaConfig, SlaLimit
+from petcover.models.base import Model
 
 ReportKind = Literal["daily", "snapshot", "summary", "stock"]
 ReportFormat = Literal["csv", "json", "png"]
@@ -15,7 +16,7 @@ ReasonText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 WorkOrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 
 
-class _Input(BaseModel):
+class _Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -38,7 +39,7 @@ class SlaConfigUpdate(_Input):
     reason: ReasonText | None = None
 
 
-class SlaConfigVersion(BaseModel):
+class SlaConfigVersion(Model):
     version: int
     at: str
     by: str
@@ -46,7 +47,7 @@ class SlaConfigVersion(BaseModel):
     config: SlaConfig
 
 
-class EffectiveLimit(BaseModel):
+class EffectiveLimit(Model):
     """One limit with the adjustments applied, in seconds, as the checks will use it."""
 
     node: str
@@ -57,7 +58,7 @@ class EffectiveLimit(BaseModel):
     remote_core_seconds: int
 
 
-class SlaConfigView(BaseModel):
+class SlaConfigView(Model):
     current: SlaConfig
     is_default: bool = Field(description="True while no configuration was stored (the built-in default applies)")
     updated_at: str | None = None
@@ -66,7 +67,7 @@ class SlaConfigView(BaseModel):
     versions: list[SlaConfigVersion] = Field(description="Stored versions, newest first")
 
 
-class SlaConfigSaved(BaseModel):
+class SlaConfigSaved(Model):
     changed: bool = Field(description="False when the body equals the current configuration (no new version)")
     version: SlaConfigVersion
 
@@ -82,7 +83,7 @@ class ExceptionHandled(_Input):
     resolution: ReasonText
 
 
-class WorkOrderException(BaseModel):
+class WorkOrderException(Model):
     order_id: str
     state: Literal["open", "handled"]
     raised_at: str
@@ -94,7 +95,7 @@ class WorkOrderException(BaseModel):
     resolution: str | None = None
 
 
-class CurrentNode(BaseModel):
+class CurrentNode(Model):
     node: str
     entered_at: datetime
     next_node: str | None = None
@@ -103,7 +104,7 @@ class CurrentNode(BaseModel):
     remaining_seconds: int | None = Field(None, description="Negative when overdue")
 
 
-class WorkOrderTimeline(BaseModel):
+class WorkOrderTimeline(Model):
     order_id: str
     provider_id: str
     service_type: str
@@ -127,7 +128,7 @@ class ReportQuery(_Input):
     cursor: str | None = None
 
 
-class ReportEntry(BaseModel):
+class ReportEntry(Model):
     kind: ReportKind
     id: str = Field(description="The date (daily, summary) or date and time (snapshot: 2026-11-22T1430)")
     day: date
@@ -136,12 +137,12 @@ class ReportEntry(BaseModel):
     stats: dict[str, Any] = Field(default_factory=dict)
 
 
-class ReportList(BaseModel):
+class ReportList(Model):
     items: list[ReportEntry]
     cursor: str | None = None
 
 
-class ReportFile(BaseModel):
+class ReportFile(Model):
     kind: ReportKind
     id: str
     format: ReportFormat
@@ -152,7 +153,7 @@ class ReportFile(BaseModel):
     legend: dict[str, str] | None = Field(None, description="PNG series name -> colour (#rrggbb)")
 
 
-class ReportPath(BaseModel):
+class ReportPath(Model):
     """The path of one report file (``/ops/sla/reports/{kind}/{date}/{format}``)."""
 
     kind: ReportKind

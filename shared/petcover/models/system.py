@@ -1,16 +1,16 @@
 from datetime import datetime
 
-from pydantic import BaseModel
+from petcover.models.base import Model
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str
     stage: str
     time: datetime
     store: str
 
 
-class ConsoleFile(BaseModel):
+class ConsoleFile(Model):
     """One file of the console's build, as the document bucket holds it."""
 
     name: str

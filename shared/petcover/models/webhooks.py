@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from petcover.models.base import Model
 
 DeliveryStatus = Literal[
     "queued",  # notify() recorded the event and put it on the queue
@@ -22,7 +24,7 @@ DeliveryStatus = Literal[
 EventState = Literal["pending", "delivered", "held", "dead", "skipped"]
 
 
-class WebhookEvent(BaseModel):
+class WebhookEvent(Model):
     """The JSON body POSTed to the channel's callback URL."""
 
     model_config = ConfigDict(extra="forbid")
@@ -40,7 +42,7 @@ class WebhookEvent(BaseModel):
     data: dict[str, Any]
 
 
-class DeliveryLogEntry(BaseModel):
+class DeliveryLogEntry(Model):
     event_id: str
     event_type: str
     object_type: str
@@ -58,12 +60,12 @@ class DeliveryLogEntry(BaseModel):
     actor: str | None = None
 
 
-class DeliveryLog(BaseModel):
+class DeliveryLog(Model):
     items: list[DeliveryLogEntry]
     cursor: str | None = None
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(Model):
     event_id: str
     channel_id: str
     event_type: str
@@ -77,36 +79,36 @@ class DeadLetter(BaseModel):
     last_error: str | None = None
 
 
-class DeadLetterList(BaseModel):
+class DeadLetterList(Model):
     items: list[DeadLetter]
     cursor: str | None = None
 
 
-class ListQuery(BaseModel):
+class ListQuery(Model):
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, max_length=2048)
 
 
-class ReplayResult(BaseModel):
+class ReplayResult(Model):
     event_id: str
     run: int
     previous_state: EventState
     state: EventState
 
 
-class RequeueResult(BaseModel):
+class RequeueResult(Model):
     requeued: int
     event_ids: list[str]
     more: bool = Field(False, description="More remained; they are being put back on the queue in the background.")
 
 
-class PauseRequest(BaseModel):
+class PauseRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=3, max_length=500)
 
 
-class EndpointStatus(BaseModel):
+class EndpointStatus(Model):
     channel_id: str
     state: Literal["active", "paused"]
     consecutive_failures: int

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
+from petcover.models.base import Model
 from petcover.models.fulfilment import Appointment
 from petcover.models.sla import WorkOrderTimeline
 
 RegionFilter = Annotated[str, StringConstraints(pattern=r"^\d{2}(\d{2}){0,2}$")]
 
 
-class WorkOrderQuery(BaseModel):
+class WorkOrderQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     provider_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
@@ -30,7 +31,7 @@ class WorkOrderQuery(BaseModel):
     cursor: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class WorkOrderSummary(BaseModel):
+class WorkOrderSummary(Model):
     order_id: str
     provider_id: str
     service_type: str
@@ -45,13 +46,13 @@ class WorkOrderSummary(BaseModel):
     console_path: str
 
 
-class WorkOrderPage(BaseModel):
+class WorkOrderPage(Model):
     items: list[WorkOrderSummary]
     cursor: str | None = Field(None, description="Pass back for the next page; none: this was the last")
     index: Literal["open", "due", "closed_day"] = Field(description="The index this list was read from")
 
 
-class SlaStep(BaseModel):
+class SlaStep(Model):
     """One node against the SLA: when the next node was due and whether it came in time."""
 
     node: str
@@ -64,14 +65,14 @@ class SlaStep(BaseModel):
     late_seconds: int | None = None
 
 
-class StaffAction(BaseModel):
+class StaffAction(Model):
     action: Literal["handle_exception", "manual_assign", "explain_dispatch"]
     method: Literal["GET", "POST"]
     path: str
     roles: list[str]
 
 
-class WorkOrderDetail(BaseModel):
+class WorkOrderDetail(Model):
     order_id: str
     console_path: str
     timeline: WorkOrderTimeline

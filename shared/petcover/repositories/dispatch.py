@@ -33,9 +33,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime
 
 from petcover.domain.dispatch import RegionRule, ScheduleEntry, scope_of
+from petcover.models.base import Model
 from petcover.models.dispatch import (
     CoverageGap,
     DispatchRecord,
@@ -72,12 +73,12 @@ def rules_head_key() -> tuple[str, str]:
     return RULES_PK, RULES_HEAD_SK
 
 
-class RulesHead(BaseModel):
+class RulesHead(Model):
     version: int
     schedule: list[ScheduleEntry]
 
 
-class StoredRuleVersion(BaseModel):
+class StoredRuleVersion(Model):
     version: int
     effective_at: AwareDatetime
     deviation_threshold_pct: float

@@ -18,12 +18,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from petcover import outbound
 from petcover.config import get_settings
 from petcover.domain.chat import ChatTarget, dingtalk_refusal, render
 from petcover.errors import StaleWrite
+from petcover.models.base import Model
 from petcover.observability import logger
 from petcover.outbound import HttpResult, Sender
 from petcover.ports import Ports
@@ -46,7 +45,7 @@ def http_post(url: str, body: bytes, headers: Mapping[str, str], timeout: float 
 # ---------------------------------------------------------------- raising
 
 
-class AlertMessage(BaseModel):
+class AlertMessage(Model):
     alert_id: str
     text: str
     target: ChatTarget | None = None  # None: the platform ops group, resolved when sending

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel
-
+from petcover.models.base import Model
 from petcover.ports import Ports
 
 WEBHOOK_QUEUE = "webhook"
 SQS_MAX_DELAY_SECONDS = 900
 
 
-class DeliveryMessage(BaseModel):
+class DeliveryMessage(Model):
     kind: Literal["deliver"] = "deliver"
     event_id: str
     channel_id: str
@@ -23,7 +22,7 @@ class DeliveryMessage(BaseModel):
     not_before: float | None = None  # epoch seconds; earlier copies hop until due
 
 
-class RequeueMessage(BaseModel):
+class RequeueMessage(Model):
     """Continues a resume / redrive that had more events than one batch."""
 
     kind: Literal["requeue"] = "requeue"
