@@ -55,7 +55,7 @@ def test_a_provider_works_an_order_end_to_end_and_another_provider_is_refused_it
     page, stack = console.page, console.stack
     page.set_default_timeout(COLD * 1000)
     channel, ops = _clients(stack)
-    appt = book_checkup(channel, stack.demo["policy"])
+    appt = book_checkup(stack, channel)
     # Dispatch is the stack's own (queue consumer): wait on the API, never on the page, for the order
     # to be assigned, and sign in as the provider it was assigned to.
     record = wait_for(

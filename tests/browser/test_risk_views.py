@@ -33,6 +33,8 @@ def _pick(console: Any, scope: Any, label: str, option: str) -> None:
     """Chooses ``option`` in the Ant Design select labelled ``label``."""
     scope.get_by_role("combobox", name=label).click()
     console.page.locator(f".ant-select-dropdown:visible .ant-select-item-option[title='{option}']").click()
+    # The form is checked at rest: an open list (its closing animation included) is rc-select's own.
+    console.page.locator(".ant-select-dropdown:visible").wait_for(state="hidden")
 
 
 def test_a_rule_added_in_shadow_mode_is_published_and_shows_as_shadow(console):

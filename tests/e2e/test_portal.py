@@ -40,7 +40,7 @@ def _partner(ops: Any, kind: str, name: str) -> str:
 
 def test_a_provider_works_an_order_through_the_portal_and_another_provider_cannot_read_it(stack):
     channel, ops = stack.channel_client(), stack.ops_client("admin")
-    appt = book_checkup(channel, stack.demo["policy"])
+    appt = book_checkup(stack, channel)
     record = wait_for(
         lambda: (
             (r := ops.get(f"/ops/appointments/{appt}/dispatch")).status == 200

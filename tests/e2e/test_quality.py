@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.demo_booking import ADDRESS
+from tests.support.demo_booking import ADDRESS, policy_without_waiting
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -83,46 +83,6 @@ def _route_to(ops: Any, pid: str) -> None:
     assert published.status in (200, 201), published.body
 
 
-def _policy(stack: Any, channel: Any) -> tuple[str, str]:
-    from petcover.seed.products import PET_HEALTH
-
-    code = f"q-health-{uuid.uuid4().hex[:6]}"
-    spec = PET_HEALTH.model_dump(mode="json")
-    spec["code"] = code
-    spec["underwriting"]["waiting_period_days"] = 0
-    for plan in spec["plans"]:
-        for b in plan["benefits"]:
-            b["waiting_period_days"] = 0
-    uw = _ops(stack, "uw", "underwriter")
-    assert uw.post("/ops/products", json=spec, idempotency_key=uuid.uuid4().hex).status == 201
-    assert uw.post(f"/ops/products/{code}/publish", json={}).status == 200
-    contract = {"product_code": code, "permissions": ["underwrite", "query", "book"], "effective_from": "2026-01-01"}
-    made = _ops(stack, "sales", "sales").post(
-        "/ops/channels/demo-shop/contracts", idempotency_key=uuid.uuid4().hex, json=contract
-    )
-    assert made.status == 201, made.body
-    pet = f"pet-{uuid.uuid4().hex[:6]}"
-    pol = channel.post(
-        "/policies",
-        idempotency_key=uuid.uuid4().hex,
-        json={
-            "product_code": code,
-            "plan_code": "basic",
-            "channel_order_id": f"q-{uuid.uuid4().hex[:8]}",
-            "insured": {
-                "insured_id": pet,
-                "species": "cat",
-                "breed_size": "small",
-                "age_months": 24,
-                "region": "310115",
-            },
-            "holder": {"name": "Han Meimei"},
-        },
-    )
-    assert pol.status == 201, pol.body
-    return pol.json["number"], pet
-
-
 def _book(channel: Any, prov: Any, number: str, pet: str) -> str:
     body = {"benefit_code": "medicine-delivery", "pet": {"pet_id": pet, "name": "Mimi"}, "address": ADDRESS}
     booked = channel.post(f"/policies/{number}/appointments", idempotency_key=uuid.uuid4().hex, json=body)
@@ -144,7 +104,7 @@ def test_rating_assessment_and_an_approved_share_change_reach_dispatch(stack, re
     channel = stack.channel_client()
     pid, prov = _provider(stack, alice)
     _route_to(alice, pid)
-    number, pet = _policy(stack, channel)
+    number, pet = policy_without_waiting(stack, channel)
     appt = _book(channel, prov, number, pet)
     assert prov.post(f"/work-orders/{appt}/accept").status == 200
     # 1. a rating before fulfilment is refused; after it, taken once; a retry with its key replays

@@ -1,7 +1,6 @@
 """Hostile input: schemathesis over the generated OpenAPI document, plus hand-written cases.
 
-1. Every operation, in-process against moto (both forms): the routed handler gets the exact
-   request bytes a client would send, signed with a channel / provider key or an admin token.
+1. (Every operation in-process against moto: tests/integration/test_robustness_fuzz_inprocess.py.)
 2. Over HTTP on the local cloud: the channel-facing operations (bounded form) or every operation
    (full form). Each operation's first call is a ~3 s cold start on the emulator, which is what
    keeps the bounded form to the channel surface.
@@ -26,7 +25,7 @@ import requests
 from petcover.client import PetcoverClient
 from tests.robustness import e2e_world, fuzz, known_bugs, report
 from tests.robustness.auth import OpsBearer, PartnerSignature, assert_loopback
-from tests.robustness.config import BUDGET, FULL
+from tests.robustness.config import BUDGET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.robustness]
 
@@ -43,64 +42,6 @@ CHANNEL_SURFACE = {
 # Generated *valid* writes to global configuration would replace what every other test relies on
 # (the dispatch rule set, SLA targets): over HTTP they get negative input only; in-process, both.
 GLOBAL_CONFIG = {"PUT /ops/dispatch/rules", "PUT /ops/sla/config"}
-
-
-def _unknown(result: fuzz.FuzzResult) -> list[fuzz.Finding]:
-    return [f for f in result.unique_findings() if known_bugs.match(f) is None]
-
-
-def _record(key: str, result: fuzz.FuzzResult, intro: str) -> None:
-    found = result.unique_findings()
-    bugs = sorted({b.id: known_bugs.describe(b) for f in found if (b := known_bugs.match(f))}.items())
-    report.record(
-        report.Section(
-            key=key,
-            mode=BUDGET.mode,
-            command=report.command(),
-            cases=result.cases,
-            failures=len(found),
-            known_bugs=[text for _, text in bugs],
-            body=fuzz.section_body(result, known_bugs.match, intro),
-        )
-    )
-
-
-def test_every_operation_in_process_against_moto(aws):
-    from petcover import runtime
-    from tests.robustness import inproc_world
-    from tests.robustness.inprocess import LambdaSender
-
-    world = inproc_world.build(runtime.ports())
-    sender = LambdaSender()
-    kinds = fuzz.auth_kinds()
-    channel = PartnerSignature(world.channel_key[0], world.channel_key[1], sender.base_url)
-    provider = PartnerSignature(world.provider_key[0], world.provider_key[1], sender.base_url)
-    admin = OpsBearer(secret="test-ops-secret")
-
-    def auth_for(op: Any) -> Any:
-        return {"channel": channel, "partner": provider, "provider": provider, "ops": admin}.get(kinds[fuzz.label(op)])
-
-    result = fuzz.run(
-        fuzz.load_schema(),
-        sender,
-        auth_for,
-        result_label="in-process",
-        examples=BUDGET.inprocess_examples,
-        known=world.examples,
-        derandomize=not FULL,
-    )
-    _record(
-        "fuzz-inprocess",
-        result,
-        f"Every operation of `infra.openapi.build()` ({len(result.stats)}), positive and negative generation, "
-        f"{BUDGET.inprocess_examples} examples per operation and mode, handlers called in-process with the "
-        "exact request bytes (moto behind them).",
-    )
-    assert len(result.stats) == len(fuzz.auth_kinds()), "some operations were not exercised"
-    unknown = _unknown(result)
-    assert not unknown, "\n".join(
-        f"{f.operation} [{f.check}] {f.status}: {f.detail}\n  {f.request}\n  {f.response}" for f in unknown
-    )
 
 
 @pytest.fixture(scope="module")

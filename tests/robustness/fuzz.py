@@ -394,3 +394,30 @@ def section_body(result: FuzzResult, known: Callable[[Finding], Any], intro: str
         report.table(["operation", "check", "status", "status of the finding", "request", "response"], rows, "llrlll")
     )
     return "\n".join(lines)
+
+
+def unknown_findings(result: FuzzResult) -> list[Finding]:
+    """Findings that match no known, reported bug."""
+    from tests.robustness import known_bugs
+
+    return [f for f in result.unique_findings() if known_bugs.match(f) is None]
+
+
+def record_section(key: str, result: FuzzResult, intro: str) -> None:
+    """The run's section of bench/results/robustness.md."""
+    from tests.robustness import known_bugs, report
+    from tests.robustness.config import BUDGET
+
+    found = result.unique_findings()
+    bugs = sorted({b.id: known_bugs.describe(b) for f in found if (b := known_bugs.match(f))}.items())
+    report.record(
+        report.Section(
+            key=key,
+            mode=BUDGET.mode,
+            command=report.command(),
+            cases=result.cases,
+            failures=len(found),
+            known_bugs=[text for _, text in bugs],
+            body=section_body(result, known_bugs.match, intro),
+        )
+    )

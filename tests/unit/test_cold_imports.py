@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +99,41 @@ def test_tracing_on_still_traces() -> None:
     on = {"POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": str(ROOT)}
     loaded = loaded_by(["petcover.observability"], env=on)
     assert "aws_xray_sdk.core" in loaded
+
+
+SHAPES_REPORT = (
+    "import importlib, json, sys\n"
+    "from pydantic import BaseModel\n"
+    "for m in json.loads(sys.argv[1]):\n"
+    "    importlib.import_module(m)\n"
+    "def below(c):\n"
+    "    for s in c.__subclasses__():\n"
+    "        yield s\n"
+    "        yield from below(s)\n"
+    "ours = {c for c in below(BaseModel) if c.__module__.startswith('petcover.')}\n"
+    "print(json.dumps({'shapes': len(ours),\n"
+    "    'eager': sorted(c.__qualname__ for c in ours if not c.model_config.get('defer_build')),\n"
+    "    'built': sorted(c.__qualname__ for c in ours if c.__pydantic_complete__)}))\n"
+)
+
+
+def shapes_after_importing(modules: list[str]) -> dict[str, Any]:
+    env = {
+        "PYTHONPATH": os.pathsep.join(str(ROOT / d) for d in ("shared", "functions", ".")),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", SHAPES_REPORT, json.dumps(modules)], env=env, capture_output=True, text=True, check=True
+    )
+    return dict(json.loads(out.stdout))
+
+
+def test_every_shape_builds_its_validator_on_first_use_not_at_import() -> None:
+    # Every handler imported at once: each shape they define derives from petcover.models.base.Model
+    # (defer_build), and only the few that module code uses at import (defaults) are built.
+    seen = shapes_after_importing(handler_modules())
+    assert seen["shapes"] > 200
+    assert seen["eager"] == []
+    assert len(seen["built"]) <= 5, seen["built"]

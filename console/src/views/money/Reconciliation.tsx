@@ -48,7 +48,7 @@ export default function Reconciliation() {
                 {
                   title: t("money.actions"),
                   render: (_, n) => (
-                    <Button size="small" onClick={() => setDay(n.day)} aria-label={`${t("money.openNight")} ${n.day}`}>
+                    <Button size="small" autoInsertSpace={false} onClick={() => setDay(n.day)} aria-label={`${t("money.openNight")} ${n.day}`}>
                       {t("money.openNight")}
                     </Button>
                   ),
