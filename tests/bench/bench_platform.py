@@ -175,12 +175,14 @@ def fulfilment_store_calls() -> str:
     from petcover.messaging import MemoryPublisher
     from petcover.models.fulfilment import ShipRequest
     from petcover.ports import Ports
+    from petcover.services import catalog
     from petcover.services.fulfilment import assignment, booking, closing, work_orders
-    from petcover.storage.memory import MemoryBlobs, MemoryStore
+    from petcover.storage.memory import MemoryBlobs, MemorySecretBox, MemoryStore
     from tests.support.bookings import CLINIC, SHOP, online, setup_world
 
-    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs(), secrets=MemorySecretBox())
     runtime.install(p)
+    catalog.clear_caches()  # a new store: what the container cached of the last one is gone
     clock, number = setup_world(p)
     store = p.store
     assert isinstance(store, MemoryStore)
@@ -249,21 +251,27 @@ def store_calls() -> str:
         (
             "quote",
             lambda: policies.quote(p, who, q),
-            "first call: contract and product head (both then cached for 5 s)",
+            "a container's first call: the records it then keeps for 5 s (contract, product head, routing)",
         ),
         (
             "underwrite",
             uw,
-            "number counter ADD, active-policies Query, one TransactWriteItems "
-            "(policy, order-id uniqueness, version, quota items, ledger, 2 statistics counters)",
+            "the number block ADD (one per 20 policies), the product's routing (then kept 5 s), the insured's "
+            "active policies Query, one TransactWriteItems (policy, order-id uniqueness, version, quota items, "
+            "ledger, statistics counters)",
         ),
-        ("query policy", lambda: policies.get_for(p, who, pol["p"].number), "policy GetItem + quota Query"),
+        (
+            "query policy",
+            lambda: policies.get_for(p, who, pol["p"].number),
+            "one Query: the policy and its balances (adjacent sort keys)",
+        ),
     ):
         c = count(fn)
         rows.append([name, sum(c.values()), ", ".join(f"{k} {v}" for k, v in sorted(c.items())), why])
     signed = (
-        "Every signed call adds 2 writes (nonce conditional put, rate-limit ADD); key, channel and "
-        "contract records are cached for 5 s. Idempotent calls add 2 (Powertools record put + update)."
+        "Every signed call adds the nonce's conditional put (the rate-limit ADD is batched, one per tenth of "
+        "the limit); key, channel and contract records are kept for 5 s. Idempotent calls add 2 (Powertools "
+        "record put + update), except where the record commits in the operation's own transaction (booking)."
     )
     return table(["operation", "store calls", "by kind", "why"], rows) + "\n\n" + signed + "\n\n" + adapter_calls()
 
@@ -284,10 +292,10 @@ def adapter_calls() -> str:
     from petcover.ports import Ports
     from petcover.services import catalog, credentials
     from petcover.services.fulfilment import booking
-    from petcover.storage.memory import MemoryBlobs, MemoryStore
+    from petcover.storage.memory import MemoryBlobs, MemorySecretBox, MemoryStore
     from tests.support.bookings import SHOP, online, setup_world
 
-    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs())
+    p = Ports(store=MemoryStore(), publisher=MemoryPublisher(), blobs=MemoryBlobs(), secrets=MemorySecretBox())
     runtime.install(p)
     catalog.clear_caches()
     _, number = setup_world(p)
