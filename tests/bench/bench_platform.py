@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.bench.common import FULL_TABLE, ROOT, local_cloud, summary_ms, table, write
+from tests.support.demo_booking import ADDRESS
 
 PET = {"insured_id": "pet-b", "species": "dog", "breed_size": "small", "age_months": 30, "region": "310115"}
 FLOOR = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
@@ -36,14 +37,6 @@ def timed(fn: Any) -> tuple[float, Any]:
 # the round-trip bench): the allowance of goal 3 is 1.5x the trivial p50 plus 1 ms for each.
 ROUND_TRIPS = {"POST /quotes": 1, "GET /policies/{number}": 2, "POST /policies": 5, "POST .../appointments": 4}
 CLAIM = {"incident_type": "illness", "amount": "120.00", "description": "vet visit"}
-ADDRESS = {
-    "contact_name": "Li Lei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
 
 
 def route_latency(cloud: Any, demo: dict[str, Any], n: int = 200, ops_n: int = 100) -> str:

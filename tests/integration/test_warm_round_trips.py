@@ -17,19 +17,12 @@ import pytest
 from petcover import runtime
 from tests.support.calls import call
 from tests.support.clock import Clock
+from tests.support.demo_booking import ADDRESS
 from tests.support.fixtures import catalogue
 from tests.support.policies import issue_policy
 from tests.support.round_trips import counting
 
 PET = {"species": "dog", "breed_size": "small", "age_months": 30, "region": "310115"}
-ADDRESS = {
-    "contact_name": "Li Lei",
-    "phone": "13800000000",
-    "line": "1 Century Ave",
-    "province": "310000",
-    "city": "310100",
-    "district": "310115",
-}
 CALLS = 3  # the first fills the container's caches; the last is the one held to its goal
 
 
