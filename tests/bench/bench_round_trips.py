@@ -50,17 +50,16 @@ WHY: dict[str, str] = {
     "check); the booking transaction (appointment, hold, outbox messages and the request's idempotency record: "
     "the answer is known before the commit, so the record goes in with the change); one delete of its outbox "
     "items after publishing them from memory.",
-    "DispatchConsumeFunction": "a warm assignment of one message is 7 (tests/unit/test_dispatch_round_trips.py); "
-    "the median here is an invocation of several messages or a cold container (rules and providers not cached "
-    "yet). The 7: the claim on the decision (a conditional put: one consumer per order; the stale-claim takeover "
-    "and decline rounds hang on it); today's counts (one Query: the shares need them); the decision with both "
-    "counters and the chosen provider's standing (one transaction: the provider's configuration comes from the "
-    "container's list, at most 10 s old, and the transaction's conditions on its account and configuration "
-    "version honour a suspension or a change at once); then fulfilment's assignment under the order's lock: "
-    "acquire; the appointment, its open work order and its webhook version (one BatchGetItem); the assignment "
-    "transaction, which also releases the lock; the outbox delete after publishing from memory. Next: the lock "
-    "taken in the decision's transaction (its fence read back with the batch), then the decision and the "
-    "assignment in one transaction with the claim as its condition, which needs the pending claim redesigned.",
+    "DispatchConsumeFunction": "the claim on the decision (a conditional put: one consumer per order; the "
+    "stale-claim takeover and decline rounds hang on it); today's counts of the rule's providers with the "
+    "appointment, its open work order and its webhook version (one BatchGetItem: the counters are read by key, "
+    "not by Query); the decision with its slot, the chosen provider's standing and fulfilment's assignment (one "
+    "transaction, held by the appointment's state and version and by its lock being free instead of by taking "
+    "the lock; the provider's configuration comes from the container's list, at most 10 s old, and the "
+    "transaction's conditions on its account and configuration version honour a suspension or a change at "
+    "once); the outbox delete after publishing from memory (the transactional outbox: a crash between commit "
+    "and publish leaves the messages to the sweeper). Orders with items, a refused transaction and redelivered "
+    "messages take the two-step way (settle, then the assignment under the order's lock).",
     "QuotaDeductFunction": "the happy path is one transaction whose conditions check everything; the two reads "
     "counted in the median are the tests' duplicates and refusals telling which it was.",
 }

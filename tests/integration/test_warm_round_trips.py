@@ -7,19 +7,27 @@ cold calls included.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from petcover import runtime
-from tests.support.calls import call
+from petcover.config import get_settings
+from petcover.services.dispatch import assignment
+from petcover.services.fulfilment import views
+from tests.support import events
+from tests.support.calls import call, handler_of
 from tests.support.clock import Clock
 from tests.support.demo_booking import ADDRESS
+from tests.support.dispatch import rule
 from tests.support.fixtures import catalogue
 from tests.support.policies import issue_policy
+from tests.support.providers import onboard_provider
 from tests.support.round_trips import counting
 
 PET = {"species": "dog", "breed_size": "small", "age_months": 30, "region": "310115"}
@@ -86,3 +94,38 @@ def test_a_warm_booking_takes_at_most_four_round_trips(world):
 
     calls = warm(book)
     assert sum(calls.values()) <= 4, calls
+
+
+def test_a_warm_dispatch_assignment_takes_at_most_four_round_trips(world):
+    """Booked medicine deliveries, each consumed from DispatchQueue by the consumer's handler: the
+    decision, its slot and fulfilment's assignment in one transaction."""
+    p = runtime.ports()
+    assignment.clear_caches()
+    pharmacy = onboard_provider(p, "Pharmacy", services=("medicine_delivery",))
+    rules = {"rules": [rule({pharmacy: 100}, service="medicine_delivery")]}
+    assert call("PublishDispatchRulesFunction", body=rules, ops=("ops",))[0] == 201
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue = get_settings().dispatch_queue_url
+    consume = handler_of("DispatchConsumeFunction")
+    booked = []
+
+    def dispatch(i: int) -> tuple[int, Any, dict[str, str]]:
+        body = {"benefit_code": "medicine-delivery", "pet": {"pet_id": f"old-pet-{i}", "name": "Bobo"}}
+        path = {"number": world["numbers"][i]}
+        status, appt, _ = call(
+            "BookAppointmentFunction", path=path, body={**body, "address": ADDRESS}, key=world["key"], idem=f"dp-{i}"
+        )
+        assert status == 201, appt
+        (m,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        booked.append(appt["appointment_id"])
+        with counting() as calls:
+            out = consume(events.sqs("DispatchConsumeFunction", [json.loads(m["Body"])]), None)
+        dispatched.append(calls)
+        return (200 if out["batchItemFailures"] == [] else 500), out, {}
+
+    dispatched: list[Counter[str]] = []
+    warm(dispatch)
+    assert sum(dispatched[-1].values()) <= 4, dispatched[-1]
+    for aid in booked:
+        appt = views.get_for_staff(p, aid).appointment
+        assert appt.status == "booking" and appt.provider_id == pharmacy

@@ -24,7 +24,7 @@ from tests.support.dispatch import message, publish, rule
 from tests.support.policies import issue_policy
 from tests.support.providers import STAFF, onboard_provider
 
-WARM_ROUND_TRIPS = 7
+WARM_ROUND_TRIPS = 4
 
 
 def _world(p: Ports) -> tuple[str, str, str, dict[str, Any]]:
@@ -53,9 +53,10 @@ def _trips(store: MemoryStore) -> int:
 
 
 def test_a_warm_assignment_makes_few_round_trips_and_a_redelivery_moves_nothing(fake_ports):
-    """Seven: the claim; today's counts; the decision with its counters and the provider's standing
-    (one transaction); the lock; the appointment, its open work order and its webhook version (one
-    batched read); the assignment transaction (which also releases the lock); its outbox item's delete."""
+    """Four: the claim; today's counts of the rule's providers with the appointment, its open work
+    order and its webhook version (one batched read); the decision with its counters, the provider's
+    standing and the assignment (one transaction, held by the order's state and version and its lock
+    being free); its outbox item's delete."""
     p = fake_ports
     store = p.store
     assert isinstance(store, MemoryStore)
@@ -116,8 +117,8 @@ def test_a_provider_activated_after_the_cache_was_filled_gets_the_orders_a_new_r
 
 
 class ClaimGate:
-    """A store whose counts Query waits until every worker has tried to claim the order, so the
-    claimer is still deciding while the others find its claim (an event, not a sleep)."""
+    """A store whose reads after the claim wait until every worker has tried to claim the order, so
+    the claimer is still deciding while the others find its claim (an event, not a sleep)."""
 
     def __init__(self, inner: Any, workers: int) -> None:
         self._inner = inner
@@ -137,9 +138,9 @@ class ClaimGate:
                     self.all_tried.set()
         self._inner.put(item, **kw)
 
-    def query(self, pk: str, **kw: Any) -> Any:
+    def get_many(self, keys: Any) -> Any:
         assert self.all_tried.wait(10), "the other workers never tried to claim"
-        return self._inner.query(pk, **kw)
+        return self._inner.get_many(keys)
 
 
 def test_racing_consumers_of_one_order_assign_it_once(fake_ports):

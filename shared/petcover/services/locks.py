@@ -87,6 +87,13 @@ class Lease:
         )
 
 
+def free_check(p: Ports, order_id: str, module: str) -> Check:
+    """For a write made without taking the lock: nobody holds it at commit. With the written item's
+    own version condition this is as strong as holding it (a holder's change either is still
+    running, and this fails, or has committed, and the version fails)."""
+    return Check(*lock_key(order_id, module), expect=[("expires_at", "<=?", p.now().timestamp())], must_exist=False)
+
+
 def try_acquire(p: Ports, order_id: str, module: str, *, lease_seconds: float | None = None) -> Lease | None:
     """One attempt: the lease, or None when another holder's lease is still running."""
     seconds = get_settings().lock_lease_seconds if lease_seconds is None else lease_seconds

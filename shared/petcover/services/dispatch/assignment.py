@@ -1,18 +1,19 @@
-"""The DispatchQueue consumer's work: claim an appointment, decide, count, and hand it to fulfilment.
+"""The DispatchQueue consumer's work: claim an appointment, decide, count and assign it.
 
-One message per appointment (sent by fulfilment). The decision itself is the pure
-``domain.dispatch.decide``; this module reads what it needs, enforces capacity with a conditional
-ADD, records why, and hands the result to ``fulfilment.assignment.assign`` (see ``handoff``).
+One message per appointment (sent by fulfilment). The decision is the pure ``domain.dispatch.decide``;
+this module reads what it needs, enforces capacity with a conditional ADD, records why, and hands the
+result to fulfilment (``handoff``): a new order's assignment rides on the decision's own transaction,
+anything else goes to ``fulfilment.assignment.assign`` after it.
 
 Idempotent by appointment: the record is claimed with a put-if-absent before anything moves. A
-redelivered message whose record is decided re-calls ``assign`` with the stored decision and
-moves no counter. A claim left ``pending`` by a consumer that died is taken over once it is
-older than ``CLAIM_LEASE`` (longer than the function timeout); the only double count possible is
-a consumer dying between its counter ADD and the write that settles the record.
+redelivered message whose record is decided re-calls ``assign`` with the stored decision and moves
+no counter. A claim left ``pending`` by a consumer that died is taken over once it is older than
+``CLAIM_LEASE`` (longer than the function timeout); the only double count possible is a consumer
+dying between its counter ADD and the write that settles the record.
 
-A provider's decline starts a new round (the message's ``round``): the record is claimed again,
-the provider's slot is given back, the providers that declined are left out of the decision, and
-a message of an earlier round is stale and ignored.
+A provider's decline starts a new round (the message's ``round``): the record is claimed again, the
+provider's slot is given back, the providers that declined are left out of the decision, and a
+message of an earlier round is stale and ignored.
 
 The chosen provider's configuration comes from the container's list of active providers (at most
 ``providers.PROVIDER_CACHE_SECONDS`` old); the transaction that records the decision and takes the
@@ -20,8 +21,7 @@ slot also checks that the provider's account and configuration are still active,
 decided on. A suspension or an approved change since the list was read refuses that transaction;
 the provider is then read afresh (consistently) and the order decided again, so no order reaches a
 provider after its suspension returned. A provider the rule names but the list lacks (activated
-since it was cached) is read consistently before deciding, so a rule published for a new provider
-takes effect at once.
+since it was cached) is read consistently before deciding.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from petcover.models.partners import ProviderConfig
 from petcover.observability import logger
 from petcover.ports import Ports, WriteOp
 from petcover.repositories import dispatch as repo
+from petcover.services import outbox
 from petcover.services.dispatch import counters, coverage, handoff, providers, rules, stock_check
 from petcover.services.dispatch.handoff import AssignFn
 from petcover.services.dispatch.providers import ConfirmFn, ProvidersFn, confirm_active
@@ -106,7 +107,10 @@ def dispatch_one(
         logger.info("stale dispatch message ignored", extra={"appointment_id": message.appointment_id})
         return rec
     if claim == "claimed":
-        rec = _decide(p, message, rec, rng or _rng, providers, confirm)
+        # Fulfilment's own hand-off may ride on the decision's transaction; a test's recorder may not.
+        rec, assigned = _decide(p, message, rec, rng or _rng, providers, confirm, together=assign is None)
+        if assigned:
+            return rec
     assert rec.decision is not None
     assign_fn(p, message.appointment_id, rec.decision.provider_id, rec.decision.model_dump(mode="json"))
     return rec
@@ -312,37 +316,25 @@ def _decide(
     rng: random.Random,
     providers_fn: ProvidersFn | None,
     confirm: ConfirmFn | None,
-) -> DispatchRecord:
+    *,
+    together: bool,
+) -> tuple[DispatchRecord, bool]:
+    """The settled record, and whether the order was assigned in the decision's own transaction."""
     now = p.now()
     day = counters.business_date(p, now)
     facts = order_facts(msg)
     stock_check.clear_leftovers(p, msg)
     ruleset = rules.in_effect(p, now)
     if ruleset is None:
-        return _manual(p, rec, _no_rules(msg, day, now), msg.region_code, "no_rule")
+        return _manual(p, rec, _no_rules(msg, day, now), msg.region_code, "no_rule"), False
     rule = resolve_rule(ruleset, facts)
     if rule is None:
         d = decide(ruleset, facts, {}, None, rng)
-        return _manual(p, rec, _decision(msg, d, day, None, now, 1, {}), region_chain(facts)[0], "no_rule")
-    return _decide_by_rule(p, rec, _Order(msg, facts, ruleset, rule, day, now, rng), providers_fn, confirm)
-
-
-def _fit_providers(
-    rule: RegionRule, msg: DispatchMessage, by_id: Mapping[str, ProviderConfig]
-) -> tuple[set[str], dict[str, str]]:
-    """The rule's active providers whose configuration fits the order, and why the others' does not."""
-    misfit: dict[str, str] = {}
-    allowed: set[str] = set()
-    for share in rule.providers:
-        cfg = by_id.get(share.provider_id)
-        if cfg is None:
-            continue
-        why = providers.misfit(cfg, msg)
-        if why:
-            misfit[share.provider_id] = why
-        else:
-            allowed.add(share.provider_id)
-    return allowed, misfit
+        gap = region_chain(facts)[0]
+        return _manual(p, rec, _decision(msg, d, day, None, now, 1, {}), gap, "no_rule"), False
+    order = _Order(msg, facts, ruleset, rule, day, now, rng)
+    # Orders with items reserve stock between deciding and settling: they keep the two-step hand-off.
+    return _decide_by_rule(p, rec, order, providers_fn, confirm, together=together and not msg.items)
 
 
 def _counted(o: _Order, provider_id: str) -> list[WriteOp]:
@@ -379,16 +371,31 @@ def _confirmed(
 
 
 def _decide_by_rule(
-    p: Ports, rec: DispatchRecord, o: _Order, providers_fn: ProvidersFn | None, confirm: ConfirmFn | None
-) -> DispatchRecord:
-    """Decide, confirm the provider, reserve its stock and take one of its slots; decide again when any fails."""
+    p: Ports,
+    rec: DispatchRecord,
+    o: _Order,
+    providers_fn: ProvidersFn | None,
+    confirm: ConfirmFn | None,
+    *,
+    together: bool,
+) -> tuple[DispatchRecord, bool]:
+    """Decide, confirm the provider, reserve its stock and take one of its slots; decide again when any fails.
+
+    ``together``: the first attempt reads the counts and what fulfilment's assignment needs in one
+    batch, and commits the decision, the slot and the assignment in one transaction
+    (``fulfilment.assignment.first_assignment_ops``). If that transaction is refused, the next
+    attempt goes the two-step way (settle, then ``assign`` under the order's lock), which tells a
+    full provider from a changed order.
+
+    Long because each refusal (unfit, out of stock, full, a changed order) decides again, in one
+    loop, with what it learned."""
     listed = providers.active_configs(p, providers_fn)
     if providers_fn is None:
         configs = providers.with_unlisted(p, listed, [s.provider_id for s in o.rule.providers])
     else:
         configs = {c.provider_id: c for c in listed}
     cached = configs if providers_fn is None else {}
-    allowed, misfit = _fit_providers(o.rule, o.msg, configs)
+    allowed, misfit = providers.fitting(o.rule, o.msg, configs)
     declined = {pid: f"declined the order: {why}" for pid, why in o.msg.declined.items()}
     allowed -= set(declined)
     short, missing = stock_check.stock_misfits(p, o.msg, allowed)
@@ -397,8 +404,10 @@ def _decide_by_rule(
     bound = providers.bound_ids(p, o.msg)
     dropped: dict[str, str] = {}  # providers found unfit while confirming, this dispatch only
     full: set[str] = set()  # providers whose conditional ADD failed: at capacity, whatever a stale read says
-    for attempt in range(1, len(o.rule.providers) + 2):
-        counts, _ = counters.read_counts(p, o.day, o.scope)
+    redone = 0  # a refused one-transaction attempt is made again the two-step way, as the same attempt
+    for tries in range(1, len(o.rule.providers) + 2 + together):
+        attempt = tries - redone
+        counts, known = handoff.counts(p, o.day, o.scope, list(o.capacity), o.msg, together)
         for pid in full:
             counts[pid] = max(counts.get(pid, 0), o.capacity[pid])
         candidates = allowed - set(dropped)
@@ -414,7 +423,7 @@ def _decide_by_rule(
             counters.count_total(p, o.day, o.scope)
             decision = o.decision(d, attempt, excluded)
             rule = blocking_rule(scoped) or _gap_rule(excluded, declined, misfit)
-            return _manual(p, rec, decision, o.rule.region_code, "no_provider", missing, rule)
+            return _manual(p, rec, decision, o.rule.region_code, "no_provider", missing, rule), False
         cfg, held = _confirmed(p, d.provider_id, cached, confirm)
         why_not = "no longer an active, reviewed provider" if cfg is None else providers.misfit(cfg, o.msg)
         if why_not:
@@ -426,15 +435,42 @@ def _decide_by_rule(
             dropped[d.provider_id] = f"out of stock of {lacking} in region {stock_check.region_of(o.msg)}"
             missing = sorted({*missing, lacking})
             continue
+        decision = o.decision(d, attempt, excluded)
         try:
-            counted = [*_counted(o, d.provider_id), *held]
-            return _settle(p, rec, "assigned", o.decision(d, attempt, excluded), counted)
+            done = _commit(p, rec, o, decision, [*_counted(o, d.provider_id), *held], known)
         except _Full:  # lost the race for its last slot, or the cached provider changed: decide again
             _refused(p, o, d.provider_id, cfg if held else None, cached, full)
+            continue
+        if done is None:  # the order, its lock or the slot: the two-step way tells which
+            together, redone = False, 1
+            continue
+        return done
     raise Unavailable(
         f"Could not settle a provider for {o.msg.appointment_id} after {attempt} attempts; it will be retried.",
         retry_after=1,
     )
+
+
+def _commit(
+    p: Ports,
+    rec: DispatchRecord,
+    o: _Order,
+    decision: DispatchDecision,
+    counted: list[WriteOp],
+    known: dict[tuple[str, str], Any] | None,
+) -> tuple[DispatchRecord, bool] | None:
+    """Settle the decision with its slot; with ``known`` and a pending order, the assignment too.
+    Returns the record and whether it was assigned; None when the one transaction was refused."""
+    hand_off = handoff.with_decision(p, known, decision)
+    if hand_off is None:
+        return _settle(p, rec, "assigned", decision, counted), False
+    writes, outbox_ids = hand_off
+    try:
+        settled = _settle(p, rec, "assigned", decision, [*counted, *writes])
+    except _Full:
+        return None
+    outbox.release(p, *outbox_ids)
+    return settled, True
 
 
 def _refused(

@@ -8,6 +8,7 @@ spread over shard items (``repositories.dispatch.TOTAL_SHARDS``) that the same Q
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,7 @@ from petcover.domain import calendar
 from petcover.domain.dispatch import Candidate, RegionRule, counter_scope, scope_of
 from petcover.errors import StaleWrite
 from petcover.models.dispatch import CounterView, ProviderCount
-from petcover.ports import Ports
+from petcover.ports import Item, Ports
 from petcover.repositories import dispatch as repo
 from petcover.services.dispatch import rules
 
@@ -31,6 +32,23 @@ def business_date(p: Ports, at: datetime | None = None) -> str:
 def read_counts(p: Ports, day: str, scope: str) -> tuple[dict[str, int], int]:
     """The day's per-provider counts and the scope total: one Query."""
     return repo.read_counts(p.store, day, scope)
+
+
+def count_keys(day: str, scope: str, provider_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """The counters of the given providers, to read in a batch with other items (``counts_in``)."""
+    return [repo.counter_key(day, scope, pid) for pid in provider_ids]
+
+
+def counts_in(
+    known: Mapping[tuple[str, str], Item], day: str, scope: str, provider_ids: Iterable[str]
+) -> dict[str, int]:
+    """The providers' counts from a batch read of ``count_keys``; a counter not created yet counts 0."""
+    counts: dict[str, int] = {}
+    for pid in provider_ids:
+        item = known.get(repo.counter_key(day, scope, pid))
+        if item is not None:
+            counts[pid] = int(item.get("n") or 0)
+    return counts
 
 
 def count(p: Ports, day: str, scope: str, provider_id: str, capacity: int | None, by: int = 1) -> int:

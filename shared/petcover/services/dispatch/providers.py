@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from petcover.domain import regions
+from petcover.domain.dispatch import RegionRule
 from petcover.models.dispatch import DispatchMessage
 from petcover.models.partners import ProviderConfig
 from petcover.ports import Ports, WriteOp
@@ -98,3 +99,21 @@ def misfit(cfg: ProviderConfig, msg: DispatchMessage) -> str | None:
     if not cfg.covers(msg.region_code):
         return f"does not serve region {msg.region_code} (provider configuration v{cfg.version})"
     return None
+
+
+def fitting(
+    rule: RegionRule, msg: DispatchMessage, by_id: Mapping[str, ProviderConfig]
+) -> tuple[set[str], dict[str, str]]:
+    """The rule's active providers whose configuration fits the order, and why the others' does not."""
+    unfit: dict[str, str] = {}
+    allowed: set[str] = set()
+    for share in rule.providers:
+        cfg = by_id.get(share.provider_id)
+        if cfg is None:
+            continue
+        why = misfit(cfg, msg)
+        if why:
+            unfit[share.provider_id] = why
+        else:
+            allowed.add(share.provider_id)
+    return allowed, unfit

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from petcover.domain.appointment_flow import FLOW, advance
 from petcover.errors import Conflict, NotFound
 from petcover.models.fulfilment import Appointment
 from petcover.observability import logger
-from petcover.ports import Ports
+from petcover.ports import Item, Ports, WriteOp
 from petcover.repositories import appointments as records
 from petcover.services import locks
 from petcover.services.commodities import stock
-from petcover.services.fulfilment.transitions import MODULE, News, commit, reads
+from petcover.services.fulfilment.transitions import MODULE, News, change_ops, commit, reads
 from petcover.services.partners import directory
 
 MAX_DECISION_CHARS = 4000
@@ -77,11 +78,22 @@ def assign(p: Ports, appointment_id: str, provider_id: str | None, decision: dic
             locks.release(p, lease)
 
 
-def _assign_held(
-    p: Ports, lease: locks.Lease, appointment_id: str, provider_id: str | None, decision: dict[str, Any]
-) -> bool:
-    """``assign`` under the lease; True when its transaction also ended the lease (the warm path)."""
-    known = p.store.get_many(reads(appointment_id))
+@dataclass(frozen=True)
+class _Change:
+    before: Appointment
+    after: Appointment
+    index: dict[str, Any]
+    news: News | None
+
+
+def _change(
+    p: Ports,
+    known: Mapping[tuple[str, str], Item],
+    appointment_id: str,
+    provider_id: str | None,
+    decision: dict[str, Any],
+) -> _Change | None:
+    """What the assignment changes, from the appointment as read; None when there is nothing to do."""
     item = known.get(records.appointment_key(appointment_id))
     if item is None:
         raise NotFound(f"Appointment {appointment_id} does not exist.", code="APPOINTMENT_NOT_FOUND")
@@ -91,14 +103,14 @@ def _assign_held(
         logger.info("assignment ignored: appointment cancelled", extra={"appointment_id": appointment_id})
         if doc.items:  # stock dispatch reserved after the cancellation released what there was
             stock.release(p, appointment_id, "cancelled before assignment", "system:dispatch")
-        return False
+        return None
     if provider_id is not None and any(d.provider_id == provider_id for d in doc.declines):
         # A decision made before the provider declined (a late or repeated message): a newer one follows.
         logger.info("assignment ignored: the provider declined it", extra={"appointment_id": appointment_id})
-        return False
+        return None
     new_state = _next_state(p, doc, provider_id, decision)
     if new_state is None:
-        return False
+        return None
     now = p.now()
     after = advance(
         doc,
@@ -111,14 +123,38 @@ def _assign_held(
         decision=_decision_summary(decision),
     )
     news = News(node="assigned", event="appointment.assigned", payload={"provider_id": provider_id})
-    commit(
-        p,
-        lease,
-        doc,
-        after,
-        index=records.assignment_index(provider_id, now, appointment_id),
-        news=news if provider_id else None,
-        release=True,
-        known=known,
-    )
+    index = records.assignment_index(provider_id, now, appointment_id)
+    return _Change(doc, after, index, news if provider_id else None)
+
+
+def _assign_held(
+    p: Ports, lease: locks.Lease, appointment_id: str, provider_id: str | None, decision: dict[str, Any]
+) -> bool:
+    """``assign`` under the lease; True when its transaction also ended the lease (the warm path)."""
+    known = p.store.get_many(reads(appointment_id))
+    change = _change(p, known, appointment_id, provider_id, decision)
+    if change is None:
+        return False
+    c = change
+    commit(p, lease, c.before, c.after, index=c.index, news=c.news, release=True, known=known)
     return True
+
+
+def first_assignment_ops(
+    p: Ports, known: Mapping[tuple[str, str], Item], appointment_id: str, provider_id: str, decision: dict[str, Any]
+) -> tuple[list[WriteOp], list[str]] | None:
+    """A new order's first assignment to a provider as writes for the dispatch decision's own
+    transaction, and the outbox ids to release after it; ``known`` holds ``reads(appointment_id)``.
+
+    Instead of taking the order's lock it is held by the appointment's state and version and by
+    nobody holding the lock at commit (``locks.free_check``): one transaction for deciding and
+    assigning. None for anything but a pending order (``assign`` handles those under the lock)."""
+    item = known.get(records.appointment_key(appointment_id))
+    if item is None or records.appointment_from_item(item).status != "pending":
+        return None
+    change = _change(p, known, appointment_id, provider_id, decision)
+    if change is None:
+        return None
+    c = change
+    guard = locks.free_check(p, appointment_id, MODULE)
+    return change_ops(p, c.before, c.after, guard, index=c.index, news=c.news, known=known)

@@ -93,15 +93,8 @@ def commit(
     ``release``: the transaction also ends the lease (``Lease.release_op``), for a holder whose
     last write this is; the caller then does not release it again. ``known``: the announcement's
     reads, already made under the lock with the appointment (``reads``)."""
-    announced, outbox_ids = announcement_ops(p, after, news or News(), known)
-    write: list[WriteOp] = [
-        records.appointment_change(before, after, index),
-        *(ops or []),
-        *announced,
-        *_overview_ops(p, before, after),
-        *(insurer_counter_ops(after, "fulfilled", p.now()) if _reached(before, after, "fulfilled") else []),
-        lease.release_op(p) if release else lease.check(p),
-    ]
+    guard = lease.release_op(p) if release else lease.check(p)
+    write, outbox_ids = change_ops(p, before, after, guard, index=index, ops=ops, news=news, known=known)
     try:
         p.store.transact(write)
     except StaleWrite:
@@ -117,6 +110,31 @@ def commit(
             code="APPOINTMENT_CHANGED",
         ) from None
     outbox.release(p, *outbox_ids)
+
+
+def change_ops(
+    p: Ports,
+    before: Appointment,
+    after: Appointment,
+    guard: WriteOp,
+    *,
+    index: Mapping[str, Any] | None = None,
+    ops: list[WriteOp] | None = None,
+    news: News | None = None,
+    known: Mapping[tuple[str, str], Item] | None = None,
+) -> tuple[list[WriteOp], list[str]]:
+    """``commit``'s transaction, and the outbox ids to release after it. ``guard``: what proves the
+    order's lock allows the change (the holder's lease check, or that nobody holds it)."""
+    announced, outbox_ids = announcement_ops(p, after, news or News(), known)
+    write: list[WriteOp] = [
+        records.appointment_change(before, after, index),
+        *(ops or []),
+        *announced,
+        *_overview_ops(p, before, after),
+        *(insurer_counter_ops(after, "fulfilled", p.now()) if _reached(before, after, "fulfilled") else []),
+        guard,
+    ]
+    return write, outbox_ids
 
 
 # Appointment states the overview counts on the business day they are reached.
