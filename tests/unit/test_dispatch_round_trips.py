@@ -9,12 +9,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from petcover.errors import Conflict
 from petcover.models.partners import StatusChange
 from petcover.ports import Ports
 from petcover.repositories import partners as partner_keys
+from petcover.services import locks
 from petcover.services.dispatch import assignment, counters
-from petcover.services.fulfilment import booking, views
+from petcover.services.fulfilment import booking, closing, views
 from petcover.services.partners import status
 from petcover.storage.memory import MemoryStore
 from tests.support.blobs import FakeBlobs
@@ -167,3 +170,59 @@ def test_racing_consumers_of_one_order_assign_it_once(fake_ports):
     events = [i["data"] for i in p.store.all_items() if i.get("kind") == "webhook_event"]  # type: ignore[attr-defined]
     mine = [e for e in events if msg["appointment_id"] in e]
     assert sum("appointment.assigned" in e for e in mine) == 1, mine
+
+
+class CancelAfterRead:
+    """A store that lets the owner cancel the order right after dispatch's batched read, before its
+    transaction (the moment the one-transaction assignment is exposed to)."""
+
+    def __init__(self, p: Ports, appointment_id: str) -> None:
+        self._p = p
+        self._inner = p.store
+        self._aid = appointment_id
+        self.cancelled = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def get_many(self, keys: Any) -> Any:
+        known = self._inner.get_many(keys)
+        if not self.cancelled:
+            self.cancelled = True
+            closing.cancel(self._p, SHOP, self._aid, "changed my mind")
+        return known
+
+
+def test_an_order_cancelled_between_dispatch_read_and_commit_is_not_assigned(fake_ports):
+    p = fake_ports
+    *_, msg = _world(p)
+    aid = msg["appointment_id"]
+    gate = CancelAfterRead(p, aid)
+    rec = assignment.dispatch_one(dataclasses.replace(p, store=gate), msg)
+    assert gate.cancelled
+    assert rec.state == "assigned" and rec.decision is not None and rec.decision.attempts == 1
+    appt = views.get_for_staff(p, aid).appointment
+    assert appt.status == "cancelled" and appt.provider_id is None
+    events = [i["data"] for i in p.store.all_items() if i.get("kind") == "webhook_event"]  # type: ignore[attr-defined]
+    assert not any("appointment.assigned" in e and aid in e for e in events)
+
+
+def test_an_order_whose_lock_is_held_is_assigned_once_the_holder_is_done(fake_ports, monkeypatch):
+    """Someone is changing the order when dispatch commits: the decision settles with its slot, the
+    assignment waits for the lock, and the redelivered message assigns it without counting again."""
+    p = fake_ports
+    monkeypatch.setattr(locks, "sleep", lambda _s: None)
+    _, _, pharmacy, msg = _world(p)
+    aid = msg["appointment_id"]
+    lease = locks.try_acquire(p, aid, "FUL")
+    assert lease is not None
+    with pytest.raises(Conflict) as refused:
+        assignment.dispatch_one(p, msg)
+    assert refused.value.code == "ORDER_LOCKED"
+    assert views.get_for_staff(p, aid).appointment.status == "pending"
+    locks.release(p, lease)
+    rec = assignment.dispatch_one(p, msg)  # SQS delivers it again
+    assert rec.state == "assigned" and rec.decision is not None and rec.decision.provider_id == pharmacy
+    appt = views.get_for_staff(p, aid).appointment
+    assert appt.status == "booking" and appt.provider_id == pharmacy
+    assert counters.read_counts(p, rec.decision.business_date, "310115#medicine_delivery") == ({pharmacy: 2}, 2)

@@ -16,6 +16,9 @@ Flow (states from ``domain.appointment_flow.FLOW``)::
 Every change after booking runs under the per-order lock (``locks``, module ``FUL``) and is one
 transaction: the appointment update is conditional on the expected state and version, and a
 Check on the lock item proves the caller still holds the current lease (fence, token, expiry).
+The one exception is a new order's first assignment, which rides on dispatch's decision: it
+proves instead that nobody holds the lock at commit (``locks.free_check``), which with the
+version condition is as strong (``assignment.first_assignment_ops``).
 What the change announces is in that transaction too (``News``): the timeline node, the channel
 webhook, and on fulfilment the QuotaQueue message that asks the ledger to deduct
 (``quota.deduct``); the messages are published after the commit, or by the outbox sweeper.
