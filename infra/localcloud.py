@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import roles, seed, template
+from infra import bytecode, roles, seed, template
 
 ROOT = template.ROOT
 TOOLS_BIN = Path(os.environ.get("PETCOVER_TOOLS_BIN", ROOT / ".tools" / "venv" / "bin"))
@@ -183,7 +183,9 @@ class LocalCloud:
             stdout=subprocess.DEVNULL,
         )
         shared = roles.share(build_dir / "template.yaml")
-        _say(f"built in {time.time() - t0:.1f}s; {shared}; sam deploy to {self.endpoint}")
+        compiled, _ = bytecode.compile_build(build_dir)
+        _say(f"built in {time.time() - t0:.1f}s; {shared}; {compiled} folders compiled to bytecode")
+        _say(f"sam deploy to {self.endpoint}")
         t1 = time.time()
         overrides = [
             "Stage=local",
