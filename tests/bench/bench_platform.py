@@ -151,6 +151,59 @@ def route_latency(cloud: Any, demo: dict[str, Any], n: int = 200, ops_n: int = 1
     return table(head, rows) + note
 
 
+SHIPPED = ("policies.underwrite", "fulfilment.book", "portal.app")
+
+
+def shipped_bytecode(cloud: Any, rounds: int = 5) -> str:
+    """A cold start's import from the deployed build, as the emulator's workers run it, with the
+    bytecode the build ships and with it removed (every module compiled from source)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from infra import template
+    from infra.localcloud import TOOLS_BIN
+
+    build = Path(cloud.run_dir) / "build"
+    built = template.parse((build / "template.yaml").read_text())["Resources"]
+    code = {
+        str(r["Properties"]["Handler"]).rsplit(".", 1)[0]: build / str(r["Properties"]["CodeUri"])
+        for r in built.values()
+        if r.get("Type") == "AWS::Serverless::Function"
+    }
+    layer = next(build / str(r["Properties"]["ContentUri"]) for r in built.values() if "ContentUri" in r["Properties"])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for module in SHIPPED:
+            cpu: dict[str, list[float]] = {"shipped": [], "source": []}
+            for kind in cpu:
+                root = Path(tmp) / kind / module
+                shutil.copytree(code[module], root / "code")
+                shutil.copytree(layer, root / "layer")
+                if kind == "source":
+                    for cache in [*root.rglob("__pycache__")]:
+                        shutil.rmtree(cache)
+                paths = [str(root / "code"), str(root / "layer" / "python")]
+                probe = (
+                    f"import sys, time; sys.path[:0] = {paths!r}; t = time.process_time(); "
+                    f"import {module}; print(time.process_time() - t)"
+                )
+                for _ in range(rounds):  # -B: the stripped copy stays stripped
+                    out = subprocess.run(
+                        [str(TOOLS_BIN / "python"), "-B", "-c", probe], capture_output=True, text=True, check=True
+                    )
+                    cpu[kind].append(float(out.stdout) * 1000)
+            shipped, source = statistics.median(cpu["shipped"]), statistics.median(cpu["source"])
+            rows.append([module, f"{shipped:.0f}", f"{source:.0f}", f"{source / shipped:.2f}x"])
+    head = ["handler module", "import CPU ms, bytecode shipped", "compiled from source", "source / shipped"]
+    note = (
+        f"\n\nEach figure the median of {rounds} fresh processes importing the handler from a copy of the "
+        "deployed function and layer (the Lambda builder copies no `__pycache__`, and Lambda's code folder is "
+        "read-only, so without shipped bytecode every cold start compiles what it imports)."
+    )
+    return table(head, rows) + note
+
+
 COLD_RUNS = 5  # fresh processes per handler module; each figure is their median
 COLD_TOP = 15  # rows of the table kept in bench/RESULTS.md (bench/results/cold_imports.md has them all)
 
@@ -615,6 +668,8 @@ def main(argv: list[str]) -> int:
         with local_cloud() as (cloud, demo):
             if "latency" in only:
                 write("route_latency", "Route latency through the local cloud", route_latency(cloud, demo), cmd)
+                title = "Cold start import with the bytecode the build ships, against compiling from source"
+                write("shipped_bytecode", title, shipped_bytecode(cloud), cmd)
             if "load" in only:
                 write(
                     "mixed_load",

@@ -25,6 +25,7 @@ BENCHES = [
 ORDER = [
     "route_latency",
     "cold_imports",
+    "shipped_bytecode",
     "store_calls",
     "round_trips",
     "mixed_load",
