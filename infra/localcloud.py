@@ -182,10 +182,8 @@ class LocalCloud:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        shared = roles.share(build_dir / "template.yaml")
-        compiled, _ = bytecode.compile_build(build_dir)
-        _say(f"built in {time.time() - t0:.1f}s; {shared}; {compiled} folders compiled to bytecode")
-        _say(f"sam deploy to {self.endpoint}")
+        shared = f"{roles.share(build_dir / 'template.yaml')}; {bytecode.compile_build(build_dir)[0]} in bytecode"
+        _say(f"built in {time.time() - t0:.1f}s; {shared}; sam deploy to {self.endpoint}")
         t1 = time.time()
         overrides = [
             "Stage=local",
