@@ -97,7 +97,7 @@ events: install ## regenerate events/ from template.yaml
 openapi: install ## regenerate openapi.json from the handlers' models
 	$(BIN)/python -m infra.openapi
 
-grants: install ## rewrite each function's Environment and Policies in template.yaml from what its code uses
+grants: install ## rewrite each function's Layers, Environment and Policies in template.yaml from what its code uses
 	$(BIN)/python -m infra.grants --write
 
 generate: install ## after adding or changing an operation: events/, openapi.json and the template's grants

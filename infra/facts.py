@@ -14,6 +14,7 @@ A *use* is one place in the code that needs something a function must be given:
 - ``mail``: sending mail through the mailer port (``send_mail``): SES from the stack's address,
   or the local sink;
 - ``setting``: a read of a per-function setting (``config.GRANTED``), e.g. ``ops_chat_url``;
+- ``layer``: an import of a package of the documents layer (``DOCUMENT_PACKAGES``);
 - ``relay``: a send or emit whose target comes from data, i.e. an outbox relay;
 - ``problem``: something this reading cannot tell; the permission test fails on it.
 
@@ -46,6 +47,10 @@ SQS_ACTIONS = {
     "get_queue_attributes": "sqs:poll",  # SQSPollerPolicy is the narrowest SAM template that allows it
 }
 QUEUE_OF_FIELD = {field: queue for queue, field in QUEUES.items()}
+# What infra/layers/documents/requirements.txt installs, by import name: a function whose code
+# imports one of these gets that layer.
+DOCUMENT_PACKAGES = frozenset({"matplotlib", "openpyxl", "numpy", "PIL", "contourpy", "reportlab"})
+DOCUMENTS_LAYER = "DocumentsLayer"
 MAX_DEPTH = 6
 
 
@@ -98,6 +103,13 @@ def _walk(part: ast.AST, module: str, top: Node) -> Iterator[tuple[ast.AST, Scop
         if isinstance(node, ast.ClassDef):
             cls = node
         todo.extend((child, scope, cls) for child in ast.iter_child_nodes(node))
+
+
+def imports_any(stmt: ast.Import | ast.ImportFrom, packages: frozenset[str]) -> bool:
+    """The statement imports (from) one of these top-level packages."""
+    if isinstance(stmt, ast.ImportFrom):
+        return stmt.level == 0 and (stmt.module or "").split(".")[0] in packages
+    return any(alias.name.split(".")[0] in packages for alias in stmt.names)
 
 
 def _common_prefix(prefixes: set[str]) -> str:
@@ -168,6 +180,8 @@ class Facts:
             for expr, scope, cls in _walk(part, module, node):
                 if cls is not None and cls.name in self.adapter_classes:
                     continue
+                if isinstance(expr, ast.Import | ast.ImportFrom) and imports_any(expr, DOCUMENT_PACKAGES):
+                    uses.append(Use("layer", DOCUMENTS_LAYER, where(expr)))
                 if isinstance(expr, ast.Attribute) and expr.attr in GRANTED and module not in COMPOSITION:
                     uses.append(Use("setting", expr.attr, where(expr)))
                 if isinstance(expr, ast.Call):

@@ -69,6 +69,9 @@ def add_use(needs: Needs, use: Use) -> None:
         needs.grant(SES_SEND, use.where)
     elif use.kind == "setting":
         needs.setting(use.target, use.where)
+    elif use.kind == "layer":
+        needs.layers.add(use.target)
+        needs.why.setdefault(f"layer {use.target}", set()).add(use.where)
 
 
 class Analysis:
@@ -119,6 +122,8 @@ def differences(need: Needs, have: Needs) -> list[str]:
         want, got = need.env.get(var), have.env.get(var)
         if want != got:
             out.append(f"{var}: the code needs {want or 'nothing'}, the template gives {got or 'nothing'}")
+    out += [f"imports from {layer} but does not list it" for layer in sorted(need.layers - have.layers)]
+    out += [f"lists {layer} but imports nothing from it" for layer in sorted(have.layers - need.layers)]
     out += [f"used but not granted: {' '.join(g)}" for g in sorted(need.grants - have.grants)]
     out += [f"granted but not used: {' '.join(g)}" for g in sorted(have.grants - need.grants)]
     return out
@@ -149,7 +154,7 @@ def main(argv: list[str]) -> int:
                 print(f"{name}: {line}")
         return 1 if failing else 0
     for name in names:  # main-table policies are left out: they are written by hand
-        lines = [f"  {name}:", *template_edit.environment(needs[name].env)]
+        lines = [f"  {name}:", *template_edit.layers(needs[name].layers), *template_edit.environment(needs[name].env)]
         derived = template_edit.policies(needs[name])
         print("\n".join(lines + (["      Policies:", *derived] if derived else [])))
     return 0

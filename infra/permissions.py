@@ -68,6 +68,7 @@ class Needs:
     grants: set[Grant] = field(default_factory=set)
     why: dict[str, set[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    layers: set[str] = field(default_factory=set)  # beyond the one every function has (Globals)
 
     def setting(self, name: str, where: str) -> None:
         var = Settings.variable(name)
@@ -152,5 +153,6 @@ def granted(function: str) -> Needs:
             out.env[var] = _ref(value)
     for policy in props.get("Policies") or []:
         out.grants |= policy_grants(policy) or set()
+    out.layers = {_ref(layer) for layer in props.get("Layers") or []}
     out.grants = collapse(out.grants)
     return out

@@ -1,8 +1,10 @@
 """Writes derived grants into template.yaml's text, keeping everything written by hand.
 
-Only two sections of each function change: ``Environment`` (the per-function variables; any
-other variable stays) and ``Policies`` (main-table and other hand-written entries stay first,
-the derived ones follow). Comments and layout elsewhere are untouched.
+Only three sections of each function change: ``Layers`` (the documents layer where its code
+imports from it; every function has the petcover layer from Globals), ``Environment`` (the
+per-function variables; any other variable stays) and ``Policies`` (main-table and other
+hand-written entries stay first, the derived ones follow). Comments and layout elsewhere are
+untouched.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from infra import template
 from infra.permissions import EVENTS, IDEMPOTENCY, KMS_TEMPLATES, SQS_TEMPLATES, VARIABLES, Needs, derived
 
 RESOURCE = re.compile(r"^  ([A-Za-z0-9]+):\s*$")
-SECTION = re.compile(r"^      (Environment|Policies):\s*$")
+SECTION = re.compile(r"^      (Layers|Environment|Policies):\s*$")
 ENV_VAR = re.compile(r"^          ([A-Z0-9_]+):")
 ITEM = "        - "
 S3_ORDER = {"s3:PutObject": 0, "s3:GetObject": 1, "s3:ListBucket": 2}
+
+
+def layers(names: set[str]) -> list[str]:
+    return ["      Layers:", *(f"{ITEM}!Ref {name}" for name in sorted(names))] if names else []
 
 
 def environment(env: dict[str, str], kept: list[str] | None = None) -> list[str]:
@@ -127,6 +133,6 @@ def rewrite(text: str, needs: dict[str, Needs]) -> str:
             raise ValueError(f"{name} has no Policies section to write into")
         at = rest.index("\0")
         entries = policy_kept + policies(needs[name]) or [f"{ITEM}AWSLambdaBasicExecutionRole"]
-        derived = [*environment(needs[name].env, env_kept), "      Policies:", *entries]
+        derived = [*layers(needs[name].layers), *environment(needs[name].env, env_kept), "      Policies:", *entries]
         out += rest[:at] + derived + rest[at + 1 :]
     return "\n".join(out) + "\n"

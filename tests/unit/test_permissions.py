@@ -6,6 +6,7 @@ What the code uses is read from the source (infra.grants); on a failure, the mes
 differences, and `python -m infra.grants --write` brings template.yaml in line (then review it).
 """
 
+import ast
 import importlib
 from functools import cache
 from textwrap import dedent
@@ -13,6 +14,7 @@ from textwrap import dedent
 import pytest
 
 from infra import template, template_edit
+from infra.facts import DOCUMENT_PACKAGES, DOCUMENTS_LAYER, imports_any
 from infra.grants import Analysis, differences
 from infra.permissions import RESOURCES, VARIABLES, Needs, granted, queue_resource, resource_of, statement_grants
 from petcover.api import specs_of
@@ -41,7 +43,35 @@ def test_globals_carry_only_what_every_function_shares():
     assert shared["CodeUri"] == "functions/" and shared["Layers"] and shared["Runtime"]
     assert set(template.globals_env()) & set(VARIABLES) == set(), "per-function settings belong to the functions"
     for name, fn in template.functions().items():
-        assert {"CodeUri", "Runtime", "Layers"} & set(fn["Properties"]) == set(), f"{name} restates Globals"
+        assert {"CodeUri", "Runtime"} & set(fn["Properties"]) == set(), f"{name} restates Globals"
+        assert shared["Layers"][0] not in fn["Properties"].get("Layers", []), f"{name} restates Globals"
+
+
+def test_only_the_functions_that_draw_or_write_documents_load_the_documents_layer():
+    with_layer = {name for name, fn in template.functions().items() if fn["Properties"].get("Layers")}
+    assert {"ExportReportFunction", "SendEPolicyFunction", "RunSettlementFunction"} <= with_layer
+    assert len(with_layer) < len(FUNCTIONS) / 10, "most functions start with the petcover layer alone"
+    why = analysis().needs("SendEPolicyFunction").why[f"layer {DOCUMENTS_LAYER}"]
+    assert any("e_policy.py" in where for where in why)
+    assert analysis().needs("QuoteFunction").layers == set()
+
+
+@pytest.mark.parametrize(
+    ("source", "imports"),
+    [
+        ("import matplotlib", True),
+        ("import os, numpy.linalg as la", True),
+        ("from PIL import Image", True),
+        ("from reportlab.pdfgen import canvas", True),
+        ("from .matplotlib import x", False),  # one of ours, relative
+        ("import matplotlibx", False),
+        ("from petcover.domain import chart", False),
+    ],
+)
+def test_a_documents_import_is_told_by_its_top_level_package(source, imports):
+    stmt = ast.parse(source).body[0]
+    assert isinstance(stmt, ast.Import | ast.ImportFrom)
+    assert imports_any(stmt, DOCUMENT_PACKAGES) is imports
 
 
 def test_the_ops_token_secret_reaches_only_functions_that_verify_ops_tokens():
@@ -108,7 +138,9 @@ def test_writing_replaces_derived_entries_and_keeps_hand_written_ones():
                 Api: {Type: Api, Properties: {Path: /one, Method: get}}
         """
     )
-    needs = Needs(env={"WEBHOOK_QUEUE_URL": "WebhookQueue"}, grants={("sqs:send", "WebhookQueue")})
+    needs = Needs(
+        env={"WEBHOOK_QUEUE_URL": "WebhookQueue"}, grants={("sqs:send", "WebhookQueue")}, layers={"DocumentsLayer"}
+    )
     assert template_edit.rewrite(text, {"OneFunction": needs}) == dedent(
         """\
         Resources:
@@ -116,6 +148,8 @@ def test_writing_replaces_derived_entries_and_keeps_hand_written_ones():
             Type: AWS::Serverless::Function
             Properties:
               Handler: area.one.handler
+              Layers:
+                - !Ref DocumentsLayer
               Environment:
                 Variables:
                   BUSINESS_TIMEZONE: UTC
@@ -131,3 +165,22 @@ def test_writing_replaces_derived_entries_and_keeps_hand_written_ones():
                 Api: {Type: Api, Properties: {Path: /one, Method: get}}
         """
     )
+
+
+def test_writing_drops_a_layer_the_code_no_longer_imports_from():
+    text = dedent(
+        """\
+        Resources:
+          OneFunction:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: area.one.handler
+              Layers:
+                - !Ref DocumentsLayer
+              Policies:
+                - DynamoDBReadPolicy: {TableName: !Ref MainTable}
+        """
+    )
+    rewritten = template_edit.rewrite(text, {"OneFunction": Needs()})
+    assert "Layers" not in rewritten and "DocumentsLayer" not in rewritten
+    assert "- DynamoDBReadPolicy: {TableName: !Ref MainTable}" in rewritten
