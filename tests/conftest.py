@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 # One deployment on the local cloud per session, whichever of tests/e2e and tests/browser it runs.
-from tests.support.local_stack import restore_dispatch_rules, stack
+from tests.support.local_stack import EMULATOR_REPORT, restore_dispatch_rules, stack
 
 __all__ = ["restore_dispatch_rules", "stack"]
 
@@ -25,6 +25,15 @@ os.environ.setdefault("POWERTOOLS_DEV", "false")
 # address instead; every other name resolves as usual, and tests that play DNS still do.
 CHAT_HOSTS = frozenset({"oapi.dingtalk.com", "hooks.slack.com", "qyapi.weixin.qq.com", "open.feishu.cn"})
 PUBLIC_ADDRESS = "93.184.215.14"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """After a failed session on the local cloud: what the emulator said (its log goes with the run)."""
+    lines = config.stash.get(EMULATOR_REPORT, [])
+    if lines:
+        terminalreporter.section("the local cloud's last warnings and errors")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(autouse=True, scope="session")

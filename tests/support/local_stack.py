@@ -44,8 +44,26 @@ class Stack:
         return OpsClient(self.base, ops_token(list(roles or ("admin",)), "e2e"), timeout=90)
 
 
+# What a failed session prints at its end (tests/conftest.py): the cause of a 502 is in the emulator's
+# log, which goes with the run folder.
+EMULATOR_REPORT = pytest.StashKey[list[str]]()
+REPORT_LINES = 30
+
+
+def emulator_report(run_dir: Path) -> list[str]:
+    """The emulator's last warnings and errors, the workers it unpacked and the disk left."""
+    import shutil
+
+    log = run_dir / "ministack.log"
+    text = log.read_text(errors="replace").splitlines() if log.exists() else []
+    flagged = [line[:300] for line in text if " ERROR " in line or " WARNING " in line or "rror:" in line]
+    workers = sum(1 for p in run_dir.glob("ministack-lambda-*") if p.is_dir())
+    free = shutil.disk_usage(run_dir).free / 2**30 if run_dir.exists() else float("nan")
+    return [f"{workers} Lambda workers unpacked under {run_dir}; {free:.1f} GiB free there", *flagged[-REPORT_LINES:]]
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     from infra.localcloud import ROOT, TOOLS_BIN, LocalCloud, free_port
 
     reuse = os.environ.get("PETCOVER_BROWSER_REUSE")
@@ -68,6 +86,8 @@ def stack() -> Iterator[Stack]:
 
         yield Stack(cloud, seed.seed(cloud))
     finally:
+        if request.session.testsfailed:
+            request.config.stash[EMULATOR_REPORT] = emulator_report(run_dir)
         cloud.stop(quiet=True)
         # The emulator unpacks a copy of the layer per function: removing it takes a while, so it
         # happens in the background instead of holding up the test session.
