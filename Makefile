@@ -137,6 +137,7 @@ bench: install tools console ## figures into bench/RESULTS.md
 deploy: install tools console ## deploy to AWS (guided the first time), then upload the console
 	$(TOOLS)/bin/sam build --parallel
 	$(BIN)/python -m infra.roles .aws-sam/build/template.yaml
+	$(BIN)/python -m infra.runtime_provided .aws-sam/build
 	$(BIN)/python -m infra.bytecode .aws-sam/build
 	$(TOOLS)/bin/sam deploy --guided
 	$(BIN)/python -m infra.console upload --stack $(or $(STACK),petcover)

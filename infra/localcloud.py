@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra import bytecode, roles, seed, template
+from infra import bytecode, roles, runtime_provided, seed, template
 
 ROOT = template.ROOT
 TOOLS_BIN = Path(os.environ.get("PETCOVER_TOOLS_BIN", ROOT / ".tools" / "venv" / "bin"))
@@ -182,8 +182,7 @@ class LocalCloud:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        shared = f"{roles.share(build_dir / 'template.yaml')}; {bytecode.compile_build(build_dir)[0]} in bytecode"
-        _say(f"built in {time.time() - t0:.1f}s; {shared}; sam deploy to {self.endpoint}")
+        _say(f"built in {time.time() - t0:.1f}s; {prepare_build(build_dir)}; sam deploy to {self.endpoint}")
         t1 = time.time()
         overrides = [
             "Stage=local",
@@ -321,6 +320,15 @@ def fresh_notification(sns: dict[str, Any]) -> None:
     if isinstance(message, dict) and "StateChangeTime" in message:
         message["StateChangeTime"] = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime(now))
         sns["Message"] = json.dumps(message, ensure_ascii=False)
+
+
+def prepare_build(build_dir: Path) -> str:
+    """What `make deploy` does between `sam build` and `sam deploy` too: shared roles, the runtime's
+    SDK left out of the layers, bytecode."""
+    shared = roles.share(build_dir / "template.yaml")
+    left_out = runtime_provided.trim(build_dir)
+    compiled = bytecode.compile_build(build_dir)[0]
+    return f"{shared}; {left_out} runtime files left out; {compiled} folders in bytecode"
 
 
 def default_cloud() -> LocalCloud:
