@@ -273,6 +273,43 @@ def test_the_same_message_twice_posts_once(fake_ports, clock) -> None:
     assert receiver.event_ids() == [event_id]
 
 
+def test_a_delivery_reads_once_and_writes_its_outcome_in_one_transaction(fake_ports, clock) -> None:
+    add_channel(fake_ports)
+    receiver = Receiver(clock, status=204)
+    endpoints.count_failure(fake_ports, "ch1", clock())  # an event before this one died
+    assert endpoints.status(fake_ports, "ch1").consecutive_failures == 1
+    event_id = notify(fake_ports, "C1")
+    [msg] = take(fake_ports)
+    fake_ports.store.calls.clear()  # type: ignore[attr-defined]
+
+    assert delivery.handle_message(fake_ports, body_of(msg), send=receiver) == "delivered"
+
+    # the event, its channel and the endpoint read together; the claim; then one transaction marks
+    # the event delivered, closes the attempt and resets the endpoint's failures
+    assert fake_ports.store.calls == {"get_many": 1, "put": 1, "transact": 1}  # type: ignore[attr-defined]
+    assert state_of(fake_ports, event_id) == "delivered"
+    assert endpoints.status(fake_ports, "ch1").consecutive_failures == 0
+    [entry] = [e for e in webhook_log.delivery_log(fake_ports, "claim", "C1").items if e.status == "delivered"]
+    assert (entry.run, entry.attempt, entry.status_code) == (1, 1, 204)
+
+
+def test_a_run_started_while_posting_keeps_its_state_and_the_attempt_still_closes(fake_ports, clock) -> None:
+    add_channel(fake_ports)
+    event_id = notify(fake_ports)
+    [msg] = take(fake_ports)
+    receiver = Receiver(clock)
+
+    def ops_start_a_run_meanwhile(*args: Any) -> HttpResult:
+        fake_ports.store.update(*webhook_keys.delivery_key(event_id), set={"fence": 2})
+        return receiver(*args)
+
+    assert delivery.handle_message(fake_ports, body_of(msg), send=ops_start_a_run_meanwhile) == "delivered"
+
+    assert state_of(fake_ports, event_id) == "pending"  # the new run decides
+    attempts = [e.status for e in webhook_log.delivery_log(fake_ports, "claim", "C1").items if e.run == 1]
+    assert "sending" not in attempts and "delivered" in attempts
+
+
 def test_a_concurrent_duplicate_is_refused_and_a_crashed_claim_is_taken_over(fake_ports, clock) -> None:
     add_channel(fake_ports)
     notify(fake_ports)

@@ -16,7 +16,6 @@ run are ignored). A claim left "sending" by a crashed invocation is taken over a
 
 from __future__ import annotations
 
-import contextlib
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -27,7 +26,7 @@ from petcover.config import get_settings
 from petcover.errors import StaleWrite
 from petcover.models.webhooks import DeliveryLogEntry, EventState
 from petcover.observability import logger
-from petcover.ports import Item, Ports
+from petcover.ports import Cond, Item, Ports, Update, WriteOp
 from petcover.repositories import catalog as channel_keys
 from petcover.repositories import partners as partner_keys
 from petcover.repositories import webhooks as repo
@@ -66,7 +65,8 @@ def deliver(p: Ports, message: Mapping[str, Any], *, send: Sender = http_post) -
     if msg.not_before is not None and msg.not_before > now.timestamp() + 1:
         enqueue(p, msg, msg.not_before - now.timestamp())  # a hop, not an attempt
         return "waiting"
-    item = p.store.get(*repo.delivery_key(msg.event_id))
+    found = _read(p, msg.event_id, msg.channel_id)
+    item = found.get(repo.delivery_key(msg.event_id))
     if item is None:
         logger.error("webhook event not found; message dropped", extra={"event_id": msg.event_id})
         return "missing"
@@ -75,12 +75,14 @@ def deliver(p: Ports, message: Mapping[str, Any], *, send: Sender = http_post) -
         return "stale"  # ops started another run (replay / release / redrive)
     if d.state != "pending":
         return f"already {d.state}"
+    if d.channel_id != msg.channel_id:  # not written so; the event's own channel decides
+        found = _read(p, d.event_id, d.channel_id)
 
-    target, why_not = _callback(p, d.channel_id, now)
+    target, why_not = _callback(p, found.get(partner_keys.channel(d.channel_id)), d.channel_id, now)
     if target is None:
         _settle(p, d, msg, "skipped", now, error=why_not)
         return "skipped"
-    endpoint = p.store.get(*repo.endpoint_key(d.channel_id)) or {}
+    endpoint = found.get(repo.endpoint_key(d.channel_id)) or {}
     if endpoint.get("state") == "paused":
         hold(p, d, msg, now)
         return "held"
@@ -112,14 +114,7 @@ def _post(
     fields |= {"latency_ms": result.latency_ms, "error": None if result.ok else result.describe()}
 
     if result.ok:
-        with contextlib.suppress(StaleWrite):  # ops started another run meanwhile; that run decides
-            p.store.update(
-                *repo.delivery_key(d.event_id),
-                set={"state": "delivered"},
-                expect=[("fence", "=", msg.run), ("state", "=", "pending")],
-            )
-        _finish_claim(p, msg, repo.log_entry(d, done, "delivered", **fields))
-        endpoints.reset_failures(p, d.channel_id, endpoint)
+        _delivered(p, d, msg, repo.log_entry(d, done, "delivered", **fields), endpoint)
         return "delivered"
 
     max_age = get_settings().webhook_max_age_hours * 3600
@@ -137,9 +132,28 @@ def _post(
     return "dead"
 
 
-def _callback(p: Ports, channel_id: str, now: datetime) -> tuple[tuple[str, list[str]] | None, str]:
+def _read(p: Ports, event_id: str, channel_id: str) -> dict[tuple[str, str], Item]:
+    """The event's delivery, its channel and the channel's endpoint, in one round trip."""
+    keys = [repo.delivery_key(event_id), partner_keys.channel(channel_id), repo.endpoint_key(channel_id)]
+    return p.store.get_many(keys)
+
+
+def _delivered(p: Ports, d: repo.Delivery, msg: DeliveryMessage, entry: DeliveryLogEntry, endpoint: Item) -> None:
+    """The event delivered, the attempt closed and the endpoint's failures reset, in one transaction."""
+    pending: list[Cond] = [("fence", "=", msg.run), ("state", "=", "pending")]
+    mark: WriteOp = Update(*repo.delivery_key(d.event_id), set={"state": "delivered"}, expect=pending)
+    close = _finish_claim_op(msg, entry)
+    reset = endpoints.reset_failures_ops(d.channel_id, endpoint)
+    try:
+        p.store.transact([mark, close, *reset])
+    except StaleWrite:  # ops started another run meanwhile: that run decides the event's state
+        p.store.transact([close, *reset])
+
+
+def _callback(
+    p: Ports, channel: Item | None, channel_id: str, now: datetime
+) -> tuple[tuple[str, list[str]] | None, str]:
     """(callback URL, the webhook secrets that sign now) of the channel, or None and why not."""
-    channel = p.store.get(*partner_keys.channel(channel_id), consistent=False)
     if channel is None:
         return None, "channel not found"
     if channel.get("state") == "closed":
@@ -182,9 +196,14 @@ def _claim(p: Ports, d: repo.Delivery, msg: DeliveryMessage, now: datetime) -> b
         return False
 
 
-def _finish_claim(p: Ports, msg: DeliveryMessage, entry: DeliveryLogEntry) -> None:
+def _finish_claim_op(msg: DeliveryMessage, entry: DeliveryLogEntry) -> Update:
     sk = repo.attempt_sk(msg.run, msg.attempt)
-    p.store.update(repo.delivery_pk(entry.event_id), sk, set={"state": entry.status, "data": entry.model_dump_json()})
+    return Update(repo.delivery_pk(entry.event_id), sk, set={"state": entry.status, "data": entry.model_dump_json()})
+
+
+def _finish_claim(p: Ports, msg: DeliveryMessage, entry: DeliveryLogEntry) -> None:
+    op = _finish_claim_op(msg, entry)
+    p.store.update(op.pk, op.sk, set=op.set)
 
 
 def _settle(p: Ports, d: repo.Delivery, msg: DeliveryMessage, state: EventState, now: datetime, **fields: Any) -> bool:

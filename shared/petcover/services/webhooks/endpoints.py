@@ -15,7 +15,7 @@ from petcover.domain.states import WEBHOOK_ENDPOINT
 from petcover.errors import Conflict, IllegalTransition, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.webhooks import EndpointStatus
-from petcover.ports import Item, Ports, Update
+from petcover.ports import Item, Ports, Update, WriteOp
 from petcover.repositories import partners as partner_keys
 from petcover.repositories import webhooks as repo
 from petcover.services import alerts, audit
@@ -88,10 +88,11 @@ def status(p: Ports, channel_id: str) -> EndpointStatus:
     return repo.endpoint_status(channel_id, p.store.get(*repo.endpoint_key(channel_id)) or {})
 
 
-def reset_failures(p: Ports, channel_id: str, endpoint: Item) -> None:
-    """After a success: the dead events in a row start again from zero."""
-    if repo.endpoint_failures(endpoint) > 0:
-        p.store.update(*repo.endpoint_key(channel_id), set={repo.FAILURES: 0})
+def reset_failures_ops(channel_id: str, endpoint: Item) -> list[WriteOp]:
+    """After a success: the dead events in a row start again from zero (nothing to write at zero)."""
+    if repo.endpoint_failures(endpoint) == 0:
+        return []
+    return [Update(*repo.endpoint_key(channel_id), set={repo.FAILURES: 0})]
 
 
 def count_failure(p: Ports, channel_id: str, at: datetime) -> None:
