@@ -55,3 +55,24 @@ def test_redelivered_rows_do_not_issue_or_count_twice(fake_ports):
     assert (st.accepted, st.issued, st.rejected) == (20, 20, 0)
     policies = [i for i in p.store.all_items() if i.get("kind") == "policy"]
     assert len(policies) == 20
+
+
+def test_a_warm_container_reads_the_job_once_for_all_its_rows(fake_ports, monkeypatch):
+    p = fake_ports
+    catalogue(p, ("shop-a",))
+    content = "account_id,holder_name\n" + "".join(f"acc-{i},Holder {i}\n" for i in range(5))
+    req = BulkIssueRequest(channel_id="shop-a", product_code="account-security", plan_code="basic", content=content)
+    job = bulk.start(p, STAFF, req)
+    bulk.split(p, job.job_id)
+    rows = [m for m in p.publisher.drain("bulk") if m["type"] == "row"]
+    reads: list[str] = []
+    real = bulk.bulk_repo.load_job
+    monkeypatch.setattr(
+        bulk.bulk_repo, "load_job", lambda store, job_id, **kw: reads.append(job_id) or real(store, job_id, **kw)
+    )
+
+    for m in rows:
+        assert bulk.issue_row(p, m["job_id"], m["index"], m["row"]) == "issued"
+
+    assert reads == [job.job_id]
+    assert bulk.status(p, job.job_id).issued == 5

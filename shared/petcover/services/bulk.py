@@ -20,10 +20,14 @@ from petcover.identity import Principal
 from petcover.models.bulk import BulkIssueRequest, BulkJob, BulkRow, RejectedRow, UploadSlot
 from petcover.models.policies import Holder, UnderwriteRequest
 from petcover.ports import Ports, Put
+from petcover.recent import Recent
 from petcover.repositories import bulk as bulk_repo
 from petcover.services import audit, catalog, outbox, policies
 
 SPLIT_BATCH = 500
+# What a row needs of its job (channel, product, plan) never changes after the job starts, so a
+# warm container reads it once per job, not once per row.
+_jobs: Recent[BulkJob] = Recent(seconds=3600)
 
 
 def upload_slot(p: Ports, fmt: str = "csv") -> UploadSlot:
@@ -110,7 +114,7 @@ def _reasons(exc: DomainError) -> list[str]:
 
 
 def issue_row(p: Ports, job_id: str, index: int, row: dict[str, Any]) -> str:
-    job, _ = bulk_repo.load_job(p.store, job_id, consistent=False)
+    job = _jobs.get(p.store, job_id, lambda: bulk_repo.load_job(p.store, job_id, consistent=False)[0])
     try:
         parsed = BulkRow.model_validate(row)
         contract = catalog.authorize(p, job.channel_id, job.product_code, "underwrite", calendar.today(p.now()))
