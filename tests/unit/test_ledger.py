@@ -140,8 +140,8 @@ def test_a_journal_is_immutable_and_reversed_once_with_reason_and_actor(fake_por
 
 def test_a_sale_back_dated_into_a_settled_month_is_issued_into_the_next_open_period(fake_ports):
     p = fake_ports
-    catalogue(p, ("shop-a",))
     p.clock = Clock(datetime(2026, 12, 3, 2, tzinfo=UTC))
+    catalogue(p, ("shop-a",))
     p.store.transact([ledger_repo.lock_through("shop-a", "2026-11")])
     sold = datetime(2026, 11, 28, 4, tzinfo=UTC)
     req = _req("late-1", sold_at=sold)
@@ -162,8 +162,8 @@ def test_a_sale_back_dated_into_a_settled_month_is_issued_into_the_next_open_per
 def test_a_period_locked_while_the_event_was_in_flight_refuses_the_write(fake_ports):
     """The journal's transaction checks its period is still open: nothing lands in a settled month."""
     p = fake_ports
-    catalogue(p, ("shop-a",))
     p.clock = Clock(datetime(2026, 11, 30, 15, 59, 59, tzinfo=UTC))  # 23:59:59 in Shanghai
+    catalogue(p, ("shop-a",))
     ops = ledger.money_ops(
         p,
         channel_id="shop-a",
