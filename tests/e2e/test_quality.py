@@ -95,7 +95,14 @@ def _book(channel: Any, prov: Any, number: str, pet: str) -> str:
         except TimeoutError:  # a cold start on a loaded machine: ask again
             return False
 
-    wait_for(assigned, "the work order at the provider")
+    try:
+        wait_for(assigned, "the work order at the provider")
+    except AssertionError as missing:  # say where the booking stopped, not only that it did
+        from infra.credentials import ops_token
+        from petcover.client import OpsClient
+
+        staff = OpsClient(channel.base_url, ops_token(["ops"], "quality-probe"), timeout=30)
+        raise AssertionError(f"{missing}; the appointment: {staff.get(f'/ops/appointments/{appt}').body}") from None
     return str(appt)
 
 

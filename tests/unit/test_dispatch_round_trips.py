@@ -119,6 +119,33 @@ def test_a_provider_activated_after_the_cache_was_filled_gets_the_orders_a_new_r
     assert views.get_for_staff(p, msg["appointment_id"]).appointment.provider_id == newcomer
 
 
+class OtherContainer:
+    """The same table seen from another container: its own rule cache (caches are per store)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_rules_published_by_another_container_inside_the_cache_window_decide_the_next_order(fake_ports):
+    """This container's cached rules send deliveries to the pharmacy; staff publish a rule for the
+    newcomer elsewhere. The next order's batched read finds HEAD moved, so it is decided again on the
+    new rules and goes to the newcomer: one consistent read of the rules more, no slot taken twice."""
+    p = fake_ports
+    store = p.store
+    assert isinstance(store, MemoryStore)
+    _, _, pharmacy, msg = _world(p)  # this container's cache holds the pharmacy's rule
+    newcomer = onboard_provider(p, "New Pharmacy", services=("medicine_delivery",))
+    publish(dataclasses.replace(p, store=OtherContainer(store)), rule({newcomer: 100}, service="medicine_delivery"))
+    rec = assignment.dispatch_one(p, msg)
+    assert rec.state == "assigned" and rec.decision is not None and rec.decision.provider_id == newcomer
+    assert views.get_for_staff(p, msg["appointment_id"]).appointment.provider_id == newcomer
+    counts, total = counters.read_counts(p, rec.decision.business_date, "310115#medicine_delivery")
+    assert counts == {pharmacy: 1, newcomer: 1} and total == 2
+
+
 class ClaimGate:
     """A store whose reads after the claim wait until every worker has tried to claim the order, so
     the claimer is still deciding while the others find its claim (an event, not a sleep)."""

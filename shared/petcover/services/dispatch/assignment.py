@@ -30,9 +30,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
-
-from pydantic import ValidationError
 
 from petcover.domain.dispatch import (
     Decision,
@@ -45,7 +44,7 @@ from petcover.domain.dispatch import (
     resolve_rule,
 )
 from petcover.domain.dispatch_scope import blocking_rule, scope_filter
-from petcover.errors import Conflict, InvalidInput, StaleWrite, Unavailable
+from petcover.errors import Conflict, StaleWrite, Unavailable
 from petcover.models.dispatch import DispatchDecision, DispatchMessage, DispatchRecord, RecordState
 from petcover.models.partners import ProviderConfig
 from petcover.observability import logger
@@ -54,6 +53,7 @@ from petcover.repositories import dispatch as repo
 from petcover.services import outbox
 from petcover.services.dispatch import counters, coverage, handoff, providers, rules, stock_check
 from petcover.services.dispatch.handoff import AssignFn
+from petcover.services.dispatch.messages import order_facts, parse_message
 from petcover.services.dispatch.providers import ConfirmFn, ProvidersFn, confirm_active
 
 AUTO = "dispatch"
@@ -66,28 +66,6 @@ def clear_caches() -> None:
     """Forget this container's cached active providers and rule sets."""
     providers.clear_cache()
     rules.clear_cache()
-
-
-def parse_message(body: Mapping[str, Any]) -> DispatchMessage:
-    try:
-        return DispatchMessage.model_validate(body)
-    except ValidationError as exc:
-        raise InvalidInput(
-            "The dispatch message is malformed.",
-            code="BAD_DISPATCH_MESSAGE",
-            details=[{"field": ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors()],
-        ) from None
-
-
-def order_facts(msg: DispatchMessage) -> OrderFacts:
-    return OrderFacts(
-        order_id=msg.appointment_id,
-        service_type=msg.service_type,
-        province=msg.province,
-        city=msg.city,
-        district=msg.district,
-        national=msg.national,
-    )
 
 
 def dispatch_one(
@@ -108,7 +86,11 @@ def dispatch_one(
         return rec
     if claim == "claimed":
         # Fulfilment's own hand-off may ride on the decision's transaction; a test's recorder may not.
-        rec, assigned = _decide(p, message, rec, rng or _rng, providers, confirm, together=assign is None)
+        decide_now = partial(_decide, p, message, rec, rng or _rng, providers, confirm, together=assign is None)
+        try:
+            rec, assigned = decide_now()
+        except _RulesChanged:  # published while this container had the old rules cached: decide on the new
+            rec, assigned = decide_now()
         if assigned:
             return rec
     assert rec.decision is not None
@@ -192,6 +174,13 @@ def _new_round(p: Ports, stored: DispatchRecord, msg: DispatchMessage, now: date
 
 class _Full(Exception):
     """The chosen provider's daily capacity was reached by another order meanwhile."""
+
+
+class _RulesChanged(Unavailable):
+    """A rule set was published after the cached one this decision was made on (retried if it happens twice)."""
+
+    def __init__(self, appointment_id: str) -> None:
+        super().__init__(f"The dispatch rules changed while {appointment_id} was being decided; it will be retried.")
 
 
 def _settle(
@@ -298,6 +287,7 @@ class _Order:
     day: str
     now: datetime
     rng: random.Random
+    head_version: int | None  # the rules' HEAD it is decided on
     scope: str = field(init=False)
     capacity: dict[str, int] = field(init=False)
 
@@ -324,7 +314,7 @@ def _decide(
     day = counters.business_date(p, now)
     facts = order_facts(msg)
     stock_check.clear_leftovers(p, msg)
-    ruleset = rules.in_effect(p, now)
+    ruleset, head_version = rules.in_effect_held(p, now)
     if ruleset is None:
         return _manual(p, rec, _no_rules(msg, day, now), msg.region_code, "no_rule"), False
     rule = resolve_rule(ruleset, facts)
@@ -332,7 +322,7 @@ def _decide(
         d = decide(ruleset, facts, {}, None, rng)
         gap = region_chain(facts)[0]
         return _manual(p, rec, _decision(msg, d, day, None, now, 1, {}), gap, "no_rule"), False
-    order = _Order(msg, facts, ruleset, rule, day, now, rng)
+    order = _Order(msg, facts, ruleset, rule, day, now, rng, head_version)
     # Orders with items reserve stock between deciding and settling: they keep the two-step hand-off.
     return _decide_by_rule(p, rec, order, providers_fn, confirm, together=together and not msg.items)
 
@@ -408,6 +398,8 @@ def _decide_by_rule(
     for tries in range(1, len(o.rule.providers) + 2 + together):
         attempt = tries - redone
         counts, known = handoff.counts(p, o.day, o.scope, list(o.capacity), o.msg, together)
+        if known is not None and rules.moved(p, known, o.head_version):
+            raise _RulesChanged(o.msg.appointment_id)  # published since this container cached the rules
         for pid in full:
             counts[pid] = max(counts.get(pid, 0), o.capacity[pid])
         candidates = allowed - set(dropped)

@@ -11,7 +11,7 @@ from typing import Any
 
 from petcover.models.dispatch import DispatchDecision, DispatchMessage
 from petcover.ports import Item, Ports, WriteOp
-from petcover.services.dispatch import counters
+from petcover.services.dispatch import counters, rules
 from petcover.services.fulfilment import assignment as fulfilment_assignment
 
 # (ports, appointment_id, provider_id or None for the operations queue, decision as JSON)
@@ -30,10 +30,15 @@ def counts(
     p: Ports, day: str, scope: str, provider_ids: Sequence[str], msg: DispatchMessage, together: bool
 ) -> tuple[dict[str, int], Known | None]:
     """Today's counts of the rule's providers; ``together``: in one batch with the appointment,
-    its open work order and its webhook version (``fulfilment.assignment.reads``), which come back too."""
+    its open work order and its webhook version (``fulfilment.assignment.reads``) and the rules'
+    HEAD (``rules.moved``), which come back too."""
     if not together:
         return counters.read_counts(p, day, scope)[0], None
-    keys = [*counters.count_keys(day, scope, provider_ids), *fulfilment_assignment.reads(msg.appointment_id)]
+    keys = [
+        *counters.count_keys(day, scope, provider_ids),
+        *fulfilment_assignment.reads(msg.appointment_id),
+        rules.head_key(),
+    ]
     known = p.store.get_many(keys)
     return counters.counts_in(known, day, scope, provider_ids), known
 

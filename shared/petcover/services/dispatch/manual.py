@@ -17,8 +17,8 @@ from petcover.ports import Ports
 from petcover.repositories import dispatch as repo
 from petcover.services import audit
 from petcover.services.dispatch import counters, handoff, providers, rules
-from petcover.services.dispatch.assignment import order_facts
 from petcover.services.dispatch.handoff import AssignFn
+from petcover.services.dispatch.messages import order_facts
 from petcover.services.dispatch.providers import ConfirmFn
 
 ENTITY = "appointment_dispatch"

@@ -6,7 +6,9 @@ every version scheduled later; older versions can never be in effect again (a ne
 takes effect in the past), so the set in force at any time from now on is ``ruleset_in_effect``
 over the schedule. The consumer reads the set in force through a per-container cache: HEAD for
 ``CACHE_SECONDS``, versions forever (they are immutable); a publish clears the cache of the
-container that published. Keys and stored shapes: ``petcover.repositories.dispatch``.
+container that published. A new order's dispatch reads HEAD in the batch it makes anyway and
+decides again on the new rules when HEAD moved (``moved``), so a publish reaches the very next
+order, whatever container takes it. Keys and stored shapes: ``petcover.repositories.dispatch``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +32,7 @@ from petcover.domain.dispatch import (
 from petcover.errors import Conflict, InvalidInput, NotFound, StaleWrite
 from petcover.identity import Principal
 from petcover.models.dispatch import RulesDraft, RuleSetVersion, RulesOverview, RulesPublish, RuleStatus
-from petcover.ports import Ports, Put, WriteOp
+from petcover.ports import Item, Ports, Put, WriteOp
 from petcover.repositories import dispatch as repo
 from petcover.repositories.dispatch import RulesHead
 from petcover.services import audit
@@ -122,6 +124,29 @@ def in_effect(p: Ports, at: datetime | None = None) -> RuleSet | None:
     if head is None:
         return None
     return ruleset_in_effect([_ruleset(p, e.version) for e in head.schedule], at or p.now())
+
+
+def in_effect_held(p: Ports, at: datetime) -> tuple[RuleSet | None, int | None]:
+    """``in_effect`` and the HEAD version it came from, for ``moved`` to compare with a fresh read."""
+    head = _cached_head(p)
+    if head is None:
+        return None, None
+    return ruleset_in_effect([_ruleset(p, e.version) for e in head.schedule], at), head.version
+
+
+def head_key() -> tuple[str, str]:
+    """HEAD's key, for a consumer to read it in a batch it makes anyway."""
+    return repo.rules_head_key()
+
+
+def moved(p: Ports, known: Mapping[tuple[str, str], Item], head_version: int | None) -> bool:
+    """Whether HEAD, as read in ``known``, is past ``head_version`` (published since this container
+    cached it); if so the cache is dropped, so deciding again reads the new rules."""
+    item = known.get(repo.rules_head_key())
+    if (int(item["version"]) if item else None) == head_version:
+        return False
+    clear_cache(p)
+    return True
 
 
 def scheduled_rulesets(p: Ports) -> list[RuleSet]:
