@@ -52,8 +52,9 @@ WHY: dict[str, str] = {
     "items after publishing them from memory.",
     "DispatchConsumeFunction": "the claim on the decision (a conditional put: one consumer per order; the "
     "stale-claim takeover and decline rounds hang on it); today's counts of the rule's providers with the "
-    "appointment, its open work order and its webhook version (one BatchGetItem: the counters are read by key, "
-    "not by Query); the decision with its slot, the chosen provider's standing and fulfilment's assignment (one "
+    "appointment, its open work order, its webhook version and the rules' head (one BatchGetItem: the counters "
+    "are read by key, not by Query; a head moved since the rules were cached means deciding again on the new "
+    "ones); the decision with its slot, the chosen provider's standing and fulfilment's assignment (one "
     "transaction, held by the appointment's state and version and by its lock being free instead of by taking "
     "the lock; the provider's configuration comes from the container's list, at most 10 s old, and the "
     "transaction's conditions on its account and configuration version honour a suspension or a change at "
