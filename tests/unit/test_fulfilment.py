@@ -500,6 +500,27 @@ def test_batch_with_a_bad_item_books_the_others_and_reports_per_item(fake_ports)
         batches.batch_status(p, SHOP_B, accepted.batch_id)
 
 
+def test_a_warm_batch_consumer_reads_the_batch_once_for_all_its_items(fake_ports, monkeypatch):
+    p = fake_ports
+    clock, number = setup_world(p)
+    items = [{"policy_number": number, **online().model_dump(mode="json")}]
+    items += [
+        {
+            "policy_number": issue_policy(p, clock, order=f"o-{i}", pet=f"pet-{i}"),
+            **online(pet=f"pet-{i}").model_dump(mode="json"),
+        }
+        for i in range(2, 5)
+    ]
+    accepted = batches.create_batch(p, SHOP, BatchRequest(items=items), "batch-key-warm")
+    reads: list[str] = []
+    real = batches.records.find_batch
+    monkeypatch.setattr(batches.records, "find_batch", lambda p_, bid: reads.append(bid) or real(p_, bid))
+    assert [batches.process_batch_item(p, m) for m in p.publisher.drain("booking")] == ["booked"] * 4
+    assert reads == [accepted.batch_id]
+    with pytest.raises(NotFound):  # a batch that does not exist is not remembered as one
+        batches.process_batch_item(p, {"batch_id": "BT-none", "index": 0, "channel_id": SHOP.id, "item": items[0]})
+
+
 def test_batch_item_that_keeps_failing_is_rejected_on_its_last_attempt(fake_ports):
     p = fake_ports
     _clock, number = setup_world(p)

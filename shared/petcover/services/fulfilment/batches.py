@@ -27,6 +27,7 @@ from petcover.models.fulfilment import (
     BookingRequest,
 )
 from petcover.ports import Ports, Put
+from petcover.recent import Recent
 from petcover.repositories import appointments as records
 from petcover.services import outbox
 from petcover.services.fulfilment import booking, ownership
@@ -34,6 +35,8 @@ from petcover.services.fulfilment.transitions import DISPATCH_QUEUE, TRANSIENT_C
 
 BOOKING_QUEUE = "booking"
 MAX_BATCH_ITEMS = 1000
+# A batch's owner never changes: a warm consumer reads it once for all the items it books.
+_owners: Recent[str] = Recent(seconds=3600)
 
 
 def batch_id_for(channel_id: str, idempotency_key: str) -> str:
@@ -156,10 +159,7 @@ def process_batch_item(p: Ports, message: Mapping[str, Any], *, last_attempt: bo
             # booked before the dispatch request was written with the booking, and its send had failed
             _dispatch_batch_item(p, batch_appointment_id(batch_id, index), batch_id, index)
         return "duplicate"
-    batch = records.find_batch(p, batch_id)
-    if batch is None:
-        raise NotFound(f"Batch {batch_id} does not exist.", code="BATCH_NOT_FOUND")
-    channel_id = str(batch["owner"])
+    channel_id = _owners.get(p.store, batch_id, lambda: _owner(p, batch_id))
     now = p.now()
     try:
         _, replayed = _book_item(p, batch_id, index, channel_id, message["item"], now)
@@ -178,6 +178,13 @@ def process_batch_item(p: Ports, message: Mapping[str, Any], *, last_attempt: bo
     if replayed:
         return "duplicate"
     return "booked"
+
+
+def _owner(p: Ports, batch_id: str) -> str:
+    batch = records.find_batch(p, batch_id)
+    if batch is None:  # raised, so never kept: the next delivery reads again
+        raise NotFound(f"Batch {batch_id} does not exist.", code="BATCH_NOT_FOUND")
+    return str(batch["owner"])
 
 
 def _dispatch_batch_item(p: Ports, appointment_id: str, batch_id: str, index: int) -> None:
