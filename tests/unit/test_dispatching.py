@@ -131,8 +131,8 @@ def test_shares_follow_the_rule_over_a_day(p, clinics):
         assert abs(100 * got[pid] / 400 - target) <= 0.5, got
 
 
-class SlowQueries:
-    """Wraps the store so every Query takes a moment: workers decide on counts others are moving."""
+class SlowReads:
+    """Wraps the store so every read of counts takes a moment: workers decide on counts others are moving."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -145,11 +145,16 @@ class SlowQueries:
         time.sleep(0.002)
         return page
 
+    def get_many(self, keys: Any) -> Any:
+        found = self._inner.get_many(keys)
+        time.sleep(0.002)
+        return found
+
 
 def test_capacity_is_never_exceeded_by_eight_concurrent_workers(p, clinics):
     a, b, _ = clinics
     publish(p, rule({a: 50, b: 50}, capacity=5))
-    slow = Ports(store=SlowQueries(p.store), publisher=p.publisher, clock=p.clock)
+    slow = Ports(store=SlowReads(p.store), publisher=p.publisher, clock=p.clock)
     assigned = Assigned()
     barrier = threading.Barrier(8)
 
@@ -173,7 +178,7 @@ def test_capacity_is_never_exceeded_by_eight_concurrent_workers(p, clinics):
 
 
 class BlindCounts:
-    """A store whose Query never shows a counter (an eventually consistent read at its worst)."""
+    """A store whose reads never show a counter (a stale read at its worst)."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -184,6 +189,9 @@ class BlindCounts:
     def query(self, pk: str, **kw: Any) -> Any:
         page = self._inner.query(pk, **kw)
         return type(page)([], None) if pk.startswith("DCOUNT#") else page
+
+    def get_many(self, keys: Any) -> Any:
+        return {k: v for k, v in self._inner.get_many(keys).items() if not k[0].startswith("DCOUNT#")}
 
 
 def test_stale_counts_cannot_push_a_provider_past_capacity_or_loop(p, clinics):
@@ -196,6 +204,29 @@ def test_stale_counts_cannot_push_a_provider_past_capacity_or_loop(p, clinics):
     assert assigned.providers() == Counter({a: 2, b: 2, None: 2})
     last = records[-1].decision
     assert last.excluded == {a: "at full daily capacity", b: "at full daily capacity"} and last.attempts == 3
+
+
+class OtherContainer:
+    """The same table seen from another container: its own cached rules (caches are per store)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_the_two_step_way_follows_rules_published_by_another_container_at_once(p, clinics):
+    """The way orders with items and redeliveries take: its batched read of the counts carries the
+    rules' HEAD too, so the order after a publish elsewhere follows the new rule, not the cached one."""
+    a, b, _ = clinics
+    publish(p, rule({a: 100}))
+    assigned = Assigned()
+    assert assignment.dispatch_one(p, message(1), assign=assigned).decision.provider_id == a  # rules cached
+    elsewhere = Ports(store=OtherContainer(p.store), publisher=p.publisher, clock=p.clock)
+    publish(elsewhere, rule({b: 100}))
+    assert assignment.dispatch_one(p, message(2), assign=assigned).decision.provider_id == b
+    assert counts(p)[0] == {a: 1, b: 1}
 
 
 def test_a_redelivered_message_is_assigned_again_but_counted_once(p, clinics):

@@ -398,7 +398,7 @@ def _decide_by_rule(
     for tries in range(1, len(o.rule.providers) + 2 + together):
         attempt = tries - redone
         counts, known = handoff.counts(p, o.day, o.scope, list(o.capacity), o.msg, together)
-        if known is not None and rules.moved(p, known, o.head_version):
+        if rules.moved(p, known, o.head_version):
             raise _RulesChanged(o.msg.appointment_id)  # published since this container cached the rules
         for pid in full:
             counts[pid] = max(counts.get(pid, 0), o.capacity[pid])
@@ -429,7 +429,7 @@ def _decide_by_rule(
             continue
         decision = o.decision(d, attempt, excluded)
         try:
-            done = _commit(p, rec, o, decision, [*_counted(o, d.provider_id), *held], known)
+            done = _commit(p, rec, o, decision, [*_counted(o, d.provider_id), *held], known if together else None)
         except _Full:  # lost the race for its last slot, or the cached provider changed: decide again
             _refused(p, o, d.provider_id, cfg if held else None, cached, full)
             continue

@@ -28,17 +28,13 @@ Known = dict[tuple[str, str], Item]
 
 def counts(
     p: Ports, day: str, scope: str, provider_ids: Sequence[str], msg: DispatchMessage, together: bool
-) -> tuple[dict[str, int], Known | None]:
-    """Today's counts of the rule's providers; ``together``: in one batch with the appointment,
-    its open work order and its webhook version (``fulfilment.assignment.reads``) and the rules'
-    HEAD (``rules.moved``), which come back too."""
-    if not together:
-        return counters.read_counts(p, day, scope)[0], None
-    keys = [
-        *counters.count_keys(day, scope, provider_ids),
-        *fulfilment_assignment.reads(msg.appointment_id),
-        rules.head_key(),
-    ]
+) -> tuple[dict[str, int], Known]:
+    """Today's counts of the rule's providers, read by key in one batch with the rules' HEAD
+    (``rules.moved``); ``together``: with the appointment, its open work order and its webhook
+    version too (``fulfilment.assignment.reads``), for the hand-off in the decision's transaction."""
+    keys = [*counters.count_keys(day, scope, provider_ids), rules.head_key()]
+    if together:
+        keys += fulfilment_assignment.reads(msg.appointment_id)
     known = p.store.get_many(keys)
     return counters.counts_in(known, day, scope, provider_ids), known
 
