@@ -105,9 +105,9 @@ generate: install ## after adding or changing an operation: events/, openapi.jso
 	$(BIN)/python -m infra.events
 	$(BIN)/python -m infra.openapi
 
-validate: install tools ## cfn-lint and sam validate --lint
+validate: install tools ## cfn-lint and sam validate (its --lint would run cfn-lint a second time)
 	$(BIN)/cfn-lint template.yaml
-	$(TOOLS)/bin/sam validate --lint --template template.yaml --region us-east-1
+	$(TOOLS)/bin/sam validate --template template.yaml --region us-east-1
 
 lint: install console-lint ## ruff + mypy; the console's eslint and tsc
 	$(BIN)/ruff check .
