@@ -229,6 +229,16 @@ def test_the_two_step_way_follows_rules_published_by_another_container_at_once(p
     assert counts(p)[0] == {a: 1, b: 1}
 
 
+def test_an_order_the_cached_rules_have_no_rule_for_reads_the_head_before_going_to_the_queue(p, clinics):
+    a, *_ = clinics
+    assigned = Assigned()
+    assert assignment.dispatch_one(p, message(1), assign=assigned).state == "manual"  # no rules yet: cached so
+    elsewhere = Ports(store=OtherContainer(p.store), publisher=p.publisher, clock=p.clock)
+    publish(elsewhere, rule({a: 100}))
+    rec = assignment.dispatch_one(p, message(2), assign=assigned)
+    assert rec.state == "assigned" and rec.decision.provider_id == a
+
+
 def test_a_redelivered_message_is_assigned_again_but_counted_once(p, clinics):
     a, b, c = clinics
     publish(p, rule({a: 50, b: 30, c: 20}))

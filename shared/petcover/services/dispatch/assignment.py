@@ -315,9 +315,11 @@ def _decide(
     facts = order_facts(msg)
     stock_check.clear_leftovers(p, msg)
     ruleset, head_version = rules.in_effect_held(p, now)
+    rule = resolve_rule(ruleset, facts) if ruleset else None
+    if rule is None and rules.moved_since(p, head_version):  # a gap in the cached rules: worth one read
+        raise _RulesChanged(msg.appointment_id)
     if ruleset is None:
         return _manual(p, rec, _no_rules(msg, day, now), msg.region_code, "no_rule"), False
-    rule = resolve_rule(ruleset, facts)
     if rule is None:
         d = decide(ruleset, facts, {}, None, rng)
         gap = region_chain(facts)[0]

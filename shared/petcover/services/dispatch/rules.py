@@ -149,6 +149,12 @@ def moved(p: Ports, known: Mapping[tuple[str, str], Item], head_version: int | N
     return True
 
 
+def moved_since(p: Ports, head_version: int | None) -> bool:
+    """``moved`` on a consistent read of HEAD alone (one round trip), for a decision that makes no batch read."""
+    item = p.store.get(*repo.rules_head_key())
+    return moved(p, {repo.rules_head_key(): item} if item else {}, head_version)
+
+
 def scheduled_rulesets(p: Ports) -> list[RuleSet]:
     """The version in force at the last publish and every version scheduled after it."""
     head = _cached_head(p)
