@@ -6,9 +6,10 @@ every version scheduled later; older versions can never be in effect again (a ne
 takes effect in the past), so the set in force at any time from now on is ``ruleset_in_effect``
 over the schedule. The consumer reads the set in force through a per-container cache: HEAD for
 ``CACHE_SECONDS``, versions forever (they are immutable); a publish clears the cache of the
-container that published. Every dispatch decision reads HEAD in the batch it makes anyway and
-decides again on the new rules when HEAD moved (``moved``), so a publish reaches the very next
-order, whatever container takes it. Keys and stored shapes: ``petcover.repositories.dispatch``.
+container that published. Every dispatch decision reads HEAD in the batch it makes anyway (an
+order with no rule in the cached set reads it on its own, ``moved_since``) and decides again on the
+new rules when HEAD moved (``moved``), so a publish reaches the very next order, whatever container
+takes it. Keys and stored shapes: ``petcover.repositories.dispatch``.
 """
 
 from __future__ import annotations
