@@ -4,10 +4,12 @@ consumers finish the work, once.
 The dying worker is this test process running the fulfilment service against the emulator's
 table and queues (the way ``infra/seed.py`` writes): its commit (fulfilled, with the webhook,
 the timeline node and the quota deduction request in the outbox) lands, then it dies at its
-first publish. Everything after that is the deployed stack over HTTP: the appointment reads
+first publish. Its messages are dated a minute back (past ``outbox.SWEEP_AFTER``), so the sweeper
+does not leave them to their writer: that wait is held in ``tests/unit/test_outbox.py``, not
+waited out here. Everything after that is the deployed stack over HTTP: the appointment reads
 fulfilled, nothing moved yet; ``OutboxSweepFunction``, fired as its minute schedule would be,
-leaves the messages to their writer for a minute and then publishes them; the deployed quota
-consumer deducts and the webhook reaches the channel's receiver; a second sweep publishes nothing.
+publishes them; the deployed quota consumer deducts and the webhook reaches the channel's
+receiver; a second sweep publishes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +28,8 @@ from petcover.client import OpsClient, PetcoverClient
 from petcover.identity import Principal
 from petcover.observability import set_correlation_id
 from petcover.ports import Ports
+from petcover.repositories import outbox as outbox_repo
+from petcover.services import outbox
 from tests.robustness import e2e_world
 from tests.robustness.faults import Killed
 
@@ -86,7 +91,7 @@ def _fulfilled_hooks(stack: Any, aid: str) -> list[dict[str, Any]]:
     return [b for b in bodies if b.get("object_id") == aid and b.get("event_type") == "appointment.fulfilled"]
 
 
-def test_a_worker_dead_after_its_commit_is_finished_once_by_the_deployed_sweeper(stack):
+def test_a_worker_dead_after_its_commit_is_finished_once_by_the_deployed_sweeper(stack, monkeypatch):
     from infra import seed
     from petcover.services.fulfilment import closing
 
@@ -97,6 +102,9 @@ def test_a_worker_dead_after_its_commit_is_finished_once_by_the_deployed_sweeper
 
     p: Ports = seed._ports(stack.cloud)
     p.publisher = DiesAtFirstPublish()
+    real_item = outbox_repo.message_item
+    a_minute_ago = outbox.SWEEP_AFTER + timedelta(seconds=5)
+    monkeypatch.setattr(outbox_repo, "message_item", lambda oid, at, msg: real_item(oid, at - a_minute_ago, msg))
     set_correlation_id(f"e2e-outbox-{tag}")
     with pytest.raises(Killed):
         closing.confirm_receipt(p, Principal("channel", e2e_world.SHOP), aid)
@@ -106,7 +114,7 @@ def test_a_worker_dead_after_its_commit_is_finished_once_by_the_deployed_sweeper
     held = _benefit(shop, number)
     assert (held["used"], held["held"]) == (0, 1), held  # nothing was published
 
-    # The minute schedule, run by hand: nothing until the messages are a minute old, then both.
+    # The minute schedule, run by hand: the messages are past the writer's minute, so they go out.
     first = _wait(
         "the sweeper to publish", lambda: (r := stack.cloud.fire("OutboxSweepFunction"))["sent"] and r, 150, every=5
     )
