@@ -54,6 +54,16 @@ def message(i: int | str, *, service: str = "checkup", region: dict[str, str] = 
     }
 
 
+class OtherContainer:
+    """The same table seen from another container: its own cached rules (caches are kept per store)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 class Assigned:
     """Stands in for fulfilment.assignment.assign: records what dispatch hands over."""
 

@@ -23,7 +23,7 @@ from petcover.storage.memory import MemoryStore
 from tests.support.blobs import FakeBlobs
 from tests.support.bookings import SHOP, online, setup_world
 from tests.support.bookings import offline as offline_booking
-from tests.support.dispatch import message, publish, rule
+from tests.support.dispatch import OtherContainer, message, publish, rule
 from tests.support.policies import issue_policy
 from tests.support.providers import STAFF, onboard_provider
 
@@ -117,16 +117,6 @@ def test_a_provider_activated_after_the_cache_was_filled_gets_the_orders_a_new_r
     assert rec.state == "assigned" and rec.decision is not None and rec.decision.provider_id == newcomer
     assert store.calls["get_many"] - batched == 2  # the newcomer read in one, as is the order at fulfilment
     assert views.get_for_staff(p, msg["appointment_id"]).appointment.provider_id == newcomer
-
-
-class OtherContainer:
-    """The same table seen from another container: its own rule cache (caches are per store)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def test_rules_published_by_another_container_inside_the_cache_window_decide_the_next_order(fake_ports):

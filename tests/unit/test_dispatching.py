@@ -21,7 +21,7 @@ from petcover.services.dispatch import assignment, counters, coverage, manual, s
 from petcover.services.dispatch import rules as dispatch_rules
 from petcover.services.partners import config, directory
 from tests.support.blobs import FakeBlobs
-from tests.support.dispatch import Assigned, message, publish, rule
+from tests.support.dispatch import Assigned, OtherContainer, message, publish, rule
 from tests.support.providers import STAFF, onboard_provider
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -204,16 +204,6 @@ def test_stale_counts_cannot_push_a_provider_past_capacity_or_loop(p, clinics):
     assert assigned.providers() == Counter({a: 2, b: 2, None: 2})
     last = records[-1].decision
     assert last.excluded == {a: "at full daily capacity", b: "at full daily capacity"} and last.attempts == 3
-
-
-class OtherContainer:
-    """The same table seen from another container: its own cached rules (caches are per store)."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def test_the_two_step_way_follows_rules_published_by_another_container_at_once(p, clinics):
